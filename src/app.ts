@@ -1,0 +1,40 @@
+import express, { type Express } from 'express';
+import type { Logger } from './shared/logger.js';
+import { createErrorHandler, notFoundHandler } from './shared/http/error-handler.js';
+import { requestContext } from './shared/http/request-context.js';
+
+/** A group of routes mounted at a path (or at the root). */
+export interface Mount {
+  path: string;
+  router: express.Router;
+}
+
+export interface AppDeps {
+  logger: Logger;
+  /** Mounted in order: the public ones (health, callback) first, then the authenticated ones. */
+  mounts: readonly Mount[];
+  /** `trust proxy` setting for req.ip behind a reverse proxy. */
+  trustProxy?: boolean | string;
+}
+
+/**
+ * The HTTP application, separate from `listen()` so that tests run it in-process on port 0.
+ * Routes never catch: one error handler, mounted last, writes every failure.
+ * @example const app = createApp({ logger, mounts: [{ path: '/', router: healthRoutes(deps) }] });
+ */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxy ?? false);
+  app.set('query parser', 'simple');
+  app.use(requestContext(deps.logger.child({ component: 'http' })));
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    next();
+  });
+  for (const mount of deps.mounts) app.use(mount.path, mount.router);
+  app.use(notFoundHandler);
+  app.use(createErrorHandler(deps.logger.child({ component: 'http' })));
+  return app;
+}

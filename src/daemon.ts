@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import { startJobs, type Job } from './jobs/scheduler.js';
+import { createDeliverer } from './outbox/deliverer.js';
+import { createOutboxRepository } from './outbox/repository.js';
+import { partpayCallbackRoutes } from './partpay/callback-routes.js';
+import { createPartPayClient } from './partpay/client.js';
+import { createTokenManager } from './partpay/token-manager.js';
+import { createApplier } from './payments/apply.js';
+import { createPaymentEvents } from './payments/events.js';
+import { createPaymentQr } from './payments/payment-qr.js';
+import { createPaymentRepository } from './payments/repository.js';
+import { createPaymentService } from './payments/service.js';
+import { createUpstreamSync } from './payments/upstream-sync.js';
+import { createQrCache, createQrImages } from './qr/index.js';
+import { createRegistry } from './registry/registry.js';
+import { healthRoutes } from './ops/health-routes.js';
+import type { Config } from './shared/config/load.js';
+import { integrityProblems, migrate, openDatabase, type Db } from './shared/db/open.js';
+import type { Logger } from './shared/logger.js';
+import { terminalRoutes } from './terminals/routes.js';
+import { createSseRegistry } from './terminals/sse.js';
+
+export interface DaemonOptions {
+  logger: Logger;
+  clock?: () => number;
+  /** Open this database instead of `config.database.path` (tests). */
+  db?: Db;
+}
+
+/**
+ * Builds the whole daemon from a validated config: database (opened, checked, migrated),
+ * registry, PartPay adapter, payments core, routes, outbox and jobs. Nothing listens and no
+ * timer runs until `start()`; `stop()` undoes it all in the order systemd expects.
+ */
+export function createDaemon(config: Config, options: DaemonOptions) {
+  const logger = options.logger;
+  const clock = options.clock ?? Date.now;
+  const db = options.db ?? openDatabase(config.database.path);
+  const problems = integrityProblems(db);
+  if (problems.length > 0) {
+    throw new Error(`database ${config.database.path} failed its integrity check (${problems.slice(0, 3).join('; ')}); restore the latest backup (see README, "Backup and restore")`);
+  }
+  const applied = migrate(db);
+  if (applied.length > 0) logger.info('database migrated', { versions: applied });
+
+  const registry = createRegistry(db, config);
+  registry.syncFromConfig(config.terminals, clock());
+  const payments = createPaymentRepository(db);
+  const outbox = createOutboxRepository(db);
+  const events = createPaymentEvents();
+  const tokens = createTokenManager({
+    tokenUrl: config.partpay.tokenUrl,
+    audience: config.partpay.audience,
+    timeoutMs: config.partpay.tokenTimeoutMs,
+    refreshMarginSeconds: config.partpay.tokenRefreshMarginSeconds,
+    logger: logger.child({ component: 'partpay-token' }),
+    now: clock,
+  });
+  const partpay = createPartPayClient({
+    apiBaseUrl: config.partpay.apiBaseUrl,
+    protocol: config.partpay.protocol,
+    callbackUrl: config.partpay.callbackUrl ?? null,
+    timeoutMs: config.partpay.requestTimeoutMs,
+    retries: config.partpay.retries,
+    tokens,
+    logger: logger.child({ component: 'partpay' }),
+  });
+
+  // The deliverer needs the sync and the sync needs to kick the deliverer: tie the knot late.
+  let kick = (): void => undefined;
+  const onOutbox = () => kick();
+  const applier = createApplier({ db, payments, outbox, events, logger: logger.child({ component: 'payments' }), clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox });
+  const sync = createUpstreamSync({ db, payments, outbox, applier, registry, partpay, logger: logger.child({ component: 'upstream-sync' }), clock, onOutbox });
+  const deliverer = createDeliverer({ outbox, deliver: sync.deliver, logger: logger.child({ component: 'outbox' }), clock, ...config.outbox });
+  kick = deliverer.kick;
+
+  const images = createQrImages({ fetchTimeoutMs: config.partpay.imageFetch.timeoutMs, maxBytes: config.partpay.imageFetch.maxBytes });
+  const qr = createPaymentQr({ images, cache: createQrCache(images, { maxEntries: 2_000 }), payments, logger: logger.child({ component: 'qr' }) });
+  const service = createPaymentService({
+    db,
+    payments,
+    applier,
+    events,
+    registry,
+    partpay,
+    sync,
+    logger: logger.child({ component: 'payments' }),
+    clock,
+    newId: randomUUID,
+    settings: config.payments,
+    onOrderCreated: (p) => {
+      const terminal = registry.terminal(p.terminalId);
+      if (terminal) qr.warm(p, terminal.displayProfile);
+    },
+  });
+  const sse = createSseRegistry({ heartbeatMs: 15_000 });
+  let shuttingDown = false;
+
+  const app = createApp({
+    logger,
+    mounts: [
+      { path: '/', router: healthRoutes({ db, outbox, clock, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000 }) },
+      { path: '/', router: partpayCallbackRoutes({ registry, payments, applier, logger: logger.child({ component: 'callback' }), clock }) },
+      { path: '/v1', router: terminalRoutes({ registry, service, payments, events, qr, sse, bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds }) },
+    ],
+  });
+
+  const jobs: Job[] = [
+    { name: 'deliver-outbox', schedule: config.jobs.deliverOutbox, run: () => deliverer.run() },
+    { name: 'reconcile', schedule: config.jobs.reconcile, run: () => sync.reconcileOverdue(config.payments.callbackOverdueSeconds * 1000) },
+    { name: 'expire', schedule: config.jobs.expire, run: () => sync.expireDue() },
+  ];
+  let server: Server | null = null;
+  let running: ReturnType<typeof startJobs> | null = null;
+
+  return {
+    app,
+    db,
+    registry,
+    payments,
+    outbox,
+    service,
+    sync,
+    deliverer,
+    tokens,
+    jobs,
+    /** Listens on the configured (or given) address and starts the jobs; resolves with the base URL. */
+    async start(listen: { host?: string; port?: number } = {}): Promise<string> {
+      const host = listen.host ?? config.server.host;
+      const port = listen.port ?? config.server.port;
+      server = await new Promise<Server>((resolve, reject) => {
+        const s = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(s)));
+      });
+      server.keepAliveTimeout = 65_000;
+      running = startJobs(jobs, logger);
+      // Resume what a previous run left: owed deliveries now, overdue payments on the next round.
+      deliverer.kick();
+      const address = server.address() as AddressInfo;
+      return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    },
+    /** Graceful stop: refuse new work, end long-polls and streams, finish in-flight work, stop jobs, close the database. */
+    async stop(): Promise<void> {
+      shuttingDown = true;
+      sse.closeAll();
+      if (server) {
+        const s = server;
+        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+        s.closeIdleConnections();
+        const grace = setTimeout(() => s.closeAllConnections(), config.server.shutdownGraceSeconds * 1000);
+        await closed;
+        clearTimeout(grace);
+      }
+      await running?.stop();
+      await deliverer.stop();
+      if (!options.db) db.close();
+    },
+  };
+}
+
+export type Daemon = ReturnType<typeof createDaemon>;

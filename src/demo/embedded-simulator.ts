@@ -1,0 +1,31 @@
+import type { Config } from '../shared/config/load.js';
+import type { Logger } from '../shared/logger.js';
+import { createPartPaySimulator, type PartPaySimulator } from '../simulator/partpay/index.js';
+
+/**
+ * Starts the PartPay simulator inside the daemon for the demo, configured from the daemon's
+ * own config so that credentials, callback keys and protocol paths match by construction.
+ * Returns null when `simulators.partpay.enabled` is false.
+ */
+export async function startEmbeddedPartPay(config: Config, daemonUrl: string, logger: Logger): Promise<PartPaySimulator | null> {
+  const sim = config.simulators.partpay;
+  if (!sim.enabled) return null;
+  const simulator = createPartPaySimulator({
+    protocol: config.partpay.protocol,
+    audience: config.partpay.audience,
+    merchants: config.merchants.map((m) => ({
+      merchantId: m.partpayMerchantId,
+      clientId: m.clientId,
+      clientSecret: m.clientSecret,
+      // The newest key signs: during a rotation that is the second one.
+      callbackKey: m.callbackKeys[m.callbackKeys.length - 1] as string,
+      qrDelivery: sim.qrDelivery,
+    })),
+    callbackUrl: config.partpay.callbackUrl ?? `${daemonUrl}/partpay/callback`,
+    autoDecideAfterMs: sim.autoDecideAfterMs,
+    orderTtlMs: sim.orderTtlMs,
+    logger: logger.child({ component: 'partpay-simulator' }),
+  });
+  await simulator.listen(sim.port, sim.host);
+  return simulator;
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+/**
+ * The composition root: load config, build the logger and the daemon, listen, start jobs,
+ * handle signals. Nothing else in the code base reads process.env or argv.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDaemon } from './daemon.js';
+import { startEmbeddedPartPay } from './demo/embedded-simulator.js';
+import { ConfigError, configPathFrom, loadConfigFile, maskedConfig } from './shared/config/load.js';
+import { createLogger } from './shared/logger.js';
+
+const appRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfigFile(configPathFrom(process.argv.slice(2), process.env, appRoot), process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78); // EX_CONFIG: systemd shows it, and Restart=on-failure will not help
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.log.level });
+  logger.info('starting tenderbridge', { config: config.source, effective: maskedConfig(config.raw) });
+
+  const daemon = createDaemon(config, { logger });
+  const url = await daemon.start();
+  const simulator = await startEmbeddedPartPay(config, config.server.publicUrl ?? url, logger);
+  logger.info(`tenderbridge ready on ${url}`, {
+    url,
+    terminalApi: `${url}/v1`,
+    callback: `${url}/partpay/callback`,
+    health: `${url}/healthz`,
+    ...(simulator ? { partpaySimulator: simulator.url(), customerPage: `${simulator.url()}/phone` } : {}),
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal });
+    try {
+      await daemon.stop();
+      await simulator?.close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error('unclean stop', { error: (error as Error).message });
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('uncaughtException', (error) => {
+    logger.error('fatal error', { error: error.message, stack: error.stack });
+    process.exit(70);
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.error('fatal unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) });
+    process.exit(70);
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error(`tenderbridge failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

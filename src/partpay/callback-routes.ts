@@ -1,0 +1,87 @@
+import express, { type Router } from 'express';
+import type { Applier } from '../payments/apply.js';
+import type { PaymentRepository } from '../payments/repository.js';
+import { normaliseProviderStatus } from '../payments/state-machine.js';
+import type { Payment } from '../payments/types.js';
+import type { Registry } from '../registry/registry.js';
+import { AuthenticationError, UnsupportedMediaTypeError, ValidationError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { verifyCallbackBody } from './signature.js';
+
+export interface CallbackDeps {
+  registry: Registry;
+  payments: PaymentRepository;
+  applier: Applier;
+  logger: Logger;
+  clock: () => number;
+  /** Observers for metrics: outcome of each callback. */
+  onCallback?: (outcome: 'applied' | 'duplicate' | 'orphan' | 'rejected_signature' | 'malformed', payment: Payment | null) => void;
+}
+
+const FIELD = /^[\x20-\x7E]{1,128}$/;
+
+/**
+ * `POST /partpay/callback`: PartPay's signed, form-encoded notice that an order reached a
+ * final state. The body is kept as raw text because the signature covers the exact bytes
+ * sent; fields are parsed only to find the payment. Answers 200 only after the event is
+ * committed; a bad signature changes nothing and gets 401.
+ */
+export function partpayCallbackRoutes(deps: CallbackDeps): Router {
+  const router = express.Router();
+  router.post(
+    '/partpay/callback',
+    (req, _res, next) => {
+      if (!req.is('application/x-www-form-urlencoded')) throw new UnsupportedMediaTypeError('callback must be application/x-www-form-urlencoded');
+      next();
+    },
+    express.text({ type: 'application/x-www-form-urlencoded', limit: '16kb', defaultCharset: 'utf-8' }),
+    (req, res) => {
+      const raw = typeof req.body === 'string' ? req.body : '';
+      const fields = new URLSearchParams(raw);
+      const orderId = fields.get('orderId');
+      const orderStatus = fields.get('orderStatus');
+      const gatewayReference = fields.get('gatewayReference');
+      if (!orderId || !FIELD.test(orderId) || !orderStatus || !FIELD.test(orderStatus)) {
+        deps.onCallback?.('malformed', null);
+        throw new ValidationError('callback must carry orderId and orderStatus', { details: { fields: [...new Set(fields.keys())].slice(0, 10) } });
+      }
+      // Find the payment: by PartPay's order id, else by our id echoed as gatewayReference
+      // (the callback may beat our own record of the create response).
+      let payment = deps.payments.getByOrderId(orderId);
+      if (!payment && gatewayReference && FIELD.test(gatewayReference)) {
+        const byRef = deps.payments.get(gatewayReference);
+        if (byRef && (byRef.upstreamOrderId === null || byRef.upstreamOrderId === orderId)) payment = byRef;
+      }
+      const keys = payment ? (deps.registry.merchant(payment.merchantId)?.callbackKeys ?? []) : deps.registry.merchants().flatMap((m) => m.callbackKeys);
+      const check = verifyCallbackBody(raw, keys);
+      if (!check.ok) {
+        deps.logger.warn('callback refused: bad signature', { orderId, reason: check.reason, paymentId: payment?.id, ip: req.ip });
+        deps.onCallback?.('rejected_signature', payment);
+        throw new AuthenticationError(check.reason === 'missing_signature' ? 'callback has no signature' : 'callback signature does not verify');
+      }
+      const detail = { orderId, orderNumber: fields.get('orderNumber'), orderStatus, gatewayReference, merchantReference: fields.get('merchantReference'), keyIndex: check.keyIndex };
+      if (!payment) {
+        deps.payments.journal({ paymentId: null, at: deps.clock(), kind: 'orphan_callback', actor: 'partpay', detail, rawBody: raw });
+        deps.logger.warn('callback for an unknown order journaled as orphan', { orderId, gatewayReference });
+        deps.onCallback?.('orphan', null);
+        res.status(200).json({ status: 'ok' });
+        return;
+      }
+      const outcome = normaliseProviderStatus(orderStatus);
+      if (outcome === null) {
+        deps.payments.journal({ paymentId: payment.id, at: deps.clock(), kind: 'callback', actor: 'partpay', detail: { ...detail, note: 'unknown status: recorded, not acted on' }, rawBody: raw });
+        deps.logger.warn('callback with unknown status', { paymentId: payment.id, terminalId: payment.terminalId, orderStatus });
+        res.status(200).json({ status: 'ok' });
+        return;
+      }
+      const { decision, after } = deps.applier.apply(
+        payment.id,
+        { type: 'provider_status', outcome, orderId, orderNumber: fields.get('orderNumber'), source: 'callback' },
+        { actor: 'partpay', kind: 'callback', detail, rawBody: raw, resolvedBy: 'callback' },
+      );
+      deps.onCallback?.(decision.kind === 'changed' ? 'applied' : 'duplicate', after);
+      res.status(200).json({ status: 'ok' });
+    },
+  );
+  return router;
+}

@@ -1,0 +1,81 @@
+/**
+ * 8-bit greyscale pixels, one byte per pixel, row-major. This is the working form of every
+ * QR image here: decoded once, kept in memory, and laid out for each profile in plain
+ * loops, which on a small box costs a fraction of another trip through libvips.
+ */
+export interface GreyImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/**
+ * Lays `src` out as a `size`×`size` image: scaled nearest-neighbour (modules stay crisp) to
+ * fit `size - 2 * margin` without cropping (a non-square source is centred on white), with
+ * a white margin around it. `mono` thresholds every pixel to 0 or 255.
+ * @example layoutQr({ data, width: 25, height: 25 }, 320, 16, false).width // 320
+ */
+export function layoutQr(src: GreyImage, size: number, margin: number, mono: boolean): GreyImage {
+  const out = new Uint8Array(size * size).fill(255);
+  const inner = size - 2 * margin;
+  const scale = Math.min(inner / src.width, inner / src.height);
+  const dw = Math.max(1, Math.round(src.width * scale));
+  const dh = Math.max(1, Math.round(src.height * scale));
+  const ox = margin + ((inner - dw) >> 1);
+  const oy = margin + ((inner - dh) >> 1);
+  // One source column per output column, computed once instead of per pixel.
+  const xs = new Int32Array(dw);
+  for (let x = 0; x < dw; x++) xs[x] = Math.min(src.width - 1, Math.floor((x * src.width) / dw));
+  const { data } = src;
+  for (let y = 0; y < dh; y++) {
+    const row = Math.min(src.height - 1, Math.floor((y * src.height) / dh)) * src.width;
+    const at = (oy + y) * size + ox;
+    for (let x = 0; x < dw; x++) {
+      const v = data[row + (xs[x] as number)] as number;
+      out[at + x] = mono ? (v < 128 ? 0 : 255) : v;
+    }
+  }
+  return { data: out, width: size, height: size };
+}
+
+/**
+ * RGBA pixels for jsQR, optionally upscaled by an integer factor and thresholded: small or
+ * noisy JPEGs that jsQR misses as-is usually decode after that.
+ * @example toRgba(image, 1, null).length === image.width * image.height * 4
+ */
+export function toRgba(src: GreyImage, scale: number, threshold: number | null): Uint8ClampedArray {
+  const w = src.width * scale;
+  const h = src.height * scale;
+  const out = new Uint8ClampedArray(w * h * 4);
+  const { data } = src;
+  for (let y = 0; y < h; y++) {
+    const row = Math.floor(y / scale) * src.width;
+    for (let x = 0; x < w; x++) {
+      let v = data[row + Math.floor(x / scale)] as number;
+      if (threshold !== null) v = v < threshold ? 0 : 255;
+      const o = (y * w + x) * 4;
+      out[o] = v;
+      out[o + 1] = v;
+      out[o + 2] = v;
+      out[o + 3] = 255;
+    }
+  }
+  return out;
+}
+
+/**
+ * Shrinks (never enlarges) an image so its longer side is at most `maxEdge`, nearest-neighbour.
+ * @example shrinkTo(image, 1024)
+ */
+export function shrinkTo(src: GreyImage, maxEdge: number): GreyImage {
+  const longest = Math.max(src.width, src.height);
+  if (longest <= maxEdge) return src;
+  const width = Math.max(1, Math.round((src.width * maxEdge) / longest));
+  const height = Math.max(1, Math.round((src.height * maxEdge) / longest));
+  const out = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor((y * src.height) / height) * src.width;
+    for (let x = 0; x < width; x++) out[y * width + x] = src.data[row + Math.floor((x * src.width) / width)] as number;
+  }
+  return { data: out, width, height };
+}

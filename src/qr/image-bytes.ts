@@ -1,0 +1,72 @@
+import sharp from 'sharp';
+import { UpstreamError } from '../shared/errors.js';
+import type { GreyImage } from './grey-image.js';
+
+/**
+ * The QR images we accept come from PartPay (its create-order answer, or a URL it gave us),
+ * so a bad image is PartPay's bad response, not the terminal's bad request.
+ * @example throw invalidImage('not base64')
+ */
+export function invalidImage(message: string, cause?: unknown): UpstreamError {
+  return new UpstreamError('upstream_invalid_response', `QR image: ${message}`, { retryable: false, cause });
+}
+
+const DATA_URL = /^data:image\/(?:jpeg|jpg|png);base64,/i;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * Decodes PartPay's base64 image (optionally a `data:image/jpeg|jpg|png;base64,` URL, line
+ * breaks tolerated), refusing non-base64 text and payloads over `maxBytes` before decoding.
+ * @example decodeBase64Image('data:image/jpeg;base64,/9j/4AAQ...', 1_000_000)
+ */
+export function decodeBase64Image(input: string, maxBytes: number): Buffer {
+  let text = input.trim();
+  const prefix = DATA_URL.exec(text);
+  if (prefix) text = text.slice(prefix[0].length);
+  else if (/^data:/i.test(text)) throw invalidImage('data URL is not a base64 JPEG or PNG');
+  // Size first, before any regex or decoding: base64 is 4 chars per 3 bytes, plus slack for
+  // MIME line breaks; the exact limit is checked on the decoded bytes below.
+  if (text.length > Math.ceil(maxBytes / 3) * 4 * 1.05 + 16) throw invalidImage(`larger than ${maxBytes} bytes`);
+  text = text.replace(/\s+/g, '');
+  if (text.length === 0 || text.length % 4 === 1 || !BASE64.test(text)) throw invalidImage('not base64 text');
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length > maxBytes) throw invalidImage(`larger than ${maxBytes} bytes`);
+  return bytes;
+}
+
+/**
+ * The format the bytes announce, by magic number; only JPEG and PNG are recognised.
+ * @example sniffImageType(Buffer.from([0xff, 0xd8, 0xff, 0xe0])) // 'jpeg'
+ */
+export function sniffImageType(bytes: Uint8Array): 'jpeg' | 'png' | null {
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (bytes.length >= 8 && png.every((b, i) => bytes[i] === b)) return 'png';
+  return null;
+}
+
+/**
+ * Decodes untrusted JPEG/PNG bytes to greyscale pixels. The magic-number check means libvips
+ * can only pick its JPEG or PNG loader (never SVG, GIF, TIFF...); `failOn: 'error'` refuses
+ * truncated or corrupt data; `limitInputPixels` refuses decompression bombs. Transparency is
+ * flattened onto white and EXIF orientation applied; no metadata survives the raw pixels.
+ * @example const image = await decodeImage(bytes, 4_000_000);
+ */
+export async function decodeImage(bytes: Buffer, maxPixels: number): Promise<GreyImage> {
+  if (sniffImageType(bytes) === null) throw invalidImage('not a JPEG or PNG');
+  try {
+    const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: maxPixels })
+      .autoOrient()
+      .flatten({ background: '#ffffff' })
+      .greyscale()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels === 1) return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+    // Defensive: keep the first band if libvips ever hands back more than one.
+    const grey = new Uint8Array(info.width * info.height);
+    for (let i = 0; i < grey.length; i++) grey[i] = data[i * info.channels] as number;
+    return { data: grey, width: info.width, height: info.height };
+  } catch (error) {
+    throw invalidImage(`cannot be decoded (${error instanceof Error ? error.message.split('\n')[0] : 'unknown error'})`, error);
+  }
+}

@@ -1,0 +1,97 @@
+import { LRUCache } from 'lru-cache';
+import { profileKey, type DisplayProfile } from './display-profile.js';
+import type { QrImages, QrSource, RenderedQr } from './qr-images.js';
+
+export interface QrCacheOptions {
+  /** Sources kept (one per payment). */
+  maxEntries: number;
+  /** Renders kept, one per payment and profile; default 4 × maxEntries. */
+  maxRenders?: number | undefined;
+}
+
+/** A cached render plus the text of the code it shows. */
+export type CachedQr = RenderedQr & { text: string | null };
+
+export interface QrCache {
+  /** The render of `key`'s source for `profile`, loading the source with `load` only on a miss. */
+  get(key: string, load: () => Promise<QrSource>, profile: DisplayProfile): Promise<CachedQr>;
+  /** The text of `key`'s cached source: string or null if cached, undefined if not. */
+  peekText(key: string): string | null | undefined;
+  /** Forgets `key`'s source and every render of it; a load in flight is not stored. */
+  evict(key: string): void;
+}
+
+/**
+ * Bounded caches of QR sources per key (a payment id) and of renders per (key, profile).
+ * Concurrent requests for the same key share one load, and for the same render one render;
+ * a failed load or render is not cached, so the next request tries again.
+ * @example
+ * const cache = createQrCache(images, { maxEntries: 500 });
+ * const qr = await cache.get(payment.id, () => images.fromBase64(order.qrImage), profile);
+ */
+export function createQrCache(images: Pick<QrImages, 'render'>, options: QrCacheOptions): QrCache {
+  const sources = new LRUCache<string, QrSource>({ max: options.maxEntries });
+  const renders = new LRUCache<string, CachedQr>({ max: options.maxRenders ?? options.maxEntries * 4 });
+  const loading = new Map<string, Promise<QrSource>>();
+  const rendering = new Map<string, Promise<CachedQr>>();
+
+  function renderKey(key: string, profile: string): string {
+    // NUL cannot occur in a payment id or a profile key, so keys cannot collide.
+    return `${key}\u0000${profile}`;
+  }
+
+  function source(key: string, load: () => Promise<QrSource>): Promise<QrSource> {
+    const cached = sources.get(key);
+    if (cached) return Promise.resolve(cached);
+    return shared(loading, key, async (isCurrent) => {
+      const loaded = await load();
+      // Store only if nobody evicted the key while we were loading.
+      if (isCurrent()) sources.set(key, loaded);
+      return loaded;
+    });
+  }
+
+  return {
+    get(key, load, profile) {
+      const rk = renderKey(key, profileKey(profile));
+      // A render outlives its source in the LRU only if the source was evicted by size; it
+      // is still correct for the key, so serve it.
+      const hit = renders.get(rk);
+      if (hit) return Promise.resolve(hit);
+      return shared(rendering, rk, async (isCurrent) => {
+        const src = await source(key, load);
+        const rendered: CachedQr = { ...(await images.render(src, profile)), text: src.text };
+        if (isCurrent()) renders.set(rk, rendered);
+        return rendered;
+      });
+    },
+    peekText(key) {
+      const cached = sources.peek(key);
+      return cached === undefined ? undefined : cached.text;
+    },
+    evict(key) {
+      sources.delete(key);
+      loading.delete(key);
+      // Evictions are rare (a payment finished) and the maps are bounded, so a scan is fine.
+      const prefix = renderKey(key, '');
+      for (const map of [renders, rendering]) {
+        for (const rk of [...map.keys()]) if (rk.startsWith(prefix)) map.delete(rk);
+      }
+    },
+  };
+}
+
+/**
+ * Runs `run` once per key while it is in flight: callers arriving meanwhile get the same
+ * promise. `isCurrent()` turns false once the key was evicted (or the run finished), so a
+ * late result is not stored; a failure just leaves the map, so the next call retries.
+ */
+function shared<T>(inFlight: Map<string, Promise<T>>, key: string, run: (isCurrent: () => boolean) => Promise<T>): Promise<T> {
+  const existing = inFlight.get(key);
+  if (existing) return existing;
+  const promise: Promise<T> = run(() => inFlight.get(key) === promise).finally(() => {
+    if (inFlight.get(key) === promise) inFlight.delete(key);
+  });
+  inFlight.set(key, promise);
+  return promise;
+}

@@ -1,0 +1,99 @@
+import QRCode from 'qrcode';
+import { ValidationError } from '../shared/errors.js';
+import type { DisplayProfile } from './display-profile.js';
+import type { GreyImage } from './grey-image.js';
+import { decodeBase64Image, decodeImage } from './image-bytes.js';
+import { createImageFetcher } from './image-fetch.js';
+import { encodePng } from './png-encode.js';
+import { decodeQrText } from './qr-decode.js';
+import { renderQr, type RenderedQr } from './qr-render.js';
+
+export type { RenderedQr } from './qr-render.js';
+
+/** A payment's QR image, sanitised: `png` is re-encoded from pixels, greyscale, no metadata. */
+export interface QrSource {
+  png: Buffer;
+  width: number;
+  height: number;
+  /** The text the code carries: given (fromText) or read from the pixels; null if unreadable. */
+  text: string | null;
+}
+
+export interface QrImagesOptions {
+  /** Whole fetch of an image URL, redirects and body included. */
+  fetchTimeoutMs: number;
+  /** Largest image accepted, base64-decoded or fetched. */
+  maxBytes: number;
+  /** Largest decoded image, width × height; default 4,000,000. */
+  maxPixels?: number | undefined;
+  /** Guard on image URLs and redirect targets, e.g. PartPay's hosts only. */
+  allowedUrl?: ((url: URL) => boolean) | undefined;
+}
+
+export interface QrImages {
+  /** PartPay's base64 JPEG/PNG, with or without a `data:` prefix. */
+  fromBase64(data: string): Promise<QrSource>;
+  /** An http(s) URL of a JPEG/PNG, fetched with a timeout and a size cap. */
+  fromUrl(url: string): Promise<QrSource>;
+  /** QR text we render ourselves (error correction M). */
+  fromText(text: string): Promise<QrSource>;
+  /** The source laid out and encoded for a display profile. */
+  render(source: QrSource, profile: DisplayProfile): Promise<RenderedQr>;
+}
+
+/**
+ * Creates the QR image service: turns PartPay images (base64 or URL) and QR text into
+ * sanitised sources, and renders them to terminals' display profiles. Image failures are
+ * `UpstreamError`s ('upstream_invalid_response' for bad images); bad text is a `ValidationError`.
+ * @example
+ * const images = createQrImages({ fetchTimeoutMs: 5000, maxBytes: 1_000_000 });
+ * const source = await images.fromBase64(order.qrCodeImage);
+ * const { body, contentType, etag } = await images.render(source, terminal.displayProfile);
+ */
+export function createQrImages(options: QrImagesOptions): QrImages {
+  const maxPixels = options.maxPixels ?? 4_000_000;
+  const fetchImage = createImageFetcher({ timeoutMs: options.fetchTimeoutMs, maxBytes: options.maxBytes, allowedUrl: options.allowedUrl });
+  // Pixels of the sources we made, so render never decodes their PNG again. Weak, so a
+  // source dropped from every cache takes its pixels with it.
+  const pixels = new WeakMap<QrSource, GreyImage>();
+
+  function remember(image: GreyImage, text: string | null): QrSource {
+    const source: QrSource = { png: encodePng(image, 'grey8'), width: image.width, height: image.height, text };
+    pixels.set(source, image);
+    return source;
+  }
+
+  async function fromBytes(bytes: Buffer): Promise<QrSource> {
+    const image = await decodeImage(bytes, maxPixels);
+    return remember(image, decodeQrText(image));
+  }
+
+  async function pixelsOf(source: QrSource): Promise<GreyImage> {
+    const known = pixels.get(source);
+    if (known) return known;
+    // A source from elsewhere (e.g. stored and reloaded): decode it like any other PNG.
+    const image = await decodeImage(source.png, maxPixels);
+    pixels.set(source, image);
+    return image;
+  }
+
+  return {
+    fromBase64: async (data) => fromBytes(decodeBase64Image(data, options.maxBytes)),
+    fromUrl: async (url) => fromBytes(await fetchImage(url)),
+    fromText: async (text) => {
+      if (text.length === 0) throw new ValidationError('QR text is empty');
+      let modules: QRCode.BitMatrix;
+      try {
+        modules = QRCode.create(text, { errorCorrectionLevel: 'M' }).modules;
+      } catch (error) {
+        throw new ValidationError(`QR text cannot be encoded: ${error instanceof Error ? error.message : 'unknown error'}`, { cause: error });
+      }
+      // One pixel per module and no quiet zone: render adds the margin and scales exactly.
+      const data = new Uint8Array(modules.size * modules.size);
+      for (let i = 0; i < data.length; i++) data[i] = modules.data[i] ? 0 : 255;
+      return remember({ data, width: modules.size, height: modules.size }, text);
+    },
+    render: async (source, profile) => renderQr(await pixelsOf(source), profile),
+  };
+}
+

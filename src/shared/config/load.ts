@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { z } from 'zod';
+import type { DisplayProfile } from '../../qr/display-profile.js';
+import { displayProfileSchema } from '../../qr/display-profile.js';
+import { configSchema, type RawConfig } from './schema.js';
+import { describeSecret, resolveSecret, type SecretContext, type SecretRef } from './secret.js';
+
+/** A merchant with its secrets resolved. */
+export interface Merchant {
+  id: string;
+  name: string;
+  partpayMerchantId: string;
+  clientId: string;
+  clientSecret: string;
+  callbackKeys: string[];
+  currency: string;
+}
+
+/** A terminal as declared in config, its key reduced to a hash. */
+export interface TerminalSeed {
+  id: string;
+  storeId: string;
+  apiKeyHash: string;
+  displayProfile: DisplayProfile;
+}
+
+/** The effective configuration: validated, defaults applied, secrets resolved. */
+export interface Config extends Omit<RawConfig, 'merchants' | 'terminals'> {
+  /** The file it came from (for messages). */
+  source: string;
+  merchants: Merchant[];
+  terminals: TerminalSeed[];
+  /** The file as written, for printing with secrets masked. */
+  raw: RawConfig;
+}
+
+/** Start-up must stop: the message names the file, each bad key and what is wrong. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(source: string, problems: string[]) {
+    super(`invalid config ${source}:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Hash under which terminal API keys are kept: keys are random, so a fast hash suffices. */
+export function hashApiKey(key: string): string {
+  return `sha256:${createHash('sha256').update(key, 'utf8').digest('hex')}`;
+}
+
+/**
+ * Chooses the config file: `--config FILE` wins, then `TENDERBRIDGE_CONFIG`, then
+ * `config/default.json` under `defaultDir`.
+ */
+export function configPathFrom(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, defaultDir: string): string {
+  const i = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
+  if (i !== -1) {
+    const arg = argv[i] ?? '';
+    const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[i + 1];
+    if (!value) throw new ConfigError('(command line)', ['--config needs a file path']);
+    return resolve(value);
+  }
+  if (env['TENDERBRIDGE_CONFIG']) return resolve(env['TENDERBRIDGE_CONFIG']);
+  return resolve(defaultDir, 'config/default.json');
+}
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), '') || '(root)';
+}
+
+function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const where = formatPath(issue.path);
+    if (issue.code === 'unrecognized_keys') return `${where}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    return `${where}: ${issue.message}`;
+  });
+}
+
+/**
+ * Validates a parsed config object and resolves its secrets. Collects every problem before
+ * throwing, so one run of `config check` shows them all.
+ * @example parseConfig(JSON.parse(text), { source: 'x.json', env: process.env, configDir: '.' })
+ */
+export function parseConfig(value: unknown, options: SecretContext & { source: string }): Config {
+  const parsed = configSchema.safeParse(value);
+  if (!parsed.success) throw new ConfigError(options.source, formatIssues(parsed.error));
+  const raw = parsed.data;
+  const problems: string[] = [];
+  const secret = (ref: SecretRef, where: string): string => {
+    try {
+      return resolveSecret(ref, options);
+    } catch (error) {
+      problems.push(`${where}: ${(error as Error).message}`);
+      return '';
+    }
+  };
+  const merchants = raw.merchants.map((m, i) => ({
+    ...m,
+    clientSecret: secret(m.clientSecret, `merchants[${i}].clientSecret`),
+    callbackKeys: m.callbackKeys.map((k, j) => secret(k, `merchants[${i}].callbackKeys[${j}]`)),
+  }));
+  merchants.forEach((m, i) => {
+    try {
+      new Intl.NumberFormat('en', { style: 'currency', currency: m.currency });
+    } catch {
+      problems.push(`merchants[${i}].currency: "${m.currency}" is not an ISO 4217 currency`);
+    }
+  });
+  const profiles: Record<string, DisplayProfile> = { default: displayProfileSchema.parse({}), ...raw.displayProfiles };
+  const terminals = raw.terminals.map((t, i) => ({
+    id: t.id,
+    storeId: t.store,
+    apiKeyHash: t.apiKeyHash ?? hashApiKey(secret(t.apiKey as SecretRef, `terminals[${i}].apiKey`)),
+    displayProfile: typeof t.displayProfile === 'string' ? (profiles[t.displayProfile] as DisplayProfile) : t.displayProfile,
+  }));
+  if (problems.length > 0) throw new ConfigError(options.source, problems);
+  const { merchants: _m, terminals: _t, ...rest } = raw;
+  return { ...rest, displayProfiles: profiles, source: options.source, merchants, terminals, raw };
+}
+
+/** Reads, validates and resolves a config file. Throws {@link ConfigError}. */
+export function loadConfigFile(path: string, env: Readonly<Record<string, string | undefined>>): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(path, [`cannot read the file: ${(error as Error).message}`]);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(path, [`not valid JSON: ${(error as Error).message}`]);
+  }
+  return parseConfig(value, { source: path, env, configDir: dirname(path) });
+}
+
+/** The config as written, every secret replaced by where it comes from. Safe to log. */
+export function maskedConfig(raw: RawConfig): unknown {
+  return {
+    ...raw,
+    merchants: raw.merchants.map((m) => ({ ...m, clientSecret: describeSecret(m.clientSecret), callbackKeys: m.callbackKeys.map(describeSecret) })),
+    terminals: raw.terminals.map((t) => ({ ...t, ...(t.apiKey === undefined ? {} : { apiKey: describeSecret(t.apiKey) }) })),
+  };
+}

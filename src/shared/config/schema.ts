@@ -1,0 +1,235 @@
+import { z } from 'zod';
+import { partpayProtocolSchema } from '../../partpay/protocol.js';
+import { displayProfileSchema } from '../../qr/display-profile.js';
+import { secretRefSchema } from './secret.js';
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, dot, dash or underscore');
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const port = z.number().int().min(0).max(65535);
+
+/** Where tenderbridge listens. */
+const serverSchema = z
+  .object({
+    /** Bind address; loopback unless the terminals are on the LAN. */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** TCP port; 0 picks a free one (tests). */
+    port: port.default(8480),
+    /** Base URL others use to reach us (links in responses, log lines). Defaults to http://host:port. */
+    publicUrl: httpUrl.optional(),
+    /** Largest request body accepted, e.g. "64kb". */
+    bodyLimit: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 64kb').default('64kb'),
+    /** Seconds to wait for in-flight requests on shutdown. */
+    shutdownGraceSeconds: z.number().positive().max(120).default(10),
+  })
+  .strict()
+  .prefault({});
+
+/** The SQLite database. */
+const databaseSchema = z
+  .object({
+    /** Path of the database file; relative paths are relative to the working directory (the systemd StateDirectory in production). */
+    path: z.string().min(1).default('data/tenderbridge.db'),
+  })
+  .strict()
+  .prefault({});
+
+/** Logging to stdout (journald). */
+const logSchema = z
+  .object({
+    /** winston level: error, warn, info, http, verbose, debug. */
+    level: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  })
+  .strict()
+  .prefault({});
+
+/** PartPay endpoints and the configurable unknowns of its Terminal API. */
+const partpaySchema = z
+  .object({
+    /** OAuth2 token endpoint (see the README's table of sandbox/production values). */
+    tokenUrl: httpUrl,
+    /** OAuth2 audience sent with the client-credentials grant. */
+    audience: z.string().min(1),
+    /** Base URL of the PartPay API; the protocol paths are appended to it. */
+    apiBaseUrl: httpUrl,
+    /** Our callback URL as PartPay should call it (sent in create-order when the protocol has a callbackUrl field); null to leave it to onboarding. */
+    callbackUrl: httpUrl.nullable().optional(),
+    /** Paths, header names and field names the documentation does not give. */
+    protocol: partpayProtocolSchema,
+    /** Milliseconds before a token request gives up. */
+    tokenTimeoutMs: z.number().int().positive().default(10_000),
+    /** Milliseconds before one Terminal API call gives up. */
+    requestTimeoutMs: z.number().int().positive().default(15_000),
+    /** Attempts in total for a failed call that is safe to retry, and the first backoff delay. */
+    retries: z
+      .object({ attempts: z.number().int().min(1).max(10).default(3), initialDelayMs: z.number().int().min(0).default(200) })
+      .strict()
+      .prefault({}),
+    /** Seconds before a token's expiry at which it is refreshed. */
+    tokenRefreshMarginSeconds: z.number().int().min(0).default(300),
+    /** Fetching the QR image when PartPay answers with a URL. */
+    imageFetch: z
+      .object({ timeoutMs: z.number().int().positive().default(5_000), maxBytes: z.number().int().positive().default(1_048_576) })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+/** How payments behave over time. */
+const paymentsSchema = z
+  .object({
+    /** Seconds a customer has to scan and approve before we expire the order. */
+    orderTtlSeconds: z.number().int().min(10).max(3600).default(300),
+    /** Seconds past which a payment still waiting for its callback is checked by asking PartPay. */
+    callbackOverdueSeconds: z.number().int().min(1).default(30),
+    /** What to do when PartPay approves a payment we already cancelled or expired: refund it, cancel the order upstream, or only flag it for an operator. */
+    lateApproval: z.enum(['refund', 'cancel', 'flag']).default('refund'),
+    /** Longest long-poll a terminal may ask for, in seconds. */
+    maxWaitSeconds: z.number().int().min(1).max(60).default(60),
+    /** Retention of idempotency keys, in hours. */
+    idempotencyKeyHours: z.number().int().min(1).default(48),
+  })
+  .strict()
+  .prefault({});
+
+/** Store-and-forward of owed deliveries (upstream cancels and refunds). */
+const outboxSchema = z
+  .object({
+    /** Attempts before an owed delivery becomes a dead letter for an operator. */
+    maxAttempts: z.number().int().min(1).max(100).default(12),
+    /** First retry delay in ms; doubles per attempt. */
+    baseDelayMs: z.number().int().min(10).default(1_000),
+    /** Longest retry delay in ms. */
+    maxDelayMs: z.number().int().min(10).default(300_000),
+  })
+  .strict()
+  .prefault({});
+
+const cronExpr = z.string().regex(/^(\S+\s+){4,5}\S+$/, 'must be a cron expression with 5 or 6 fields');
+
+/** Schedules of the background jobs (node-cron syntax, optional seconds field first). */
+const jobsSchema = z
+  .object({
+    /** Deliver owed cancels/refunds that are due (they are also attempted at once). */
+    deliverOutbox: cronExpr.default('*/5 * * * * *'),
+    /** Ask PartPay about payments whose callback is overdue. */
+    reconcile: cronExpr.default('*/10 * * * * *'),
+    /** Expire (and cancel upstream) orders nobody decided in time. */
+    expire: cronExpr.default('*/5 * * * * *'),
+  })
+  .strict()
+  .prefault({});
+
+/** A merchant (a PartPay retailer brand) and its credentials. */
+const merchantSchema = z
+  .object({
+    /** Our id for the merchant. */
+    id,
+    /** Display name. */
+    name: z.string().min(1).max(100),
+    /** PartPay's Merchant Id, sent in the merchant-id header. */
+    partpayMerchantId: z.string().min(1).max(100),
+    /** OAuth2 client id issued by PartPay. */
+    clientId: z.string().min(1),
+    /** OAuth2 client secret. */
+    clientSecret: secretRefSchema,
+    /** Callback signing keys; give two while rotating (old and new are both accepted). */
+    callbackKeys: z.array(secretRefSchema).min(1, 'needs at least one key').max(2, 'accepts at most two keys (old and new, during a rotation)'),
+    /** ISO 4217 currency of the merchant's PartPay account. */
+    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as NZD').default('NZD'),
+  })
+  .strict();
+
+/** A physical store. */
+const storeSchema = z
+  .object({
+    /** Our id for the store. */
+    id,
+    /** Display name. */
+    name: z.string().min(1).max(100),
+    /** The merchant the store trades as. */
+    merchant: id,
+  })
+  .strict();
+
+/** A payment terminal (lane). */
+const terminalSchema = z
+  .object({
+    /** Terminal id (Electrum requires 8 characters; ours accepts up to 64). */
+    id,
+    /** The store it stands in. */
+    store: id,
+    /** Its API key (demo or bootstrap only; prefer apiKeyHash or the CLI). */
+    apiKey: secretRefSchema.optional(),
+    /** SHA-256 of its API key, as printed by `tenderbridge terminals add`: "sha256:<hex>". */
+    apiKeyHash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" and 64 hex digits').optional(),
+    /** Name of a display profile, or an inline profile. */
+    displayProfile: z.union([z.string().min(1), displayProfileSchema]).default('default'),
+  })
+  .strict()
+  .refine((t) => (t.apiKey === undefined) !== (t.apiKeyHash === undefined), { message: 'give exactly one of apiKey or apiKeyHash' });
+
+/** The embedded PartPay simulator (demo, tests and benchmark). */
+const partpaySimulatorSchema = z
+  .object({
+    /** Start the simulator inside the daemon. Never in production. */
+    enabled: z.boolean().default(false),
+    /** Bind address of the simulator. */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** Port of the simulator; the partpay URLs must point at it. */
+    port: port.default(8490),
+    /** Decide orders by themselves after this many ms (cents 51 declined, 52 never decided); null = only by the customer page. */
+    autoDecideAfterMs: z.number().int().min(0).nullable().default(null),
+    /** How the simulator hands out QR images: base64 JPEG, base64 with a data: prefix, or an image URL. */
+    qrDelivery: z.enum(['base64', 'data-uri', 'url']).default('base64'),
+    /** Milliseconds after which an undecided simulated order expires. */
+    orderTtlMs: z.number().int().positive().default(300_000),
+  })
+  .strict()
+  .prefault({});
+
+/** The whole configuration file. */
+export const configSchema = z
+  .object({
+    server: serverSchema,
+    database: databaseSchema,
+    log: logSchema,
+    partpay: partpaySchema,
+    payments: paymentsSchema,
+    outbox: outboxSchema,
+    jobs: jobsSchema,
+    /** Named display profiles; "default" always exists. */
+    displayProfiles: z.record(z.string(), displayProfileSchema).default({}),
+    merchants: z.array(merchantSchema).min(1, 'needs at least one merchant'),
+    stores: z.array(storeSchema).default([]),
+    terminals: z.array(terminalSchema).default([]),
+    simulators: z.object({ partpay: partpaySimulatorSchema }).strict().prefault({}),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const unique = (items: Array<{ id: string }>, key: string) => {
+      const seen = new Set<string>();
+      items.forEach((item, i) => {
+        if (seen.has(item.id)) ctx.addIssue({ code: 'custom', path: [key, i, 'id'], message: `duplicate id "${item.id}"` });
+        seen.add(item.id);
+      });
+    };
+    unique(cfg.merchants, 'merchants');
+    unique(cfg.stores, 'stores');
+    unique(cfg.terminals, 'terminals');
+    const merchants = new Set(cfg.merchants.map((m) => m.id));
+    const stores = new Set(cfg.stores.map((s) => s.id));
+    cfg.stores.forEach((s, i) => {
+      if (!merchants.has(s.merchant)) ctx.addIssue({ code: 'custom', path: ['stores', i, 'merchant'], message: `no merchant "${s.merchant}"` });
+    });
+    cfg.terminals.forEach((t, i) => {
+      if (!stores.has(t.store)) ctx.addIssue({ code: 'custom', path: ['terminals', i, 'store'], message: `no store "${t.store}"` });
+      if (typeof t.displayProfile === 'string' && t.displayProfile !== 'default' && !(t.displayProfile in cfg.displayProfiles)) {
+        ctx.addIssue({ code: 'custom', path: ['terminals', i, 'displayProfile'], message: `no display profile "${t.displayProfile}"` });
+      }
+    });
+  });
+
+/** The configuration as written (secrets still references). */
+export type RawConfig = z.infer<typeof configSchema>;
+export type MerchantConfig = z.infer<typeof merchantSchema>;
+export type TerminalConfig = z.infer<typeof terminalSchema>;

@@ -1,0 +1,117 @@
+/**
+ * Numbered migrations, applied in order at start-up, each in its own transaction; the
+ * version lives in the database (`PRAGMA user_version`). Never edit a released migration:
+ * add the next number. Kept as TypeScript strings so `dist/` needs no extra files.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'core: terminals, payments, journal, refunds, outbox, idempotency',
+    sql: `
+      CREATE TABLE terminals (
+        id TEXT PRIMARY KEY,
+        store_id TEXT NOT NULL,
+        api_key_hash TEXT NOT NULL UNIQUE,
+        display_profile TEXT NOT NULL,
+        source TEXT NOT NULL CHECK (source IN ('config', 'cli')),
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE payments (
+        id TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        terminal_id TEXT NOT NULL,
+        store_id TEXT NOT NULL,
+        merchant_id TEXT NOT NULL,
+        merchant_reference TEXT NOT NULL,
+        amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+        currency TEXT NOT NULL,
+        state TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1,
+        upstream_order_id TEXT UNIQUE,
+        upstream_order_number TEXT,
+        upstream_status TEXT,
+        refunded_minor INTEGER NOT NULL DEFAULT 0 CHECK (refunded_minor >= 0 AND refunded_minor <= amount_minor),
+        attention TEXT,
+        error_code TEXT,
+        error_message TEXT,
+        qr_kind TEXT,
+        qr_data TEXT,
+        qr_text TEXT,
+        resolved_by TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        final_at INTEGER,
+        last_checked_at INTEGER
+      ) STRICT;
+      CREATE INDEX payments_terminal_created ON payments (terminal_id, created_at);
+      CREATE INDEX payments_state_expires ON payments (state, expires_at);
+      CREATE INDEX payments_attention ON payments (attention) WHERE attention IS NOT NULL;
+
+      CREATE TABLE payment_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        payment_id TEXT,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        from_state TEXT,
+        to_state TEXT,
+        version INTEGER,
+        detail TEXT,
+        raw_body TEXT
+      ) STRICT;
+      CREATE INDEX payment_events_payment ON payment_events (payment_id, seq);
+      CREATE TRIGGER payment_events_append_only BEFORE UPDATE ON payment_events
+      BEGIN SELECT RAISE(ABORT, 'payment_events is append-only'); END;
+
+      CREATE TABLE refunds (
+        id TEXT PRIMARY KEY,
+        payment_id TEXT NOT NULL REFERENCES payments (id),
+        amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+        state TEXT NOT NULL CHECK (state IN ('pending', 'succeeded', 'failed')),
+        reason TEXT,
+        requested_by TEXT NOT NULL,
+        upstream_refund_id TEXT,
+        error_message TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX refunds_payment ON refunds (payment_id);
+
+      CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        payment_id TEXT,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+
+      CREATE TABLE idempotency_keys (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        payment_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (scope, key)
+      ) STRICT;
+    `,
+  },
+];
+
+/** The latest schema version this build knows. */
+export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

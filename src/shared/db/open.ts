@@ -1,0 +1,72 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { LATEST_VERSION, MIGRATIONS, type Migration } from './migrations.js';
+
+export type Db = Database.Database;
+
+/** Refusal to start on a database we cannot trust or do not understand. */
+export class DatabaseError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DatabaseError';
+  }
+}
+
+/**
+ * Opens (creating if needed) the SQLite file with the pragmas durability needs: WAL so
+ * readers never block the writer, `synchronous=FULL` so a committed transaction survives
+ * power loss, foreign keys on, and a busy timeout for the CLI running beside the daemon.
+ * @example const db = openDatabase('data/tenderbridge.db'); migrate(db);
+ */
+export function openDatabase(path: string, options: { readonly?: boolean } = {}): Db {
+  if (path !== ':memory:' && !options.readonly) mkdirSync(dirname(path), { recursive: true });
+  let db: Db;
+  try {
+    db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  } catch (error) {
+    throw new DatabaseError(`cannot open database ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  if (!options.readonly) db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+/** The schema version recorded in the database. */
+export function schemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Applies every migration newer than the database's version, each in one transaction
+ * with its version bump, so a crash leaves the database at a whole version. Refuses a
+ * database written by a newer build.
+ * @returns the versions applied.
+ */
+export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const current = schemaVersion(db);
+  const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  if (current > latest) {
+    throw new DatabaseError(`database schema version ${current} is newer than this build knows (${latest}); upgrade tenderbridge or restore a backup`);
+  }
+  const applied: number[] = [];
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    })();
+    applied.push(migration.version);
+  }
+  return applied;
+}
+
+/** Runs SQLite's integrity check; returns the problems found (empty when healthy). */
+export function integrityProblems(db: Db): string[] {
+  const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
+  return rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
+}
+
+export { LATEST_VERSION };

@@ -1,0 +1,53 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { isAppError, NotFoundError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+/** The one JSON error shape of the native API and the callback. */
+export interface ErrorBody {
+  error: { code: string; message: string; details?: Record<string, unknown>; requestId?: string };
+}
+
+/** Errors body-parser raises, by its `type`, mapped to what a client can act on. */
+const PARSER_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  'entity.parse.failed': { status: 400, code: 'invalid_json', message: 'request body is not valid JSON' },
+  'entity.too.large': { status: 413, code: 'body_too_large', message: 'request body is too large' },
+  'encoding.unsupported': { status: 415, code: 'unsupported_encoding', message: 'request body encoding is not supported' },
+  'charset.unsupported': { status: 415, code: 'unsupported_charset', message: 'request body charset is not supported; use utf-8' },
+  'request.aborted': { status: 400, code: 'request_aborted', message: 'request body was not received completely' },
+  'request.size.invalid': { status: 400, code: 'invalid_body_length', message: 'request body length does not match Content-Length' },
+  'stream.encoding.set': { status: 500, code: 'internal_error', message: 'internal error' },
+};
+
+/** 404 for any route nobody answered. Mounted after all routes, before the error handler. */
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new NotFoundError(`no route ${req.method} ${req.path}`));
+};
+
+/**
+ * Writes every error as `{error: {code, message, details?, requestId}}`. Client mistakes get
+ * their precise 4xx; anything unexpected is logged with its stack and answered as a bare 500
+ * without internals. Mounted last.
+ */
+export function createErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    const requestId = res.locals['requestId'] as string | undefined;
+    let status = 500;
+    let body: ErrorBody['error'] = { code: 'internal_error', message: 'internal error' };
+    if (isAppError(err)) {
+      status = err.status;
+      body = { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+      if (status >= 500) logger.warn('request failed upstream', { requestId, method: req.method, path: req.path, code: err.code, message: err.message });
+    } else if (typeof err === 'object' && err !== null && 'type' in err && typeof err.type === 'string' && err.type in PARSER_ERRORS) {
+      const mapped = PARSER_ERRORS[err.type] as (typeof PARSER_ERRORS)[string];
+      status = mapped.status;
+      body = { code: mapped.code, message: mapped.message };
+    } else {
+      logger.error('unexpected error', { requestId, method: req.method, path: req.path, error: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined });
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(status).json({ error: { ...body, ...(requestId ? { requestId } : {}) } } satisfies ErrorBody);
+  };
+}

@@ -1,0 +1,114 @@
+import express, { type Router } from 'express';
+import type { PaymentService } from '../payments/service.js';
+import type { PaymentQr } from '../payments/payment-qr.js';
+import type { PaymentRepository } from '../payments/repository.js';
+import type { PaymentEvents } from '../payments/events.js';
+import type { Registry } from '../registry/registry.js';
+import { applyOverrides, parseProfileOverrides } from '../qr/display-profile.js';
+import { UpstreamError } from '../shared/errors.js';
+import { parseOr400 } from '../shared/http/validate.js';
+import { currentTerminal, requireJson, terminalAuth } from './auth.js';
+import { presentPayment, presentRefund } from './presenter.js';
+import { createPaymentBody, getPaymentQuery, idempotencyKeyHeader, listPaymentsQuery, paymentIdParam, refundBody } from './schemas.js';
+import { streamPaymentEvents, type SseRegistry } from './sse.js';
+
+export interface TerminalRoutesDeps {
+  registry: Registry;
+  service: PaymentService;
+  payments: PaymentRepository;
+  events: PaymentEvents;
+  qr: PaymentQr;
+  sse: SseRegistry;
+  bodyLimit: string;
+  maxWaitSeconds: number;
+}
+
+/**
+ * The native terminal API under /v1: bearer key per terminal, and a terminal sees only its
+ * own payments (another terminal's id answers 404, as if it did not exist).
+ */
+export function terminalRoutes(deps: TerminalRoutesDeps): Router {
+  const router = express.Router();
+  router.use(terminalAuth(deps.registry));
+  router.use(requireJson, express.json({ limit: deps.bodyLimit, strict: true }));
+
+  router.get('/terminal', (_req, res) => {
+    const t = currentTerminal(res);
+    res.json({ id: t.id, storeId: t.storeId, merchantId: t.merchantId, displayProfile: t.displayProfile });
+  });
+
+  router.post('/payments', async (req, res) => {
+    const terminal = currentTerminal(res);
+    const key = parseOr400(idempotencyKeyHeader, req.get('idempotency-key'), 'header');
+    const body = parseOr400(createPaymentBody, req.body ?? {}, 'body');
+    const { payment, replayed } = await deps.service.create(terminal, { amountMinor: body.amountMinor, currency: body.currency, merchantReference: body.merchantReference }, key);
+    if (payment.state === 'failed') {
+      const code = (payment.errorCode ?? 'upstream_unavailable') as ConstructorParameters<typeof UpstreamError>[0];
+      const known = ['upstream_rejected', 'upstream_unavailable', 'upstream_timeout', 'upstream_invalid_response'].includes(code);
+      throw new UpstreamError(known ? code : 'upstream_unavailable', `PartPay did not create the order: ${payment.errorMessage ?? 'unknown error'}`, {
+        retryable: false,
+        details: { paymentId: payment.id, state: payment.state, hint: 'create a new payment with a new Idempotency-Key to try again' },
+      });
+    }
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    res.status(replayed ? 200 : 201).location(`/v1/payments/${payment.id}`).json(presentPayment(payment));
+  });
+
+  router.get('/payments', (req, res) => {
+    const q = parseOr400(listPaymentsQuery, req.query, 'query');
+    res.json({ payments: deps.service.list(currentTerminal(res), q).map(presentPayment) });
+  });
+
+  router.get('/payments/:id', async (req, res) => {
+    const terminal = currentTerminal(res);
+    const { id } = parseOr400(paymentIdParam, req.params, 'path');
+    const q = parseOr400(getPaymentQuery, req.query, 'query');
+    const current = deps.service.get(terminal, id);
+    if (!q.wait) {
+      res.json(presentPayment(current));
+      return;
+    }
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    const waitMs = Math.min(q.wait, deps.maxWaitSeconds) * 1000;
+    const payment = await deps.service.waitForChange(terminal, id, q.version ?? current.version, waitMs, deps.sse.shutdownSignal(abort.signal));
+    if (!res.writableEnded) res.json(presentPayment(payment));
+  });
+
+  router.get('/payments/:id/events', (req, res) => {
+    const terminal = currentTerminal(res);
+    const { id } = parseOr400(paymentIdParam, req.params, 'path');
+    const payment = deps.service.get(terminal, id);
+    streamPaymentEvents(req, res, payment, { payments: deps.payments, events: deps.events, sse: deps.sse });
+  });
+
+  router.get('/payments/:id/qr', async (req, res) => {
+    const terminal = currentTerminal(res);
+    const { id } = parseOr400(paymentIdParam, req.params, 'path');
+    const profile = applyOverrides(terminal.displayProfile, parseProfileOverrides(req.query));
+    const payment = deps.service.get(terminal, id);
+    const qr = await deps.qr.get(payment, profile);
+    res.setHeader('ETag', qr.etag);
+    res.setHeader('Cache-Control', 'private, max-age=300');
+    if (req.fresh) {
+      res.status(304).end();
+      return;
+    }
+    res.type(qr.contentType).send(qr.body);
+  });
+
+  router.post('/payments/:id/cancel', async (req, res) => {
+    const { id } = parseOr400(paymentIdParam, req.params, 'path');
+    res.json(presentPayment(await deps.service.cancel(currentTerminal(res), id)));
+  });
+
+  router.post('/payments/:id/refunds', async (req, res) => {
+    const { id } = parseOr400(paymentIdParam, req.params, 'path');
+    const key = parseOr400(idempotencyKeyHeader, req.get('idempotency-key'), 'header');
+    const body = parseOr400(refundBody, req.body ?? {}, 'body');
+    const { payment, refund } = await deps.service.refund(currentTerminal(res), id, { amountMinor: body.amountMinor, reason: body.reason }, key);
+    res.status(refund.state === 'succeeded' ? 201 : 202).json({ refund: presentRefund(refund), payment: presentPayment(payment) });
+  });
+
+  return router;
+}

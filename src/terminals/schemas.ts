@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+const MAX_AMOUNT_MINOR = 100_000_000; // 1,000,000.00 in a two-decimal currency: far above any till sale
+
+/** Body of `POST /v1/payments`. */
+export const createPaymentBody = z
+  .object({
+    /** Amount in integer minor units (cents): 1234 means 12.34. */
+    amountMinor: z
+      .number({ error: (i) => (i.input === undefined ? 'is required' : 'must be an integer number of minor units, e.g. 1234 for 12.34') })
+      .int('must be an integer number of minor units (cents), e.g. 1234 for 12.34, not a decimal')
+      .positive('must be greater than zero')
+      .max(MAX_AMOUNT_MINOR, `must be at most ${MAX_AMOUNT_MINOR}`),
+    /** ISO 4217 alphabetic code; must match the merchant's PartPay currency. */
+    currency: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).regex(/^[A-Z]{3}$/, 'must be a 3-letter ISO 4217 code such as NZD'),
+    /** The terminal's own reference for the sale (receipt number); sent to PartPay as merchantReference. */
+    merchantReference: z
+      .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
+      .min(1, 'must not be empty')
+      .max(64, 'must be at most 64 characters')
+      .regex(/^[\x20-\x7E]+$/, 'must be printable ASCII'),
+    /** Which provider; only "partpay" for now. */
+    provider: z.literal('partpay', { error: 'must be "partpay"' }).optional(),
+  })
+  .strict();
+
+/** Body of `POST /v1/payments/:id/refunds`; no amount means everything still refundable. */
+export const refundBody = z
+  .object({
+    amountMinor: z.number({ error: 'must be an integer number of minor units' }).int('must be an integer number of minor units (cents), not a decimal').positive('must be greater than zero').max(MAX_AMOUNT_MINOR).optional(),
+    reason: z.string({ error: 'must be a string' }).max(200, 'must be at most 200 characters').optional(),
+  })
+  .strict();
+
+export const paymentIdParam = z.object({ id: z.uuid({ error: 'must be a payment id (UUID)' }) });
+
+/** `GET /v1/payments/:id` query: long-poll. */
+export const getPaymentQuery = z
+  .object({
+    /** Seconds to wait for a change (0-60). */
+    wait: z.coerce.number({ error: 'must be a number of seconds' }).int('must be whole seconds').min(0, 'must be 0 or more').max(60, 'must be at most 60').optional(),
+    /** Wait until the version is greater than this; defaults to the current version. */
+    version: z.coerce.number({ error: 'must be a version number' }).int().min(0).optional(),
+  })
+  .strict();
+
+export const listPaymentsQuery = z
+  .object({
+    state: z.enum(['created', 'awaiting_customer', 'approved', 'declined', 'cancelled', 'expired', 'failed', 'partially_refunded', 'refunded', 'final']).optional(),
+    limit: z.coerce.number().int().min(1).max(200).optional(),
+  })
+  .strict();
+
+/** A header value that must be a sane idempotency key when given. */
+export const idempotencyKeyHeader = z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters').regex(/^[\x21-\x7E]+$/, 'must be printable ASCII without spaces').optional();

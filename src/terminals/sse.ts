@@ -1,0 +1,96 @@
+import type { Request, Response } from 'express';
+import type { PaymentEvents } from '../payments/events.js';
+import type { PaymentRepository } from '../payments/repository.js';
+import { isFinal } from '../payments/state-machine.js';
+import type { Payment } from '../payments/types.js';
+import { presentPayment } from './presenter.js';
+
+/**
+ * Keeps track of open long-polls and event streams so that shutdown can end them cleanly
+ * (long-polls answer with the current state, streams get a final `shutdown` event).
+ */
+export function createSseRegistry(options: { heartbeatMs: number }) {
+  const shutdown = new AbortController();
+  let open = 0;
+  return {
+    heartbeatMs: options.heartbeatMs,
+    /** A signal that fires when either the request goes away or the daemon shuts down. */
+    shutdownSignal(requestSignal: AbortSignal): AbortSignal {
+      return AbortSignal.any([requestSignal, shutdown.signal]);
+    },
+    get shuttingDown(): AbortSignal {
+      return shutdown.signal;
+    },
+    opened(): void {
+      open += 1;
+    },
+    closed(): void {
+      open -= 1;
+    },
+    openStreams(): number {
+      return open;
+    },
+    /** Ends every long-poll and stream. */
+    closeAll(): void {
+      shutdown.abort();
+    },
+  };
+}
+
+export type SseRegistry = ReturnType<typeof createSseRegistry>;
+
+function write(res: Response, event: string, id: number | null, data: unknown): void {
+  res.write(`${id === null ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+/**
+ * Streams a payment's state changes as Server-Sent Events. Each event is `event: state`
+ * with `id:` the payment version; a client reconnecting with `Last-Event-ID` first gets the
+ * changes it missed from the journal, then live ones. After a final state the stream stays
+ * open with heartbeats until the client leaves, so EventSource does not reconnect in a loop.
+ */
+export function streamPaymentEvents(req: Request, res: Response, payment: Payment, deps: { payments: PaymentRepository; events: PaymentEvents; sse: SseRegistry }): void {
+  const lastId = Number.parseInt(req.get('last-event-id') ?? '0', 10);
+  const resumeFrom = Number.isFinite(lastId) && lastId >= 0 ? lastId : 0;
+  res.status(200);
+  res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-cache, no-transform');
+  res.setHeader('Connection', 'keep-alive');
+  res.setHeader('X-Accel-Buffering', 'no');
+  res.flushHeaders();
+  res.write('retry: 3000\n\n');
+
+  let sentVersion = resumeFrom;
+  const send = (p: Payment) => {
+    if (p.version <= sentVersion) return;
+    sentVersion = p.version;
+    write(res, 'state', p.version, presentPayment(p));
+  };
+  // Missed changes first (the journal holds each state change with its version)...
+  const missed = deps.payments.stateChangesAfter(payment.id, resumeFrom);
+  for (const e of missed) {
+    if (e.version === null || e.version >= payment.version) continue;
+    write(res, 'transition', e.version, { paymentId: payment.id, from: e.fromState, to: e.toState, version: e.version, at: new Date(e.at).toISOString() });
+    sentVersion = e.version;
+  }
+  // ...then the current state, then live changes.
+  send(deps.payments.get(payment.id) ?? payment);
+  const unsubscribe = deps.events.subscribe(payment.id, send);
+  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), deps.sse.heartbeatMs);
+  deps.sse.opened();
+
+  const stop = () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+    deps.sse.shuttingDown.removeEventListener('abort', onShutdown);
+    deps.sse.closed();
+  };
+  const onShutdown = () => {
+    const current = deps.payments.get(payment.id);
+    write(res, 'shutdown', null, { reason: 'tenderbridge is restarting; reconnect with Last-Event-ID', final: current ? isFinal(current.state) : false });
+    res.end();
+  };
+  req.on('close', stop);
+  if (deps.sse.shuttingDown.aborted) onShutdown();
+  else deps.sse.shuttingDown.addEventListener('abort', onShutdown, { once: true });
+}

@@ -1,0 +1,133 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { displayProfileSchema } from '../../src/qr/display-profile.js';
+import { createQrCache } from '../../src/qr/qr-cache.js';
+import { createQrImages, type QrSource } from '../../src/qr/qr-images.js';
+
+const images = createQrImages({ fetchTimeoutMs: 1000, maxBytes: 100_000 });
+const png = displayProfileSchema.parse({});
+const jpeg = displayProfileSchema.parse({ format: 'jpeg', size: 200 });
+let source: QrSource;
+
+beforeAll(async () => {
+  source = await images.fromText('TRAN-0001');
+});
+
+/** A load that counts its calls and can be made to wait or fail. */
+function counted(result: () => Promise<QrSource> = async () => source) {
+  const load = async () => {
+    load.calls++;
+    return result();
+  };
+  load.calls = 0;
+  return load;
+}
+
+describe('QR cache', () => {
+  it('loads once and serves the second get from the cache', async () => {
+    const cache = createQrCache(images, { maxEntries: 10 });
+    const load = counted();
+    const first = await cache.get('pay-1', load, png);
+    const second = await cache.get('pay-1', load, png);
+    expect(load.calls).toBe(1);
+    expect(second).toBe(first);
+    expect(first).toMatchObject({ contentType: 'image/png', text: 'TRAN-0001' });
+  });
+
+  it('shares one load between concurrent gets, across profiles', async () => {
+    const cache = createQrCache(images, { maxEntries: 10 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const load = counted(async () => {
+      await gate;
+      return source;
+    });
+    const pending = [cache.get('pay-1', load, png), cache.get('pay-1', load, png), cache.get('pay-1', load, jpeg)];
+    release();
+    const [a, b, c] = await Promise.all(pending);
+    expect(load.calls).toBe(1);
+    expect(a).toBe(b);
+    expect(c?.contentType).toBe('image/jpeg');
+  });
+
+  it('does not cache a failed load', async () => {
+    const cache = createQrCache(images, { maxEntries: 10 });
+    let fail = true;
+    const load = counted(async () => {
+      if (fail) throw new Error('PartPay is down');
+      return source;
+    });
+    await expect(cache.get('pay-1', load, png)).rejects.toThrow('PartPay is down');
+    expect(cache.peekText('pay-1')).toBeUndefined();
+    fail = false;
+    expect((await cache.get('pay-1', load, png)).text).toBe('TRAN-0001');
+    expect(load.calls).toBe(2);
+  });
+
+  it('caches renders per profile, loading the source once', async () => {
+    const renders: string[] = [];
+    const cache = createQrCache(
+      {
+        render: async (src, profile) => {
+          renders.push(profile.format);
+          return images.render(src, profile);
+        },
+      },
+      { maxEntries: 10 },
+    );
+    const load = counted();
+    const a = await cache.get('pay-1', load, png);
+    const b = await cache.get('pay-1', load, jpeg);
+    await cache.get('pay-1', load, png);
+    await cache.get('pay-1', load, jpeg);
+    expect(a.contentType).toBe('image/png');
+    expect(b.contentType).toBe('image/jpeg');
+    expect(a.etag).not.toBe(b.etag);
+    expect(renders).toEqual(['png', 'jpeg']);
+    expect(load.calls).toBe(1);
+  });
+
+  it('keeps keys apart', async () => {
+    const cache = createQrCache(images, { maxEntries: 10 });
+    const other = await images.fromText('TRAN-0002');
+    await cache.get('pay-1', counted(), png);
+    const second = await cache.get('pay-2', counted(async () => other), png);
+    expect(second.text).toBe('TRAN-0002');
+    expect(cache.peekText('pay-1')).toBe('TRAN-0001');
+  });
+
+  it('peeks the text and evicts a key with its renders', async () => {
+    const cache = createQrCache(images, { maxEntries: 10 });
+    const load = counted();
+    expect(cache.peekText('pay-1')).toBeUndefined();
+    await cache.get('pay-1', load, png);
+    expect(cache.peekText('pay-1')).toBe('TRAN-0001');
+    cache.evict('pay-1');
+    expect(cache.peekText('pay-1')).toBeUndefined();
+    await cache.get('pay-1', load, png);
+    expect(load.calls).toBe(2);
+  });
+
+  it('does not store a load that finishes after its key was evicted', async () => {
+    const cache = createQrCache(images, { maxEntries: 10 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const load = counted(async () => {
+      await gate;
+      return source;
+    });
+    const pending = cache.get('pay-1', load, png);
+    cache.evict('pay-1');
+    release();
+    await pending;
+    expect(cache.peekText('pay-1')).toBeUndefined();
+    await cache.get('pay-1', load, png);
+    expect(load.calls).toBe(2);
+  });
+
+  it('stays within maxEntries', async () => {
+    const cache = createQrCache(images, { maxEntries: 2 });
+    for (const key of ['a', 'b', 'c']) await cache.get(key, counted(), png);
+    expect(cache.peekText('a')).toBeUndefined();
+    expect(cache.peekText('c')).toBe('TRAN-0001');
+  });
+});
