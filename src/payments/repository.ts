@@ -236,12 +236,27 @@ export function createPaymentRepository(db: Db) {
       const where: string[] = [];
       const args: Record<string, unknown> = { limit: Math.min(filter.limit ?? 100, 1000) };
       if (filter.state === 'final') where.push(`state IN ${FINAL_SQL}`);
-      else if (filter.state) (where.push('state = @state'), (args['state'] = filter.state));
-      if (filter.terminalId) (where.push('terminal_id = @terminalId'), (args['terminalId'] = filter.terminalId));
-      if (filter.storeId) (where.push('store_id = @storeId'), (args['storeId'] = filter.storeId));
+      else if (filter.state) {
+        where.push('state = @state');
+        args['state'] = filter.state;
+      }
+      if (filter.terminalId) {
+        where.push('terminal_id = @terminalId');
+        args['terminalId'] = filter.terminalId;
+      }
+      if (filter.storeId) {
+        where.push('store_id = @storeId');
+        args['storeId'] = filter.storeId;
+      }
       if (filter.attention) where.push('attention IS NOT NULL');
-      if (filter.from !== undefined) (where.push('created_at >= @from'), (args['from'] = filter.from));
-      if (filter.to !== undefined) (where.push('created_at < @to'), (args['to'] = filter.to));
+      if (filter.from !== undefined) {
+        where.push('created_at >= @from');
+        args['from'] = filter.from;
+      }
+      if (filter.to !== undefined) {
+        where.push('created_at < @to');
+        args['to'] = filter.to;
+      }
       const sql = `SELECT * FROM payments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT @limit`;
       return (db.prepare(sql).all(args) as Row[]).map(toPayment);
     },

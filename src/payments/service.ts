@@ -138,9 +138,8 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     /** Resolves when the payment's version passes `afterVersion`, or with the current payment at timeout/abort. */
     async waitForChange(terminal: Terminal, id: string, afterVersion: number, timeoutMs: number, signal: AbortSignal): Promise<Payment> {
       const current = owned(terminal, id);
-      if (current.version > afterVersion || timeoutMs <= 0) return current;
+      if (current.version > afterVersion || timeoutMs <= 0 || signal.aborted) return current;
       return new Promise<Payment>((resolve) => {
-        let timer: NodeJS.Timeout | undefined;
         const done = (p?: Payment) => {
           unsubscribe();
           clearTimeout(timer);
@@ -151,7 +150,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         const unsubscribe = deps.events.subscribe(id, (p) => {
           if (p.version > afterVersion) done(p);
         });
-        timer = setTimeout(done, timeoutMs);
+        const timer = setTimeout(done, timeoutMs);
         signal.addEventListener('abort', onAbort, { once: true });
       });
     },

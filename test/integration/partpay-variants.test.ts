@@ -1,0 +1,155 @@
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { eventually, startHarness, type Harness } from '../support/harness.js';
+import { call, type ErrorJson, type PaymentJson } from '../support/http.js';
+
+async function withHarness(options: Parameters<typeof startHarness>[0], body: (h: Harness) => Promise<void>): Promise<void> {
+  const h = await startHarness(options);
+  try {
+    await body(h);
+  } finally {
+    await h.stop();
+  }
+}
+
+const create = (h: Harness, amountMinor = 1000, which: 1 | 2 = 1) =>
+  call<PaymentJson & ErrorJson>(`${h.url}/v1/payments`, { headers: h.auth(which), json: { amountMinor, currency: 'NZD', merchantReference: `V-${amountMinor}` } });
+
+describe('PartPay QR variants', () => {
+  it.each(['base64', 'data-uri', 'url'] as const)('serves a terminal image and the QR text when PartPay answers with %s', async (qrDelivery) => {
+    await withHarness(
+      {
+        simulator: {
+          merchants: [{ merchantId: 'PP-MERCHANT-1', clientId: 'test-client', clientSecret: 'test-client-secret-never-logged', callbackKey: 'iDt3PoeoSHu3r/mTbzkaHg', qrDelivery }],
+        },
+      },
+      async (h2) => {
+        const res = await create(h2);
+        expect(res.status, res.text).toBe(201);
+        const db = new Database(h2.dbPath, { readonly: true });
+        const row = db.prepare('SELECT qr_kind, qr_data FROM payments WHERE id = ?').get(res.body.id) as { qr_kind: string; qr_data: string };
+        db.close();
+        expect(row.qr_kind).toBe(qrDelivery === 'url' ? 'url' : 'base64');
+        if (qrDelivery === 'data-uri') expect(row.qr_data).toMatch(/^data:image\/jpeg;base64,/);
+        for (const which of [1, 2] as const) {
+          const img = await fetch(`${h2.url}/v1/payments/${res.body.id}/qr`, { headers: h2.auth(which) }).catch(() => null);
+          if (which === 2) {
+            expect(img?.status).toBe(404); // TERM0002 does not own it
+            continue;
+          }
+          expect(img?.status).toBe(200);
+          const meta = await sharp(Buffer.from(await (img as Response).arrayBuffer())).metadata();
+          expect(meta).toMatchObject({ format: 'png', width: 320, height: 320 });
+        }
+        const after = await eventually(async () => {
+          const r = await call<PaymentJson>(`${h2.url}/v1/payments/${res.body.id}`, { headers: h2.auth() });
+          return r.body.qr?.text ? r.body : null;
+        });
+        expect(after?.qr?.text).toBe(`${h2.sim.url()}/phone/orders/${res.body.partpay?.orderId}`);
+      },
+    );
+  });
+
+  it("renders in the second terminal's own profile (JPEG, mono, 200 px)", async () => {
+    await withHarness({}, async (h) => {
+      const res = await create(h, 1000, 2);
+      const img = await fetch(`${h.url}/v1/payments/${res.body.id}/qr`, { headers: h.auth(2) });
+      expect(img.headers.get('content-type')).toBe('image/jpeg');
+      const meta = await sharp(Buffer.from(await img.arrayBuffer())).metadata();
+      expect(meta).toMatchObject({ format: 'jpeg', width: 200, height: 200 });
+    });
+  });
+});
+
+describe('PartPay tokens', () => {
+  it('refreshes the token before it expires and keeps working', async () => {
+    await withHarness({ simulator: { tokenTtlSeconds: 2 }, config: { partpay: { tokenRefreshMarginSeconds: 1 } } }, async (h) => {
+      expect((await create(h, 1001)).status).toBe(201);
+      expect((await create(h, 1002)).status).toBe(201);
+      expect(h.sim.stats().tokensIssued).toBe(1);
+      await new Promise((r) => setTimeout(r, 1200));
+      expect((await create(h, 1003)).status).toBe(201);
+      expect(h.sim.stats().tokensIssued).toBe(2);
+      expect(h.daemon.tokens.status()[0]).toMatchObject({ refreshes: 2, failures: 0 });
+    });
+  });
+
+  it('fails the payment with a clear upstream error when PartPay refuses our credentials', async () => {
+    await withHarness({ simulator: { merchants: [{ merchantId: 'PP-MERCHANT-1', clientId: 'test-client', clientSecret: 'a-different-secret', callbackKey: 'k', qrDelivery: 'base64' }] } }, async (h) => {
+      const res = await create(h);
+      expect(res.status).toBe(502);
+      expect(res.body.error.code).toBe('upstream_rejected');
+      expect(res.body.error.details).toMatchObject({ state: 'failed' });
+      expect(JSON.stringify(res.body)).not.toContain('test-client-secret');
+    });
+  });
+});
+
+describe('callback key rotation', () => {
+  it('accepts callbacks signed with either key while two are configured', async () => {
+    for (const signer of ['old-key-AAAA', 'new-key-BBBB']) {
+      await withHarness({ callbackKeys: ['old-key-AAAA', 'new-key-BBBB'], simulatorCallbackKey: signer }, async (h) => {
+        const res = await create(h);
+        await h.sim.approve(res.body.partpay?.orderId as string);
+        await eventually(async () => (await call<PaymentJson>(`${h.url}/v1/payments/${res.body.id}`, { headers: h.auth() })).body.state === 'approved');
+      });
+    }
+  });
+
+  it('refuses callbacks signed with a retired key', async () => {
+    await withHarness({ callbackKeys: ['new-key-BBBB'], simulatorCallbackKey: 'old-key-AAAA' }, async (h) => {
+      const res = await create(h);
+      await h.sim.approve(res.body.partpay?.orderId as string);
+      await eventually(() => h.sim.stats().callbacksFailed === 1);
+      expect((await call<PaymentJson>(`${h.url}/v1/payments/${res.body.id}`, { headers: h.auth() })).body.state).toBe('awaiting_customer');
+      expect(h.logs.some((l) => l.includes('bad signature'))).toBe(true);
+    });
+  });
+});
+
+describe('lost callbacks and unreachable PartPay', () => {
+  it('resolves a payment whose callback never arrives by asking PartPay', async () => {
+    await withHarness({ simulator: { callbackUrl: 'http://127.0.0.1:9/nowhere' }, config: { partpay: { callbackUrl: null }, payments: { callbackOverdueSeconds: 1 } } }, async (h) => {
+      const res = await create(h);
+      await h.sim.approve(res.body.partpay?.orderId as string);
+      expect(await h.daemon.sync.reconcileOverdue(0)).toBe(1);
+      const now = await call<PaymentJson>(`${h.url}/v1/payments/${res.body.id}`, { headers: h.auth() });
+      expect(now.body.state).toBe('approved');
+      expect(h.daemon.payments.get(res.body.id)?.resolvedBy).toBe('reconcile');
+    });
+  });
+
+  it('cancels locally when PartPay is unreachable and delivers the owed cancel later', async () => {
+    await withHarness({}, async (h) => {
+      const res = await create(h);
+      const orderId = res.body.partpay?.orderId as string;
+      const simPort = new URL(h.sim.url()).port;
+      await h.sim.close();
+      const cancelled = await call<PaymentJson>(`${h.url}/v1/payments/${res.body.id}/cancel`, { method: 'POST', headers: h.auth() });
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body.state).toBe('cancelled');
+      const owed = h.daemon.outbox.ofPayment(res.body.id);
+      expect(owed).toEqual([expect.objectContaining({ kind: 'partpay.cancel', state: 'pending' })]);
+      // PartPay comes back (same port); the outbox delivers the cancel.
+      await h.sim.listen(Number(simPort), '127.0.0.1');
+      await eventually(async () => {
+        await new Promise((r) => setTimeout(r, 30));
+        await h.daemon.deliverer.run();
+        return h.daemon.outbox.ofPayment(res.body.id)[0]?.state === 'done';
+      });
+      expect(h.sim.getOrder(orderId)?.status).toBe('cancelled');
+    });
+  });
+
+  it('answers 503 and fails the payment when PartPay cannot be reached to create the order', async () => {
+    await withHarness({}, async (h) => {
+      await h.sim.close();
+      const res = await create(h);
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('upstream_unavailable');
+      expect(res.body.error.details?.['paymentId']).toBeTruthy();
+      expect(h.daemon.payments.get(res.body.error.details?.['paymentId'] as string)?.state).toBe('failed');
+    });
+  });
+});

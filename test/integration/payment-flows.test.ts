@@ -1,0 +1,325 @@
+import Database from 'better-sqlite3';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSignedCallbackBody } from '../../src/partpay/signature.js';
+import { CALLBACK_KEY, eventually, startHarness, type Harness } from '../support/harness.js';
+import { call, type ErrorJson, type PaymentJson } from '../support/http.js';
+
+let h: Harness;
+let refCounter = 0;
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.stop();
+});
+
+async function createPayment(amountMinor = 1000, extraHeaders: Record<string, string> = {}): Promise<PaymentJson> {
+  const res = await call<PaymentJson>(`${h.url}/v1/payments`, { headers: { ...h.auth(), ...extraHeaders }, json: { amountMinor, currency: 'NZD', merchantReference: `R-${++refCounter}` } });
+  expect(res.status, res.text).toBe(201);
+  return res.body;
+}
+
+async function getPayment(id: string, query = ''): Promise<PaymentJson> {
+  const res = await call<PaymentJson>(`${h.url}/v1/payments/${id}${query}`, { headers: h.auth() });
+  expect(res.status, res.text).toBe(200);
+  return res.body;
+}
+
+function journal(paymentId: string): Array<{ kind: string; detail: string | null; raw_body: string | null; to_state: string | null }> {
+  const db = new Database(h.dbPath, { readonly: true });
+  try {
+    return db.prepare('SELECT kind, detail, raw_body, to_state FROM payment_events WHERE payment_id = ? ORDER BY seq').all(paymentId) as never;
+  } finally {
+    db.close();
+  }
+}
+
+async function postCallback(body: string) {
+  return call(`${h.url}/partpay/callback`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
+}
+
+function callbackBody(p: PaymentJson, status: string, key = CALLBACK_KEY): string {
+  return buildSignedCallbackBody(
+    [
+      ['orderId', p.partpay?.orderId ?? ''],
+      ['orderNumber', p.partpay?.orderNumber ?? ''],
+      ['orderStatus', status],
+      ['gatewayReference', p.id],
+      ['merchantReference', 'R'],
+    ],
+    key,
+  );
+}
+
+describe('PartPay payment flows through the terminal API', () => {
+  it('creates an order, shows its QR, and reports the approval delivered by the signed callback', async () => {
+    const p = await createPayment(1234);
+    expect(p).toMatchObject({ state: 'awaiting_customer', amountMinor: 1234, final: false, paid: false });
+    expect(p.partpay?.orderId).toMatch(/^[0-9a-f-]{36}$/);
+    const order = h.sim.getOrder(p.partpay?.orderId as string);
+    expect(order).toMatchObject({ gatewayReference: p.id, merchantReference: `R-${refCounter}` });
+
+    const qr = await fetch(`${h.url}${p.qr?.imageUrl}`, { headers: h.auth() });
+    expect(qr.status).toBe(200);
+    expect(qr.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await qr.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
+
+    const waiting = getPayment(p.id, `?wait=10&version=${p.version}`);
+    await h.sim.approve(p.partpay?.orderId as string);
+    const done = await waiting;
+    expect(done).toMatchObject({ state: 'approved', final: true, paid: true });
+    // the QR text was read from PartPay's image
+    expect((await getPayment(p.id)).qr?.text).toContain(`/phone/orders/${p.partpay?.orderId}`);
+    const kinds = journal(p.id).map((e) => e.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['request', 'upstream_response', 'callback', 'state_changed']));
+    expect(journal(p.id).find((e) => e.kind === 'callback')?.raw_body).toMatch(/orderStatus=approved&.*signature=[0-9a-f]{64}$/);
+  });
+
+  it('reports a decline', async () => {
+    const p = await createPayment(1051);
+    await h.sim.decline(p.partpay?.orderId as string);
+    const done = await eventually(async () => {
+      const now = await getPayment(p.id);
+      return now.final ? now : null;
+    });
+    expect(done).toMatchObject({ state: 'declined', paid: false });
+  });
+
+  it('expires a payment the customer never decides, and cancels the order upstream', async () => {
+    const p = await createPayment(1052);
+    const db = new Database(h.dbPath);
+    db.prepare('UPDATE payments SET expires_at = ? WHERE id = ?').run(Date.now() - 1, p.id);
+    db.close();
+    expect(await h.daemon.sync.expireDue()).toBe(1);
+    expect(await getPayment(p.id)).toMatchObject({ state: 'expired', final: true });
+    await h.daemon.deliverer.run();
+    expect(h.sim.getOrder(p.partpay?.orderId as string)?.status).toBe('cancelled');
+  });
+
+  it('learns an expiry that PartPay reports by callback', async () => {
+    const p = await createPayment(1053);
+    await h.sim.expire(p.partpay?.orderId as string);
+    await eventually(async () => (await getPayment(p.id)).state === 'expired');
+  });
+
+  it('cancels a pending payment at PartPay before telling the terminal', async () => {
+    const p = await createPayment();
+    const res = await call<PaymentJson>(`${h.url}/v1/payments/${p.id}/cancel`, { method: 'POST', headers: h.auth() });
+    expect(res.status).toBe(200);
+    expect(res.body.state).toBe('cancelled');
+    expect(h.sim.getOrder(p.partpay?.orderId as string)?.status).toBe('cancelled');
+    // cancelling again is harmless
+    expect((await call(`${h.url}/v1/payments/${p.id}/cancel`, { method: 'POST', headers: h.auth() })).status).toBe(200);
+  });
+
+  it('refuses to cancel an approved payment and says to refund it', async () => {
+    const p = await createPayment();
+    await h.sim.approve(p.partpay?.orderId as string);
+    await eventually(async () => (await getPayment(p.id)).state === 'approved');
+    const res = await call<ErrorJson>(`${h.url}/v1/payments/${p.id}/cancel`, { method: 'POST', headers: h.auth() });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('already_approved');
+    expect(res.body.error.message).toMatch(/refund/);
+    expect((await getPayment(p.id)).state).toBe('approved');
+  });
+
+  it('answers "approved" when the customer approved just before the cancel reached PartPay', async () => {
+    const p = await createPayment();
+    // Approve at PartPay but hold the callback back: the terminal does not know yet.
+    const order = h.sim.getOrder(p.partpay?.orderId as string);
+    expect(order).toBeTruthy();
+    await h.sim.approve(p.partpay?.orderId as string);
+    const res = await call<ErrorJson & PaymentJson>(`${h.url}/v1/payments/${p.id}/cancel`, { method: 'POST', headers: h.auth() });
+    // either the callback won the race (409 already_approved) or the cancel learnt it from PartPay: never "cancelled"
+    expect(res.status).toBe(409);
+    expect((await getPayment(p.id)).state).toBe('approved');
+  });
+
+  it('does not lose an approval that arrives after the terminal cancelled: flags it and refunds it', async () => {
+    const p = await createPayment(2500);
+    // The terminal's cancel did not reach PartPay (the store's uplink dropped): we cancelled
+    // locally and owe the upstream cancel. Then the customer approves in the app.
+    const db = new Database(h.dbPath);
+    db.prepare("UPDATE payments SET state = 'cancelled', version = version + 1, final_at = ? WHERE id = ?").run(Date.now(), p.id);
+    db.close();
+    await h.sim.approve(p.partpay?.orderId as string);
+    // PartPay's real callback arrives; the payment is flagged and the refund is owed and delivered.
+    await eventually(async () => (await getPayment(p.id)).refundedMinor === 2500);
+    const settled = await getPayment(p.id);
+    expect(settled).toMatchObject({ state: 'cancelled', paid: false, attention: null, refundedMinor: 2500 });
+    const kinds = journal(p.id);
+    expect(kinds.some((e) => e.kind === 'state_changed' && e.detail?.includes('late_approval'))).toBe(true);
+    expect(kinds.some((e) => e.kind === 'refund_requested')).toBe(true);
+    expect(kinds.some((e) => e.kind === 'resolution')).toBe(true);
+    const refunds = h.daemon.payments.refundsOf(p.id);
+    expect(refunds).toEqual([expect.objectContaining({ state: 'succeeded', amountMinor: 2500, requestedBy: 'system:late-approval' })]);
+  });
+
+  it('keeps a late approval flagged for an operator when the policy is "flag"', async () => {
+    const flagged = await startHarness({ config: { payments: { lateApproval: 'flag' } } });
+    try {
+      const res = await call<PaymentJson>(`${flagged.url}/v1/payments`, { headers: flagged.auth(), json: { amountMinor: 700, currency: 'NZD', merchantReference: 'F-1' } });
+      const db = new Database(flagged.dbPath);
+      db.prepare("UPDATE payments SET state = 'cancelled', version = version + 1 WHERE id = ?").run(res.body.id);
+      db.close();
+      await flagged.sim.approve(res.body.partpay?.orderId as string);
+      const now = await eventually(async () => {
+        const r = await call<PaymentJson>(`${flagged.url}/v1/payments/${res.body.id}`, { headers: flagged.auth() });
+        return r.body.attention === 'late_approval' ? r.body : null;
+      });
+      expect(now).toMatchObject({ state: 'cancelled', refundedMinor: 0 });
+      expect(flagged.daemon.outbox.ofPayment(res.body.id)).toEqual([]);
+      expect(flagged.daemon.payments.list({ attention: true }).map((x) => x.id)).toContain(res.body.id);
+    } finally {
+      await flagged.stop();
+    }
+  });
+
+  it('treats duplicate callbacks as one and journals each', async () => {
+    const p = await createPayment();
+    const body = callbackBody(p, 'approved');
+    const first = await postCallback(body);
+    const second = await postCallback(body);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const now = await getPayment(p.id);
+    expect(now.state).toBe('approved');
+    expect(now.version).toBe(3); // created(1) -> awaiting_customer(2) -> approved(3), nothing more
+    expect(journal(p.id).filter((e) => e.kind === 'callback')).toHaveLength(2);
+  });
+
+  it('ignores a decline that arrives after the approval (out of order)', async () => {
+    const p = await createPayment();
+    expect((await postCallback(callbackBody(p, 'approved'))).status).toBe(200);
+    expect((await postCallback(callbackBody(p, 'declined'))).status).toBe(200);
+    expect(await getPayment(p.id)).toMatchObject({ state: 'approved', attention: null });
+  });
+
+  it('refuses a callback with a bad or missing signature and changes nothing', async () => {
+    const p = await createPayment();
+    const before = await getPayment(p.id);
+    const forged = callbackBody(p, 'approved', 'not-the-key');
+    expect((await postCallback(forged)).status).toBe(401);
+    const unsigned = callbackBody(p, 'approved').replace(/&signature=.*$/, '');
+    expect((await postCallback(unsigned)).status).toBe(401);
+    const tampered = callbackBody(p, 'declined').replace('orderStatus=declined', 'orderStatus=approved');
+    expect((await postCallback(tampered)).status).toBe(401);
+    const after = await getPayment(p.id);
+    expect(after).toMatchObject({ state: before.state, version: before.version });
+    expect(journal(p.id).filter((e) => e.kind === 'callback')).toHaveLength(0);
+  });
+
+  it('answers 400 to a malformed callback and 415 to the wrong content type', async () => {
+    expect((await postCallback('hello=world')).status).toBe(400);
+    expect((await call(`${h.url}/partpay/callback`, { json: { orderId: 'x', orderStatus: 'approved' } })).status).toBe(415);
+  });
+
+  it('accepts a valid callback for an unknown order with 200 and journals it as an orphan', async () => {
+    const body = buildSignedCallbackBody(
+      [
+        ['orderId', '123e4567-e89b-12d3-a456-426655440000'],
+        ['orderNumber', '181211-303902'],
+        ['orderStatus', 'approved'],
+        ['gatewayReference', 'ab3902094330'],
+        ['merchantReference', '87654321'],
+      ],
+      CALLBACK_KEY,
+    );
+    const res = await postCallback(body);
+    expect(res.status).toBe(200);
+    const orphans = h.daemon.payments.orphanEvents();
+    expect(orphans.some((e) => e.rawBody === body && e.kind === 'orphan_callback')).toBe(true);
+    expect(h.logs.some((l) => l.includes('orphan'))).toBe(true);
+  });
+
+  it('refunds fully and partially, and refuses to refund more than was paid', async () => {
+    const p = await createPayment(5000);
+    await h.sim.approve(p.partpay?.orderId as string);
+    await eventually(async () => (await getPayment(p.id)).state === 'approved');
+    const part = await call<{ refund: { state: string; amountMinor: number }; payment: PaymentJson }>(`${h.url}/v1/payments/${p.id}/refunds`, { headers: h.auth(), json: { amountMinor: 1500, reason: 'returned item' } });
+    expect(part.status, part.text).toBe(201);
+    expect(part.body.refund).toMatchObject({ state: 'succeeded', amountMinor: 1500 });
+    expect(part.body.payment).toMatchObject({ state: 'partially_refunded', refundedMinor: 1500 });
+    const tooMuch = await call<ErrorJson>(`${h.url}/v1/payments/${p.id}/refunds`, { headers: h.auth(), json: { amountMinor: 4000 } });
+    expect(tooMuch.status).toBe(409);
+    expect(tooMuch.body.error.code).toBe('refund_exceeds_amount');
+    const rest = await call<{ refund: { amountMinor: number }; payment: PaymentJson }>(`${h.url}/v1/payments/${p.id}/refunds`, { headers: h.auth(), json: {} });
+    expect(rest.status).toBe(201);
+    expect(rest.body.refund.amountMinor).toBe(3500);
+    expect(rest.body.payment).toMatchObject({ state: 'refunded', refundedMinor: 5000 });
+  });
+
+  it('replays a refund with the same Idempotency-Key instead of refunding twice', async () => {
+    const p = await createPayment(3000);
+    await h.sim.approve(p.partpay?.orderId as string);
+    await eventually(async () => (await getPayment(p.id)).state === 'approved');
+    const headers = { ...h.auth(), 'Idempotency-Key': `refund-${p.id}` };
+    const a = await call<{ refund: { id: string } }>(`${h.url}/v1/payments/${p.id}/refunds`, { headers, json: { amountMinor: 1000 } });
+    const b = await call<{ refund: { id: string }; payment: PaymentJson }>(`${h.url}/v1/payments/${p.id}/refunds`, { headers, json: { amountMinor: 1000 } });
+    expect(a.status).toBe(201);
+    expect(b.body.refund.id).toBe(a.body.refund.id);
+    expect(b.body.payment.refundedMinor).toBe(1000);
+  });
+
+  it('refuses to refund a payment that is not paid', async () => {
+    const p = await createPayment();
+    const res = await call<ErrorJson>(`${h.url}/v1/payments/${p.id}/refunds`, { headers: h.auth(), json: {} });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('not_refundable');
+  });
+
+  it('returns the first payment for a retried create with the same Idempotency-Key, and never a second order', async () => {
+    const before = h.sim.stats().ordersCreated;
+    const headers = { ...h.auth(), 'Idempotency-Key': 'till-7-sale-991' };
+    const body = { amountMinor: 4321, currency: 'NZD', merchantReference: 'SALE-991' };
+    const [a, b] = await Promise.all([
+      call<PaymentJson>(`${h.url}/v1/payments`, { headers, json: body }),
+      call<PaymentJson>(`${h.url}/v1/payments`, { headers, json: body }),
+    ]);
+    const c = await call<PaymentJson>(`${h.url}/v1/payments`, { headers, json: body });
+    expect([a.status, b.status].sort()).toEqual([200, 201]);
+    expect(c.status).toBe(200);
+    expect(c.headers.get('idempotent-replayed')).toBe('true');
+    expect(new Set([a.body.id, b.body.id, c.body.id]).size).toBe(1);
+    expect(h.sim.stats().ordersCreated - before).toBe(1);
+    const other = await call<ErrorJson>(`${h.url}/v1/payments`, { headers, json: { ...body, amountMinor: 1 } });
+    expect(other.status).toBe(422);
+    expect(other.body.error.code).toBe('idempotency_key_reused');
+  });
+
+  it('reuses one PartPay token across many payments', async () => {
+    const before = h.sim.stats().tokensIssued;
+    await Promise.all([createPayment(), createPayment(), createPayment()]);
+    expect(h.sim.stats().tokensIssued - before).toBe(0);
+    expect(h.sim.stats().tokensIssued).toBe(1);
+  });
+
+  it("hides another terminal's payment behind 404", async () => {
+    const p = await createPayment();
+    for (const path of ['', '/qr', '/events']) {
+      const res = await call<ErrorJson>(`${h.url}/v1/payments/${p.id}${path}`, { headers: h.auth(2) });
+      expect(res.status, path).toBe(404);
+    }
+    for (const path of ['/cancel', '/refunds']) {
+      const res = await call<ErrorJson>(`${h.url}/v1/payments/${p.id}${path}`, { method: 'POST', headers: h.auth(2) });
+      expect(res.status, path).toBe(404);
+    }
+    expect((await getPayment(p.id)).state).toBe('awaiting_customer');
+    const list = await call<{ payments: PaymentJson[] }>(`${h.url}/v1/payments`, { headers: h.auth(2) });
+    expect(list.body.payments.some((x) => x.id === p.id)).toBe(false);
+  });
+
+  it('renders the QR in the terminal display profile, with overrides', async () => {
+    const p = await createPayment();
+    const jpeg = await fetch(`${h.url}/v1/payments/${p.id}/qr?format=webp&size=128`, { headers: h.auth() });
+    expect(jpeg.headers.get('content-type')).toBe('image/webp');
+    const bad = await call<ErrorJson>(`${h.url}/v1/payments/${p.id}/qr?format=gif`, { headers: h.auth() });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/format/);
+    const etag = jpeg.headers.get('etag') as string;
+    // (fetch() would add Cache-Control: no-cache to a conditional request, so use supertest)
+    const again = await request(h.url).get(`/v1/payments/${p.id}/qr?format=webp&size=128`).set(h.auth()).set('If-None-Match', etag);
+    expect(again.status).toBe(304);
+  });
+});
