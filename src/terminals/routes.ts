@@ -9,7 +9,7 @@ import { UpstreamError } from '../shared/errors.js';
 import { parseOr400 } from '../shared/http/validate.js';
 import { currentTerminal, requireJson, terminalAuth } from './auth.js';
 import { presentPayment, presentRefund } from './presenter.js';
-import { createPaymentBody, getPaymentQuery, idempotencyKeyHeader, listPaymentsQuery, paymentIdParam, refundBody } from './schemas.js';
+import { cancelBody, createPaymentBody, getPaymentQuery, idempotencyKeyHeader, listPaymentsQuery, paymentIdParam, refundBody } from './schemas.js';
 import { streamPaymentEvents, type SseRegistry } from './sse.js';
 
 export interface TerminalRoutesDeps {
@@ -39,7 +39,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
 
   router.post('/payments', async (req, res) => {
     const terminal = currentTerminal(res);
-    const key = parseOr400(idempotencyKeyHeader, req.get('idempotency-key'), 'header');
+    const key = parseOr400(idempotencyKeyHeader, req.get('idempotency-key'), 'header', 'Idempotency-Key');
     const body = parseOr400(createPaymentBody, req.body ?? {}, 'body');
     const { payment, replayed } = await deps.service.create(terminal, { amountMinor: body.amountMinor, currency: body.currency, merchantReference: body.merchantReference }, key);
     if (payment.state === 'failed') {
@@ -99,12 +99,13 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
 
   router.post('/payments/:id/cancel', async (req, res) => {
     const { id } = parseOr400(paymentIdParam, req.params, 'path');
+    parseOr400(cancelBody, req.body ?? {}, 'body');
     res.json(presentPayment(await deps.service.cancel(currentTerminal(res), id)));
   });
 
   router.post('/payments/:id/refunds', async (req, res) => {
     const { id } = parseOr400(paymentIdParam, req.params, 'path');
-    const key = parseOr400(idempotencyKeyHeader, req.get('idempotency-key'), 'header');
+    const key = parseOr400(idempotencyKeyHeader, req.get('idempotency-key'), 'header', 'Idempotency-Key');
     const body = parseOr400(refundBody, req.body ?? {}, 'body');
     const { payment, refund } = await deps.service.refund(currentTerminal(res), id, { amountMinor: body.amountMinor, reason: body.reason }, key);
     res.status(refund.state === 'succeeded' ? 201 : 202).json({ refund: presentRefund(refund), payment: presentPayment(payment) });

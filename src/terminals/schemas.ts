@@ -21,15 +21,18 @@ export const createPaymentBody = z
       .regex(/^[\x20-\x7E]+$/, 'must be printable ASCII'),
     /** Which provider; only "partpay" for now. */
     provider: z.literal('partpay', { error: 'must be "partpay"' }).optional(),
-  })
+  }, { error: 'must be a JSON object' })
   .strict();
+
+/** Body of `POST /v1/payments/:id/cancel`: empty (or `{}`). */
+export const cancelBody = z.object({}, { error: 'must be an empty JSON object or no body' }).strict();
 
 /** Body of `POST /v1/payments/:id/refunds`; no amount means everything still refundable. */
 export const refundBody = z
   .object({
     amountMinor: z.number({ error: 'must be an integer number of minor units' }).int('must be an integer number of minor units (cents), not a decimal').positive('must be greater than zero').max(MAX_AMOUNT_MINOR).optional(),
     reason: z.string({ error: 'must be a string' }).max(200, 'must be at most 200 characters').optional(),
-  })
+  }, { error: 'must be a JSON object' })
   .strict();
 
 export const paymentIdParam = z.object({ id: z.uuid({ error: 'must be a payment id (UUID)' }) });

@@ -90,7 +90,7 @@ export function streamPaymentEvents(req: Request, res: Response, payment: Paymen
     write(res, 'shutdown', null, { reason: 'tenderbridge is restarting; reconnect with Last-Event-ID', final: current ? isFinal(current.state) : false });
     res.end();
   };
-  req.on('close', stop);
+  res.on('close', stop);
   if (deps.sse.shuttingDown.aborted) onShutdown();
   else deps.sse.shuttingDown.addEventListener('abort', onShutdown, { once: true });
 }

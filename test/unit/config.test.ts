@@ -8,8 +8,18 @@ import { ConfigError, configPathFrom, hashApiKey, loadConfigFile, maskedConfig, 
 const APP_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_CONFIG = join(APP_ROOT, 'config/default.json');
 
+type Section = Record<string, unknown>;
+/** A config as JSON, loosely typed so that tests can break it in every way. */
+interface TestConfig {
+  [key: string]: unknown;
+  partpay: Section;
+  merchants: [Section, ...Section[]];
+  stores: [Section, ...Section[]];
+  terminals: [Section, ...Section[]];
+}
+
 /** A small valid config; each test changes one thing. */
-function validConfig(): Record<string, any> {
+function validConfig(): TestConfig {
   return {
     partpay: { tokenUrl: 'http://127.0.0.1:1/oauth/token', audience: 'aud', apiBaseUrl: 'http://127.0.0.1:1/api' },
     merchants: [{ id: 'm1', name: 'M', partpayMerchantId: 'PP-1', clientId: 'client', clientSecret: 'inline-secret', callbackKeys: ['cb-key'], currency: 'NZD' }],
@@ -52,7 +62,7 @@ describe('the shipped config/default.json', () => {
 });
 
 describe('a bad config is refused with the file, the key path and what is wrong', () => {
-  it.each<[string, (c: Record<string, any>) => void, RegExp]>([
+  it.each<[string, (c: TestConfig) => void, RegExp]>([
     ['a missing merchant secret', (c) => delete c.merchants[0].clientSecret, /^merchants\[0\]\.clientSecret: /],
     ['a token URL that is not http(s)', (c) => (c.partpay.tokenUrl = 'ftp://example.com/token'), /^partpay\.tokenUrl: must be an http\(s\) URL$/],
     ['a token URL that is not a URL', (c) => (c.partpay.tokenUrl = 'not a url'), /^partpay\.tokenUrl: must be an http\(s\) URL$/],

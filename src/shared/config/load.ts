@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { DisplayProfile } from '../../qr/display-profile.js';
 import { displayProfileSchema } from '../../qr/display-profile.js';
+import { isCurrency } from '../money.js';
 import { configSchema, type RawConfig } from './schema.js';
 import { describeSecret, resolveSecret, type SecretContext, type SecretRef } from './secret.js';
 
@@ -60,7 +61,7 @@ export function configPathFrom(argv: readonly string[], env: Readonly<Record<str
   if (i !== -1) {
     const arg = argv[i] ?? '';
     const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[i + 1];
-    if (!value) throw new ConfigError('(command line)', ['--config needs a file path']);
+    if (!value || value.startsWith('--')) throw new ConfigError('(command line)', ['--config needs a file path']);
     return resolve(value);
   }
   if (env['TENDERBRIDGE_CONFIG']) return resolve(env['TENDERBRIDGE_CONFIG']);
@@ -103,22 +104,18 @@ export function parseConfig(value: unknown, options: SecretContext & { source: s
     callbackKeys: m.callbackKeys.map((k, j) => secret(k, `merchants[${i}].callbackKeys[${j}]`)),
   }));
   merchants.forEach((m, i) => {
-    try {
-      new Intl.NumberFormat('en', { style: 'currency', currency: m.currency });
-    } catch {
-      problems.push(`merchants[${i}].currency: "${m.currency}" is not an ISO 4217 currency`);
-    }
+    if (!isCurrency(m.currency)) problems.push(`merchants[${i}].currency: "${m.currency}" is not an ISO 4217 currency`);
   });
-  const profiles: Record<string, DisplayProfile> = { default: displayProfileSchema.parse({}), ...raw.displayProfiles };
+  const profiles = new Map<string, DisplayProfile>([['default', displayProfileSchema.parse({})], ...Object.entries(raw.displayProfiles)]);
   const terminals = raw.terminals.map((t, i) => ({
     id: t.id,
     storeId: t.store,
     apiKeyHash: t.apiKeyHash ?? hashApiKey(secret(t.apiKey as SecretRef, `terminals[${i}].apiKey`)),
-    displayProfile: typeof t.displayProfile === 'string' ? (profiles[t.displayProfile] as DisplayProfile) : t.displayProfile,
+    displayProfile: typeof t.displayProfile === 'string' ? (profiles.get(t.displayProfile) as DisplayProfile) : t.displayProfile,
   }));
   if (problems.length > 0) throw new ConfigError(options.source, problems);
   const { merchants: _m, terminals: _t, ...rest } = raw;
-  return { ...rest, displayProfiles: profiles, source: options.source, merchants, terminals, raw };
+  return { ...rest, displayProfiles: Object.fromEntries(profiles), source: options.source, merchants, terminals, raw };
 }
 
 /** Reads, validates and resolves a config file. Throws {@link ConfigError}. */

@@ -223,7 +223,7 @@ export const configSchema = z
     });
     cfg.terminals.forEach((t, i) => {
       if (!stores.has(t.store)) ctx.addIssue({ code: 'custom', path: ['terminals', i, 'store'], message: `no store "${t.store}"` });
-      if (typeof t.displayProfile === 'string' && t.displayProfile !== 'default' && !(t.displayProfile in cfg.displayProfiles)) {
+      if (typeof t.displayProfile === 'string' && t.displayProfile !== 'default' && !Object.hasOwn(cfg.displayProfiles, t.displayProfile)) {
         ctx.addIssue({ code: 'custom', path: ['terminals', i, 'displayProfile'], message: `no display profile "${t.displayProfile}"` });
       }
     });

@@ -7,11 +7,14 @@ import { z } from 'zod';
  * `{"file": "PATH"}`. A relative file path is looked up in `$CREDENTIALS_DIRECTORY` first
  * (systemd `LoadCredential=`), then relative to the config file's folder.
  */
-export const secretRefSchema = z.union([
-  z.string().min(1, 'must not be empty'),
-  z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') }).strict(),
-  z.object({ file: z.string().min(1, 'must be a file path') }).strict(),
-]);
+export const secretRefSchema = z.union(
+  [
+    z.string().min(1, 'must not be empty'),
+    z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') }).strict(),
+    z.object({ file: z.string().min(1, 'must be a file path') }).strict(),
+  ],
+  { error: 'must be a string, {"env": "NAME"} or {"file": "PATH"}' },
+);
 export type SecretRef = z.infer<typeof secretRefSchema>;
 
 /** Where secrets are resolved from; injected so that tests and the CLI stay pure. */

@@ -18,6 +18,12 @@ const PARSER_ERRORS: Record<string, { status: number; code: string; message: str
   'stream.encoding.set': { status: 500, code: 'internal_error', message: 'internal error' },
 };
 
+function isClientError(err: unknown): err is { status: number; expose?: boolean; message?: unknown } {
+  if (typeof err !== 'object' || err === null || !('status' in err)) return false;
+  const status = (err as { status: unknown }).status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
 /** 404 for any route nobody answered. Mounted after all routes, before the error handler. */
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(new NotFoundError(`no route ${req.method} ${req.path}`));
@@ -41,6 +47,11 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
       const mapped = PARSER_ERRORS[err.type] as (typeof PARSER_ERRORS)[string];
       status = mapped.status;
       body = { code: mapped.code, message: mapped.message };
+    } else if (isClientError(err)) {
+      // Other HTTP errors raised by express or body-parser for the client's request (a path
+      // that does not URL-decode, a body that does not decompress): a 4xx, never a 500.
+      status = err.status;
+      body = { code: 'bad_request', message: err.expose && typeof err.message === 'string' && err.message.length < 200 ? err.message : 'the request could not be read' };
     } else {
       logger.error('unexpected error', { requestId, method: req.method, path: req.path, error: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined });
     }

@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS, type Migration } from '../../src/shared/db/migrations.js';
+import { DatabaseError, integrityProblems, LATEST_VERSION, migrate, openDatabase, schemaVersion, type Db } from '../../src/shared/db/open.js';
+
+const TABLES = ['terminals', 'payments', 'payment_events', 'refunds', 'outbox', 'idempotency_keys'];
+
+const opened: Db[] = [];
+const dirs: string[] = [];
+afterEach(() => {
+  for (const db of opened.splice(0)) if (db.open) db.close();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function memoryDb(): Db {
+  const db = openDatabase(':memory:');
+  opened.push(db);
+  return db;
+}
+
+function tables(db: Db): string[] {
+  return (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string }>).map((r) => r.name);
+}
+
+describe('migrations on an empty database', () => {
+  it('apply every migration up to LATEST_VERSION, in order', () => {
+    const db = memoryDb();
+    expect(schemaVersion(db)).toBe(0);
+    expect(migrate(db)).toEqual(MIGRATIONS.map((m) => m.version).sort((a, b) => a - b));
+    expect(schemaVersion(db)).toBe(LATEST_VERSION);
+    expect(LATEST_VERSION).toBeGreaterThanOrEqual(1);
+  });
+
+  it('apply nothing the second time', () => {
+    const db = memoryDb();
+    migrate(db);
+    expect(migrate(db)).toEqual([]);
+    expect(schemaVersion(db)).toBe(LATEST_VERSION);
+  });
+
+  it('create every table the daemon uses', () => {
+    const db = memoryDb();
+    migrate(db);
+    expect(tables(db)).toEqual(expect.arrayContaining(TABLES));
+  });
+
+  it('leave a database that passes the integrity check', () => {
+    const db = memoryDb();
+    migrate(db);
+    expect(integrityProblems(db)).toEqual([]);
+  });
+});
+
+describe('the schema', () => {
+  it('keeps payment_events append-only: an UPDATE is refused', () => {
+    const db = memoryDb();
+    migrate(db);
+    db.prepare("INSERT INTO payment_events (payment_id, at, kind, actor) VALUES (NULL, 1, 'orphan_callback', 'partpay')").run();
+    expect(() => db.prepare("UPDATE payment_events SET kind = 'rewritten'").run()).toThrow(/append-only/);
+    expect(db.prepare('SELECT kind FROM payment_events').pluck().get()).toBe('orphan_callback');
+  });
+
+  it('refuses a refund for a payment that does not exist (foreign keys are on)', () => {
+    const db = memoryDb();
+    migrate(db);
+    const insert = db.prepare("INSERT INTO refunds (id, payment_id, amount_minor, state, requested_by, created_at, updated_at) VALUES ('r1', 'missing', 100, 'pending', 'terminal:T1', 1, 1)");
+    expect(() => insert.run()).toThrow(/FOREIGN KEY/);
+  });
+});
+
+describe('migrate refuses what it cannot apply', () => {
+  it('refuses a database written by a newer build, saying to upgrade or restore', () => {
+    const db = memoryDb();
+    db.pragma(`user_version = ${LATEST_VERSION + 1}`);
+    expect(() => migrate(db)).toThrow(DatabaseError);
+    expect(() => migrate(db)).toThrow(/upgrade tenderbridge or restore a backup/);
+    expect(schemaVersion(db)).toBe(LATEST_VERSION + 1);
+    expect(tables(db)).toEqual([]);
+  });
+
+  it('leaves the version and the schema as they were when a migration fails', () => {
+    const db = memoryDb();
+    const migrations: Migration[] = [
+      { version: 1, name: 'first', sql: 'CREATE TABLE first (x INTEGER) STRICT;' },
+      { version: 2, name: 'broken', sql: 'CREATE TABLE second (x INTEGER) STRICT; INSERT INTO no_such_table VALUES (1);' },
+      { version: 3, name: 'never reached', sql: 'CREATE TABLE third (x INTEGER) STRICT;' },
+    ];
+    expect(() => migrate(db, migrations)).toThrow(/no_such_table/);
+    expect(schemaVersion(db)).toBe(1);
+    expect(tables(db)).toEqual(['first']);
+  });
+
+  it('applies custom migrations in version order whatever order they are listed in', () => {
+    const db = memoryDb();
+    const migrations: Migration[] = [
+      { version: 2, name: 'second', sql: 'ALTER TABLE first ADD COLUMN y INTEGER;' },
+      { version: 1, name: 'first', sql: 'CREATE TABLE first (x INTEGER);' },
+    ];
+    expect(migrate(db, migrations)).toEqual([1, 2]);
+    expect(schemaVersion(db)).toBe(2);
+  });
+});
+
+describe('openDatabase', () => {
+  it('opens a file with WAL, synchronous=FULL and foreign keys on, creating its folder', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tenderbridge-db-'));
+    dirs.push(dir);
+    const db = openDatabase(join(dir, 'nested', 'test.db'));
+    opened.push(db);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+    migrate(db);
+    expect(integrityProblems(db)).toEqual([]);
+  });
+
+  it('refuses to open a missing file read-only, with a DatabaseError naming it', () => {
+    const path = join(tmpdir(), 'tenderbridge-no-such-dir', 'absent.db');
+    expect(() => openDatabase(path, { readonly: true })).toThrow(DatabaseError);
+    expect(() => openDatabase(path, { readonly: true })).toThrow(/absent\.db/);
+  });
+});
