@@ -146,9 +146,15 @@ describe('reading the config file', () => {
 
   it('refuses a file that is not valid JSON, naming the file', () => {
     const path = join(dir, 'broken.json');
-    writeFileSync(path, '{ "server": { "port": 8480, } }');
+    writeFileSync(path, '{\n  "server": { "port": 8480 ]\n}');
     expect(() => loadConfigFile(path, {})).toThrow(ConfigError);
-    expect(() => loadConfigFile(path, {})).toThrow(/broken\.json:\n {2}- not valid JSON: /);
+    expect(() => loadConfigFile(path, {})).toThrow(/broken\.json:\n {2}- not valid JSON at line 2, column \d+: /);
+  });
+
+  it('accepts comments and trailing commas, so the shipped example can explain its keys', () => {
+    const path = join(dir, 'commented.json');
+    writeFileSync(path, `// tenderbridge config\n${JSON.stringify(validConfig(), null, 2).replace(/}\s*$/, ', /* trailing */ }')}`);
+    expect(loadConfigFile(path, {}).merchants).toHaveLength(1);
   });
 
   it('refuses a file that does not exist, naming the file', () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import type { z } from 'zod';
 import type { DisplayProfile } from '../../qr/display-profile.js';
 import { displayProfileSchema } from '../../qr/display-profile.js';
@@ -126,11 +127,19 @@ export function loadConfigFile(path: string, env: Readonly<Record<string, string
   } catch (error) {
     throw new ConfigError(path, [`cannot read the file: ${(error as Error).message}`]);
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(path, [`not valid JSON: ${(error as Error).message}`]);
+  // JSON with comments (and trailing commas) so the shipped example can explain each key.
+  const errors: ParseError[] = [];
+  const value: unknown = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
+  if (errors.length > 0) {
+    throw new ConfigError(
+      path,
+      errors.map((e) => {
+        const before = text.slice(0, e.offset);
+        const line = before.split('\n').length;
+        const column = e.offset - before.lastIndexOf('\n');
+        return `not valid JSON at line ${line}, column ${column}: ${printParseErrorCode(e.error)}`;
+      }),
+    );
   }
   return parseConfig(value, { source: path, env, configDir: dirname(path) });
 }
