@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from './shared/logger.js';
 import { createErrorHandler, notFoundHandler } from './shared/http/error-handler.js';
 import { requestContext } from './shared/http/request-context.js';
@@ -13,6 +13,8 @@ export interface AppDeps {
   logger: Logger;
   /** Mounted in order: the public ones (health, callback) first, then the authenticated ones. */
   mounts: readonly Mount[];
+  /** Middleware run before every route (e.g. the metrics timer). */
+  before?: readonly RequestHandler[];
   /** `trust proxy` setting for req.ip behind a reverse proxy. */
   trustProxy?: boolean | string;
 }
@@ -33,6 +35,7 @@ export function createApp(deps: AppDeps): Express {
     res.setHeader('Referrer-Policy', 'no-referrer');
     next();
   });
+  for (const handler of deps.before ?? []) app.use(handler);
   for (const mount of deps.mounts) app.use(mount.path, mount.router);
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger.child({ component: 'http' })));

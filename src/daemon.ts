@@ -17,6 +17,8 @@ import { createUpstreamSync } from './payments/upstream-sync.js';
 import { createQrCache, createQrImages } from './qr/index.js';
 import { createRegistry } from './registry/registry.js';
 import { healthRoutes } from './ops/health-routes.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
+import { metricsRoutes } from './ops/metrics-routes.js';
 import type { Config } from './shared/config/load.js';
 import { integrityProblems, migrate, openDatabase, type Db } from './shared/db/open.js';
 import type { Logger } from './shared/logger.js';
@@ -51,6 +53,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const payments = createPaymentRepository(db);
   const outbox = createOutboxRepository(db);
   const events = createPaymentEvents();
+  let metricsRef: Metrics | null = null;
   const tokens = createTokenManager({
     tokenUrl: config.partpay.tokenUrl,
     audience: config.partpay.audience,
@@ -67,12 +70,15 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     retries: config.partpay.retries,
     tokens,
     logger: logger.child({ component: 'partpay' }),
+    observe: (attempt) => metricsRef?.partpayAttempt(attempt),
   });
+  const metrics = createMetrics({ db, tokens: () => tokens.status(), clock });
+  metricsRef = metrics;
 
   // The deliverer needs the sync and the sync needs to kick the deliverer: tie the knot late.
   let kick = (): void => undefined;
   const onOutbox = () => kick();
-  const applier = createApplier({ db, payments, outbox, events, logger: logger.child({ component: 'payments' }), clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox });
+  const applier = createApplier({ db, payments, outbox, events, logger: logger.child({ component: 'payments' }), clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox, onFinal: (p, by) => metrics.paymentResolved(by, p.state) });
   const sync = createUpstreamSync({ db, payments, outbox, applier, registry, partpay, logger: logger.child({ component: 'upstream-sync' }), clock, onOutbox });
   const deliverer = createDeliverer({ outbox, deliver: sync.deliver, logger: logger.child({ component: 'outbox' }), clock, ...config.outbox });
   kick = deliverer.kick;
@@ -99,11 +105,25 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const sse = createSseRegistry({ heartbeatMs: 15_000 });
   let shuttingDown = false;
 
+  const upstreamChecks = () =>
+    Object.fromEntries(
+      config.merchants.map((m) => [
+        `partpay_token:${m.id}`,
+        (async () => {
+          const held = tokens.status().find((t) => t.clientId === m.clientId);
+          if (held?.expiresAt && held.expiresAt > clock()) return { ok: true, detail: 'token held' };
+          await tokens.getToken(m);
+          return { ok: true, detail: 'token obtained' };
+        })(),
+      ]),
+    );
   const app = createApp({
     logger,
+    before: [metrics.httpTimer()],
     mounts: [
-      { path: '/', router: healthRoutes({ db, outbox, clock, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000 }) },
-      { path: '/', router: partpayCallbackRoutes({ registry, payments, applier, logger: logger.child({ component: 'callback' }), clock }) },
+      { path: '/', router: healthRoutes({ db, outbox, clock, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000, upstream: upstreamChecks }) },
+      { path: '/', router: metricsRoutes(metrics, { mode: config.ops.metricsAccess, token: config.ops.metricsToken }) },
+      { path: '/', router: partpayCallbackRoutes({ registry, payments, applier, logger: logger.child({ component: 'callback' }), clock, onCallback: (outcome, p) => metrics.callback(outcome, p?.createdAt ?? null) }) },
       { path: '/v1', router: terminalRoutes({ registry, service, payments, events, qr, sse, bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds }) },
     ],
   });
@@ -126,6 +146,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     sync,
     deliverer,
     tokens,
+    metrics,
     jobs,
     /** Listens on the configured (or given) address and starts the jobs; resolves with the base URL. */
     async start(listen: { host?: string; port?: number } = {}): Promise<string> {

@@ -3,6 +3,8 @@ import type { Db } from '../shared/db/open.js';
 import { LATEST_VERSION, schemaVersion } from '../shared/db/open.js';
 import type { OutboxRepository } from '../outbox/repository.js';
 
+type Check = { ok: boolean; detail?: string };
+
 export interface HealthDeps {
   db: Db;
   outbox: OutboxRepository;
@@ -11,6 +13,42 @@ export interface HealthDeps {
   isShuttingDown: () => boolean;
   /** Owed deliveries older than this (ms) count as stuck. */
   stuckAfterMs: number;
+  /**
+   * One check per upstream credential (each merchant's PartPay token): resolves ok when a
+   * token is held or can be obtained now. Keyed by a name shown in the answer.
+   */
+  upstream?: () => Record<string, Promise<Check>>;
+  /** Longest time readyz waits for an upstream check. */
+  upstreamTimeoutMs?: number;
+}
+
+function databaseCheck(db: Db): Check {
+  try {
+    // A real write in a transaction that is rolled back: proves the file (and disk) take writes.
+    db.transaction(() => {
+      db.prepare("INSERT INTO payment_events (payment_id, at, kind, actor) VALUES (NULL, 0, 'readyz_probe', 'readyz')").run();
+      throw new RollbackProbe();
+    })();
+    return { ok: false, detail: 'probe did not roll back' };
+  } catch (error) {
+    if (!(error instanceof RollbackProbe)) return { ok: false, detail: (error as Error).message };
+  }
+  const version = schemaVersion(db);
+  return version === LATEST_VERSION ? { ok: true } : { ok: false, detail: `schema version ${version}, expected ${LATEST_VERSION}` };
+}
+
+class RollbackProbe extends Error {}
+
+async function withTimeout(check: Promise<Check>, ms: number): Promise<Check> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<Check>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${ms} ms` }), ms);
+  });
+  try {
+    return await Promise.race([check.catch((error: unknown) => ({ ok: false, detail: (error as Error).message })), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** `GET /healthz` (process alive) and `GET /readyz` (able to take payments). Unauthenticated. */
@@ -19,29 +57,26 @@ export function healthRoutes(deps: HealthDeps): Router {
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', (_req, res) => {
-    const checks: Record<string, { ok: boolean; detail?: string }> = {};
-    try {
-      deps.db.prepare('CREATE TEMP TABLE IF NOT EXISTS readyz_probe (x INTEGER)').run();
-      deps.db.prepare('INSERT INTO readyz_probe (x) VALUES (1)').run();
-      deps.db.prepare('DELETE FROM readyz_probe').run();
-      const version = schemaVersion(deps.db);
-      checks['database'] = version === LATEST_VERSION ? { ok: true } : { ok: false, detail: `schema version ${version}, expected ${LATEST_VERSION}` };
-    } catch (error) {
-      checks['database'] = { ok: false, detail: (error as Error).message };
-    }
+  router.get('/readyz', async (_req, res) => {
+    const checks: Record<string, Check> = { database: databaseCheck(deps.db) };
     try {
       const stats = deps.outbox.stats();
       const age = stats.oldestPendingAt === null ? 0 : deps.clock() - stats.oldestPendingAt;
       checks['outbox'] =
         stats.dead > 0
-          ? { ok: false, detail: `${stats.dead} dead letter(s) need an operator` }
+          ? { ok: false, detail: `${stats.dead} dead letter(s) need an operator (tenderbridge payments list --attention)` }
           : age > deps.stuckAfterMs
             ? { ok: false, detail: `oldest owed delivery is ${Math.round(age / 1000)} s old` }
             : { ok: true, detail: `${stats.pending} pending` };
     } catch (error) {
       checks['outbox'] = { ok: false, detail: (error as Error).message };
     }
+    const upstream = deps.upstream?.() ?? {};
+    await Promise.all(
+      Object.entries(upstream).map(async ([name, check]) => {
+        checks[name] = await withTimeout(check, deps.upstreamTimeoutMs ?? 3000);
+      }),
+    );
     if (deps.isShuttingDown()) checks['lifecycle'] = { ok: false, detail: 'shutting down' };
     const ok = Object.values(checks).every((c) => c.ok);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready', checks });

@@ -3,7 +3,7 @@ import { UpstreamError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { toMajorUnits } from '../shared/money.js';
 import { orderPath, type PartPayProtocol } from './protocol.js';
-import { createPartPayRequester } from './request.js';
+import { createPartPayRequester, type RequesterOptions } from './request.js';
 import { createResponseSchemas } from './response-schemas.js';
 import type { TokenManager } from './token-manager.js';
 import type { CreateOrderRequest, CreatedOrder, MerchantCredentials, OrderStatus, PartPayQr, RefundRequest } from './types.js';
@@ -20,6 +20,8 @@ export interface PartPayClientOptions {
   retries: { attempts: number; initialDelayMs: number };
   tokens: Pick<TokenManager, 'getToken' | 'invalidate'>;
   logger: Logger;
+  /** Told about every attempt (metrics). */
+  observe?: RequesterOptions['observe'];
 }
 
 /**

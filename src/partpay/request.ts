@@ -12,6 +12,20 @@ export interface RequesterOptions {
   retries: { attempts: number; initialDelayMs: number };
   tokens: Pick<TokenManager, 'getToken' | 'invalidate'>;
   logger: Logger;
+  /** Told about every attempt (metrics): outcome, duration, and PartPay's `Date` header. */
+  observe?: ((attempt: PartPayAttemptInfo) => void) | undefined;
+}
+
+/** One attempt of a Terminal API call, as reported to {@link RequesterOptions.observe}. */
+export interface PartPayAttemptInfo {
+  operation: string;
+  outcome: 'ok' | 'http_error' | 'timeout' | 'network';
+  status: number | null;
+  durationMs: number;
+  /** PartPay's `Date` response header, for clock-skew checks. */
+  date: string | null;
+  /** Our clock when the response arrived. */
+  receivedAt: number;
 }
 
 export interface PartPayCall {
@@ -28,7 +42,7 @@ export interface PartPayCall {
 /** Longest wait we accept from a `Retry-After` header: a terminal is waiting. */
 const MAX_RETRY_AFTER_MS = 5_000;
 
-type Attempt = { kind: 'response'; status: number; text: string; retryAfterMs: number | null } | { kind: 'timeout'; error: unknown } | { kind: 'network'; error: unknown };
+type Attempt = { kind: 'response'; status: number; text: string; retryAfterMs: number | null; date: string | null } | { kind: 'timeout'; error: unknown } | { kind: 'network'; error: unknown };
 
 /**
  * Sends Terminal API calls: bearer token, merchant-id header, idempotency header, timeout,
@@ -56,7 +70,7 @@ export function createPartPayRequester(options: RequesterOptions) {
       const response = await fetch(`${base}${call.path}`, init);
       // Reading the body is inside the same timeout, so a server that stalls mid-body times out too.
       const text = await response.text();
-      return { kind: 'response', status: response.status, text, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
+      return { kind: 'response', status: response.status, text, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')), date: response.headers.get('date') };
     } catch (error) {
       const timedOut = error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError');
       return timedOut ? { kind: 'timeout', error } : { kind: 'network', error };
@@ -82,6 +96,14 @@ export function createPartPayRequester(options: RequesterOptions) {
       const result = await attemptOnce(merchant, call, token);
       last = result;
       const durationMs = Date.now() - started;
+      options.observe?.({
+        operation: call.operation,
+        outcome: result.kind === 'response' ? (result.status >= 200 && result.status < 300 ? 'ok' : 'http_error') : result.kind,
+        status: result.kind === 'response' ? result.status : null,
+        durationMs,
+        date: result.kind === 'response' ? result.date : null,
+        receivedAt: Date.now(),
+      });
       if (result.kind === 'response') {
         log.debug('partpay call', { method: call.method, path: call.path, status: result.status, attempt, durationMs });
         if (result.status >= 200 && result.status < 300) return { status: result.status, text: result.text };

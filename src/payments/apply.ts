@@ -37,6 +37,8 @@ export interface ApplyDeps {
   lateApproval: LateApprovalPolicy;
   /** Called after commit when deliveries became owed. */
   onOutbox: () => void;
+  /** Called after commit when a payment first reaches a final state (metrics). */
+  onFinal?: (payment: Payment, by: string) => void;
 }
 
 /**
@@ -100,6 +102,7 @@ export function createApplier(deps: ApplyDeps) {
       const result = tx.immediate(paymentId, event, ctx);
       const { before, after, decision } = result;
       if (after.version !== before.version) deps.events.publish(after);
+      if (before.finalAt === null && after.finalAt !== null) deps.onFinal?.(after, ctx.resolvedBy ?? ctx.actor);
       if (decision.kind !== 'refused' && decision.effects.length > 0) deps.onOutbox();
       if (after.state !== before.state) {
         deps.logger.info('payment state changed', { paymentId, terminalId: after.terminalId, from: before.state, to: after.state, by: ctx.actor });

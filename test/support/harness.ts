@@ -32,6 +32,8 @@ export interface HarnessOptions {
   callbackKeys?: string[];
   /** The key the simulator signs with (defaults to the last callback key). */
   simulatorCallbackKey?: string;
+  /** More values that must never appear in the logs. */
+  extraSecrets?: string[];
 }
 
 export interface Harness {
@@ -83,6 +85,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     payments: { orderTtlSeconds: 60, ...(options.config?.['payments'] as object | undefined) },
     outbox: { baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 5, ...(options.config?.['outbox'] as object | undefined) },
+    ...(options.config?.['ops'] ? { ops: options.config['ops'] } : {}),
     jobs: { deliverOutbox: NEVER, reconcile: NEVER, expire: NEVER },
     displayProfiles: { jpegMono: { format: 'jpeg', size: 200, margin: 10, colour: 'mono' } },
     merchants: [{ id: 'm1', name: 'Test Merchant', partpayMerchantId: 'PP-MERCHANT-1', clientId: 'test-client', clientSecret: CLIENT_SECRET, callbackKeys, currency: 'NZD' }],
@@ -114,6 +117,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await daemon.stop();
       await sim.close();
       rmSync(dir, { recursive: true, force: true });
+      // Every harness run doubles as a check that no configured secret reached the logs.
+      const leaked = [CLIENT_SECRET, TERMINAL_KEY, OTHER_TERMINAL_KEY, ...callbackKeys, ...(options.extraSecrets ?? [])].filter((secret) => logs.some((line) => line.includes(secret)));
+      if (leaked.length > 0) throw new Error(`secrets appeared in the daemon's logs: ${leaked.map((s) => `${s.slice(0, 3)}…`).join(', ')}`);
     },
   };
 }

@@ -29,7 +29,8 @@ export interface TerminalSeed {
 }
 
 /** The effective configuration: validated, defaults applied, secrets resolved. */
-export interface Config extends Omit<RawConfig, 'merchants' | 'terminals'> {
+export interface Config extends Omit<RawConfig, 'merchants' | 'terminals' | 'ops'> {
+  ops: { metricsAccess: 'loopback' | 'token'; metricsToken: string | null };
   /** The file it came from (for messages). */
   source: string;
   merchants: Merchant[];
@@ -114,9 +115,10 @@ export function parseConfig(value: unknown, options: SecretContext & { source: s
     apiKeyHash: t.apiKeyHash ?? hashApiKey(secret(t.apiKey as SecretRef, `terminals[${i}].apiKey`)),
     displayProfile: typeof t.displayProfile === 'string' ? (profiles.get(t.displayProfile) as DisplayProfile) : t.displayProfile,
   }));
+  const ops = { metricsAccess: raw.ops.metricsAccess, metricsToken: raw.ops.metricsToken === undefined ? null : secret(raw.ops.metricsToken, 'ops.metricsToken') };
   if (problems.length > 0) throw new ConfigError(options.source, problems);
-  const { merchants: _m, terminals: _t, ...rest } = raw;
-  return { ...rest, displayProfiles: Object.fromEntries(profiles), source: options.source, merchants, terminals, raw };
+  const { merchants: _m, terminals: _t, ops: _o, ...rest } = raw;
+  return { ...rest, ops, displayProfiles: Object.fromEntries(profiles), source: options.source, merchants, terminals, raw };
 }
 
 /** Reads, validates and resolves a config file. Throws {@link ConfigError}. */
@@ -150,5 +152,6 @@ export function maskedConfig(raw: RawConfig): unknown {
     ...raw,
     merchants: raw.merchants.map((m) => ({ ...m, clientSecret: describeSecret(m.clientSecret), callbackKeys: m.callbackKeys.map(describeSecret) })),
     terminals: raw.terminals.map((t) => ({ ...t, ...(t.apiKey === undefined ? {} : { apiKey: describeSecret(t.apiKey) }) })),
+    ops: { ...raw.ops, ...(raw.ops.metricsToken === undefined ? {} : { metricsToken: describeSecret(raw.ops.metricsToken) }) },
   };
 }

@@ -119,6 +119,18 @@ const jobsSchema = z
   .strict()
   .prefault({});
 
+/** Operator-facing endpoints: metrics (and, later, the console). */
+const opsSchema = z
+  .object({
+    /** Who may read /metrics: only loopback clients (a local Prometheus or node exporter), or anyone with the bearer token. */
+    metricsAccess: z.enum(['loopback', 'token']).default('loopback'),
+    /** Bearer token for /metrics when metricsAccess is "token". */
+    metricsToken: secretRefSchema.optional(),
+  })
+  .strict()
+  .prefault({})
+  .refine((o) => o.metricsAccess !== 'token' || o.metricsToken !== undefined, { message: 'metricsAccess "token" needs metricsToken', path: ['metricsToken'] });
+
 /** A merchant (a PartPay retailer brand) and its credentials. */
 const merchantSchema = z
   .object({
@@ -196,6 +208,7 @@ export const configSchema = z
     partpay: partpaySchema,
     payments: paymentsSchema,
     outbox: outboxSchema,
+    ops: opsSchema,
     jobs: jobsSchema,
     /** Named display profiles; "default" always exists. */
     displayProfiles: z.record(z.string(), displayProfileSchema).default({}),

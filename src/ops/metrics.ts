@@ -1,0 +1,165 @@
+import client from 'prom-client';
+import type { RequestHandler } from 'express';
+import type { Db } from '../shared/db/open.js';
+import type { PartPayAttemptInfo } from '../partpay/request.js';
+import type { TokenStatus } from '../partpay/token-manager.js';
+
+export interface MetricsSources {
+  db: Db;
+  /** PartPay token state per merchant credential. */
+  tokens: () => TokenStatus[];
+  clock: () => number;
+}
+
+/**
+ * The daemon's Prometheus metrics on their own registry (no global state, so tests can run
+ * several daemons in one process). Counters and histograms are fed by the parts that see the
+ * events; gauges that describe stored state are read from SQLite at scrape time.
+ */
+export function createMetrics(sources: MetricsSources) {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'tenderbridge_' });
+
+  const paymentsByState = sources.db.prepare('SELECT provider, state, count(*) AS n FROM payments GROUP BY provider, state');
+  const outboxStats = sources.db.prepare("SELECT state, count(*) AS n, min(created_at) AS oldest FROM outbox WHERE state != 'done' GROUP BY state");
+  const attention = sources.db.prepare('SELECT count(*) AS n FROM payments WHERE attention IS NOT NULL');
+
+  new client.Gauge({
+    name: 'tenderbridge_payments',
+    help: 'Payments stored, by provider and state',
+    labelNames: ['provider', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const row of paymentsByState.all() as Array<{ provider: string; state: string; n: number }>) this.set({ provider: row.provider, state: row.state }, row.n);
+    },
+  });
+  new client.Gauge({
+    name: 'tenderbridge_payments_needing_attention',
+    help: 'Payments flagged for an operator (late approvals, unresolved upstream state)',
+    registers: [registry],
+    collect() {
+      this.set((attention.get() as { n: number }).n);
+    },
+  });
+  new client.Gauge({
+    name: 'tenderbridge_outbox_depth',
+    help: 'Owed deliveries not yet done, by state (pending, dead)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.set({ state: 'pending' }, 0);
+      this.set({ state: 'dead' }, 0);
+      for (const row of outboxStats.all() as Array<{ state: string; n: number }>) this.set({ state: row.state }, row.n);
+    },
+  });
+  new client.Gauge({
+    name: 'tenderbridge_outbox_oldest_pending_age_seconds',
+    help: 'Age of the oldest owed delivery still pending (0 when none)',
+    registers: [registry],
+    collect() {
+      const pending = (outboxStats.all() as Array<{ state: string; oldest: number }>).find((r) => r.state === 'pending');
+      this.set(pending ? Math.max(0, (sources.clock() - pending.oldest) / 1000) : 0);
+    },
+  });
+  new client.Gauge({
+    name: 'tenderbridge_partpay_token_refreshes',
+    help: 'PartPay access tokens obtained, per merchant (cumulative)',
+    labelNames: ['merchant'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const t of sources.tokens()) this.set({ merchant: t.merchantId }, t.refreshes);
+    },
+  });
+  new client.Gauge({
+    name: 'tenderbridge_partpay_token_failures',
+    help: 'PartPay token requests that failed, per merchant (cumulative)',
+    labelNames: ['merchant'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const t of sources.tokens()) this.set({ merchant: t.merchantId }, t.failures);
+    },
+  });
+
+  const httpDuration = new client.Histogram({
+    name: 'tenderbridge_http_request_duration_seconds',
+    help: 'HTTP request latency by route',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60],
+    registers: [registry],
+  });
+  const partpayDuration = new client.Histogram({
+    name: 'tenderbridge_partpay_call_duration_seconds',
+    help: 'PartPay Terminal API call latency per attempt',
+    labelNames: ['operation', 'outcome'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const partpayErrors = new client.Counter({
+    name: 'tenderbridge_partpay_call_errors_total',
+    help: 'PartPay Terminal API attempts that failed, by operation and kind',
+    labelNames: ['operation', 'outcome'],
+    registers: [registry],
+  });
+  const clockSkew = new client.Gauge({
+    name: 'tenderbridge_partpay_clock_skew_seconds',
+    help: "Our clock minus PartPay's Date header at the last response (resolution 1 s)",
+    registers: [registry],
+  });
+  const callbackLag = new client.Histogram({
+    name: 'tenderbridge_callback_lag_seconds',
+    help: 'Time from payment creation to the PartPay callback that settled it',
+    buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
+    registers: [registry],
+  });
+  const callbacks = new client.Counter({
+    name: 'tenderbridge_partpay_callbacks_total',
+    help: 'PartPay callbacks received, by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const resolved = new client.Counter({
+    name: 'tenderbridge_payments_resolved_total',
+    help: 'Payments that reached a final state, by what settled them (callback, reconcile, terminal, expiry, ...)',
+    labelNames: ['by', 'state'],
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    /** Express middleware timing each request, labelled by its route pattern (not the raw path). */
+    httpTimer(): RequestHandler {
+      return (req, res, next) => {
+        const end = httpDuration.startTimer();
+        res.on('finish', () => {
+          const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : req.baseUrl || 'unmatched';
+          end({ method: req.method, route, status: String(res.statusCode) });
+        });
+        next();
+      };
+    },
+    partpayAttempt(info: PartPayAttemptInfo): void {
+      partpayDuration.observe({ operation: info.operation, outcome: info.outcome }, info.durationMs / 1000);
+      if (info.outcome !== 'ok') partpayErrors.inc({ operation: info.operation, outcome: info.outcome });
+      if (info.date) {
+        const theirs = Date.parse(info.date);
+        if (!Number.isNaN(theirs)) clockSkew.set((info.receivedAt - theirs) / 1000);
+      }
+    },
+    callback(outcome: string, createdAt: number | null): void {
+      callbacks.inc({ outcome });
+      if (createdAt !== null && outcome === 'applied') callbackLag.observe(Math.max(0, (sources.clock() - createdAt) / 1000));
+    },
+    paymentResolved(by: string, state: string): void {
+      resolved.inc({ by, state });
+    },
+    async render(): Promise<{ contentType: string; body: string }> {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
