@@ -1,6 +1,6 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from './shared/logger.js';
-import { createErrorHandler, notFoundHandler } from './shared/http/error-handler.js';
+import { createErrorHandler, notFoundHandler, type ErrorFormat } from './shared/http/error-handler.js';
 import { requestContext } from './shared/http/request-context.js';
 
 /** A group of routes mounted at a path (or at the root). */
@@ -15,6 +15,8 @@ export interface AppDeps {
   mounts: readonly Mount[];
   /** Middleware run before every route (e.g. the metrics timer). */
   before?: readonly RequestHandler[];
+  /** Route families that answer errors in their own shape (Electrum's ErrorDetail). */
+  errorFormats?: readonly ErrorFormat[];
   /** `trust proxy` setting for req.ip behind a reverse proxy. */
   trustProxy?: boolean | string;
 }
@@ -38,6 +40,6 @@ export function createApp(deps: AppDeps): Express {
   for (const handler of deps.before ?? []) app.use(handler);
   for (const mount of deps.mounts) app.use(mount.path, mount.router);
   app.use(notFoundHandler);
-  app.use(createErrorHandler(deps.logger.child({ component: 'http' })));
+  app.use(createErrorHandler(deps.logger.child({ component: 'http' }), deps.errorFormats));
   return app;
 }

@@ -16,6 +16,15 @@ import { createPaymentService } from './payments/service.js';
 import { createUpstreamSync } from './payments/upstream-sync.js';
 import { createQrCache, createQrImages } from './qr/index.js';
 import { createRegistry } from './registry/registry.js';
+import { deliverAdvice } from './electrum/advices.js';
+import type { ElectrumDeps } from './electrum/context.js';
+import { electrumErrorBody } from './electrum/errors.js';
+import { createPartnerClient, type PartnerClient } from './electrum/partner-client.js';
+import { expireElectrumPayment } from './electrum/recovery.js';
+import { createElectrumRepository } from './electrum/repository.js';
+import { electrumRoutes } from './electrum/routes.js';
+import { createScanWaiters } from './electrum/scan-waiters.js';
+import type { OutboxItem } from './outbox/repository.js';
 import { healthRoutes } from './ops/health-routes.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { metricsRoutes } from './ops/metrics-routes.js';
@@ -79,8 +88,23 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   let kick = (): void => undefined;
   const onOutbox = () => kick();
   const applier = createApplier({ db, payments, outbox, events, logger: logger.child({ component: 'payments' }), clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox, onFinal: (p, by) => metrics.paymentResolved(by, p.state) });
-  const sync = createUpstreamSync({ db, payments, outbox, applier, registry, partpay, logger: logger.child({ component: 'upstream-sync' }), clock, onOutbox });
-  const deliverer = createDeliverer({ outbox, deliver: sync.deliver, logger: logger.child({ component: 'outbox' }), clock, ...config.outbox });
+  let electrumDeps: ElectrumDeps | null = null;
+  const sync = createUpstreamSync({
+    db,
+    payments,
+    outbox,
+    applier,
+    registry,
+    partpay,
+    logger: logger.child({ component: 'upstream-sync' }),
+    clock,
+    onOutbox,
+    expireOther: (p) => {
+      if (electrumDeps) expireElectrumPayment(electrumDeps, p);
+    },
+  });
+  const deliver = (item: OutboxItem) => (item.kind.startsWith('electrum.') && electrumDeps ? deliverAdvice(electrumDeps, item) : sync.deliver(item));
+  const deliverer = createDeliverer({ outbox, deliver, logger: logger.child({ component: 'outbox' }), clock, ...config.outbox });
   kick = deliverer.kick;
 
   const images = createQrImages({ fetchTimeoutMs: config.partpay.imageFetch.timeoutMs, maxBytes: config.partpay.imageFetch.maxBytes });
@@ -102,6 +126,32 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       if (terminal) qr.warm(p, terminal.displayProfile);
     },
   });
+  const partnerClients = new Map<string, PartnerClient>();
+  const waiters = createScanWaiters();
+  electrumDeps = {
+    db,
+    repo: createElectrumRepository(db),
+    payments,
+    outbox,
+    applier,
+    registry,
+    service,
+    paymentQr: qr,
+    waiters,
+    partnerClient: (partner) => {
+      let client = partnerClients.get(partner.id);
+      if (!client) {
+        client = createPartnerClient({ baseUrl: partner.baseUrl, username: partner.username, password: partner.outboundPassword, timeoutMs: config.electrum.partnerTimeoutSeconds * 1000, logger: logger.child({ component: 'electrum', partnerId: partner.id }) });
+        partnerClients.set(partner.id, client);
+      }
+      return client;
+    },
+    settings: config.electrum,
+    logger: logger.child({ component: 'electrum' }),
+    clock,
+    newId: randomUUID,
+    onOutbox,
+  };
   const sse = createSseRegistry({ heartbeatMs: 15_000 });
   let shuttingDown = false;
 
@@ -120,10 +170,12 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const app = createApp({
     logger,
     before: [metrics.httpTimer()],
+    errorFormats: [{ prefix: '/qr/v1', body: electrumErrorBody }],
     mounts: [
       { path: '/', router: healthRoutes({ db, outbox, clock, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000, upstream: upstreamChecks }) },
       { path: '/', router: metricsRoutes(metrics, { mode: config.ops.metricsAccess, token: config.ops.metricsToken }) },
       { path: '/', router: partpayCallbackRoutes({ registry, payments, applier, logger: logger.child({ component: 'callback' }), clock, onCallback: (outcome, p) => metrics.callback(outcome, p?.createdAt ?? null) }) },
+      { path: '/qr/v1', router: electrumRoutes(electrumDeps, config.server.bodyLimit) },
       { path: '/v1', router: terminalRoutes({ registry, service, payments, events, qr, sse, bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds }) },
     ],
   });
@@ -166,6 +218,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     async stop(): Promise<void> {
       shuttingDown = true;
       sse.closeAll();
+      waiters.cancelAll();
       if (server) {
         const s = server;
         const closed = new Promise<void>((resolve) => s.close(() => resolve()));

@@ -49,7 +49,7 @@ export interface ApplyDeps {
 export function createApplier(deps: ApplyDeps) {
   const { db, payments, outbox } = deps;
 
-  const owe = (p: Payment, effect: Effect, at: number): void => {
+  const owe = (p: Payment, effect: Effect, at: number, ctx: ApplyContext): void => {
     if (effect.type === 'upstream_cancel') {
       outbox.enqueue('partpay.cancel', p.id, { orderId: effect.orderId }, at);
       return;
@@ -57,8 +57,11 @@ export function createApplier(deps: ApplyDeps) {
     const amount = p.amountMinor - p.refundedMinor - payments.pendingRefundsMinor(p.id);
     if (amount <= 0) return;
     const refundId = deps.newId();
-    payments.insertRefund({ id: refundId, paymentId: p.id, amountMinor: amount, reason: 'late approval', requestedBy: 'system:late-approval', at });
-    payments.journal({ paymentId: p.id, at, kind: 'refund_requested', actor: 'system:late-approval', detail: { refundId, amountMinor: amount } });
+    // A full refund is owed either for a late approval or for a void (an Electrum reversal).
+    const lateApproval = p.attention === 'late_approval';
+    const requestedBy = lateApproval ? 'system:late-approval' : ctx.actor;
+    payments.insertRefund({ id: refundId, paymentId: p.id, amountMinor: amount, reason: lateApproval ? 'late approval' : 'void', requestedBy, at });
+    payments.journal({ paymentId: p.id, at, kind: 'refund_requested', actor: requestedBy, detail: { refundId, amountMinor: amount } });
     outbox.enqueue('partpay.refund', p.id, { refundId }, at);
   };
 
@@ -91,7 +94,7 @@ export function createApplier(deps: ApplyDeps) {
         });
       }
     }
-    if (decision.kind !== 'refused') for (const effect of decision.effects) owe(after, effect, at);
+    if (decision.kind !== 'refused') for (const effect of decision.effects) owe(after, effect, at, ctx);
     ctx.alsoInTransaction?.(after);
     return { before, after, decision };
   });

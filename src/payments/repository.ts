@@ -100,7 +100,7 @@ export interface PaymentFilter {
   limit?: number | undefined;
 }
 
-const FINAL_SQL = "('approved','declined','cancelled','expired','failed','partially_refunded','refunded')";
+const FINAL_SQL = "('approved','declined','cancelled','expired','failed','partially_refunded','refunded','reversed')";
 
 /**
  * The SQL of payments, their journal, refunds and idempotency keys. Prepared once; every
@@ -124,6 +124,7 @@ export function createPaymentRepository(db: Db) {
     stateEvents: db.prepare("SELECT * FROM payment_events WHERE payment_id = ? AND kind = 'state_changed' AND version > ? ORDER BY seq"),
     orphanEvents: db.prepare('SELECT * FROM payment_events WHERE payment_id IS NULL AND seq > ? ORDER BY seq LIMIT ?'),
     setQr: db.prepare('UPDATE payments SET qr_kind = ?, qr_data = ? WHERE id = ?'),
+    setExpires: db.prepare('UPDATE payments SET expires_at = ? WHERE id = ?'),
     setQrText: db.prepare('UPDATE payments SET qr_text = ? WHERE id = ? AND qr_text IS NULL'),
     touchChecked: db.prepare('UPDATE payments SET last_checked_at = ?, upstream_status = coalesce(?, upstream_status) WHERE id = ?'),
     idemGet: db.prepare('SELECT request_hash, payment_id FROM idempotency_keys WHERE scope = ? AND key = ?'),
@@ -136,7 +137,7 @@ export function createPaymentRepository(db: Db) {
     refundSettle: db.prepare('UPDATE refunds SET state = ?, upstream_refund_id = ?, error_message = ?, updated_at = ? WHERE id = ? AND state = \'pending\''),
     pendingRefunds: db.prepare("SELECT coalesce(sum(amount_minor), 0) AS total FROM refunds WHERE payment_id = ? AND state = 'pending'"),
     expiredOpen: db.prepare("SELECT * FROM payments WHERE state IN ('created','awaiting_customer') AND expires_at <= ? ORDER BY expires_at LIMIT ?"),
-    overdueOpen: db.prepare(`SELECT * FROM payments WHERE state = 'awaiting_customer' AND created_at <= ?
+    overdueOpen: db.prepare(`SELECT * FROM payments WHERE state = 'awaiting_customer' AND provider = 'partpay' AND created_at <= ?
       AND coalesce(last_checked_at, 0) <= ? ORDER BY coalesce(last_checked_at, 0), created_at LIMIT ?`),
   };
 
@@ -168,6 +169,10 @@ export function createPaymentRepository(db: Db) {
     },
     setQr(id: string, kind: 'base64' | 'url' | 'text', data: string): void {
       s.setQr.run(kind, data, id);
+    },
+    /** Moves an open payment's deadline (e.g. once forwarded, the partner's timeout applies). */
+    setExpiresAt(id: string, at: number): void {
+      s.setExpires.run(at, id);
     },
     setQrText(id: string, text: string): void {
       s.setQrText.run(text, id);

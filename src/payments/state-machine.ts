@@ -7,6 +7,7 @@
  *      │                           │  ├─declined──▶ declined
  *      └─order_failed─▶ failed     │  ├─cancel────▶ cancelled
  *                                  │  └─expire────▶ expired
+ *   open or approved ──reversed (Electrum advice)──▶ reversed;  open ──outcome_unknown──▶ failed
  *
  * States only move forward. A repeated event is a no-op; a late or contradicting one is
  * ignored, except an approval after the terminal was told "not paid" (cancelled, expired,
@@ -24,6 +25,7 @@ export const PAYMENT_STATES = [
   'failed',
   'partially_refunded',
   'refunded',
+  'reversed',
 ] as const;
 export type PaymentState = (typeof PAYMENT_STATES)[number];
 
@@ -84,11 +86,17 @@ export interface PaymentFacts {
 export type PaymentEvent =
   | { type: 'order_created'; orderId: string; orderNumber: string | null }
   | { type: 'order_failed'; code: string; message: string }
-  | { type: 'provider_status'; outcome: ProviderOutcome; orderId?: string | undefined; orderNumber?: string | null | undefined; source: 'callback' | 'reconcile' | 'cancel_response' }
+  | { type: 'provider_status'; outcome: ProviderOutcome; orderId?: string | undefined; orderNumber?: string | null | undefined; source: 'callback' | 'reconcile' | 'cancel_response' | 'partner' }
   | { type: 'cancel_requested' }
   | { type: 'expire' }
   | { type: 'refund_settled'; amountMinor: number }
-  | { type: 'attention_resolved' };
+  | { type: 'attention_resolved' }
+  /** An Electrum reversal: the sale did not complete; the partner is told from the outbox. */
+  | { type: 'reversed' }
+  /** A forwarded payment got no final answer in time (a timeout reversal is owed). */
+  | { type: 'outcome_unknown'; message: string }
+  /** Void a paid PartPay payment (Electrum reversal on a PartPay payment): owes a full refund. */
+  | { type: 'void_requested' };
 
 /** A delivery the outbox now owes. */
 export type Effect = { type: 'upstream_cancel'; orderId: string } | { type: 'upstream_refund_full' };
@@ -134,6 +142,7 @@ function onProviderStatus(p: PaymentFacts, e: Extract<PaymentEvent, { type: 'pro
   if (PAID_STATES.includes(p.state)) {
     return unchanged(e.outcome === 'approved' ? 'duplicate approval' : `ignored ${e.outcome} after ${p.state}: states only move forward`);
   }
+  if (p.state === 'reversed') return unchanged(`ignored ${e.outcome} after reversal: the reversal advice voids it`);
   // p.state is declined, cancelled, expired or failed: the terminal was told "not paid".
   if (e.outcome === 'approved') return lateApproval(p, policy, orderId, ids);
   return unchanged(e.outcome === p.state ? `duplicate ${e.outcome}` : `ignored ${e.outcome} after ${p.state}`);
@@ -187,6 +196,16 @@ export function decide(p: PaymentFacts, e: PaymentEvent, policy: LateApprovalPol
       if (PAID_STATES.includes(p.state)) patch.state = refunded === p.amountMinor ? 'refunded' : 'partially_refunded';
       return { kind: 'changed', patch, effects: [], note: `refunded ${e.amountMinor}` };
     }
+    case 'reversed':
+      if (p.state === 'reversed') return unchanged('already reversed');
+      if (isOpen(p.state) || p.state === 'approved') return { kind: 'changed', patch: { state: 'reversed' }, effects: [], note: `reversed from ${p.state}` };
+      return unchanged(`nothing to reverse: payment is ${p.state}`);
+    case 'outcome_unknown':
+      if (!isOpen(p.state)) return unchanged(`outcome already known: ${p.state}`);
+      return { kind: 'changed', patch: { state: 'failed', errorCode: 'outcome_unknown', errorMessage: e.message }, effects: [], note: 'no final answer in time' };
+    case 'void_requested':
+      if (p.state !== 'approved' && p.state !== 'partially_refunded') return refused('not_voidable', `payment is ${p.state}: only a paid payment can be voided`);
+      return { kind: 'unchanged', note: 'void: full refund owed', effects: [{ type: 'upstream_refund_full' }] };
     case 'attention_resolved':
       return p.attention ? { kind: 'changed', patch: { attention: null }, effects: [], note: 'attention resolved' } : unchanged('nothing to resolve');
   }

@@ -1,6 +1,6 @@
 import type { Attention, PaymentState } from './state-machine.js';
 
-export type Provider = 'partpay';
+export type Provider = 'partpay' | 'electrum';
 
 /** A payment as the service sees it (camelCase of the `payments` row). Times are epoch ms. */
 export interface Payment {

@@ -20,6 +20,8 @@ export interface UpstreamSyncDeps {
   logger: Logger;
   clock: () => number;
   onOutbox: () => void;
+  /** Expires an open payment of another provider (Electrum), which PartPay cannot be asked about. */
+  expireOther?: (payment: Payment) => void;
 }
 
 /** What an outbox handler concluded: delivered, or try again later. Non-retryable failures throw. */
@@ -92,6 +94,11 @@ export function createUpstreamSync(deps: UpstreamSyncDeps) {
     async expireDue(limit = 100): Promise<number> {
       let expired = 0;
       for (const p of payments.expiredOpen(deps.clock(), limit)) {
+        if (p.provider !== 'partpay') {
+          deps.expireOther?.(p);
+          expired += 1;
+          continue;
+        }
         let current = p;
         try {
           current = await sync.reconcile(p, 'expiry');

@@ -5,6 +5,7 @@ import type { PaymentRepository } from '../payments/repository.js';
 import type { PaymentEvents } from '../payments/events.js';
 import type { Registry } from '../registry/registry.js';
 import { applyOverrides, parseProfileOverrides } from '../qr/display-profile.js';
+import { isFinal } from '../payments/state-machine.js';
 import { UpstreamError } from '../shared/errors.js';
 import { parseOr400 } from '../shared/http/validate.js';
 import { currentTerminal, requireJson, terminalAuth } from './auth.js';
@@ -64,7 +65,8 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     const { id } = parseOr400(paymentIdParam, req.params, 'path');
     const q = parseOr400(getPaymentQuery, req.query, 'query');
     const current = deps.service.get(terminal, id);
-    if (!q.wait) {
+    // Without a version, a final payment answers at once (nothing more will happen to it).
+    if (!q.wait || (q.version === undefined && isFinal(current.state))) {
       res.json(presentPayment(current));
       return;
     }

@@ -49,7 +49,7 @@ export const getPaymentQuery = z
 
 export const listPaymentsQuery = z
   .object({
-    state: z.enum(['created', 'awaiting_customer', 'approved', 'declined', 'cancelled', 'expired', 'failed', 'partially_refunded', 'refunded', 'final']).optional(),
+    state: z.enum(['created', 'awaiting_customer', 'approved', 'declined', 'cancelled', 'expired', 'failed', 'partially_refunded', 'refunded', 'reversed', 'final']).optional(),
     limit: z.coerce.number().int().min(1).max(200).optional(),
   })
   .strict();

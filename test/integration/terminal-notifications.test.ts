@@ -57,7 +57,7 @@ describe('terminal notifications', () => {
   it('long-poll returns as soon as the outcome is known', async () => {
     const p = await create();
     // Asks for the longest wait (60 s, above the test's timeout): only an early answer passes.
-    const waiting = call<PaymentJson>(`${h.url}/v1/payments/${p.id}?wait=60`, { headers: h.auth() });
+    const waiting = call<PaymentJson>(`${h.url}/v1/payments/${p.id}?wait=60&version=${p.version}`, { headers: h.auth() });
     setTimeout(() => void h.sim.approve(p.partpay?.orderId as string), 100);
     const res = await waiting;
     expect(res.body.state).toBe('approved');
@@ -94,5 +94,16 @@ describe('terminal notifications', () => {
     const { events } = await readEvents(`/v1/payments/${p.id}/events`, { 'Last-Event-ID': '2' }, (ev) => ev.length >= 1);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ id: '3', event: 'state', data: { state: 'approved', final: true } });
+  });
+});
+
+describe('long-poll on a settled payment', () => {
+  it('answers at once without a version when the payment is already final', async () => {
+    const p = await create();
+    await h.sim.approve(p.partpay?.orderId as string);
+    await new Promise((r) => setTimeout(r, 200));
+    // wait=60 is above the test timeout: only an immediate answer passes
+    const res = await call<PaymentJson>(`${h.url}/v1/payments/${p.id}?wait=60`, { headers: h.auth() });
+    expect(res.body.state).toBe('approved');
   });
 });

@@ -29,7 +29,26 @@ export interface TerminalSeed {
 }
 
 /** The effective configuration: validated, defaults applied, secrets resolved. */
-export interface Config extends Omit<RawConfig, 'merchants' | 'terminals' | 'ops'> {
+/** An Electrum POS client with its password resolved. */
+export interface ElectrumClient {
+  id: string;
+  password: string;
+  terminals: string[];
+  provider: 'electrum' | 'partpay';
+}
+
+/** An Electrum partner with its passwords resolved. */
+export interface ElectrumPartner {
+  id: string;
+  name: string;
+  password: string;
+  baseUrl: string;
+  username: string;
+  outboundPassword: string;
+}
+
+export interface Config extends Omit<RawConfig, 'merchants' | 'terminals' | 'ops' | 'electrum'> {
+  electrum: Omit<RawConfig['electrum'], 'clients' | 'partners'> & { clients: ElectrumClient[]; partners: ElectrumPartner[] };
   ops: { metricsAccess: 'loopback' | 'token'; metricsToken: string | null };
   /** The file it came from (for messages). */
   source: string;
@@ -115,10 +134,19 @@ export function parseConfig(value: unknown, options: SecretContext & { source: s
     apiKeyHash: t.apiKeyHash ?? hashApiKey(secret(t.apiKey as SecretRef, `terminals[${i}].apiKey`)),
     displayProfile: typeof t.displayProfile === 'string' ? (profiles.get(t.displayProfile) as DisplayProfile) : t.displayProfile,
   }));
+  const electrum = {
+    ...raw.electrum,
+    clients: raw.electrum.clients.map((c, i) => ({ ...c, password: secret(c.password, `electrum.clients[${i}].password`) })),
+    partners: raw.electrum.partners.map((p, i) => ({
+      ...p,
+      password: secret(p.password, `electrum.partners[${i}].password`),
+      outboundPassword: secret(p.outboundPassword, `electrum.partners[${i}].outboundPassword`),
+    })),
+  };
   const ops = { metricsAccess: raw.ops.metricsAccess, metricsToken: raw.ops.metricsToken === undefined ? null : secret(raw.ops.metricsToken, 'ops.metricsToken') };
   if (problems.length > 0) throw new ConfigError(options.source, problems);
-  const { merchants: _m, terminals: _t, ops: _o, ...rest } = raw;
-  return { ...rest, ops, displayProfiles: Object.fromEntries(profiles), source: options.source, merchants, terminals, raw };
+  const { merchants: _m, terminals: _t, ops: _o, electrum: _e, ...rest } = raw;
+  return { ...rest, ops, electrum, displayProfiles: Object.fromEntries(profiles), source: options.source, merchants, terminals, raw };
 }
 
 /** Reads, validates and resolves a config file. Throws {@link ConfigError}. */
@@ -152,6 +180,11 @@ export function maskedConfig(raw: RawConfig): unknown {
     ...raw,
     merchants: raw.merchants.map((m) => ({ ...m, clientSecret: describeSecret(m.clientSecret), callbackKeys: m.callbackKeys.map(describeSecret) })),
     terminals: raw.terminals.map((t) => ({ ...t, ...(t.apiKey === undefined ? {} : { apiKey: describeSecret(t.apiKey) }) })),
+    electrum: {
+      ...raw.electrum,
+      clients: raw.electrum.clients.map((c) => ({ ...c, password: describeSecret(c.password) })),
+      partners: raw.electrum.partners.map((p) => ({ ...p, password: describeSecret(p.password), outboundPassword: describeSecret(p.outboundPassword) })),
+    },
     ops: { ...raw.ops, ...(raw.ops.metricsToken === undefined ? {} : { metricsToken: describeSecret(raw.ops.metricsToken) }) },
   };
 }

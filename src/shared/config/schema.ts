@@ -131,6 +131,63 @@ const opsSchema = z
   .prefault({})
   .refine((o) => o.metricsAccess !== 'token' || o.metricsToken !== undefined, { message: 'metricsAccess "token" needs metricsToken', path: ['metricsToken'] });
 
+/** A POS client of the Electrum interface (basic auth user = its `client.id`). */
+const electrumClientSchema = z
+  .object({
+    /** The POS client's id, as sent in `client.id` and used as the basic-auth user name. */
+    id: z.string().min(1).max(64),
+    /** Its basic-auth password. */
+    password: secretRefSchema,
+    /** Terminals (registry ids, 8 characters for Electrum) it may act for in `originator.terminalId`. */
+    terminals: z.array(id).min(1, 'needs at least one terminal'),
+    /** Which provider serves its payments: Electrum partners via scans, or PartPay behind the same operations. */
+    provider: z.enum(['electrum', 'partpay']).default('electrum'),
+  })
+  .strict();
+
+/** A wallet partner of the Electrum interface. */
+const electrumPartnerSchema = z
+  .object({
+    /** The partner's id (`partner.id` in its scans; its basic-auth user name towards us). */
+    id: z.string().min(1).max(64),
+    /** Display name (≤ 40 characters, the spec's Institution.name). */
+    name: z.string().min(1).max(40),
+    /** Password the partner uses to call us. */
+    password: secretRefSchema,
+    /** Base URL of the partner's own interface, ending in /qr/v1. */
+    baseUrl: httpUrl,
+    /** User name we send to the partner. */
+    username: z.string().min(1),
+    /** Password we send to the partner. */
+    outboundPassword: secretRefSchema,
+  })
+  .strict();
+
+/** tenderbridge as the intermediate system of the Electrum QR Payment Service Interface v1.7.0. */
+const electrumSchema = z
+  .object({
+    /** Our identifier as QR code provider: sub-tag 00 of the merchant-account template in every QR. */
+    providerId: z.string().min(1).max(32).default('nz.tenderbridge'),
+    /** Scheme used when a createQrCode request names none. */
+    defaultScheme: z.enum(['EMVCO_MERCHANT', 'PSEUDO_EMVCO_MERCHANT', 'ELECTRUM_MERCHANT_MINIMAL']).default('PSEUDO_EMVCO_MERCHANT'),
+    /** Seconds a QR code stays valid when the request gives no expiryDate. */
+    qrExpirySeconds: z.number().int().min(10).max(86_400).default(300),
+    /** Seconds a `pay` is held open waiting for the partner's scan before NO_SCAN_RECEIVED. */
+    scanWaitSeconds: z.number().int().min(1).max(300).default(60),
+    /** Seconds we wait for a partner's answer to a forwarded payment before reversing it (spec: 60 unless agreed). */
+    partnerTimeoutSeconds: z.number().int().min(1).max(120).default(60),
+    /** EMVCo merchant category code for EMVCO_MERCHANT codes. */
+    merchantCategoryCode: z.string().regex(/^\d{4}$/, 'must be 4 digits').default('5999'),
+    /** ISO 3166-1 alpha-2 country for EMVCO_MERCHANT codes. */
+    countryCode: z.string().regex(/^[A-Z]{2}$/, 'must be 2 capital letters').default('NZ'),
+    /** City for EMVCO_MERCHANT codes (≤ 15 characters). */
+    merchantCity: z.string().min(1).max(15).default('Auckland'),
+    clients: z.array(electrumClientSchema).default([]),
+    partners: z.array(electrumPartnerSchema).default([]),
+  })
+  .strict()
+  .prefault({});
+
 /** A merchant (a PartPay retailer brand) and its credentials. */
 const merchantSchema = z
   .object({
@@ -199,6 +256,19 @@ const partpaySimulatorSchema = z
   .strict()
   .prefault({});
 
+/** The embedded Electrum partner simulator (demo): a wallet that scans and pays. */
+const electrumPartnerSimulatorSchema = z
+  .object({
+    /** Start it inside the daemon. Never in production. */
+    enabled: z.boolean().default(false),
+    host: z.string().min(1).default('127.0.0.1'),
+    port: port.default(8491),
+    /** Which configured partner it plays (its id, passwords and base URL must match). */
+    partnerId: z.string().min(1).default('demo-partner'),
+  })
+  .strict()
+  .prefault({});
+
 /** The whole configuration file. */
 export const configSchema = z
   .object({
@@ -209,13 +279,14 @@ export const configSchema = z
     payments: paymentsSchema,
     outbox: outboxSchema,
     ops: opsSchema,
+    electrum: electrumSchema,
     jobs: jobsSchema,
     /** Named display profiles; "default" always exists. */
     displayProfiles: z.record(z.string(), displayProfileSchema).default({}),
     merchants: z.array(merchantSchema).min(1, 'needs at least one merchant'),
     stores: z.array(storeSchema).default([]),
     terminals: z.array(terminalSchema).default([]),
-    simulators: z.object({ partpay: partpaySimulatorSchema }).strict().prefault({}),
+    simulators: z.object({ partpay: partpaySimulatorSchema, electrumPartner: electrumPartnerSimulatorSchema }).strict().prefault({}),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -229,6 +300,18 @@ export const configSchema = z
     unique(cfg.merchants, 'merchants');
     unique(cfg.stores, 'stores');
     unique(cfg.terminals, 'terminals');
+    unique(cfg.electrum.clients, 'electrum.clients');
+    unique(cfg.electrum.partners, 'electrum.partners');
+    const terminalIds = new Set(cfg.terminals.map((t) => t.id));
+    cfg.electrum.clients.forEach((c, i) => {
+      c.terminals.forEach((t, j) => {
+        if (!terminalIds.has(t)) ctx.addIssue({ code: 'custom', path: ['electrum', 'clients', i, 'terminals', j], message: `no terminal "${t}" in terminals` });
+        else if (t.length !== 8) ctx.addIssue({ code: 'custom', path: ['electrum', 'clients', i, 'terminals', j], message: `Electrum terminal ids are 8 characters; "${t}" is ${t.length}` });
+      });
+    });
+    if (cfg.simulators.electrumPartner.enabled && !cfg.electrum.partners.some((p) => p.id === cfg.simulators.electrumPartner.partnerId)) {
+      ctx.addIssue({ code: 'custom', path: ['simulators', 'electrumPartner', 'partnerId'], message: `no partner "${cfg.simulators.electrumPartner.partnerId}" in electrum.partners` });
+    }
     const merchants = new Set(cfg.merchants.map((m) => m.id));
     const stores = new Set(cfg.stores.map((s) => s.id));
     cfg.stores.forEach((s, i) => {

@@ -111,6 +111,59 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'electrum: QR codes, messages, forwarded payments',
+    sql: `
+      CREATE TABLE electrum_qr_codes (
+        tran_id TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        terminal_id TEXT NOT NULL,
+        provider TEXT NOT NULL CHECK (provider IN ('electrum', 'partpay')),
+        scheme TEXT NOT NULL,
+        qr_code TEXT NOT NULL,
+        amount_minor INTEGER,
+        currency TEXT,
+        payment_id TEXT REFERENCES payments (id),
+        state TEXT NOT NULL CHECK (state IN ('issued', 'paying', 'scanned', 'used')),
+        partner_id TEXT,
+        partner_payment_token TEXT,
+        scan_id TEXT,
+        scanned_at INTEGER,
+        response_body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX electrum_qr_codes_payment ON electrum_qr_codes (payment_id);
+
+      CREATE TABLE electrum_messages (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        related_id TEXT,
+        response_status INTEGER,
+        response_body TEXT,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE electrum_payments (
+        request_id TEXT PRIMARY KEY,
+        payment_id TEXT NOT NULL UNIQUE REFERENCES payments (id),
+        tran_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        partner_id TEXT,
+        request_body TEXT NOT NULL,
+        response_status INTEGER,
+        response_body TEXT,
+        advice TEXT CHECK (advice IN ('confirmed', 'reversed')),
+        advice_id TEXT,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX electrum_payments_tran ON electrum_payments (tran_id);
+    `,
+  },
 ];
 
 /** The latest schema version this build knows. */

@@ -34,7 +34,16 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
  * their precise 4xx; anything unexpected is logged with its stack and answered as a bare 500
  * without internals. Mounted last.
  */
-export function createErrorHandler(logger: Logger): ErrorRequestHandler {
+/**
+ * A route family with its own error body (the Electrum interface answers with the spec's
+ * ErrorDetail). Status and logging stay in the one handler; only the body differs.
+ */
+export interface ErrorFormat {
+  prefix: string;
+  body(err: unknown, status: number, code: string, message: string, details: Record<string, unknown> | undefined): unknown;
+}
+
+export function createErrorHandler(logger: Logger, formats: readonly ErrorFormat[] = []): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const requestId = res.locals['requestId'] as string | undefined;
     let status = 500;
@@ -57,6 +66,11 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
     }
     if (res.headersSent) {
       res.end();
+      return;
+    }
+    const format = formats.find((f) => req.originalUrl.startsWith(f.prefix));
+    if (format) {
+      res.status(status).json(format.body(err, status, body.code, body.message, body.details));
       return;
     }
     res.status(status).json({ error: { ...body, ...(requestId ? { requestId } : {}) } } satisfies ErrorBody);

@@ -1,0 +1,73 @@
+import { isFinal, PAID_STATES } from '../payments/state-machine.js';
+import type { Payment } from '../payments/types.js';
+import type { Terminal } from '../registry/registry.js';
+import type { ElectrumClient } from '../shared/config/load.js';
+import { claimMessage, type ElectrumDeps } from './context.js';
+import { errorDetail } from './error-detail.js';
+import { ElectrumError } from './errors.js';
+import type { PayAnswer } from './pay-flow.js';
+import type { QrCodeRow } from './repository.js';
+import type { PaymentRequest, PaymentResponse } from './schemas.js';
+import { electrumTime, toWire } from './serialize.js';
+
+/** How PartPay appears as the partner in Electrum answers. */
+export const PARTPAY_INSTITUTION = { id: 'partpay', name: 'PartPay' } as const;
+
+/**
+ * pay for a QR code that is a PartPay order: wait (up to scanWaitSeconds) for PartPay's
+ * outcome from its callback (or reconciliation); if the customer has not decided by then the
+ * order is cancelled at PartPay and the POS hears NO_SCAN_RECEIVED.
+ */
+export async function payThroughPartPay(deps: ElectrumDeps, caller: ElectrumClient, req: PaymentRequest, qr: QrCodeRow, terminal: Terminal): Promise<PayAnswer> {
+  const paymentId = qr.paymentId as string;
+  deps.db.transaction(() => {
+    claimMessage(deps, { id: req.id, kind: 'pay', sender: caller.id, body: req, relatedId: req.tranId }, false);
+    if (!deps.repo.moveQr(req.tranId, 'issued', 'paying')) throw new ElectrumError(400, 'INVALID_TRAN_ID', 'QR code already used', { tranId: req.tranId });
+    deps.repo.insertPayment({ requestId: req.id, paymentId, tranId: req.tranId, clientId: caller.id, requestBody: JSON.stringify(req), createdAt: deps.clock() });
+    deps.repo.setPartner(req.id, PARTPAY_INSTITUTION.id);
+    deps.payments.journal({ paymentId, at: deps.clock(), kind: 'request', actor: `pos:${caller.id}`, detail: { operation: 'pay', via: 'electrum', requestId: req.id, tranId: req.tranId } });
+  }).immediate();
+
+  const deadline = deps.clock() + deps.settings.scanWaitSeconds * 1000;
+  let payment = deps.service.get(terminal, paymentId);
+  const abort = new AbortController();
+  while (!isFinal(payment.state) && deps.clock() < deadline) {
+    payment = await deps.service.waitForChange(terminal, paymentId, payment.version, deadline - deps.clock(), abort.signal);
+  }
+  if (!isFinal(payment.state)) payment = await cancelUndecided(deps, terminal, payment);
+
+  const status = PAID_STATES.includes(payment.state) ? 201 : payment.state === 'failed' ? 503 : 400;
+  const body = status === 201 ? approvedResponse(req, payment) : failure(req, payment);
+  deps.db.transaction(() => {
+    deps.repo.moveQr(req.tranId, 'paying', 'used');
+    deps.repo.answerMessage(req.id, status, body);
+    deps.repo.setResponse(req.id, status, body);
+  })();
+  return { status, body };
+}
+
+async function cancelUndecided(deps: ElectrumDeps, terminal: Terminal, payment: Payment): Promise<Payment> {
+  try {
+    return await deps.service.cancel(terminal, payment.id);
+  } catch {
+    // PartPay had decided after all (409) or is unreachable: the stored state says which.
+    return deps.service.get(terminal, payment.id);
+  }
+}
+
+function approvedResponse(req: PaymentRequest, payment: Payment): PaymentResponse {
+  const requested = req.amounts.requestAmount;
+  return toWire({
+    ...req,
+    time: electrumTime(),
+    partner: { ...PARTPAY_INSTITUTION },
+    amounts: { ...req.amounts, ...(requested ? { approvedAmount: { ...requested, amount: payment.amountMinor } } : {}) },
+    thirdPartyIdentifiers: [...req.thirdPartyIdentifiers, ...(payment.upstreamOrderId ? [{ institutionId: PARTPAY_INSTITUTION.id, transactionIdentifier: payment.upstreamOrderId }] : [])],
+  });
+}
+
+function failure(req: PaymentRequest, payment: Payment) {
+  if (payment.state === 'declined') return errorDetail({ errorType: 'DECLINED_BY_PARTNER', errorMessage: 'Declined by PartPay', tranId: req.tranId, originalId: req.id, ...(payment.upstreamOrderId ? { providerRef: payment.upstreamOrderId } : {}) });
+  if (payment.state === 'failed') return errorDetail({ errorType: 'UPSTREAM_UNAVAILABLE', errorMessage: 'PartPay unavailable', detailMessage: payment.errorMessage ?? undefined, tranId: req.tranId, originalId: req.id });
+  return errorDetail({ errorType: 'NO_SCAN_RECEIVED', errorMessage: 'Customer did not complete payment', detailMessage: `the PartPay order is ${payment.state}`, tranId: req.tranId, originalId: req.id });
+}

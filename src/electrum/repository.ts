@@ -1,0 +1,130 @@
+import type { Db } from '../shared/db/open.js';
+
+export type QrState = 'issued' | 'paying' | 'scanned' | 'used';
+
+/** A QR code we issued: the `tranId` that ties createQrCode, notifyScan and pay together. */
+export interface QrCodeRow {
+  tranId: string;
+  requestId: string;
+  clientId: string;
+  terminalId: string;
+  provider: 'electrum' | 'partpay';
+  scheme: string;
+  qrCode: string;
+  amountMinor: number | null;
+  currency: string | null;
+  paymentId: string | null;
+  state: QrState;
+  partnerId: string | null;
+  partnerPaymentToken: string | null;
+  scanId: string | null;
+  scannedAt: number | null;
+  responseBody: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** A pay request and what became of it. */
+export interface ElectrumPaymentRow {
+  requestId: string;
+  paymentId: string;
+  tranId: string;
+  clientId: string;
+  partnerId: string | null;
+  requestBody: string;
+  responseStatus: number | null;
+  responseBody: string | null;
+  advice: 'confirmed' | 'reversed' | null;
+  adviceId: string | null;
+  createdAt: number;
+}
+
+/** Every message id we were sent, for DUPLICATE_RECORD and for answering a repeated advice the same way. */
+export interface MessageRow {
+  id: string;
+  kind: string;
+  sender: string;
+  requestHash: string;
+  relatedId: string | null;
+  responseStatus: number | null;
+  responseBody: string | null;
+}
+
+type Row = Record<string, unknown>;
+const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+function mapRow<T>(r: Row | undefined): T | null {
+  if (!r) return null;
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [camel(k), v])) as T;
+}
+
+/** The SQL of the Electrum intermediate. Multi-step writes are composed inside `db.transaction` by the service. */
+export function createElectrumRepository(db: Db) {
+  const s = {
+    insertQr: db.prepare(`INSERT INTO electrum_qr_codes (tran_id, request_id, client_id, terminal_id, provider, scheme, qr_code, amount_minor, currency, payment_id, state, response_body, created_at, expires_at)
+      VALUES (@tranId, @requestId, @clientId, @terminalId, @provider, @scheme, @qrCode, @amountMinor, @currency, @paymentId, 'issued', @responseBody, @createdAt, @expiresAt)`),
+    qr: db.prepare('SELECT * FROM electrum_qr_codes WHERE tran_id = ?'),
+    qrState: db.prepare('UPDATE electrum_qr_codes SET state = @state WHERE tran_id = @tranId AND state = @from'),
+    qrScan: db.prepare(`UPDATE electrum_qr_codes SET state = 'scanned', partner_id = @partnerId, partner_payment_token = @token, scan_id = @scanId, scanned_at = @at
+      WHERE tran_id = @tranId AND state = 'paying'`),
+    message: db.prepare('SELECT * FROM electrum_messages WHERE id = ?'),
+    insertMessage: db.prepare(`INSERT INTO electrum_messages (id, kind, sender, request_hash, related_id, response_status, response_body, created_at)
+      VALUES (@id, @kind, @sender, @requestHash, @relatedId, @responseStatus, @responseBody, @createdAt)`),
+    answerMessage: db.prepare('UPDATE electrum_messages SET response_status = ?, response_body = ? WHERE id = ?'),
+    insertPayment: db.prepare(`INSERT INTO electrum_payments (request_id, payment_id, tran_id, client_id, request_body, created_at)
+      VALUES (@requestId, @paymentId, @tranId, @clientId, @requestBody, @createdAt)`),
+    payment: db.prepare('SELECT * FROM electrum_payments WHERE request_id = ?'),
+    paymentByPaymentId: db.prepare('SELECT * FROM electrum_payments WHERE payment_id = ?'),
+    paymentByTran: db.prepare('SELECT * FROM electrum_payments WHERE tran_id = ? ORDER BY created_at DESC LIMIT 1'),
+    setPartner: db.prepare('UPDATE electrum_payments SET partner_id = ? WHERE request_id = ?'),
+    setResponse: db.prepare('UPDATE electrum_payments SET response_status = ?, response_body = ? WHERE request_id = ?'),
+    setAdvice: db.prepare('UPDATE electrum_payments SET advice = ?, advice_id = ? WHERE request_id = ? AND advice IS NULL'),
+  };
+  return {
+    insertQr(row: Omit<QrCodeRow, 'state' | 'partnerId' | 'partnerPaymentToken' | 'scanId' | 'scannedAt'>): void {
+      s.insertQr.run(row);
+    },
+    qr(tranId: string): QrCodeRow | null {
+      return mapRow<QrCodeRow>(s.qr.get(tranId) as Row | undefined);
+    },
+    /** Moves a QR code from one state to the next; false if it was not in `from` (a race lost). */
+    moveQr(tranId: string, from: QrState, state: QrState): boolean {
+      return s.qrState.run({ tranId, from, state }).changes === 1;
+    },
+    recordScan(tranId: string, scan: { partnerId: string; token: string | null; scanId: string; at: number }): boolean {
+      return s.qrScan.run({ tranId, partnerId: scan.partnerId, token: scan.token, scanId: scan.scanId, at: scan.at }).changes === 1;
+    },
+    message(id: string): MessageRow | null {
+      return mapRow<MessageRow>(s.message.get(id) as Row | undefined);
+    },
+    insertMessage(m: MessageRow & { createdAt: number }): void {
+      s.insertMessage.run(m);
+    },
+    answerMessage(id: string, status: number, body: unknown): void {
+      s.answerMessage.run(status, body === undefined ? null : JSON.stringify(body), id);
+    },
+    insertPayment(p: Pick<ElectrumPaymentRow, 'requestId' | 'paymentId' | 'tranId' | 'clientId' | 'requestBody' | 'createdAt'>): void {
+      s.insertPayment.run(p);
+    },
+    payment(requestId: string): ElectrumPaymentRow | null {
+      return mapRow<ElectrumPaymentRow>(s.payment.get(requestId) as Row | undefined);
+    },
+    paymentByPaymentId(paymentId: string): ElectrumPaymentRow | null {
+      return mapRow<ElectrumPaymentRow>(s.paymentByPaymentId.get(paymentId) as Row | undefined);
+    },
+    paymentByTran(tranId: string): ElectrumPaymentRow | null {
+      return mapRow<ElectrumPaymentRow>(s.paymentByTran.get(tranId) as Row | undefined);
+    },
+    setPartner(requestId: string, partnerId: string): void {
+      s.setPartner.run(partnerId, requestId);
+    },
+    setResponse(requestId: string, status: number, body: unknown): void {
+      s.setResponse.run(status, JSON.stringify(body), requestId);
+    },
+    /** Records the first advice (confirmation or reversal) of a payment; false if one was already recorded. */
+    setAdvice(requestId: string, advice: 'confirmed' | 'reversed', adviceId: string): boolean {
+      return s.setAdvice.run(advice, adviceId, requestId).changes === 1;
+    },
+  };
+}
+
+export type ElectrumRepository = ReturnType<typeof createElectrumRepository>;

@@ -1,0 +1,64 @@
+import express, { type Router } from 'express';
+import type { z } from 'zod';
+import { UnsupportedMediaTypeError } from '../shared/errors.js';
+import { confirmPayment, reversePayment } from './advices.js';
+import { electrumAuth, partnerCaller, posCaller } from './caller-auth.js';
+import type { ElectrumDeps } from './context.js';
+import { formatErrorFromZod } from './error-detail.js';
+import { ElectrumError } from './errors.js';
+import { notifyScan, pay } from './pay-flow.js';
+import { createQrCode } from './qr-issuer.js';
+import { createQrCodeRequestSchema, paymentConfirmationSchema, paymentRequestSchema, paymentReversalSchema, scanNotificationSchema } from './schemas.js';
+
+/** Parses a spec message or throws FORMAT_ERROR naming the bad field. */
+function parseMessage<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ElectrumError(400, 'FORMAT_ERROR', 'Body must be a JSON object', { detailMessage: 'the request body must be a JSON object' });
+  }
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const detail = formatErrorFromZod(parsed.error, typeof (body as { id?: unknown }).id === 'string' ? { originalId: (body as { id: string }).id } : {});
+  throw new ElectrumError(400, 'FORMAT_ERROR', detail.errorMessage, { body: detail });
+}
+
+/**
+ * The five operations of the Electrum QR Payment Service Interface v1.7.0 at the spec's
+ * paths, mounted at /qr/v1. POS clients call createQrCode, pay and the advices; partners
+ * call notifyScan. Failures are answered with the spec's ErrorDetail by the shared handler.
+ */
+export function electrumRoutes(deps: ElectrumDeps, bodyLimit: string): Router {
+  const router = express.Router();
+  router.use(electrumAuth(deps.settings.clients, deps.settings.partners));
+  router.use((req, _res, next) => {
+    if (req.method === 'POST' && !req.is('application/json')) throw new UnsupportedMediaTypeError('Content-Type must be application/json');
+    next();
+  });
+  router.use(express.json({ limit: bodyLimit, strict: false }));
+
+  router.post('/qrCodes', async (req, res) => {
+    const response = await createQrCode(deps, posCaller(res), parseMessage(createQrCodeRequestSchema, req.body));
+    res.status(201).json(response);
+  });
+
+  router.post('/scans', (req, res) => {
+    notifyScan(deps, partnerCaller(res), parseMessage(scanNotificationSchema, req.body));
+    res.status(202).end();
+  });
+
+  router.post('/payments', async (req, res) => {
+    const answer = await pay(deps, posCaller(res), parseMessage(paymentRequestSchema, req.body));
+    if (!res.writableEnded) res.status(answer.status).json(answer.body);
+  });
+
+  router.post('/payments/confirmations', (req, res) => {
+    const answer = confirmPayment(deps, posCaller(res), parseMessage(paymentConfirmationSchema, req.body));
+    res.status(answer.status).json(answer.body);
+  });
+
+  router.post('/payments/reversals', (req, res) => {
+    const answer = reversePayment(deps, posCaller(res), parseMessage(paymentReversalSchema, req.body));
+    res.status(answer.status).json(answer.body);
+  });
+
+  return router;
+}
