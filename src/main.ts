@@ -6,7 +6,8 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDaemon } from './daemon.js';
-import { startEmbeddedPartPay } from './demo/embedded-simulator.js';
+import { startEmbeddedElectrumPartner, startEmbeddedPartPay } from './demo/embedded-simulator.js';
+import { createSystemdNotifier } from './ops/systemd-notify.js';
 import { ConfigError, configPathFrom, loadConfigFile, maskedConfig } from './shared/config/load.js';
 import { createLogger } from './shared/logger.js';
 
@@ -25,16 +26,21 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.log.level });
   logger.info('starting tenderbridge', { config: config.source, effective: maskedConfig(config.raw) });
+  // systemd Type=notify (a no-op without $NOTIFY_SOCKET): READY=1, STOPPING=1, WATCHDOG=1.
+  const notifier = createSystemdNotifier({ env: process.env, logger });
+  let stopWatchdog = (): void => undefined;
 
   const daemon = createDaemon(config, { logger });
   const url = await daemon.start();
   const simulator = await startEmbeddedPartPay(config, config.server.publicUrl ?? url, logger);
+  const partnerSimulator = await startEmbeddedElectrumPartner(config, config.server.publicUrl ?? url, logger);
   logger.info(`tenderbridge ready on ${url}`, {
     url,
     terminalApi: `${url}/v1`,
     callback: `${url}/partpay/callback`,
     health: `${url}/healthz`,
     ...(simulator ? { partpaySimulator: simulator.url(), customerPage: `${simulator.url()}/phone` } : {}),
+    ...(partnerSimulator ? { electrum: `${url}/qr/v1`, partnerWallet: `${partnerSimulator.url()}/` } : {}),
   });
 
   let stopping = false;
@@ -42,9 +48,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('stopping', { signal });
+    void notifier.stopping();
     try {
       await daemon.stop();
       await simulator?.close();
+      await partnerSimulator?.close();
+      stopWatchdog();
       logger.info('stopped');
       process.exit(0);
     } catch (error) {
@@ -62,6 +71,9 @@ async function main(): Promise<void> {
     logger.error('fatal unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) });
     process.exit(70);
   });
+  // Listening, jobs running, signals handled: tell systemd, then keep its watchdog fed.
+  await notifier.ready();
+  stopWatchdog = notifier.startWatchdog();
 }
 
 main().catch((error: unknown) => {

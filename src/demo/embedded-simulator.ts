@@ -1,5 +1,6 @@
 import type { Config } from '../shared/config/load.js';
 import type { Logger } from '../shared/logger.js';
+import { createElectrumPartnerSimulator, type ElectrumPartnerSimulator } from '../simulator/electrum-partner/index.js';
 import { createPartPaySimulator, type PartPaySimulator } from '../simulator/partpay/index.js';
 
 /**
@@ -25,6 +26,27 @@ export async function startEmbeddedPartPay(config: Config, daemonUrl: string, lo
     autoDecideAfterMs: sim.autoDecideAfterMs,
     orderTtlMs: sim.orderTtlMs,
     logger: logger.child({ component: 'partpay-simulator' }),
+  });
+  await simulator.listen(sim.port, sim.host);
+  return simulator;
+}
+
+/**
+ * Starts the Electrum partner simulator (a wallet that scans and pays) for the demo, as the
+ * configured partner `simulators.electrumPartner.partnerId`. Null when disabled.
+ */
+export async function startEmbeddedElectrumPartner(config: Config, daemonUrl: string, logger: Logger): Promise<ElectrumPartnerSimulator | null> {
+  const sim = config.simulators.electrumPartner;
+  if (!sim.enabled) return null;
+  const partner = config.electrum.partners.find((p) => p.id === sim.partnerId);
+  if (!partner) return null;
+  const simulator = createElectrumPartnerSimulator({
+    partnerId: partner.id,
+    partnerName: partner.name,
+    intermediateUrl: `${daemonUrl}/qr/v1`,
+    credentials: { username: partner.id, password: partner.password },
+    expects: { username: partner.username, password: partner.outboundPassword },
+    logger: logger.child({ component: 'electrum-partner-simulator' }),
   });
   await simulator.listen(sim.port, sim.host);
   return simulator;

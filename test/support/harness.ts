@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { createDaemon, type Daemon } from '../../src/daemon.js';
 import { parseConfig } from '../../src/shared/config/load.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { createElectrumPartnerSimulator, type ElectrumPartnerSimulator } from '../../src/simulator/electrum-partner/index.js';
 import { createPartPaySimulator, type PartPaySimulator, type PartPaySimulatorOptionsInput } from '../../src/simulator/partpay/index.js';
 
 export const TERMINAL_KEY = 'test-terminal-key-1';
@@ -34,7 +35,18 @@ export interface HarnessOptions {
   simulatorCallbackKey?: string;
   /** More values that must never appear in the logs. */
   extraSecrets?: string[];
+  /** Start two Electrum partner simulators and configure POS clients and partners. */
+  electrum?: { scanWaitSeconds?: number; partnerTimeoutSeconds?: number; behaviour?: Record<string, unknown>; defaultScheme?: string };
 }
+
+/** Credentials of the Electrum parties the harness configures. */
+export const ELECTRUM = {
+  pos: { id: 'pos-1', password: 'pos-1-secret-never-logged', terminal: 'TERM0001' },
+  posPartPay: { id: 'pos-pp', password: 'pos-pp-secret-never-logged', terminal: 'TERM0002' },
+  partnerA: { id: 'partner-a', name: 'Wallet A', password: 'partner-a-secret-never-logged', outbound: 'to-partner-a-secret' },
+  partnerB: { id: 'partner-b', name: 'Wallet B', password: 'partner-b-secret-never-logged', outbound: 'to-partner-b-secret' },
+  providerId: 'nz.tenderbridge.test',
+} as const;
 
 export interface Harness {
   url: string;
@@ -44,6 +56,8 @@ export interface Harness {
   logs: string[];
   /** Headers for the first (or second) test terminal. */
   auth(which?: 1 | 2): Record<string, string>;
+  /** Electrum partner simulators (when started with `electrum`). */
+  partners: { a: ElectrumPartnerSimulator; b: ElectrumPartnerSimulator } | null;
   stop(): Promise<void>;
 }
 
@@ -70,6 +84,36 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.simulator,
   });
   const simUrl = await sim.listen(0, '127.0.0.1');
+  let partners: Harness['partners'] = null;
+  let electrumConfig: Record<string, unknown> | undefined;
+  if (options.electrum) {
+    const make = (p: typeof ELECTRUM.partnerA | typeof ELECTRUM.partnerB) =>
+      createElectrumPartnerSimulator({
+        partnerId: p.id,
+        partnerName: p.name,
+        intermediateUrl: `${daemonUrl}/qr/v1`,
+        credentials: { username: p.id, password: p.password },
+        expects: { username: 'tenderbridge', password: p.outbound },
+        behaviour: options.electrum?.behaviour ?? {},
+      });
+    partners = { a: make(ELECTRUM.partnerA), b: make(ELECTRUM.partnerB) };
+    const urlA = await partners.a.listen(0, '127.0.0.1');
+    const urlB = await partners.b.listen(0, '127.0.0.1');
+    electrumConfig = {
+      providerId: ELECTRUM.providerId,
+      scanWaitSeconds: options.electrum.scanWaitSeconds ?? 5,
+      partnerTimeoutSeconds: options.electrum.partnerTimeoutSeconds ?? 2,
+      ...(options.electrum.defaultScheme ? { defaultScheme: options.electrum.defaultScheme } : {}),
+      clients: [
+        { id: ELECTRUM.pos.id, password: ELECTRUM.pos.password, terminals: [ELECTRUM.pos.terminal], provider: 'electrum' },
+        { id: ELECTRUM.posPartPay.id, password: ELECTRUM.posPartPay.password, terminals: [ELECTRUM.posPartPay.terminal], provider: 'partpay' },
+      ],
+      partners: [
+        { id: ELECTRUM.partnerA.id, name: ELECTRUM.partnerA.name, password: ELECTRUM.partnerA.password, baseUrl: `${urlA}/qr/v1`, username: 'tenderbridge', outboundPassword: ELECTRUM.partnerA.outbound },
+        { id: ELECTRUM.partnerB.id, name: ELECTRUM.partnerB.name, password: ELECTRUM.partnerB.password, baseUrl: `${urlB}/qr/v1`, username: 'tenderbridge', outboundPassword: ELECTRUM.partnerB.outbound },
+      ],
+    };
+  }
   const raw = {
     server: { host: '127.0.0.1', port: daemonPort, shutdownGraceSeconds: 2 },
     database: { path: dbPath },
@@ -86,6 +130,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     payments: { orderTtlSeconds: 60, ...(options.config?.['payments'] as object | undefined) },
     outbox: { baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 5, ...(options.config?.['outbox'] as object | undefined) },
     ...(options.config?.['ops'] ? { ops: options.config['ops'] } : {}),
+    ...(electrumConfig ? { electrum: electrumConfig } : {}),
     jobs: { deliverOutbox: NEVER, reconcile: NEVER, expire: NEVER },
     displayProfiles: { jpegMono: { format: 'jpeg', size: 200, margin: 10, colour: 'mono' } },
     merchants: [{ id: 'm1', name: 'Test Merchant', partpayMerchantId: 'PP-MERCHANT-1', clientId: 'test-client', clientSecret: CLIENT_SECRET, callbackKeys, currency: 'NZD' }],
@@ -112,13 +157,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     sim,
     dbPath,
     logs,
+    partners,
     auth: (which = 1) => ({ Authorization: `Bearer ${which === 1 ? TERMINAL_KEY : OTHER_TERMINAL_KEY}` }),
     async stop() {
       await daemon.stop();
       await sim.close();
+      await partners?.a.close();
+      await partners?.b.close();
       rmSync(dir, { recursive: true, force: true });
       // Every harness run doubles as a check that no configured secret reached the logs.
-      const leaked = [CLIENT_SECRET, TERMINAL_KEY, OTHER_TERMINAL_KEY, ...callbackKeys, ...(options.extraSecrets ?? [])].filter((secret) => logs.some((line) => line.includes(secret)));
+      const electrumSecrets = options.electrum ? [ELECTRUM.pos.password, ELECTRUM.posPartPay.password, ELECTRUM.partnerA.password, ELECTRUM.partnerB.password, ELECTRUM.partnerA.outbound, ELECTRUM.partnerB.outbound] : [];
+      const leaked = [CLIENT_SECRET, TERMINAL_KEY, OTHER_TERMINAL_KEY, ...callbackKeys, ...electrumSecrets, ...(options.extraSecrets ?? [])].filter((secret) => logs.some((line) => line.includes(secret)));
       if (leaked.length > 0) throw new Error(`secrets appeared in the daemon's logs: ${leaked.map((s) => `${s.slice(0, 3)}…`).join(', ')}`);
     },
   };

@@ -1,0 +1,133 @@
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CommanderError, type Command } from 'commander';
+import { ConfigError, configPathFrom, loadConfigFile, type Config } from '../shared/config/load.js';
+import { DatabaseError, LATEST_VERSION, openDatabase, schemaVersion, type Db } from '../shared/db/open.js';
+import { isAppError } from '../shared/errors.js';
+import { CliError, EXIT, type CliIo } from './io.js';
+
+/** src/cli or dist/cli → the package root, where config/default.json lives. */
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** What every command receives: its output, the config and database on demand, cleanup. */
+export interface CliContext {
+  io: CliIo;
+  /** `--json` was given: write one JSON document to stdout instead of tables. */
+  json: boolean;
+  clock: () => number;
+  out(text: string): void;
+  err(text: string): void;
+  /** The config file this run uses (`--config`, `TENDERBRIDGE_CONFIG`, or the default). */
+  configPath(): string;
+  /** The validated config; throws {@link ConfigError} (exit 78). */
+  config(): Config;
+  /** The configured database path, resolved against the working directory like the daemon's. */
+  dbPath(): string;
+  /**
+   * Opens the daemon's database, which must exist and be at this build's schema version
+   * (the CLI never migrates behind the daemon's back, except `db migrate`). Closed after the command.
+   */
+  openDb(options?: { readonly?: boolean }): Db;
+  /** Registers something to close when the command ends. */
+  defer(cleanup: () => void | Promise<void>): void;
+}
+
+interface GlobalOptions {
+  config?: string;
+  json?: boolean;
+}
+
+function createContext(io: CliIo, globals: GlobalOptions): CliContext & { close(): Promise<void> } {
+  const cleanups: Array<() => void | Promise<void>> = [];
+  let config: Config | null = null;
+  const ctx = {
+    io,
+    json: globals.json === true,
+    clock: io.clock ?? Date.now,
+    out: (text: string) => void io.stdout.write(text),
+    err: (text: string) => void io.stderr.write(text),
+    configPath(): string {
+      const argv = globals.config === undefined ? [] : ['--config', resolve(io.cwd, globals.config)];
+      const env = { ...io.env, ...(io.env['TENDERBRIDGE_CONFIG'] ? { TENDERBRIDGE_CONFIG: resolve(io.cwd, io.env['TENDERBRIDGE_CONFIG']) } : {}) };
+      return configPathFrom(argv, env, io.appRoot ?? PACKAGE_ROOT);
+    },
+    config(): Config {
+      config ??= loadConfigFile(ctx.configPath(), io.env);
+      return config;
+    },
+    dbPath(): string {
+      const path = ctx.config().database.path;
+      return path === ':memory:' ? path : resolve(io.cwd, path);
+    },
+    openDb(options: { readonly?: boolean } = {}): Db {
+      const path = ctx.dbPath();
+      if (path !== ':memory:' && !existsSync(path)) {
+        throw new CliError(`database ${path} does not exist: start the daemon once, or run \`tenderbridge db migrate\` to create it`);
+      }
+      const db = openDatabase(path, { readonly: options.readonly ?? false });
+      cleanups.push(() => {
+        db.close();
+      });
+      const version = schemaVersion(db);
+      if (version < LATEST_VERSION) throw new CliError(`database ${path} is at schema version ${version}, this build needs ${LATEST_VERSION}: run \`tenderbridge db migrate\` (or restart the daemon)`);
+      if (version > LATEST_VERSION) throw new CliError(`database ${path} is at schema version ${version}, newer than this build knows (${LATEST_VERSION}): use the tenderbridge that wrote it`);
+      return db;
+    },
+    defer(cleanup: () => void | Promise<void>): void {
+      cleanups.push(cleanup);
+    },
+    async close(): Promise<void> {
+      for (const cleanup of cleanups.reverse()) {
+        try {
+          await cleanup();
+        } catch {
+          // closing is best effort; the command's own outcome is what matters
+        }
+      }
+    },
+  };
+  return ctx;
+}
+
+/** Maps any failure to its message on stderr and its exit code. */
+function report(ctx: CliContext, error: unknown): number {
+  if (error instanceof ConfigError) {
+    ctx.err(`${error.message}\n`);
+    return EXIT.config;
+  }
+  if (error instanceof CliError) {
+    ctx.err(`error: ${error.message}\n`);
+    return error.exitCode;
+  }
+  if (error instanceof DatabaseError || isAppError(error)) {
+    ctx.err(`error: ${error.message}\n`);
+    return EXIT.failure;
+  }
+  ctx.err(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  return EXIT.failure;
+}
+
+/** Raised through commander to carry a command's non-zero exit code out of `parseAsync`. */
+export const EXIT_SIGNAL = 'tenderbridge.exit';
+
+/**
+ * Wraps a command body: builds its context, turns errors into messages and exit codes, and
+ * closes what it opened. A non-zero code leaves commander as a {@link CommanderError}, so no
+ * command ever calls `process.exit`.
+ */
+export function action<A extends unknown[]>(io: CliIo, body: (ctx: CliContext, ...args: A) => Promise<number> | number) {
+  return async function (this: Command, ...args: unknown[]): Promise<void> {
+    const command = args[args.length - 1] as Command;
+    const ctx = createContext(io, command.optsWithGlobals<GlobalOptions>());
+    let code: number;
+    try {
+      code = await body(ctx, ...(args.slice(0, -1) as A));
+    } catch (error) {
+      code = report(ctx, error);
+    } finally {
+      await ctx.close();
+    }
+    if (code !== EXIT.ok) throw new CommanderError(code, EXIT_SIGNAL, '');
+  };
+}

@@ -1,0 +1,18 @@
+/**
+ * Entry of the `tenderbridge` CLI (bin/tenderbridge.js imports the compiled file). The only
+ * place the CLI touches process globals.
+ */
+import { createCli, runCli } from './program.js';
+
+const io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+
+runCli(createCli(io), process.argv.slice(2)).then(
+  (code) => {
+    // exitCode, not exit(): let stdout drain when it is a pipe.
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`tenderbridge: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { alphaToNumeric, decimalToMinor, exponentsAgree, isoExponent, minorToDecimal, numericToAlpha, requireAlpha, requireNumeric } from '../../src/electrum/currency.js';
+
+describe('Electrum currency codes', () => {
+  it('maps ISO 4217 numeric and alphabetic codes both ways', () => {
+    expect(numericToAlpha('554')).toBe('NZD');
+    expect(alphaToNumeric('NZD')).toBe('554');
+    expect(numericToAlpha('710')).toBe('ZAR');
+    expect(alphaToNumeric('AUD')).toBe('036');
+    expect(numericToAlpha('036')).toBe('AUD');
+  });
+
+  it('answers null for unknown, malformed or non-money codes, and the require forms throw', () => {
+    expect(numericToAlpha('000')).toBeNull();
+    expect(numericToAlpha('55')).toBeNull();
+    expect(numericToAlpha('999')).toBeNull();
+    expect(alphaToNumeric('ZZZ')).toBeNull();
+    expect(alphaToNumeric('nzd')).toBeNull();
+    expect(alphaToNumeric('XXX')).toBeNull();
+    expect(() => requireAlpha('000')).toThrow(RangeError);
+    expect(() => requireNumeric('ZZZ')).toThrow(RangeError);
+    expect(requireAlpha('554')).toBe('NZD');
+  });
+
+  it('uses ISO minor-unit exponents for either form of code', () => {
+    expect(isoExponent('554')).toBe(2);
+    expect(isoExponent('JPY')).toBe(0);
+    expect(isoExponent('048')).toBe(3);
+    expect(isoExponent('000')).toBeNull();
+    expect(minorToDecimal(1234, '554')).toBe('12.34');
+    expect(minorToDecimal(5, '554')).toBe('0.05');
+    expect(minorToDecimal(500, '392')).toBe('500');
+    expect(minorToDecimal(1, '048')).toBe('0.001');
+    expect(decimalToMinor('12.3', '554')).toBe(1230);
+    expect(decimalToMinor('12', 'NZD')).toBe(1200);
+    expect(() => decimalToMinor('12.345', '554')).toThrow(RangeError);
+    expect(() => minorToDecimal(-1, '554')).toThrow(RangeError);
+  });
+
+  it('agrees with the ICU exponents shared/money.ts uses for the currencies we trade in', () => {
+    for (const alpha of ['NZD', 'AUD', 'ZAR', 'USD', 'GBP', 'EUR', 'JPY', 'BHD']) expect(exponentsAgree(alpha), alpha).toBe(true);
+    // ICU formats these without decimals although ISO 4217 gives them minor units.
+    expect(exponentsAgree('IDR')).toBe(false);
+    expect(exponentsAgree('HUF')).toBe(false);
+  });
+});

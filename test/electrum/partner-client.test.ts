@@ -1,0 +1,167 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPartnerClient } from '../../src/electrum/partner-client.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { createElectrumPartnerSimulator, type ElectrumPartnerSimulator } from '../../src/simulator/electrum-partner/index.js';
+import { expectElectrum } from '../support/swagger.js';
+import * as ex from './examples.js';
+
+const PASSWORD = 'partner-side-password-never-logged';
+const expects = { username: 'tenderbridge', password: PASSWORD };
+
+describe('Electrum partner client against the partner simulator', () => {
+  let sim: ElectrumPartnerSimulator;
+  let baseUrl: string;
+  const logLines: string[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    stream: new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logLines.push(chunk.toString());
+        done();
+      },
+    }),
+  });
+  const client = (overrides: { password?: string; timeoutMs?: number; baseUrl?: string } = {}) =>
+    createPartnerClient({ baseUrl: overrides.baseUrl ?? baseUrl, username: expects.username, password: overrides.password ?? PASSWORD, timeoutMs: overrides.timeoutMs ?? 5_000, logger });
+
+  beforeAll(async () => {
+    sim = createElectrumPartnerSimulator({ expects, partnerId: ex.partner.id, partnerName: ex.partner.name });
+    baseUrl = `${await sim.listen(0)}/qr/v1`;
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  const request = (amountMinor: number) => ({ ...ex.paymentRequest(amountMinor), id: crypto.randomUUID() });
+
+  it('gets a spec-valid PaymentResponse for an approved payment', async () => {
+    const req = request(1234);
+    const result = await client().pay(req);
+    if (result.kind !== 'success') throw new Error(`expected success, got ${JSON.stringify(result)}`);
+    expect(result.status).toBe(201);
+    expectElectrum('PaymentResponse', result.body);
+    expect(result.body).toMatchObject({ id: req.id, tranId: req.tranId, partnerPaymentToken: req.partnerPaymentToken, partner: ex.partner, amounts: { requestAmount: ex.nzd(1234), approvedAmount: ex.nzd(1234) } });
+    expect(result.body.thirdPartyIdentifiers).toEqual(expect.arrayContaining([...req.thirdPartyIdentifiers, expect.objectContaining({ institutionId: ex.partner.id })]));
+  });
+
+  it('classifies a decline as failed with the ErrorDetail', async () => {
+    const result = await client().pay(request(1251));
+    expect(result).toMatchObject({ kind: 'failed', status: 400, error: { errorType: 'DECLINED_BY_PARTNER' } });
+    if (result.kind === 'failed') expectElectrum('ErrorDetail', result.error);
+  });
+
+  it('classifies a payment that is never answered as unknown after the timeout', async () => {
+    const started = Date.now();
+    const result = await client({ timeoutMs: 300 }).pay(request(1252));
+    expect(result).toEqual({ kind: 'unknown', status: null, reason: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('classifies a wrong password as failed 401', async () => {
+    const result = await client({ password: 'wrong' }).pay(request(1234));
+    expect(result).toMatchObject({ kind: 'failed', status: 401 });
+  });
+
+  it('confirms an approved payment and gets the echo', async () => {
+    const req = request(1000);
+    expect((await client().pay(req)).kind).toBe('success');
+    const confirmation = { ...ex.paymentConfirmation(), id: crypto.randomUUID(), requestId: req.id };
+    const result = await client().confirm(confirmation);
+    expect(result).toEqual({ kind: 'success', status: 202, body: confirmation });
+  });
+
+  it('counts a 404 on a reversal as success (nothing to reverse) but not on a confirmation', async () => {
+    const reversal = { ...ex.paymentReversal(), id: crypto.randomUUID(), requestId: crypto.randomUUID() };
+    expect(await client().reverse(reversal)).toEqual({ kind: 'success', status: 404, body: null });
+    const confirmation = { ...ex.paymentConfirmation(), id: crypto.randomUUID(), requestId: crypto.randomUUID() };
+    expect(await client().confirm(confirmation)).toMatchObject({ kind: 'failed', status: 404, error: { errorType: 'UNABLE_TO_LOCATE_RECORD' } });
+  });
+
+  it('reverses a payment that timed out', async () => {
+    const req = request(2052);
+    expect((await client({ timeoutMs: 200 }).pay(req)).kind).toBe('unknown');
+    const reversal = { ...ex.paymentReversal(), id: crypto.randomUUID(), requestId: req.id, reversalReason: 'TIMEOUT' as const };
+    expect(await client().reverse(reversal)).toMatchObject({ kind: 'success', status: 202 });
+    expect(sim.payment(req.id)?.state).toBe('reversed');
+  });
+
+  it('never logs the password', () => {
+    const all = logLines.join('');
+    expect(all).toContain('electrum partner call');
+    expect(all).not.toContain(PASSWORD);
+    expect(all).not.toContain(Buffer.from(`${expects.username}:${PASSWORD}`).toString('base64'));
+  });
+});
+
+describe('Electrum partner client status rules', () => {
+  let server: Server;
+  let baseUrl: string;
+  let answer: { status: number; body?: unknown } = { status: 200 };
+  const logger = createLogger({ level: 'error', silent: true });
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/qr/v1`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const client = () => createPartnerClient({ baseUrl, username: 'u', password: 'p', timeoutMs: 2_000, logger });
+  const detail = { id: 'e1', errorType: 'UPSTREAM_UNAVAILABLE', errorMessage: 'Down' };
+
+  it.each([
+    [500, 'unknown'],
+    [504, 'unknown'],
+    [503, 'failed'],
+    [501, 'failed'],
+    [400, 'failed'],
+    [404, 'failed'],
+    [302, 'failed'],
+  ])('pay answered %i is %s', async (status, kind) => {
+    answer = { status, body: detail };
+    const result = await client().pay(ex.paymentRequest());
+    expect(result.kind).toBe(kind);
+    expect(result.status).toBe(status);
+    if (result.kind !== 'success') expect(result.error).toEqual(detail);
+  });
+
+  it('treats a 201 whose body is not a PaymentResponse as unknown (money may have moved)', async () => {
+    answer = { status: 201, body: { hello: 'world' } };
+    expect(await client().pay(ex.paymentRequest())).toMatchObject({ kind: 'unknown', status: 201 });
+  });
+
+  it('keeps a failure without a readable ErrorDetail', async () => {
+    answer = { status: 503 };
+    expect(await client().pay(ex.paymentRequest())).toMatchObject({ kind: 'failed', status: 503, error: null });
+  });
+
+  it('accepts an advice answered 202 without a body', async () => {
+    answer = { status: 202 };
+    expect(await client().confirm(ex.paymentConfirmation())).toEqual({ kind: 'success', status: 202, body: null });
+  });
+
+  it('calls a refused connection unknown', async () => {
+    const closed = createPartnerClient({ baseUrl: 'http://127.0.0.1:1/qr/v1', username: 'u', password: 'p', timeoutMs: 2_000, logger });
+    const result = await closed.pay(ex.paymentRequest());
+    expect(result).toMatchObject({ kind: 'unknown', status: null });
+    if (result.kind === 'unknown') expect(result.reason).toMatch(/network error/);
+  });
+
+  it('refuses credentials in the base URL', () => {
+    expect(() => createPartnerClient({ baseUrl: 'http://u:p@127.0.0.1/qr/v1', username: 'u', password: 'p', timeoutMs: 1_000, logger })).toThrow();
+  });
+});

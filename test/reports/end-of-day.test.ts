@@ -1,0 +1,152 @@
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localDayBounds } from '../../src/cli/dates.js';
+import { createOutboxRepository } from '../../src/outbox/repository.js';
+import { createApplier } from '../../src/payments/apply.js';
+import { createPaymentEvents } from '../../src/payments/events.js';
+import { createPaymentRepository } from '../../src/payments/repository.js';
+import type { PaymentEvent } from '../../src/payments/state-machine.js';
+import { endOfDayReport, reportCsv, writeReportFile, type EndOfDayReport } from '../../src/reports/end-of-day.js';
+import { migrate, openDatabase, type Db } from '../../src/shared/db/open.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { baseConfig, runTb, tempDir, writeConfig } from '../cli/support.js';
+
+const DAY = '2026-03-10';
+const { from, to } = localDayBounds(DAY);
+const HOUR = 3_600_000;
+
+let dir: string;
+let db: Db;
+let config: string;
+
+/** Minimal CSV reader for the report (csv-stringify quotes only when needed). */
+function parseCsv(text: string): Array<Record<string, string>> {
+  const lines = text.trimEnd().split('\n').map((l) => l.split(','));
+  const [head, ...rows] = lines as [string[], ...string[][]];
+  return rows.map((r) => Object.fromEntries(head.map((h, i) => [h, r[i] ?? ''])));
+}
+
+/** Seeds payments through the real applier, so states and the journal are as the daemon writes them. */
+function seed(): void {
+  let now = from;
+  let n = 0;
+  const payments = createPaymentRepository(db);
+  const applier = createApplier({ db, payments, outbox: createOutboxRepository(db), events: createPaymentEvents(), logger: createLogger({ level: 'error', silent: true }), clock: () => now, newId: () => `r-${++n}`, lateApproval: 'flag', onOutbox: () => undefined });
+  const pay = (terminalId: string, storeId: string, amountMinor: number, at: number, ...events: PaymentEvent[]): string => {
+    const id = `p-${++n}`;
+    now = at;
+    payments.insert({ id, provider: 'partpay', terminalId, storeId, merchantId: 'm1', merchantReference: id, amountMinor, currency: 'NZD', createdAt: at, expiresAt: at + 300_000 });
+    for (const e of events) applier.apply(id, e, { actor: 'test', kind: 'test' });
+    return id;
+  };
+  const refund = (paymentId: string, amountMinor: number, at: number): void => {
+    now = at;
+    const id = `r-${++n}`;
+    payments.insertRefund({ id, paymentId, amountMinor, reason: null, requestedBy: 'test', at });
+    payments.settleRefund(id, 'succeeded', `up-${id}`, null, at);
+    applier.apply(paymentId, { type: 'refund_settled', amountMinor }, { actor: 'partpay', kind: 'refund_settled' });
+  };
+  const created = (i: number): PaymentEvent => ({ type: 'order_created', orderId: `o-${i}-${n}`, orderNumber: null });
+  const status = (outcome: 'approved' | 'declined'): PaymentEvent => ({ type: 'provider_status', outcome, source: 'callback' });
+  const day = (h: number) => from + h * HOUR;
+
+  pay('T1', 'S1', 1000, day(9), created(1), status('approved'));
+  const b = pay('T1', 'S1', 2550, day(10), created(2), status('approved'));
+  refund(b, 550, day(11));
+  pay('T1', 'S1', 400, day(12), created(3), status('declined'));
+  pay('T1', 'S1', 401, day(12), created(4), { type: 'cancel_requested' });
+  pay('T1', 'S1', 402, day(13), created(5), { type: 'expire' });
+  pay('T2', 'S1', 700, day(9), created(6), status('approved'));
+  pay('T2', 'S1', 403, day(9), { type: 'order_failed', code: 'upstream_unavailable', message: 'down' });
+  pay('T2', 'S1', 404, day(23.5), created(7));
+  const late = pay('T2', 'S1', 1200, day(14), created(8), { type: 'cancel_requested' }, status('approved'));
+  refund(late, 1200, day(15));
+  pay('T3', 'S2', 999, day(16), created(9), status('approved'));
+  // the day before: only its refund, settled on the day, counts
+  const yesterday = pay('T1', 'S1', 5000, from - HOUR, created(10), status('approved'));
+  refund(yesterday, 300, day(8));
+  // the next day: nothing counts
+  const tomorrow = pay('T1', 'S1', 6000, to, created(11), status('approved'));
+  refund(tomorrow, 100, to + HOUR);
+}
+
+beforeAll(() => {
+  dir = tempDir();
+  config = writeConfig(dir, baseConfig(dir));
+  db = openDatabase(join(dir, 'tb.db'));
+  migrate(db);
+  seed();
+});
+afterAll(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('endOfDayReport', () => {
+  let report: EndOfDayReport;
+  beforeAll(() => {
+    report = endOfDayReport(db, { from, to });
+  });
+
+  it('totals each terminal: payments created that day by outcome, refunds settled that day, late approvals', () => {
+    expect(report.terminals.map((t) => t.terminalId)).toEqual(['T1', 'T2', 'T3']);
+    expect(report.terminals[0]).toMatchObject({ storeId: 'S1', terminalId: 'T1', currency: 'NZD', approvedCount: 2, approvedMinor: 3550, declinedCount: 1, cancelledCount: 1, expiredCount: 1, failedCount: 0, openCount: 0, refundsCount: 2, refundedMinor: 850, lateApprovals: 0 });
+    expect(report.terminals[1]).toMatchObject({ storeId: 'S1', terminalId: 'T2', approvedCount: 1, approvedMinor: 700, cancelledCount: 1, failedCount: 1, openCount: 1, refundsCount: 1, refundedMinor: 1200, lateApprovals: 1 });
+    expect(report.terminals[2]).toMatchObject({ storeId: 'S2', terminalId: 'T3', approvedCount: 1, approvedMinor: 999, refundsCount: 0, lateApprovals: 0 });
+  });
+
+  it('totals each store and the whole day per currency', () => {
+    expect(report.stores).toEqual([
+      { storeId: 'S1', currency: 'NZD', approvedCount: 3, approvedMinor: 4250, declinedCount: 1, cancelledCount: 2, expiredCount: 1, failedCount: 1, reversedCount: 0, openCount: 1, refundsCount: 3, refundedMinor: 2050, lateApprovals: 1 },
+      expect.objectContaining({ storeId: 'S2', approvedCount: 1, approvedMinor: 999 }),
+    ]);
+    expect(report.totals).toEqual([expect.objectContaining({ currency: 'NZD', approvedCount: 4, approvedMinor: 5249, declinedCount: 1, cancelledCount: 2, refundsCount: 3, refundedMinor: 2050, lateApprovals: 1 })]);
+  });
+
+  it('is empty for a day without activity', () => {
+    const empty = endOfDayReport(db, localDayBounds('2026-01-01'));
+    expect(empty).toMatchObject({ terminals: [], stores: [], totals: [] });
+  });
+
+  it('writes CSV with decimal amounts, one line per terminal, store and total', () => {
+    const rows = parseCsv(reportCsv(report));
+    expect(rows).toHaveLength(3 + 2 + 1);
+    expect(rows[0]).toMatchObject({ level: 'terminal', store: 'S1', terminal: 'T1', approved_count: '2', approved_amount: '35.50', refunds_amount: '8.50' });
+    expect(rows.at(-1)).toMatchObject({ level: 'total', currency: 'NZD', approved_amount: '52.49', refunds_count: '3', late_approvals: '1' });
+  });
+
+  it('writes report-YYYY-MM-DD.csv atomically, replacing an earlier run, leaving no temporary file', () => {
+    const out = join(dir, 'reports');
+    writeReportFile(out, DAY, endOfDayReport(db, localDayBounds('2026-01-01')));
+    const path = writeReportFile(out, DAY, report);
+    expect(path).toBe(join(out, `report-${DAY}.csv`));
+    expect(readFileSync(path, 'utf8')).toBe(reportCsv(report));
+    expect(readdirSync(out)).toEqual([`report-${DAY}.csv`]);
+    expect(() => writeReportFile(out, '10/03/2026', report)).toThrow(/YYYY-MM-DD/);
+  });
+});
+
+describe('tenderbridge report', () => {
+  it('prints tables per terminal, per store and the total', async () => {
+    const run = await runTb(['report', '--date', DAY, '--config', config]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`End of day ${DAY}`);
+    expect(run.stdout).toMatch(/S1 +│ T1 +│ 2 +│ NZD 35\.50/);
+    expect(run.stdout).toMatch(/NZD +│ 4 +│ NZD 52\.49/);
+  });
+
+  it('writes CSV that parses, and JSON that matches the computation', async () => {
+    const csv = await runTb(['report', '--date', DAY, '--csv', '--config', config]);
+    expect(csv.code).toBe(0);
+    expect(parseCsv(csv.stdout).find((r) => r.level === 'store' && r.store === 'S2')).toMatchObject({ approved_count: '1', approved_amount: '9.99' });
+    const json = await runTb(['report', '--date', DAY, '--json', '--config', config]);
+    expect(json.json()).toEqual(JSON.parse(JSON.stringify({ date: DAY, ...endOfDayReport(db, { from, to }) })));
+  });
+
+  it('refuses a malformed date as a usage error', async () => {
+    const run = await runTb(['report', '--date', '2026-02-30', '--config', config]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('not a calendar date');
+  });
+});

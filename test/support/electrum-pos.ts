@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { basicAuthHeader } from '../../src/electrum/basic-auth.js';
+import { ELECTRUM, type Harness } from './harness.js';
+import { call, type JsonResponse } from './http.js';
+import { validateElectrum } from './swagger.js';
+
+/** A POS device speaking Electrum QR v1.7.0 to the harness daemon. Every answer is checked against the spec. */
+export function electrumPos(h: Harness, who: typeof ELECTRUM.pos | typeof ELECTRUM.posPartPay = ELECTRUM.pos) {
+  const auth = { Authorization: basicAuthHeader(who.id, who.password) };
+  const originator = {
+    institution: { id: '4021', name: 'Test Grocers Ltd' },
+    terminalId: who.terminal,
+    merchant: { merchantType: '5411', merchantId: '000000012345678', merchantName: { name: 'Test Grocers', city: 'Auckland', region: 'AK', country: 'NZ' } },
+  };
+  const client = { id: who.id, name: 'Test POS' };
+  const thirdPartyIdentifiers = [{ institutionId: '4021', transactionIdentifier: 'till-7-001' }];
+  const now = () => new Date().toISOString();
+
+  /** Posts and asserts the answer matches the spec definition for its status. */
+  async function post<T = Record<string, unknown>>(path: string, body: unknown, okDefinition: string | null, headers: Record<string, string> = auth): Promise<JsonResponse<T>> {
+    const res = await call<T>(`${h.url}/qr/v1${path}`, { headers, json: body });
+    const definition = res.status >= 200 && res.status < 300 ? okDefinition : 'ErrorDetail';
+    if (definition) {
+      const errors = validateElectrum(definition, res.body);
+      if (errors.length > 0) throw new Error(`${path} answered ${res.status} with a body that is not a valid ${definition}: ${errors.join('; ')}\n${res.text}`);
+    }
+    return res;
+  }
+
+  return {
+    auth,
+    originator,
+    client,
+    qrRequest: (amountMinor: number | null = 1000, extra: Record<string, unknown> = {}) => ({
+      id: randomUUID(),
+      time: now(),
+      originator,
+      client,
+      qrProperties: { ...(amountMinor === null ? {} : { value: { amount: amountMinor, currency: '554' } }), ...extra },
+    }),
+    payRequest: (tranId: string, amountMinor = 1000) => ({
+      id: randomUUID(),
+      time: now(),
+      originator,
+      client,
+      thirdPartyIdentifiers,
+      amounts: { requestAmount: { amount: amountMinor, currency: '554' } },
+      tranId,
+      tranType: 'GOODS_AND_SERVICES',
+    }),
+    confirmation: (requestId: string) => ({ id: randomUUID(), requestId, time: now(), thirdPartyIdentifiers }),
+    reversal: (requestId: string, reversalReason: 'TIMEOUT' | 'CANCELLED' | 'RESPONSE_NOT_FINAL' = 'CANCELLED') => ({ id: randomUUID(), requestId, time: now(), thirdPartyIdentifiers, reversalReason }),
+    createQrCode: (body: unknown, headers?: Record<string, string>) => post<{ tranId: string; qrCode: string; id: string }>('/qrCodes', body, 'CreateQrCodeResponse', headers),
+    pay: (body: unknown, headers?: Record<string, string>) => post<Record<string, unknown>>('/payments', body, 'PaymentResponse', headers),
+    confirm: (body: unknown, headers?: Record<string, string>) => post('/payments/confirmations', body, 'PaymentConfirmation', headers),
+    reverse: (body: unknown, headers?: Record<string, string>) => post('/payments/reversals', body, 'PaymentReversal', headers),
+    post,
+  };
+}
