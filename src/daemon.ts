@@ -16,6 +16,8 @@ import { createPaymentService } from './payments/service.js';
 import { createUpstreamSync } from './payments/upstream-sync.js';
 import { createQrCache, createQrImages } from './qr/index.js';
 import { createRegistry } from './registry/registry.js';
+import { createOperatorActions } from './payments/operator.js';
+import { webRoutes } from './web/routes.js';
 import { deliverAdvice } from './electrum/advices.js';
 import type { ElectrumDeps } from './electrum/context.js';
 import { electrumErrorBody } from './electrum/errors.js';
@@ -152,6 +154,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     newId: randomUUID,
     onOutbox,
   };
+  const operator = createOperatorActions({ db, payments, outbox, applier, sync, registry, partpay, clock, newId: randomUUID });
   const sse = createSseRegistry({ heartbeatMs: 15_000 });
   let shuttingDown = false;
 
@@ -176,7 +179,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       { path: '/', router: metricsRoutes(metrics, { mode: config.ops.metricsAccess, token: config.ops.metricsToken }) },
       { path: '/', router: partpayCallbackRoutes({ registry, payments, applier, logger: logger.child({ component: 'callback' }), clock, onCallback: (outcome, p) => metrics.callback(outcome, p?.createdAt ?? null) }) },
       { path: '/qr/v1', router: electrumRoutes(electrumDeps, config.server.bodyLimit) },
-      { path: '/v1', router: terminalRoutes({ registry, service, payments, events, qr, sse, bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds }) },
+      { path: '/', router: webRoutes({ db, config, registry, payments, outbox, events, operator, metrics, kickOutbox: () => deliverer.kick(), logger: logger.child({ component: 'web' }), clock }) },
+      { path: '/v1', router: terminalRoutes({ registry, service, payments, events, qr, sse, electrumQr: electrumDeps.repo, bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds }) },
     ],
   });
 
@@ -195,6 +199,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     payments,
     outbox,
     service,
+    operator,
     sync,
     deliverer,
     tokens,

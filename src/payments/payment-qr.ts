@@ -27,6 +27,10 @@ export function createPaymentQr(deps: { images: QrImages; cache: QrCache; paymen
 
   return {
     get,
+    /** QR text we render ourselves (an Electrum code), cached under `key`. */
+    text(key: string, text: string, profile: DisplayProfile): Promise<CachedQr> {
+      return deps.cache.get(key, () => deps.images.fromText(text), profile);
+    },
     /** Loads and renders in the background so the terminal's first fetch is a cache hit. */
     warm(p: Payment, profile: DisplayProfile): void {
       get(p, profile).catch((error: unknown) => {

@@ -6,11 +6,12 @@ import type { PaymentEvents } from '../payments/events.js';
 import type { Registry } from '../registry/registry.js';
 import { applyOverrides, parseProfileOverrides } from '../qr/display-profile.js';
 import { isFinal } from '../payments/state-machine.js';
-import { UpstreamError } from '../shared/errors.js';
+import { NotFoundError, UpstreamError } from '../shared/errors.js';
+import type { ElectrumRepository } from '../electrum/repository.js';
 import { parseOr400 } from '../shared/http/validate.js';
 import { currentTerminal, requireJson, terminalAuth } from './auth.js';
 import { presentPayment, presentRefund } from './presenter.js';
-import { cancelBody, createPaymentBody, getPaymentQuery, idempotencyKeyHeader, listPaymentsQuery, paymentIdParam, refundBody } from './schemas.js';
+import { tranIdParam, cancelBody, createPaymentBody, getPaymentQuery, idempotencyKeyHeader, listPaymentsQuery, paymentIdParam, refundBody } from './schemas.js';
 import { streamPaymentEvents, type SseRegistry } from './sse.js';
 
 export interface TerminalRoutesDeps {
@@ -20,6 +21,8 @@ export interface TerminalRoutesDeps {
   events: PaymentEvents;
   qr: PaymentQr;
   sse: SseRegistry;
+  /** Electrum QR codes, so a terminal can fetch one it was issued as an image. */
+  electrumQr: Pick<ElectrumRepository, 'qr'>;
   bodyLimit: string;
   maxWaitSeconds: number;
 }
@@ -90,6 +93,23 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     const profile = applyOverrides(terminal.displayProfile, parseProfileOverrides(req.query));
     const payment = deps.service.get(terminal, id);
     const qr = await deps.qr.get(payment, profile);
+    res.setHeader('ETag', qr.etag);
+    res.setHeader('Cache-Control', 'private, max-age=300');
+    if (req.fresh) {
+      res.status(304).end();
+      return;
+    }
+    res.type(qr.contentType).send(qr.body);
+  });
+
+  // An Electrum QR code issued to this terminal (createQrCode), as an image in its display profile.
+  router.get('/qr-codes/:tranId', async (req, res) => {
+    const terminal = currentTerminal(res);
+    const { tranId } = parseOr400(tranIdParam, req.params, 'path');
+    const profile = applyOverrides(terminal.displayProfile, parseProfileOverrides(req.query));
+    const code = deps.electrumQr.qr(tranId);
+    if (!code || code.terminalId !== terminal.id) throw new NotFoundError(`no QR code ${tranId} for terminal ${terminal.id}`);
+    const qr = await deps.qr.text(`electrum:${tranId}`, code.qrCode, profile);
     res.setHeader('ETag', qr.etag);
     res.setHeader('Cache-Control', 'private, max-age=300');
     if (req.fresh) {

@@ -35,6 +35,8 @@ export const refundBody = z
   }, { error: 'must be a JSON object' })
   .strict();
 
+export const tranIdParam = z.object({ tranId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a tranId from createQrCode') });
+
 export const paymentIdParam = z.object({ id: z.uuid({ error: 'must be a payment id (UUID)' }) });
 
 /** `GET /v1/payments/:id` query: long-poll. */

@@ -263,3 +263,19 @@ describe('PartPay through the Electrum retailer operations', () => {
     expect(res.body).toMatchObject({ errorType: 'INVALID_AMOUNT' });
   });
 });
+
+describe('the Electrum QR code as an image through the native terminal API', () => {
+  it("renders the code in the terminal's display profile and hides it from other terminals", async () => {
+    const code = (await pos.createQrCode(pos.qrRequest(1000))).body;
+    const img = await fetch(`${h.url}/v1/qr-codes/${code.tranId}`, { headers: h.auth(1) });
+    expect(img.status).toBe(200);
+    expect(img.headers.get('content-type')).toBe('image/png');
+    const bytes = Buffer.from(await img.arrayBuffer());
+    const { default: sharp } = await import('sharp');
+    const { default: jsQR } = await import('jsqr');
+    const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect(jsQR(new Uint8ClampedArray(data), info.width, info.height)?.data).toBe(code.qrCode);
+    expect((await fetch(`${h.url}/v1/qr-codes/${code.tranId}`, { headers: h.auth(2) })).status).toBe(404);
+    expect((await fetch(`${h.url}/v1/qr-codes/${code.tranId}`)).status).toBe(401);
+  });
+});

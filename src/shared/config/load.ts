@@ -49,7 +49,7 @@ export interface ElectrumPartner {
 
 export interface Config extends Omit<RawConfig, 'merchants' | 'terminals' | 'ops' | 'electrum'> {
   electrum: Omit<RawConfig['electrum'], 'clients' | 'partners'> & { clients: ElectrumClient[]; partners: ElectrumPartner[] };
-  ops: { metricsAccess: 'loopback' | 'token'; metricsToken: string | null };
+  ops: { metricsAccess: 'loopback' | 'token'; metricsToken: string | null; operators: Array<{ name: string; password: string }> };
   /** The file it came from (for messages). */
   source: string;
   merchants: Merchant[];
@@ -143,7 +143,11 @@ export function parseConfig(value: unknown, options: SecretContext & { source: s
       outboundPassword: secret(p.outboundPassword, `electrum.partners[${i}].outboundPassword`),
     })),
   };
-  const ops = { metricsAccess: raw.ops.metricsAccess, metricsToken: raw.ops.metricsToken === undefined ? null : secret(raw.ops.metricsToken, 'ops.metricsToken') };
+  const ops = {
+    metricsAccess: raw.ops.metricsAccess,
+    metricsToken: raw.ops.metricsToken === undefined ? null : secret(raw.ops.metricsToken, 'ops.metricsToken'),
+    operators: raw.ops.operators.map((o, i) => ({ name: o.name, password: secret(o.password, `ops.operators[${i}].password`) })),
+  };
   if (problems.length > 0) throw new ConfigError(options.source, problems);
   const { merchants: _m, terminals: _t, ops: _o, electrum: _e, ...rest } = raw;
   return { ...rest, ops, electrum, displayProfiles: Object.fromEntries(profiles), source: options.source, merchants, terminals, raw };
@@ -185,6 +189,10 @@ export function maskedConfig(raw: RawConfig): unknown {
       clients: raw.electrum.clients.map((c) => ({ ...c, password: describeSecret(c.password) })),
       partners: raw.electrum.partners.map((p) => ({ ...p, password: describeSecret(p.password), outboundPassword: describeSecret(p.outboundPassword) })),
     },
-    ops: { ...raw.ops, ...(raw.ops.metricsToken === undefined ? {} : { metricsToken: describeSecret(raw.ops.metricsToken) }) },
+    ops: {
+      ...raw.ops,
+      ...(raw.ops.metricsToken === undefined ? {} : { metricsToken: describeSecret(raw.ops.metricsToken) }),
+      operators: raw.ops.operators.map((o) => ({ name: o.name, password: describeSecret(o.password) })),
+    },
   };
 }

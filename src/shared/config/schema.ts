@@ -126,6 +126,10 @@ const opsSchema = z
     metricsAccess: z.enum(['loopback', 'token']).default('loopback'),
     /** Bearer token for /metrics when metricsAccess is "token". */
     metricsToken: secretRefSchema.optional(),
+    /** Operators allowed into the console (HTTP basic auth); their name is journaled with each action. */
+    operators: z
+      .array(z.object({ name: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, 'must be 1-32 letters, digits, dot, dash or underscore'), password: secretRefSchema }).strict())
+      .default([]),
   })
   .strict()
   .prefault({})

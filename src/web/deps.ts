@@ -1,0 +1,25 @@
+import type { Metrics } from '../ops/metrics.js';
+import type { OutboxRepository } from '../outbox/repository.js';
+import type { PaymentEvents } from '../payments/events.js';
+import type { OperatorActions } from '../payments/operator.js';
+import type { PaymentRepository } from '../payments/repository.js';
+import type { Registry } from '../registry/registry.js';
+import type { Config } from '../shared/config/load.js';
+import type { Db } from '../shared/db/open.js';
+import type { Logger } from '../shared/logger.js';
+
+/** What the web pages and the console API may use; built by the daemon. */
+export interface WebDeps {
+  db: Db;
+  config: Config;
+  registry: Registry;
+  payments: PaymentRepository;
+  outbox: OutboxRepository;
+  events: PaymentEvents;
+  operator: OperatorActions;
+  metrics: Metrics;
+  /** Asks the outbox deliverer for a round now (after an operator retries a dead letter). */
+  kickOutbox: () => void;
+  logger: Logger;
+  clock: () => number;
+}
