@@ -3,6 +3,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { startJobs, type Job } from './jobs/scheduler.js';
+import { purgeExpiredData } from './jobs/purge.js';
+import { writeYesterdaysReport } from './jobs/report.js';
 import { createDeliverer } from './outbox/deliverer.js';
 import { createOutboxRepository } from './outbox/repository.js';
 import { partpayCallbackRoutes } from './partpay/callback-routes.js';
@@ -188,6 +190,16 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     { name: 'deliver-outbox', schedule: config.jobs.deliverOutbox, run: () => deliverer.run() },
     { name: 'reconcile', schedule: config.jobs.reconcile, run: () => sync.reconcileOverdue(config.payments.callbackOverdueSeconds * 1000) },
     { name: 'expire', schedule: config.jobs.expire, run: () => sync.expireDue() },
+    { name: 'purge', schedule: config.jobs.purge, run: async () => purgeExpiredData(db, clock(), { ...config.retention, idempotencyKeyHours: config.payments.idempotencyKeyHours }) },
+    {
+      name: 'report',
+      schedule: config.jobs.report,
+      run: async () => {
+        const file = writeYesterdaysReport(db, config.reports.dir, clock());
+        logger.info('end-of-day report written', { file });
+        return file;
+      },
+    },
   ];
   let server: Server | null = null;
   let running: ReturnType<typeof startJobs> | null = null;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuthHeader } from '../../src/electrum/basic-auth.js';
 import { parseTlv, tranIdFromQr, verifyCrc } from '../../src/electrum/emv-qr.js';
@@ -271,7 +272,6 @@ describe('the Electrum QR code as an image through the native terminal API', () 
     expect(img.status).toBe(200);
     expect(img.headers.get('content-type')).toBe('image/png');
     const bytes = Buffer.from(await img.arrayBuffer());
-    const { default: sharp } = await import('sharp');
     const { default: jsQR } = await import('jsqr');
     const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
     expect(jsQR(new Uint8ClampedArray(data), info.width, info.height)?.data).toBe(code.qrCode);

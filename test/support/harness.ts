@@ -59,6 +59,8 @@ export interface Harness {
   /** Electrum partner simulators (when started with `electrum`). */
   partners: { a: ElectrumPartnerSimulator; b: ElectrumPartnerSimulator } | null;
   stop(): Promise<void>;
+  /** Stops the daemon (gracefully) and starts a new one on the same database, port and config. */
+  restart(): Promise<void>;
 }
 
 const NEVER = '0 0 1 1 *'; // jobs are driven by calling run() in tests
@@ -149,11 +151,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   });
   const logger = createLogger({ level: 'debug', stream });
-  const daemon = createDaemon(config, { logger });
+  let daemon = createDaemon(config, { logger });
   const url = await daemon.start();
   return {
     url,
-    daemon,
+    get daemon() {
+      return daemon;
+    },
+    async restart() {
+      await daemon.stop();
+      daemon = createDaemon(config, { logger });
+      await daemon.start();
+    },
     sim,
     dbPath,
     logs,

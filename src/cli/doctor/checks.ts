@@ -162,7 +162,35 @@ export const operatorQueueCheck: DoctorCheck = {
 };
 
 /** The checks `tenderbridge doctor` runs, in order. Add partner reachability checks here. */
-export const DEFAULT_CHECKS: readonly DoctorCheck[] = [databaseCheck, clockCheck, tokenCheck, callbackUrlCheck, operatorQueueCheck];
+/**
+ * Each Electrum partner's interface answers over HTTP with our credentials. A GET of the
+ * payments path has no side effect: any HTTP answer but 401/403 means reachable and accepted.
+ */
+export const partnerCheck: DoctorCheck = {
+  name: 'electrum partner',
+  async run(env) {
+    return Promise.all(
+      env.config.electrum.partners.map(async (p) => {
+        const name = `electrum partner (${p.id})`;
+        try {
+          const res = await env.fetch(`${p.baseUrl.replace(/\/+$/, '')}/payments`, {
+            method: 'GET',
+            headers: { authorization: `Basic ${Buffer.from(`${p.username}:${p.outboundPassword}`).toString('base64')}` },
+            redirect: 'manual',
+            signal: AbortSignal.timeout(5_000),
+          });
+          await res.body?.cancel();
+          if (res.status === 401 || res.status === 403) return line(name, 'fail', `${p.baseUrl} refused our credentials (HTTP ${res.status}): check electrum.partners[].username/outboundPassword`);
+          return line(name, 'ok', `${p.baseUrl} answered HTTP ${res.status}`);
+        } catch (error) {
+          return line(name, 'fail', `${p.baseUrl} unreachable: ${describeError(error)}`);
+        }
+      }),
+    );
+  },
+};
+
+export const DEFAULT_CHECKS: readonly DoctorCheck[] = [databaseCheck, clockCheck, tokenCheck, callbackUrlCheck, partnerCheck, operatorQueueCheck];
 
 /** Runs checks in order; a check that throws is reported as a failure of that check, not of the doctor. */
 export async function runChecks(checks: readonly DoctorCheck[], env: DoctorEnv): Promise<CheckResult[]> {

@@ -115,6 +115,10 @@ const jobsSchema = z
     reconcile: cronExpr.default('*/10 * * * * *'),
     /** Expire (and cancel upstream) orders nobody decided in time. */
     expire: cronExpr.default('*/5 * * * * *'),
+    /** Delete data past retention (03:17 every night). */
+    purge: cronExpr.default('17 3 * * *'),
+    /** Write yesterday's end-of-day report (00:05 every day). */
+    report: cronExpr.default('5 0 * * *'),
   })
   .strict()
   .prefault({});
@@ -188,6 +192,26 @@ const electrumSchema = z
     merchantCity: z.string().min(1).max(15).default('Auckland'),
     clients: z.array(electrumClientSchema).default([]),
     partners: z.array(electrumPartnerSchema).default([]),
+  })
+  .strict()
+  .prefault({});
+
+/** How long data is kept. */
+const retentionSchema = z
+  .object({
+    /** Days a settled payment (with its journal, refunds and Electrum records) is kept after it became final. */
+    paymentDays: z.number().int().min(1).max(3650).default(400),
+    /** Days journal entries without a payment (orphan callbacks) and delivered outbox rows are kept. */
+    otherDays: z.number().int().min(1).max(3650).default(90),
+  })
+  .strict()
+  .prefault({});
+
+/** End-of-day reports written by the report job. */
+const reportsSchema = z
+  .object({
+    /** Folder for report-YYYY-MM-DD.csv, relative to the working directory (the StateDirectory under systemd). */
+    dir: z.string().min(1).default('reports'),
   })
   .strict()
   .prefault({});
@@ -283,6 +307,8 @@ export const configSchema = z
     payments: paymentsSchema,
     outbox: outboxSchema,
     ops: opsSchema,
+    retention: retentionSchema,
+    reports: reportsSchema,
     electrum: electrumSchema,
     jobs: jobsSchema,
     /** Named display profiles; "default" always exists. */

@@ -1,0 +1,144 @@
+import express, { type Router } from 'express';
+import { stringify } from 'csv-stringify/sync';
+import { isOpen } from '../payments/state-machine.js';
+import { endOfDayReport } from '../reports/end-of-day.js';
+import { reportCsv } from '../reports/report-csv.js';
+import { NotFoundError, ConflictError, UnsupportedMediaTypeError } from '../shared/errors.js';
+import { parseOr400 } from '../shared/http/validate.js';
+import { consoleEvent, consoleOutboxItem, consolePayment, consoleRefund, localDate, localDayBounds, sumMetrics, timeBound } from './console-views.js';
+import { outboxIdParam, outboxQuery, paymentIdParam, paymentListQuery, reportQuery, resolveBody, type PaymentListQuery } from './console-schemas.js';
+import type { WebDeps } from './deps.js';
+import { currentOperator, sameOriginWrites } from './operator-auth.js';
+
+const STUCK_AFTER_MS = 15 * 60_000;
+const METRICS = ['tenderbridge_partpay_callbacks_total', 'tenderbridge_partpay_call_errors_total', 'tenderbridge_partpay_token_failures', 'tenderbridge_payments_resolved_total'] as const;
+
+/**
+ * The console's JSON API (mounted behind operator auth at /console/api): payments with
+ * filters, a payment's journal, operator resolutions, the outbox and its dead letters,
+ * health at a glance and end-of-day figures, with CSV exports. Errors are thrown.
+ */
+export function consoleApi(deps: WebDeps): Router {
+  const router = express.Router();
+  router.use(sameOriginWrites);
+  router.use((req, _res, next) => {
+    const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+    if (hasBody && !req.is('application/json')) throw new UnsupportedMediaTypeError('Content-Type must be application/json');
+    if (req.method === 'POST' && !req.is('application/json')) throw new UnsupportedMediaTypeError('send a JSON body with Content-Type: application/json');
+    next();
+  });
+  router.use(express.json({ limit: '16kb', strict: true }));
+
+  function listPayments(q: PaymentListQuery) {
+    const limit = q.limit ?? 100;
+    const narrowedInMemory = q.provider !== undefined || q.state === 'open';
+    const rows = deps.payments.list({
+      state: q.state === 'open' ? undefined : q.state,
+      storeId: q.store,
+      terminalId: q.terminal,
+      attention: q.attention,
+      from: q.from === undefined ? undefined : timeBound(q.from, 'from'),
+      to: q.to === undefined ? undefined : timeBound(q.to, 'to'),
+      // Provider and "open" are narrowed here, so read further back first.
+      limit: narrowedInMemory ? 1000 : limit,
+    });
+    return rows.filter((p) => (q.provider === undefined || p.provider === q.provider) && (q.state !== 'open' || isOpen(p.state))).slice(0, limit);
+  }
+
+  router.get('/whoami', (_req, res) => {
+    res.json({ operator: currentOperator(res) });
+  });
+
+  router.get('/payments', (req, res) => {
+    const q = parseOr400(paymentListQuery, req.query, 'query');
+    res.json({ payments: listPayments(q).map(consolePayment) });
+  });
+
+  router.get('/payments.csv', (req, res) => {
+    const q = parseOr400(paymentListQuery, req.query, 'query');
+    const rows = listPayments({ ...q, limit: q.limit ?? 500 }).map((p) => [p.createdAt ? new Date(p.createdAt).toISOString() : '', p.id, p.provider, p.storeId, p.terminalId, p.merchantReference, p.amountMinor, p.currency, p.state, p.refundedMinor, p.attention ?? '', p.upstreamOrderNumber ?? '']);
+    const csv = stringify(rows, { header: true, columns: ['created_at', 'id', 'provider', 'store', 'terminal', 'merchant_reference', 'amount_minor', 'currency', 'state', 'refunded_minor', 'attention', 'order_number'] });
+    res.type('text/csv').attachment(`payments-${localDate(deps.clock())}.csv`).send(csv);
+  });
+
+  router.get('/payments/:id', (req, res) => {
+    const { id } = parseOr400(paymentIdParam, req.params, 'path');
+    const payment = deps.payments.get(id);
+    if (!payment) throw new NotFoundError(`no payment ${id}`);
+    res.json({
+      payment: consolePayment(payment),
+      events: deps.payments.events(id).map(consoleEvent),
+      refunds: deps.payments.refundsOf(id).map(consoleRefund),
+      outbox: deps.outbox.ofPayment(id).map(consoleOutboxItem),
+    });
+  });
+
+  router.post('/payments/:id/resolve', async (req, res) => {
+    const { id } = parseOr400(paymentIdParam, req.params, 'path');
+    const body = parseOr400(resolveBody, req.body ?? {}, 'body');
+    const by = currentOperator(res);
+    const outcome = await deps.operator.resolve(id, { action: body.action, by, reason: body.reason });
+    deps.logger.info('operator resolved a payment', { paymentId: id, action: body.action, result: outcome.result, operator: by });
+    res.json({ action: outcome.action, result: outcome.result, payment: consolePayment(outcome.payment), refund: outcome.refund ? consoleRefund(outcome.refund) : null });
+  });
+
+  router.get('/outbox', (req, res) => {
+    const q = parseOr400(outboxQuery, req.query, 'query');
+    const states = q.state ? [q.state] : (['dead', 'pending'] as const);
+    res.json({ items: states.flatMap((s) => deps.outbox.list(s, q.limit ?? 100)).map(consoleOutboxItem), stats: deps.outbox.stats() });
+  });
+
+  router.post('/outbox/:id/retry', (req, res) => {
+    const { id } = parseOr400(outboxIdParam, req.params, 'path');
+    const item = deps.outbox.get(id);
+    if (!item) throw new NotFoundError(`no outbox item ${id}`);
+    if (!deps.outbox.revive(id, deps.clock())) throw new ConflictError('not_dead', `outbox item ${id} is ${item.state}: only dead letters can be retried`);
+    deps.logger.info('operator retried a dead letter', { outboxId: id, kind: item.kind, operator: currentOperator(res) });
+    deps.kickOutbox();
+    res.json({ item: consoleOutboxItem(deps.outbox.get(id) ?? item) });
+  });
+
+  router.get('/overview', async (_req, res) => {
+    const now = deps.clock();
+    const outbox = deps.outbox.stats();
+    const oldestAgeSeconds = outbox.oldestPendingAt === null ? 0 : Math.round((now - outbox.oldestPendingAt) / 1000);
+    const attention = deps.payments.list({ attention: true, limit: 1000 }).length;
+    const open = deps.payments.list({ limit: 1000 }).filter((p) => isOpen(p.state)).length;
+    const metrics = sumMetrics((await deps.metrics.render()).body, METRICS);
+    const problems = [
+      ...(outbox.dead > 0 ? [`${outbox.dead} dead letter(s) in the outbox`] : []),
+      ...(oldestAgeSeconds * 1000 > STUCK_AFTER_MS ? [`the oldest owed delivery has waited ${Math.round(oldestAgeSeconds / 60)} min`] : []),
+      ...(attention > 0 ? [`${attention} payment(s) need attention`] : []),
+    ];
+    const today = endOfDayReport(deps.db, localDayBounds(localDate(now)));
+    res.json({
+      status: problems.length === 0 ? 'ok' : 'attention',
+      problems,
+      time: new Date(now).toISOString(),
+      uptimeSeconds: Math.round(process.uptime()),
+      payments: { open, attention },
+      outbox: { pending: outbox.pending, dead: outbox.dead, oldestPendingAgeSeconds: oldestAgeSeconds },
+      today: today.totals,
+      metrics: {
+        callbacks: metrics['tenderbridge_partpay_callbacks_total'],
+        partpayCallErrors: metrics['tenderbridge_partpay_call_errors_total'],
+        tokenFailures: metrics['tenderbridge_partpay_token_failures'],
+        paymentsResolved: metrics['tenderbridge_payments_resolved_total'],
+      },
+    });
+  });
+
+  router.get('/report', (req, res) => {
+    const q = parseOr400(reportQuery, req.query, 'query');
+    const date = q.date ?? localDate(deps.clock());
+    res.json({ date, ...endOfDayReport(deps.db, localDayBounds(date)) });
+  });
+
+  router.get('/report.csv', (req, res) => {
+    const q = parseOr400(reportQuery, req.query, 'query');
+    const date = q.date ?? localDate(deps.clock());
+    res.type('text/csv').attachment(`report-${date}.csv`).send(reportCsv(endOfDayReport(deps.db, localDayBounds(date))));
+  });
+
+  return router;
+}

@@ -1,0 +1,86 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { purgeExpiredData } from '../../src/jobs/purge.js';
+import { previousLocalDay, writeYesterdaysReport } from '../../src/jobs/report.js';
+import { guarded } from '../../src/jobs/scheduler.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { eventually, startHarness, type Harness } from '../support/harness.js';
+import { call, type PaymentJson } from '../support/http.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.stop();
+});
+
+const create = async (amountMinor: number) => (await call<PaymentJson>(`${h.url}/v1/payments`, { headers: h.auth(), json: { amountMinor, currency: 'NZD', merchantReference: `J-${amountMinor}` } })).body;
+
+describe('scheduled jobs, each run by calling run()', () => {
+  it('registers every job with a schedule', () => {
+    expect(h.daemon.jobs.map((j) => j.name).sort()).toEqual(['deliver-outbox', 'expire', 'purge', 'reconcile', 'report']);
+  });
+
+  it('never runs two rounds of a job at once, and logs a failing round without stopping the next', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    let calls = 0;
+    const job = guarded(
+      {
+        name: 'slow',
+        schedule: '* * * * *',
+        run: async () => {
+          calls += 1;
+          running += 1;
+          maxRunning = Math.max(maxRunning, running);
+          await new Promise((r) => setTimeout(r, 50));
+          running -= 1;
+          if (calls === 1) throw new Error('boom');
+        },
+      },
+      createLogger({ level: 'error', silent: true }),
+    );
+    await Promise.all([job.run(), job.run(), job.run()]);
+    expect(maxRunning).toBe(1);
+    expect(calls).toBe(1);
+    await job.run();
+    expect(calls).toBe(2);
+  });
+
+  it('purges settled payments past retention with their journal, and keeps open and recent ones', async () => {
+    const old = await create(1111);
+    await h.sim.approve(old.partpay?.orderId as string);
+    await eventually(async () => (await call<PaymentJson>(`${h.url}/v1/payments/${old.id}`, { headers: h.auth() })).body.state === 'approved');
+    const recent = await create(2222);
+    await h.sim.approve(recent.partpay?.orderId as string);
+    await eventually(async () => (await call<PaymentJson>(`${h.url}/v1/payments/${recent.id}`, { headers: h.auth() })).body.state === 'approved');
+    const open = await create(3333);
+    h.daemon.db.prepare('UPDATE payments SET final_at = ? WHERE id = ?').run(Date.now() - 401 * 86_400_000, old.id);
+    h.daemon.db.prepare('UPDATE payments SET created_at = ? WHERE id = ?').run(Date.now() - 500 * 86_400_000, open.id);
+    const result = purgeExpiredData(h.daemon.db, Date.now(), { paymentDays: 400, otherDays: 90, idempotencyKeyHours: 48 });
+    expect(result.payments).toBe(1);
+    expect(h.daemon.payments.get(old.id)).toBeNull();
+    expect(h.daemon.payments.events(old.id)).toEqual([]);
+    expect(h.daemon.payments.get(recent.id)?.state).toBe('approved');
+    expect(h.daemon.payments.get(open.id)?.state).toBe('awaiting_customer');
+  });
+
+  it("writes yesterday's end-of-day report as CSV", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tb-report-'));
+    try {
+      const yesterdayNoon = previousLocalDay(Date.now()).from + 12 * 3_600_000;
+      h.daemon.db.prepare("UPDATE payments SET created_at = ? WHERE state = 'approved'").run(yesterdayNoon);
+      const file = writeYesterdaysReport(h.daemon.db, dir, Date.now());
+      expect(existsSync(file)).toBe(true);
+      expect(file).toMatch(/report-\d{4}-\d\d-\d\d\.csv$/);
+      const csv = readFileSync(file, 'utf8');
+      expect(csv.split('\n')[0]).toMatch(/store/i);
+      expect(csv).toContain('TERM0001');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
