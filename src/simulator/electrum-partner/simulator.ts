@@ -70,6 +70,11 @@ export function createElectrumPartnerSimulator(input: ElectrumPartnerSimulatorOp
     }
   });
   app.use((_req, res) => void res.status(404).json({ error: 'no such route on the Electrum partner simulator' }));
+  // Malformed bodies and other request errors: a JSON answer, never express's HTML stack trace.
+  app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const status = typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    res.status(status).json({ error: status === 500 ? 'internal error' : 'the request could not be read (expected a JSON body)' });
+  });
 
   function url(): string {
     if (listenUrl === null) throw new Error('the Electrum partner simulator is not listening');
