@@ -2,6 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from './shared/logger.js';
 import { createErrorHandler, notFoundHandler, type ErrorFormat } from './shared/http/error-handler.js';
 import { requestContext } from './shared/http/request-context.js';
+import { securityHeaders } from './shared/http/security.js';
 
 /** A group of routes mounted at a path (or at the root). */
 export interface Mount {
@@ -32,11 +33,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', deps.trustProxy ?? false);
   app.set('query parser', 'simple');
   app.use(requestContext(deps.logger.child({ component: 'http' })));
-  app.use((_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    next();
-  });
+  app.use(securityHeaders());
   for (const handler of deps.before ?? []) app.use(handler);
   for (const mount of deps.mounts) app.use(mount.path, mount.router);
   app.use(notFoundHandler);

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { startJobs, type Job } from './jobs/scheduler.js';
 import { purgeExpiredData } from './jobs/purge.js';
@@ -30,6 +29,8 @@ import { electrumRoutes } from './electrum/routes.js';
 import { createScanWaiters } from './electrum/scan-waiters.js';
 import type { OutboxItem } from './outbox/repository.js';
 import { healthRoutes } from './ops/health-routes.js';
+import { closeGracefully, listen } from './ops/listeners.js';
+import { authFailureLimits } from './shared/http/security.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { metricsRoutes } from './ops/metrics-routes.js';
 import type { Config } from './shared/config/load.js';
@@ -172,19 +173,36 @@ export function createDaemon(config: Config, options: DaemonOptions) {
         })(),
       ]),
     );
+  const health = { path: '/', router: healthRoutes({ db, outbox, clock, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000, upstream: upstreamChecks }) };
+  const callback = {
+    path: '/',
+    router: partpayCallbackRoutes({
+      registry,
+      payments,
+      applier,
+      logger: logger.child({ component: 'callback' }),
+      clock,
+      allowSources: config.partpay.callbackAllowedSources,
+      onCallback: (outcome, p) => metrics.callback(outcome, p?.createdAt ?? null),
+    }),
+  };
+  const before = [metrics.httpTimer(), ...authFailureLimits(config.server.authFailures)];
+  const separateCallback = config.server.callbackListener !== undefined;
   const app = createApp({
     logger,
-    before: [metrics.httpTimer()],
+    before,
     errorFormats: [{ prefix: '/qr/v1', body: electrumErrorBody }],
     mounts: [
-      { path: '/', router: healthRoutes({ db, outbox, clock, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000, upstream: upstreamChecks }) },
+      health,
       { path: '/', router: metricsRoutes(metrics, { mode: config.ops.metricsAccess, token: config.ops.metricsToken }) },
-      { path: '/', router: partpayCallbackRoutes({ registry, payments, applier, logger: logger.child({ component: 'callback' }), clock, onCallback: (outcome, p) => metrics.callback(outcome, p?.createdAt ?? null) }) },
+      ...(separateCallback ? [] : [callback]),
       { path: '/qr/v1', router: electrumRoutes(electrumDeps, config.server.bodyLimit) },
       { path: '/', router: webRoutes({ db, config, registry, payments, outbox, events, operator, metrics, kickOutbox: () => deliverer.kick(), logger: logger.child({ component: 'web' }), clock }) },
       { path: '/v1', router: terminalRoutes({ registry, service, payments, events, qr, sse, electrumQr: electrumDeps.repo, bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds }) },
     ],
   });
+  // PartPay's callback on its own listener (public), apart from the terminals' (store LAN).
+  const callbackApp = separateCallback ? createApp({ logger, before, mounts: [health, callback] }) : null;
 
   const jobs: Job[] = [
     { name: 'deliver-outbox', schedule: config.jobs.deliverOutbox, run: () => deliverer.run() },
@@ -201,7 +219,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       },
     },
   ];
-  let server: Server | null = null;
+  let servers: Server[] = [];
+  let callbackUrl: string | null = null;
   let running: ReturnType<typeof startJobs> | null = null;
 
   return {
@@ -218,32 +237,30 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     metrics,
     jobs,
     /** Listens on the configured (or given) address and starts the jobs; resolves with the base URL. */
-    async start(listen: { host?: string; port?: number } = {}): Promise<string> {
-      const host = listen.host ?? config.server.host;
-      const port = listen.port ?? config.server.port;
-      server = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(s)));
-      });
-      server.keepAliveTimeout = 65_000;
+    async start(at: { host?: string; port?: number } = {}): Promise<string> {
+      const main = await listen(app, { host: at.host ?? config.server.host, port: at.port ?? config.server.port, tls: config.server.tls });
+      servers = [main.server];
+      callbackUrl = main.url;
+      if (callbackApp && config.server.callbackListener) {
+        const cb = await listen(callbackApp, config.server.callbackListener);
+        servers.push(cb.server);
+        callbackUrl = cb.url;
+      }
       running = startJobs(jobs, logger);
       // Resume what a previous run left: owed deliveries now, overdue payments on the next round.
       deliverer.kick();
-      const address = server.address() as AddressInfo;
-      return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+      return main.url;
+    },
+    /** Base URL of the listener serving PartPay's callback (the main one unless separated). */
+    callbackBaseUrl(): string | null {
+      return callbackUrl;
     },
     /** Graceful stop: refuse new work, end long-polls and streams, finish in-flight work, stop jobs, close the database. */
     async stop(): Promise<void> {
       shuttingDown = true;
       sse.closeAll();
       waiters.cancelAll();
-      if (server) {
-        const s = server;
-        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
-        s.closeIdleConnections();
-        const grace = setTimeout(() => s.closeAllConnections(), config.server.shutdownGraceSeconds * 1000);
-        await closed;
-        clearTimeout(grace);
-      }
+      await Promise.all(servers.map((s) => closeGracefully(s, config.server.shutdownGraceSeconds * 1000)));
       await running?.stop();
       await deliverer.stop();
       if (!options.db) db.close();

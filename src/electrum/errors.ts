@@ -38,9 +38,9 @@ export class ElectrumError extends AppError {
 /** Maps any error the shared handler saw on a /qr/v1 route to an ErrorDetail body. */
 export function electrumErrorBody(err: unknown, status: number, code: string, message: string, details: Record<string, unknown> | undefined): ErrorDetail {
   if (err instanceof ElectrumError) return err.toErrorDetail();
-  const errorType: ErrorType = status === 401 || status === 403 ? 'GENERAL_ERROR' : status === 404 ? 'FUNCTION_NOT_SUPPORTED' : status < 500 ? 'FORMAT_ERROR' : status === 503 || status === 504 ? 'UPSTREAM_UNAVAILABLE' : 'GENERAL_ERROR';
-  const short = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'No such operation' : status < 500 ? 'Malformed request' : 'Internal error';
-  return errorDetail({ errorType, errorMessage: status < 500 && status !== 404 && status !== 401 && status !== 403 ? truncate(message) : short, detailMessage: { code, message, ...(details ?? {}) } });
+  const errorType: ErrorType = status === 401 || status === 403 || status === 429 ? 'GENERAL_ERROR' : status === 404 ? 'FUNCTION_NOT_SUPPORTED' : status < 500 ? 'FORMAT_ERROR' : status === 503 || status === 504 ? 'UPSTREAM_UNAVAILABLE' : 'GENERAL_ERROR';
+  const short = status === 401 ? 'Unauthorized' : status === 429 ? 'Too many failed attempts' : status === 403 ? 'Forbidden' : status === 404 ? 'No such operation' : status < 500 ? 'Malformed request' : 'Internal error';
+  return errorDetail({ errorType, errorMessage: status < 500 && status !== 404 && status !== 401 && status !== 403 && status !== 429 ? truncate(message) : short, detailMessage: { code, message, ...(details ?? {}) } });
 }
 
 function truncate(text: string): string {

@@ -26,7 +26,8 @@ function databaseCheck(db: Db): Check {
   try {
     // A real write in a transaction that is rolled back: proves the file (and disk) take writes.
     db.transaction(() => {
-      db.prepare("INSERT INTO payment_events (payment_id, at, kind, actor) VALUES (NULL, 0, 'readyz_probe', 'readyz')").run();
+      // Big enough to need fresh pages, as a payment with its journal would: a full disk shows here.
+      db.prepare("INSERT INTO payment_events (payment_id, at, kind, actor, raw_body) VALUES (NULL, 0, 'readyz_probe', 'readyz', hex(randomblob(8192)))").run();
       throw new RollbackProbe();
     })();
     return { ok: false, detail: 'probe did not roll back' };

@@ -7,6 +7,7 @@ import type { Registry } from '../registry/registry.js';
 import { AuthenticationError, UnsupportedMediaTypeError, ValidationError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { verifyCallbackBody } from './signature.js';
+import { sourceAllowlist } from '../shared/http/security.js';
 
 export interface CallbackDeps {
   registry: Registry;
@@ -14,6 +15,8 @@ export interface CallbackDeps {
   applier: Applier;
   logger: Logger;
   clock: () => number;
+  /** Source addresses/CIDRs allowed to post callbacks; empty = any. */
+  allowSources?: readonly string[];
   /** Observers for metrics: outcome of each callback. */
   onCallback?: (outcome: 'applied' | 'duplicate' | 'orphan' | 'rejected_signature' | 'malformed', payment: Payment | null) => void;
 }
@@ -30,6 +33,7 @@ export function partpayCallbackRoutes(deps: CallbackDeps): Router {
   const router = express.Router();
   router.post(
     '/partpay/callback',
+    sourceAllowlist(deps.allowSources ?? [], 'a PartPay callback'),
     (req, _res, next) => {
       if (!req.is('application/x-www-form-urlencoded')) throw new UnsupportedMediaTypeError('callback must be application/x-www-form-urlencoded');
       next();

@@ -34,6 +34,9 @@ export interface CreatePaymentInput {
   merchantReference: string;
 }
 
+const isStorageFailure = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && error.code.startsWith('SQLITE_');
+
 const hashRequest = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
 /**
@@ -83,6 +86,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         );
         deps.onOrderCreated?.(payments.get(after.id) ?? after);
       } catch (error) {
+        // Our own database failing (disk full) is not PartPay failing: leave the payment
+        // created; a retry with the same Idempotency-Key resubmits with the same data.
+        if (isStorageFailure(error)) throw error;
         const code = isAppError(error) ? error.code : 'internal_error';
         const message = error instanceof Error ? error.message : String(error);
         logger.warn('create order failed', { paymentId: payment.id, terminalId: payment.terminalId, code, message });

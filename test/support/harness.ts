@@ -117,7 +117,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     };
   }
   const raw = {
-    server: { host: '127.0.0.1', port: daemonPort, shutdownGraceSeconds: 2 },
+    server: { host: '127.0.0.1', port: daemonPort, shutdownGraceSeconds: 2, ...(options.config?.['server'] as object | undefined) },
     database: { path: dbPath },
     log: { level: 'debug' },
     partpay: {

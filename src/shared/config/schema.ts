@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { partpayProtocolSchema } from '../../partpay/protocol.js';
 import { displayProfileSchema } from '../../qr/display-profile.js';
@@ -6,6 +7,18 @@ import { secretRefSchema } from './secret.js';
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, dot, dash or underscore');
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 const port = z.number().int().min(0).max(65535);
+
+/** TLS for a listener: PEM files (relative paths are relative to the working directory). */
+const tlsSchema = z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict();
+
+const ipOrCidr = z.string().refine((v) => {
+  const [address = '', prefix, extra] = v.split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits >= 0 && bits <= (version === 4 ? 32 : 128);
+}, 'must be an IP address or CIDR range such as 203.0.113.0/24');
 
 /** Where tenderbridge listens. */
 const serverSchema = z
@@ -20,6 +33,15 @@ const serverSchema = z
     bodyLimit: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 64kb').default('64kb'),
     /** Seconds to wait for in-flight requests on shutdown. */
     shutdownGraceSeconds: z.number().positive().max(120).default(10),
+    /** Serve HTTPS on this listener with these PEM files. */
+    tls: tlsSchema.optional(),
+    /** Serve PartPay's callback on its own listener (e.g. public) instead of this one (store LAN). */
+    callbackListener: z.object({ host: z.string().min(1), port, tls: tlsSchema.optional() }).strict().optional(),
+    /** Failed authentications tolerated per minute before 429: per source address, and per presented credential. */
+    authFailures: z
+      .object({ perSourcePerMinute: z.number().int().min(1).default(60), perCredentialPerMinute: z.number().int().min(1).default(20) })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .prefault({});
@@ -51,6 +73,8 @@ const partpaySchema = z
     audience: z.string().min(1),
     /** Base URL of the PartPay API; the protocol paths are appended to it. */
     apiBaseUrl: httpUrl,
+    /** Source addresses or CIDR ranges PartPay's callbacks may come from (when PartPay publishes them); empty = any. */
+    callbackAllowedSources: z.array(ipOrCidr).default([]),
     /** Our callback URL as PartPay should call it (sent in create-order when the protocol has a callbackUrl field); null to leave it to onboarding. */
     callbackUrl: httpUrl.nullable().optional(),
     /** Paths, header names and field names the documentation does not give. */

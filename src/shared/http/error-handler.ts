@@ -18,6 +18,10 @@ const PARSER_ERRORS: Record<string, { status: number; code: string; message: str
   'stream.encoding.set': { status: 500, code: 'internal_error', message: 'internal error' },
 };
 
+function isStorageError(err: unknown): err is { code: string } {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT)/.test(err.code);
+}
+
 function isClientError(err: unknown): err is { status: number; expose?: boolean; message?: unknown } {
   if (typeof err !== 'object' || err === null || !('status' in err)) return false;
   const status = (err as { status: unknown }).status;
@@ -56,6 +60,11 @@ export function createErrorHandler(logger: Logger, formats: readonly ErrorFormat
       const mapped = PARSER_ERRORS[err.type] as (typeof PARSER_ERRORS)[string];
       status = mapped.status;
       body = { code: mapped.code, message: mapped.message };
+    } else if (isStorageError(err)) {
+      // The disk is full or failing: the request was not stored, and the caller must know.
+      status = 503;
+      body = { code: 'storage_unavailable', message: err.code === 'SQLITE_FULL' ? "tenderbridge's disk is full: nothing was stored; retry later" : 'tenderbridge could not write to its database: nothing was stored; retry later' };
+      logger.error('storage failure', { requestId, method: req.method, path: req.path, code: err.code });
     } else if (isClientError(err)) {
       // Other HTTP errors raised by express or body-parser for the client's request (a path
       // that does not URL-decode, a body that does not decompress): a 4xx, never a 500.

@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { certFile: string; keyFile: string } | undefined;
+}
+
+/**
+ * Starts one HTTP(S) listener for `handler` and resolves with the server and its base URL.
+ * TLS files are read at start so a renewed certificate takes effect on restart.
+ */
+export async function listen(handler: RequestListener, options: ListenOptions): Promise<{ server: Server; url: string }> {
+  const server: Server = options.tls
+    ? (createHttpsServer({ cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, handler) as unknown as Server)
+    : createHttpServer(handler);
+  // Longer than the usual proxy idle timeout, so the proxy closes first.
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { server, url: `${options.tls ? 'https' : 'http'}://${host}:${address.port}` };
+}
+
+/** Stops accepting, lets in-flight requests finish for up to `graceMs`, then drops what is left. */
+export async function closeGracefully(server: Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const grace = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(grace);
+}

@@ -1,0 +1,165 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSignedCallbackBody } from '../../src/partpay/signature.js';
+import { CALLBACK_KEY, freePort, startHarness, type Harness } from '../support/harness.js';
+import { call, type PaymentJson } from '../support/http.js';
+
+const orphanCallback = () =>
+  buildSignedCallbackBody(
+    [
+      ['orderId', '123e4567-e89b-12d3-a456-426655440000'],
+      ['orderNumber', '1'],
+      ['orderStatus', 'approved'],
+      ['gatewayReference', 'x'],
+      ['merchantReference', 'y'],
+    ],
+    CALLBACK_KEY,
+  );
+const postCallback = (base: string, body = orphanCallback()) => call(`${base}/partpay/callback`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
+
+describe('security headers', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it.each(['/healthz', '/v1/terminal', '/nope'])('sets protective headers on %s', async (path) => {
+    const res = await fetch(`${h.url}${path}`, { headers: h.auth() });
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('x-powered-by')).toBeNull();
+  });
+
+  it('reports a full disk to the caller and in /readyz, and a retry completes the same payment once space is back', async () => {
+    // Cap the file at its size and fill what is left: the next writes hit SQLITE_FULL.
+    h.daemon.db.exec('CREATE TABLE filler (x BLOB)');
+    h.daemon.db.pragma(`max_page_count = ${(h.daemon.db.pragma('page_count', { simple: true }) as number) + 2}`);
+    const fill = h.daemon.db.prepare('INSERT INTO filler VALUES (randomblob(?))');
+    for (const size of [4000, 1000, 200, 50, 10, 1, 0]) {
+      try {
+        for (;;) fill.run(size);
+      } catch {
+        // full at this size: try smaller ones to use up the last bytes
+      }
+    }
+    const ordersBefore = h.sim.stats().ordersCreated;
+    const request = { headers: { ...h.auth(), 'Idempotency-Key': 'disk-full-1' }, json: { amountMinor: 100, currency: 'NZD', merchantReference: 'FULL-1' } };
+    try {
+      const res = await call<{ error: { code: string; message: string } }>(`${h.url}/v1/payments`, request);
+      expect(res.status).toBe(503);
+      expect(res.body.error).toMatchObject({ code: 'storage_unavailable', message: expect.stringContaining('disk is full') });
+      const ready = await call<{ checks: { database: { ok: boolean; detail: string } } }>(`${h.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(ready.body.checks.database.ok).toBe(false);
+      // whatever fitted is consistent: at most the request, never an order we did not record as such
+      const stored = h.daemon.db.prepare("SELECT state FROM payments WHERE merchant_reference = 'FULL-1'").all() as Array<{ state: string }>;
+      expect(stored.every((p) => p.state === 'created')).toBe(true);
+    } finally {
+      h.daemon.db.pragma('max_page_count = 1073741823');
+      h.daemon.db.exec('DROP TABLE filler');
+    }
+    expect((await call(`${h.url}/readyz`)).status).toBe(200);
+    const retry = await call<PaymentJson>(`${h.url}/v1/payments`, request);
+    expect([200, 201]).toContain(retry.status);
+    expect(retry.body.state).toBe('awaiting_customer');
+    expect(h.sim.stats().ordersCreated - ordersBefore).toBeLessThanOrEqual(1);
+    expect(h.daemon.db.prepare("SELECT count(*) AS n FROM payments WHERE merchant_reference = 'FULL-1'").get()).toEqual({ n: 1 });
+  });
+});
+
+describe('brute-force limits', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { server: { authFailures: { perSourcePerMinute: 8, perCredentialPerMinute: 3 } } } });
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it('limits failed attempts per credential, then per source, with 429 and Retry-After', async () => {
+    const wrong = { Authorization: 'Bearer not-a-key' };
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i += 1) statuses.push((await call(`${h.url}/v1/terminal`, { headers: wrong })).status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    const limited = await call<{ error: { code: string } }>(`${h.url}/v1/terminal`, { headers: wrong });
+    expect(limited.body.error.code).toBe('rate_limited');
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    // another credential is still answered until the source runs out
+    const others: number[] = [];
+    for (let i = 0; i < 6; i += 1) others.push((await call(`${h.url}/v1/terminal`, { headers: { Authorization: `Bearer other-${i}` } })).status);
+    expect(others.slice(0, 3)).toEqual([401, 401, 401]);
+    expect(others.at(-1)).toBe(429);
+    // once the source is limited, even a valid key waits
+    expect((await call(`${h.url}/v1/terminal`, { headers: h.auth() })).status).toBe(429);
+  });
+});
+
+describe('listeners: TLS, a separate callback listener, callback sources', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tb-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves HTTPS on both listeners with a self-signed certificate, and the callback only on its own listener', async () => {
+    const callbackPort = await freePort();
+    const tls = { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') };
+    const h = await startHarness({ config: { server: { tls, callbackListener: { host: '127.0.0.1', port: callbackPort, tls } } } });
+    try {
+      expect(h.url.startsWith('https://')).toBe(true);
+      const agent = new https.Agent({ ca: execFileSync('cat', [tls.certFile]) });
+      const get = (url: string, headers: Record<string, string> = {}) =>
+        new Promise<number>((resolve, reject) => {
+          https.get(url, { agent, headers }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          }).on('error', reject);
+        });
+      expect(await get(`${h.url}/v1/terminal`, h.auth())).toBe(200);
+      const cbBase = h.daemon.callbackBaseUrl() as string;
+      expect(cbBase).toBe(`https://127.0.0.1:${callbackPort}`);
+      expect(await get(`${cbBase}/healthz`)).toBe(200);
+      expect(await get(`${cbBase}/v1/terminal`, h.auth())).toBe(404);
+      const post = (url: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = https.request(url, { method: 'POST', agent, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end(orphanCallback());
+        });
+      expect(await post(`${cbBase}/partpay/callback`)).toBe(200);
+      expect(await post(`${h.url}/partpay/callback`)).toBe(404);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('refuses callbacks from sources outside the configured list, and accepts those inside it', async () => {
+    const closed = await startHarness({ config: { partpay: { callbackAllowedSources: ['203.0.113.0/24'] } } });
+    const open = await startHarness({ config: { partpay: { callbackAllowedSources: ['127.0.0.0/8', '::1'] } } });
+    try {
+      expect((await postCallback(closed.url)).status).toBe(403);
+      expect((await postCallback(open.url)).status).toBe(200);
+      // a payment through the real simulator still completes where the simulator is allowed
+      const p = (await call<PaymentJson>(`${open.url}/v1/payments`, { headers: open.auth(), json: { amountMinor: 100, currency: 'NZD', merchantReference: 'SRC-1' } })).body;
+      await open.sim.approve(p.partpay?.orderId as string);
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await call<PaymentJson>(`${open.url}/v1/payments/${p.id}`, { headers: open.auth() })).body.state).toBe('approved');
+    } finally {
+      await closed.stop();
+      await open.stop();
+    }
+  });
+});
