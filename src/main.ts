@@ -36,6 +36,8 @@ async function main(): Promise<void> {
   const partnerSimulator = await startEmbeddedElectrumPartner(config, config.server.publicUrl ?? url, logger);
   logger.info(`tenderbridge ready on ${url}`, {
     url,
+    virtualTerminal: `${url}/terminal`,
+    console: `${url}/console`,
     terminalApi: `${url}/v1`,
     callback: `${url}/partpay/callback`,
     health: `${url}/healthz`,

@@ -28,7 +28,7 @@ export function walletPage(partnerName: string): string {
 <form id="scan-form">
   <label for="qr">QR code text or tranId</label>
   <textarea id="qr" name="qrCode" rows="3" required aria-describedby="qr-hint"></textarea>
-  <p id="qr-hint" class="hint">Paste the text the till shows under its QR code, starting 000201, or just the tranId.</p>
+  <p id="qr-hint" class="hint">Paste the text the till shows under its QR code, starting 000201, or just the tranId. The virtual terminal's "Open in the wallet app" link fills this in.</p>
   <label for="amount">Amount in cents (optional)</label>
   <input id="amount" name="amountMinor" inputmode="numeric" pattern="[0-9]*" aria-describedby="amount-hint">
   <p id="amount-hint" class="hint">Test amounts: cents .51 are declined, .52 are never answered.</p>
@@ -45,6 +45,13 @@ export function walletPage(partnerName: string): string {
 <script>
 const form = document.getElementById('scan-form');
 const result = document.getElementById('result');
+// The virtual terminal links here with ?qr=<QR text>: the demo's stand-in for pointing a camera at the till.
+const fromLink = new URLSearchParams(location.search).get('qr');
+if (fromLink) {
+  document.getElementById('qr').value = fromLink;
+  result.textContent = 'QR code received from the till: press Scan to pay.';
+  form.querySelector('button[type="submit"]').focus();
+}
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
   const qrCode = document.getElementById('qr').value.trim();

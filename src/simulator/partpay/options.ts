@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Logger } from '../../shared/logger.js';
 import { partpayProtocolSchema } from '../../partpay/protocol.js';
+import { partpayFaultsSchema } from './faults.js';
 
 /** One merchant the simulator knows: its OAuth client, callback key and how it sends QR codes. */
 export const simulatedMerchantSchema = z.object({
@@ -37,6 +38,8 @@ export const partpaySimulatorOptionsSchema = z.object({
   callbackRetry: z
     .object({ attempts: z.number().int().positive().default(5), initialDelayMs: z.number().int().nonnegative().default(500) })
     .prefault({}),
+  /** Injected faults (seeded; all off by default); changeable at run time with `POST /admin/faults`. */
+  faults: partpayFaultsSchema.prefault({}),
   /** Base URL inside QR codes and image URLs; defaults to the listen URL. */
   publicUrl: z.url().optional(),
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && 'child' in v).optional(),

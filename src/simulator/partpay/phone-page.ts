@@ -73,10 +73,15 @@ export function phoneListPage(apiBase: string): string {
 <section aria-labelledby="pending-heading"><h2 id="pending-heading">Pending orders</h2><ul id="orders" aria-live="polite"></ul><p id="empty">No pending orders.</p></section>`,
     `
 const api = ${scriptValue(apiBase)};
+let shown = null;
 async function refresh() {
   try {
     const r = await fetch(api + '/orders?status=pending');
     const { orders } = await r.json();
+    // Rebuild only on change, so the live region does not re-announce the same orders every 2 s.
+    const key = JSON.stringify(orders);
+    if (key === shown) return;
+    shown = key;
     const list = document.getElementById('orders');
     const focused = document.activeElement && document.activeElement.getAttribute('aria-label');
     list.replaceChildren(...orders.map((o) => { const li = el('li'); li.append(card(o, api, refresh)); return li; }));

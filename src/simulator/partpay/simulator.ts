@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { createLogger } from '../../shared/logger.js';
-import { createCallbackSender, callbackBody } from './callback-sender.js';
+import { createCallbackSender, callbackBody, staleStatus } from './callback-sender.js';
+import { apiFaultMiddleware, createPartPayFaults, partpayFaultsSchema, tokenFaultMiddleware, type PartPayFaultsInput } from './faults.js';
 import { createOrderStore, type DecideResult, type FinalStatus, type SimOrder } from './order-store.js';
 import { partpaySimulatorOptionsSchema, type PartPaySimulatorOptionsInput } from './options.js';
 import { createPhoneRoutes, phoneView } from './phone-routes.js';
@@ -21,6 +22,8 @@ export interface PartPaySimulatorStats {
   callbacksSent: number;
   /** Callbacks abandoned after every attempt failed. */
   callbacksFailed: number;
+  /** Delivery attempts made (retries and fault copies included). */
+  callbackAttempts: number;
   requests: number;
 }
 
@@ -38,8 +41,14 @@ export function createPartPaySimulator(input: PartPaySimulatorOptionsInput) {
   const timers = createTimerSet();
   const store = createOrderStore();
   const qr = createQrImages();
-  const tokens = createTokenIssuer({ merchants: options.merchants, audience: options.audience, ttlSeconds: options.tokenTtlSeconds });
-  const callbacks = createCallbackSender({ retry: options.callbackRetry, timers, logger });
+  const faults = createPartPayFaults(options.faults);
+  const tokens = createTokenIssuer({
+    merchants: options.merchants,
+    audience: options.audience,
+    ttlSeconds: options.tokenTtlSeconds,
+    earlyExpirySeconds: () => (faults.dice.roll('token.earlyExpiry', faults.options.token.earlyExpiry) ? faults.options.token.earlyExpirySeconds : null),
+  });
+  const callbacks = createCallbackSender({ retry: options.callbackRetry, timers, logger, faults });
   const merchants = new Map(options.merchants.map((m) => [m.merchantId, m]));
   const orderTimers = new Map<string, NodeJS.Timeout[]>();
   let server: Server | null = null;
@@ -63,7 +72,15 @@ export function createPartPaySimulator(input: PartPaySimulatorOptionsInput) {
     logger.debug('order decided', { orderId, status });
     const merchant = merchants.get(order.merchantId);
     const destination = order.callbackUrl ?? options.callbackUrl;
-    if (merchant && destination !== null) callbacks.send({ orderId, url: destination, body: callbackBody(order, merchant.callbackKey) });
+    if (merchant && destination !== null) {
+      callbacks.send({
+        orderId,
+        url: destination,
+        body: callbackBody(order, merchant.callbackKey),
+        forged: callbackBody(order, `${merchant.callbackKey}-wrong`),
+        stale: callbackBody(order, merchant.callbackKey, staleStatus(status)),
+      });
+    }
     return result;
   }
 
@@ -89,9 +106,19 @@ export function createPartPaySimulator(input: PartPaySimulatorOptionsInput) {
     requests += 1;
     next();
   });
-  app.post(options.tokenPath, express.json({ limit: '16kb' }), express.urlencoded({ extended: false, limit: '16kb' }), tokens.handle);
+  // Fault switches for test runs: the whole fault set is replaced (and the dice re-seeded).
+  app.get('/admin/faults', (_req, res) => void res.json(faults.view()));
+  app.post('/admin/faults', express.json({ limit: '16kb' }), (req, res) => {
+    const parsed = partpayFaultsSchema.safeParse(req.body ?? {});
+    if (!parsed.success) return problem(res, 400, 'Bad Request', parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
+    faults.configure(parsed.data);
+    logger.info('faults configured', { faults: parsed.data });
+    res.json(faults.view());
+  });
+  app.post(options.tokenPath, tokenFaultMiddleware(faults), express.json({ limit: '16kb' }), express.urlencoded({ extended: false, limit: '16kb' }), tokens.handle);
   app.use(
     options.apiBasePath,
+    apiFaultMiddleware(faults, (ms, fn) => timers.after(ms, fn)),
     createTerminalApi({
       protocol: options.protocol,
       store,
@@ -165,6 +192,12 @@ export function createPartPaySimulator(input: PartPaySimulatorOptionsInput) {
       return order ? { ...phoneView(order), callbackUrl: order.callbackUrl, refunds: order.refunds.map((r) => ({ ...r })) } : undefined;
     },
     listOrders: () => store.list().map(phoneView),
+    /** Every order with its refunds (chaos suites compare the daemon against this). */
+    orders: () => store.list().map((o) => ({ ...phoneView(o), amountCents: o.amountCents, refunds: o.refunds.map((r) => ({ ...r })) })),
+    /** Replaces the injected faults (same as `POST /admin/faults`). */
+    setFaults: (next: PartPayFaultsInput) => faults.configure(next),
+    /** Faults in force and how many of each were injected. */
+    faults: () => faults.view(),
     stats: (): PartPaySimulatorStats => ({ tokensIssued: tokens.issued(), ordersCreated, ...callbacks.stats(), requests }),
   };
 }

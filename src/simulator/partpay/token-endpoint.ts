@@ -7,6 +7,8 @@ export interface TokenIssuerOptions {
   audience: string;
   ttlSeconds: number;
   now?: () => number;
+  /** Seconds after which a new token really stops working (the early-expiry fault), or null for its full lifetime. */
+  earlyExpirySeconds?: () => number | null;
 }
 
 interface IssuedToken {
@@ -77,7 +79,8 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
     if (audience !== options.audience) return oauthError(res, 403, 'access_denied', `Service not found: ${audience}`);
     if (tokens.size > 1_000) prune();
     const token = randomBytes(32).toString('base64url');
-    tokens.set(token, { merchant, expiresAt: now() + options.ttlSeconds * 1000 });
+    const early = options.earlyExpirySeconds?.() ?? null;
+    tokens.set(token, { merchant, expiresAt: now() + (early === null ? options.ttlSeconds : Math.min(early, options.ttlSeconds)) * 1000 });
     issued += 1;
     res.status(200).set('cache-control', 'no-store').json({
       access_token: token,

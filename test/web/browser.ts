@@ -1,0 +1,53 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { onTestFailed } from 'vitest';
+
+/** Debian's chromium package (`.ci/run` installs it); playwright-core drives it, no downloaded browser. */
+export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const RESULTS = resolve(import.meta.dirname, '../../test-results');
+
+export interface TestBrowser {
+  browser: Browser;
+  /** A fresh context (cookies, credentials) for one test; closed by `close()`. */
+  context(options?: { httpCredentials?: { username: string; password: string } }): Promise<BrowserContext>;
+  close(): Promise<void>;
+}
+
+/**
+ * Launches headless Chromium. Playwright gives every launch a fresh temporary user-data dir
+ * (and refuses `--user-data-dir` in args); TMPDIR points it into a folder we remove after.
+ */
+export async function launchBrowser(): Promise<TestBrowser> {
+  const profile = mkdtempSync(join(tmpdir(), 'tenderbridge-chromium-'));
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true, timeout: 20_000, env: { ...process.env, TMPDIR: profile } });
+  const contexts: BrowserContext[] = [];
+  return {
+    browser,
+    async context(options = {}) {
+      const ctx = await browser.newContext({ viewport: { width: 1024, height: 768 }, ...options });
+      ctx.setDefaultTimeout(10_000);
+      contexts.push(ctx);
+      return ctx;
+    },
+    async close() {
+      for (const ctx of contexts) await ctx.close().catch(() => undefined);
+      await browser.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Registers screenshots of `pages` (taken when the current test fails) into test-results/. */
+export function screenshotOnFailure(name: string, pages: () => Page[]): void {
+  onTestFailed(async () => {
+    mkdirSync(RESULTS, { recursive: true });
+    let i = 0;
+    for (const page of pages()) {
+      i += 1;
+      await page.screenshot({ path: join(RESULTS, `${name.replace(/[^a-z0-9-]+/gi, '-')}-${i}.png`), fullPage: true }).catch(() => undefined);
+    }
+  });
+}
