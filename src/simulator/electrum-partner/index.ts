@@ -7,3 +7,4 @@ export {
   type PartnerBehaviour,
 } from './options.js';
 export type { PartnerPayment, PartnerPaymentState, ReceivedMessage } from './partner-ledger.js';
+export { electrumPartnerFaultsSchema, type ElectrumPartnerFaults, type ElectrumPartnerFaultsInput } from './faults.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Logger } from '../../shared/logger.js';
+import { electrumPartnerFaultsSchema } from './faults.js';
 
 const credentialsSchema = z.object({ username: z.string().min(1), password: z.string().min(1) });
 
@@ -32,6 +33,8 @@ export const electrumPartnerSimulatorOptionsSchema = z.object({
   behaviour: partnerBehaviourSchema.prefault({}),
   /** Timeout of notifyScan calls. */
   scanTimeoutMs: z.int().positive().default(10_000),
+  /** Injected faults (seeded; all off by default); changeable at run time with `POST /admin/faults`. */
+  faults: electrumPartnerFaultsSchema.prefault({}),
   /** How many recent payments, advices and scans are kept. */
   historyLimit: z.int().positive().default(500),
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && 'child' in v).optional(),

@@ -13,6 +13,7 @@ import {
 import { electrumTime, errorDetail, formatErrorFromZod, toWire } from '../../electrum/serialize.js';
 import type { Logger } from '../../shared/logger.js';
 import type { TimerSet } from '../partpay/timers.js';
+import type { ElectrumPartnerFaultState } from './faults.js';
 import type { ElectrumPartnerSimulatorOptions } from './options.js';
 import type { PartnerLedger, PartnerPayment, ReceivedMessage } from './partner-ledger.js';
 
@@ -33,6 +34,8 @@ export interface PartnerApiDeps {
   held: Set<Response>;
   counters: PartnerApiCounters;
   logger: Logger;
+  /** Injected faults (late, 500); none when absent. */
+  faults?: ElectrumPartnerFaultState;
 }
 
 /**
@@ -81,6 +84,18 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
       if (token !== null && request.partnerPaymentToken !== token) return reject(400, 'INVALID_TRAN_ID', 'Payment token does not match the scan');
     }
 
+    const faults = deps.faults;
+    const cents = amount.amount % 100;
+    const verdict = (): 'approved' | 'declined' => (options.behaviour.declineCents.includes(cents) ? 'declined' : 'approved');
+    if (faults?.dice.roll('pay.error500', faults.options.error500)) {
+      // Half the time the payment went through before the error: only a reversal undoes it.
+      if (faults.dice.between('pay.error500', 0, 1) === 1) {
+        const state = verdict();
+        counters[state] += 1;
+        ledger.addPayment({ requestId: request.id, tranId: request.tranId, amountMinor: amount.amount, currency: amount.currency, receivedAt: message.time, state, status: 500, request });
+      }
+      return fail(res, message, 500, 'GENERAL_ERROR', 'Internal error (simulated fault)', { tranId: request.tranId });
+    }
     const payment: PartnerPayment = {
       requestId: request.id,
       tranId: request.tranId,
@@ -92,7 +107,6 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
       request,
     };
     ledger.addPayment(payment);
-    const cents = amount.amount % 100;
     if (options.behaviour.noAnswerCents.includes(cents)) {
       // The timeout case: never answer; close() destroys the socket.
       counters.held += 1;
@@ -101,19 +115,28 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
       deps.logger.debug('holding payment without an answer', { requestId: request.id });
       return;
     }
-    const answer = () => {
+    const decide = () => {
+      const state = verdict();
+      counters[state] += 1;
+      payment.state = state;
+      payment.status = state === 'declined' ? 400 : 201;
+    };
+    const respond = () => {
       if (res.writableEnded || res.destroyed) return;
-      if (options.behaviour.declineCents.includes(cents)) {
-        counters.declined += 1;
-        payment.state = 'declined';
-        payment.status = 400;
-        return fail(res, message, 400, 'DECLINED_BY_PARTNER', 'Declined by the customer', { tranId: request.tranId });
-      }
-      counters.approved += 1;
-      payment.state = 'approved';
-      payment.status = 201;
+      if (payment.status === 400) return fail(res, message, 400, 'DECLINED_BY_PARTNER', 'Declined by the customer', { tranId: request.tranId });
       message.status = 201;
       res.status(201).json(paymentResponse(request, options));
+    };
+    if (faults?.dice.roll('pay.late', faults.options.late)) {
+      // Decided now, told too late: the intermediate has given up and must reverse.
+      decide();
+      deps.timers.after(faults.options.lateMs, respond);
+      return;
+    }
+    const answer = () => {
+      if (res.writableEnded || res.destroyed) return;
+      decide();
+      respond();
     };
     if (options.behaviour.responseDelayMs > 0) deps.timers.after(options.behaviour.responseDelayMs, answer);
     else answer();
@@ -121,6 +144,7 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
 
   router.post('/payments/confirmations', (req, res) => {
     const message = ledger.record('confirmations', req.body);
+    if (deps.faults?.dice.roll('confirmations.error500', deps.faults.options.error500)) return fail(res, message, 500, 'GENERAL_ERROR', 'Internal error (simulated fault)');
     const parsed = paymentConfirmationSchema.safeParse(req.body);
     if (!parsed.success) return void answerInvalid(res, message, parsed.error, req.body);
     const advice = parsed.data;
@@ -143,6 +167,7 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
 
   router.post('/payments/reversals', (req, res) => {
     const message = ledger.record('reversals', req.body);
+    if (deps.faults?.dice.roll('reversals.error500', deps.faults.options.error500)) return fail(res, message, 500, 'GENERAL_ERROR', 'Internal error (simulated fault)');
     const parsed = paymentReversalSchema.safeParse(req.body);
     if (!parsed.success) return void answerInvalid(res, message, parsed.error, req.body);
     const advice = parsed.data;

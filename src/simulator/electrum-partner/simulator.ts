@@ -1,11 +1,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import express from 'express';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { minorToDecimal, numericToAlpha } from '../../electrum/currency.js';
+import type { ScanNotification } from '../../electrum/schemas.js';
 import { createLogger } from '../../shared/logger.js';
 import { createTimerSet } from '../partpay/timers.js';
+import { createElectrumPartnerFaults, electrumPartnerFaultsSchema, postScan, type ElectrumPartnerFaultsInput } from './faults.js';
 import { electrumPartnerSimulatorOptionsSchema, type ElectrumPartnerSimulatorOptionsInput } from './options.js';
 import { createPartnerApi, type PartnerApiCounters } from './partner-api.js';
 import { createPartnerLedger, type PartnerPayment } from './partner-ledger.js';
@@ -42,6 +45,8 @@ export function createElectrumPartnerSimulator(input: ElectrumPartnerSimulatorOp
   const held = new Set<Response>();
   const counters: PartnerApiCounters = { unauthorized: 0, approved: 0, declined: 0, held: 0, rejected: 0 };
   const scans = createScanSender({ options, ledger, logger });
+  const faults = createElectrumPartnerFaults(options.faults);
+  let duplicateScans = 0;
   let server: Server | null = null;
   let listenUrl: string | null = null;
   let requests = 0;
@@ -52,7 +57,16 @@ export function createElectrumPartnerSimulator(input: ElectrumPartnerSimulatorOp
     requests += 1;
     next();
   });
-  app.use('/qr/v1', createPartnerApi({ options, ledger, timers, held, counters, logger }));
+  app.use('/qr/v1', createPartnerApi({ options, ledger, timers, held, counters, logger, faults }));
+  // Fault switches for test runs: the whole fault set is replaced (and the dice re-seeded).
+  app.get('/admin/faults', (_req, res) => void res.json(faults.view()));
+  app.post('/admin/faults', express.json({ limit: '16kb' }), (req, res) => {
+    const parsed = electrumPartnerFaultsSchema.safeParse(req.body ?? {});
+    if (!parsed.success) return void res.status(400).json({ error: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') });
+    faults.configure(parsed.data);
+    logger.info('faults configured', { faults: parsed.data });
+    res.json(faults.view());
+  });
   app.get('/', (_req, res) => {
     res.set('cache-control', 'no-store').type('html').send(walletPage(options.partnerName));
   });
@@ -63,7 +77,7 @@ export function createElectrumPartnerSimulator(input: ElectrumPartnerSimulatorOp
     const parsed = simScanSchema.safeParse(req.body);
     if (!parsed.success) return void res.status(400).json({ error: 'send {"qrCode": "<QR text or tranId>", "amountMinor"?: <integer>}' });
     try {
-      const result = await scans.scan(parsed.data.qrCode, parsed.data.amountMinor === undefined ? {} : { amountMinor: parsed.data.amountMinor });
+      const result = await scanWithFaults(parsed.data.qrCode, parsed.data.amountMinor === undefined ? {} : { amountMinor: parsed.data.amountMinor });
       res.json({ status: result.status, body: result.body, tranId: result.notification.tranId, notificationId: result.notification.id });
     } catch (err) {
       res.status(502).json({ error: err instanceof Error ? err.message : String(err) });
@@ -79,6 +93,23 @@ export function createElectrumPartnerSimulator(input: ElectrumPartnerSimulatorOp
   function url(): string {
     if (listenUrl === null) throw new Error('the Electrum partner simulator is not listening');
     return listenUrl;
+  }
+
+  /**
+   * notifyScan; when the `twice` fault hits, two copies race each other (a verbatim resend or
+   * a fresh notification id for the same tranId, a coin toss) and the first copy's answer counts.
+   */
+  async function scanWithFaults(qrCodeOrTranId: string, opts: { amountMinor?: number }): Promise<{ status: number; body: unknown; notification: ScanNotification }> {
+    if (!faults.dice.roll('scan.twice', faults.options.twice) || options.intermediateUrl === null || options.credentials === null) return scans.scan(qrCodeOrTranId, opts);
+    const notification = scans.notificationFor(qrCodeOrTranId, opts.amountMinor);
+    const copy = faults.dice.between('scan.twice', 0, 1) === 1 ? notification : { ...notification, id: randomUUID() };
+    const target = `${options.intermediateUrl.replace(/\/+$/, '')}/scans`;
+    const [first, second] = await Promise.all([notification, copy].map((n) => postScan(target, options.credentials as { username: string; password: string }, n, options.scanTimeoutMs)));
+    duplicateScans += 1;
+    if (first?.status === 202 || second?.status === 202) ledger.rememberScan(notification.tranId, notification.partnerPaymentToken ?? null);
+    logger.debug('scan sent twice (fault)', { tranId: notification.tranId, statuses: [first?.status, second?.status] });
+    if (!first || first.status === null) throw new Error(`notifyScan to ${target} got no answer`);
+    return { status: first.status, body: first.body, notification };
   }
 
   return {
@@ -113,9 +144,13 @@ export function createElectrumPartnerSimulator(input: ElectrumPartnerSimulatorOp
     url,
     /** Sends notifyScan for QR text (starting `000201`) or a bare tranId; resolves with the intermediate's answer. */
     scan: async (qrCodeOrTranId: string, opts: { amountMinor?: number } = {}): Promise<{ status: number; body: unknown }> => {
-      const result = await scans.scan(qrCodeOrTranId, opts);
+      const result = await scanWithFaults(qrCodeOrTranId, opts);
       return { status: result.status, body: result.body };
     },
+    /** Replaces the injected faults (same as `POST /admin/faults`). */
+    setFaults: (next: ElectrumPartnerFaultsInput) => faults.configure(next),
+    /** Faults in force and how many of each were injected. */
+    faults: () => ({ ...faults.view(), duplicateScansSent: duplicateScans }),
     /** Everything received on the partner endpoints (raw bodies, time, answer status), oldest first. */
     received: () => ledger.received(),
     /** Payments by request id (state, amount, tranId). */
