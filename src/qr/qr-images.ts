@@ -5,7 +5,7 @@ import type { GreyImage } from './grey-image.js';
 import { decodeBase64Image, decodeImage } from './image-bytes.js';
 import { createImageFetcher } from './image-fetch.js';
 import { encodePng } from './png-encode.js';
-import { decodeQrText } from './qr-decode.js';
+import { createQrDecoder } from './qr-decoder.js';
 import { renderQr, type RenderedQr } from './qr-render.js';
 
 export type { RenderedQr } from './qr-render.js';
@@ -56,6 +56,7 @@ export function createQrImages(options: QrImagesOptions): QrImages {
   // Pixels of the sources we made, so render never decodes their PNG again. Weak, so a
   // source dropped from every cache takes its pixels with it.
   const pixels = new WeakMap<QrSource, GreyImage>();
+  const decoder = createQrDecoder();
 
   function remember(image: GreyImage, text: string | null): QrSource {
     const source: QrSource = { png: encodePng(image, 'grey8'), width: image.width, height: image.height, text };
@@ -65,7 +66,7 @@ export function createQrImages(options: QrImagesOptions): QrImages {
 
   async function fromBytes(bytes: Buffer): Promise<QrSource> {
     const image = await decodeImage(bytes, maxPixels);
-    return remember(image, decodeQrText(image));
+    return remember(image, await decoder.decode(image));
   }
 
   async function pixelsOf(source: QrSource): Promise<GreyImage> {

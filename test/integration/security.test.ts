@@ -85,6 +85,12 @@ describe('brute-force limits', () => {
     await h.stop();
   });
 
+  it('never counts successful requests, however many are in flight (long-polls)', async () => {
+    const p = (await call<PaymentJson>(`${h.url}/v1/payments`, { headers: h.auth(), json: { amountMinor: 100, currency: 'NZD', merchantReference: 'RL-1' } })).body;
+    const polls = await Promise.all(Array.from({ length: 30 }, () => call(`${h.url}/v1/payments/${p.id}?wait=1&version=${p.version}`, { headers: h.auth() })));
+    expect(polls.map((r) => r.status)).toEqual(Array.from({ length: 30 }, () => 200));
+  });
+
   it('limits failed attempts per credential, then per source, with 429 and Retry-After', async () => {
     const wrong = { Authorization: 'Bearer not-a-key' };
     const statuses: number[] = [];

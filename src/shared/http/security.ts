@@ -1,7 +1,7 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import helmet from 'helmet';
 import { AppError, ForbiddenError } from '../errors.js';
 
@@ -28,8 +28,6 @@ export function securityHeaders(): RequestHandler {
   });
 }
 
-const failed = (_req: Request, res: { statusCode: number }) => res.statusCode !== 401 && res.statusCode !== 403;
-
 /** A short, non-reversible name for whatever credential the request presents (never the secret). */
 export function presentedCredential(req: Request): string | null {
   const header = req.get('authorization');
@@ -43,24 +41,35 @@ export function presentedCredential(req: Request): string | null {
 }
 
 /**
- * Slows brute force: failed authentications (401/403) are counted per source address and per
- * presented credential; past the limit within the window, further attempts get 429 with
- * Retry-After, whether or not they would succeed. Successful requests are not counted.
+ * Slows brute force: only answers that refused authentication (401/403) are counted, per
+ * source address and per presented credential, in one-minute windows. Past the limit,
+ * further requests from that source or with that credential get 429 with Retry-After until
+ * the window ends. Requests that succeed, however many and however long (long-polls), never
+ * count.
  */
 export function authFailureLimits(options: { perSourcePerMinute: number; perCredentialPerMinute: number }): RequestHandler[] {
-  const handler: RequestHandler = (_req, res, next) => {
-    next(new RateLimitedError(`too many failed authentication attempts; retry after ${res.getHeader('Retry-After') ?? 60} s`));
+  const bySource = new RateLimiterMemory({ points: options.perSourcePerMinute, duration: 60 });
+  const byCredential = new RateLimiterMemory({ points: options.perCredentialPerMinute, duration: 60 });
+  const sourceKey = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+  const limited = (res: RateLimiterRes | null, points: number) => (res !== null && res.consumedPoints >= points ? Math.max(1, Math.ceil(res.msBeforeNext / 1000)) : 0);
+
+  const check: RequestHandler = async (req, res, next) => {
+    const credential = presentedCredential(req);
+    const [source, cred] = await Promise.all([bySource.get(sourceKey(req)), credential ? byCredential.get(credential) : Promise.resolve(null)]);
+    const wait = Math.max(limited(source, options.perSourcePerMinute), limited(cred, options.perCredentialPerMinute));
+    if (wait > 0) {
+      res.setHeader('Retry-After', String(wait));
+      throw new RateLimitedError(`too many failed authentication attempts; retry after ${wait} s`);
+    }
+    res.on('finish', () => {
+      if (res.statusCode !== 401 && res.statusCode !== 403) return;
+      // Counting never blocks the answer; a rejected promise only means "already over".
+      bySource.penalty(sourceKey(req), 1).catch(() => undefined);
+      if (credential) byCredential.penalty(credential, 1).catch(() => undefined);
+    });
+    next();
   };
-  const common = { windowMs: 60_000, standardHeaders: 'draft-7' as const, legacyHeaders: false, skipSuccessfulRequests: true, requestWasSuccessful: failed, handler };
-  return [
-    rateLimit({ ...common, limit: options.perSourcePerMinute, keyGenerator: (req) => `ip:${ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown')}` }),
-    rateLimit({
-      ...common,
-      limit: options.perCredentialPerMinute,
-      skip: (req) => presentedCredential(req) === null,
-      keyGenerator: (req) => presentedCredential(req) ?? 'none',
-    }),
-  ];
+  return [check];
 }
 
 /**

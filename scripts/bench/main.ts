@@ -1,0 +1,196 @@
+/**
+ * `npm run bench`: tenderbridge against the limits of the machine it runs on, in one run.
+ * Baseline A (bare node:http), baseline B (raw durable SQLite commits), then the built
+ * daemon as a process with the PartPay and Electrum partner simulators in another, at
+ * 1, 16, 64 and 256 terminals. Prints one table; writes the same figures to bench/results.json.
+ *
+ *   npm run bench                    # full run (about 3-4 minutes on 2 cores)
+ *   npm run bench -- --quick         # smoke run, a few seconds
+ *   npm run bench -- --cpu-prof      # also writes the daemon's V8 CPU profile to bench/profiles/
+ *   npm run bench -- --only=partpay  # phases: sqlite,qr,startup,http,partpay,electrum,refetch
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { cannon, type CannonRun } from './cannon.js';
+import { electrumPhase, partpayPhase } from './flow-phases.js';
+import { createHttpClient } from './http-client.js';
+import { machineFacts } from './machine.js';
+import { partpayFlow } from './partpay-flow.js';
+import { procStats, ROOT, sampleRss, startBareHttp, startDaemon } from './procs.js';
+import { createProgress } from './progress.js';
+import { qrMicro } from './qr-micro.js';
+import { printTable, targets } from './report.js';
+import { BENCH, startStack, startupConfig } from './setup.js';
+import { sqliteBaseline } from './sqlite-baseline.js';
+import { latencies, monoMs, round, spread } from './stats.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    out: { type: 'string', default: 'bench/results.json' },
+    'cpu-prof': { type: 'boolean', default: false },
+    only: { type: 'string' },
+    quiet: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+const quick = flags.quick ?? false;
+const settings = {
+  quick,
+  rounds: Number(flags.rounds ?? (quick ? 1 : 3)),
+  concurrency: quick ? [1, 4] : [1, 16, 64, 256],
+  flowSeconds: quick ? 0.6 : 3,
+  cannonSeconds: quick ? 0.5 : 2,
+  sqliteSeconds: quick ? 0.3 : 1,
+  startupRuns: quick ? 1 : 3,
+  qrSamples: quick ? 4 : 30,
+  /** PartPay simulator's decision delay and the Electrum customer's scan delay. */
+  decideMs: 50,
+  qrDelivery: 'url' as const,
+};
+const only = flags.only ? new Set(flags.only.split(',')) : null;
+const run = (phase: string) => only === null || only.has(phase);
+const progress = createProgress({ quiet: flags.quiet ?? false });
+const results: Record<string, unknown> = { machine: machineFacts(), settings };
+const perC = <T>(fn: (c: number) => T): Record<string, T> => Object.fromEntries(settings.concurrency.map((c) => [String(c), fn(c)]));
+const summarizeCannon = (runs: CannonRun[]) => ({ rps: spread(runs.map((r) => r.rps)), p50Ms: spread(runs.map((r) => r.p50Ms)), p99Ms: spread(runs.map((r) => r.p99Ms)), errors: runs.reduce((n, r) => n + r.errors + r.non2xx, 0) });
+
+async function cannonSeries(label: string, url: string, headers: Record<string, string> = {}) {
+  const out: Record<string, ReturnType<typeof summarizeCannon>> = {};
+  for (const c of settings.concurrency) {
+    const runs: CannonRun[] = [];
+    for (let r = 1; r <= settings.rounds; r++) {
+      runs.push(await cannon(url, c, settings.cannonSeconds, headers));
+      progress.step(`${label} c=${c} round ${r}/${settings.rounds}: ${Math.round(runs[runs.length - 1]?.rps ?? 0)} req/s`);
+    }
+    out[String(c)] = summarizeCannon(runs);
+  }
+  return out;
+}
+
+progress.step(`tenderbridge bench (${quick ? 'quick' : 'full'}): ${settings.rounds} round(s), concurrency ${settings.concurrency.join('/')}`);
+
+if (run('sqlite')) {
+  const rounds = Array.from({ length: settings.rounds }, (_, r) => {
+    const b = sqliteBaseline(settings.sqliteSeconds * 1000);
+    progress.step(`baseline B (SQLite, WAL + synchronous=FULL) round ${r + 1}/${settings.rounds}: ${Math.round(b.commitsPerSec)} commits/s, ${Math.round(b.groupedChangesPerSec)} changes/s grouped by 32`);
+    return b;
+  });
+  results['baselineSqlite'] = { commitsPerSec: spread(rounds.map((b) => b.commitsPerSec)), groupedChangesPerSec: spread(rounds.map((b) => b.groupedChangesPerSec)), batch: 32 };
+}
+
+if (run('qr')) {
+  progress.step(`QR rendering in-process, ${settings.qrSamples} payments per variant and profile`);
+  results['qr'] = { perProfile: await qrMicro(settings.qrSamples) };
+}
+
+if (run('startup')) {
+  const dir = mkdtempSync(join(tmpdir(), 'tenderbridge-bench-startup-'));
+  const runs: Array<{ readyLogMs: number; healthzMs: number; rssMb: number }> = [];
+  for (let i = 0; i < settings.startupRuns; i++) {
+    const d = await startDaemon(startupConfig(dir, i));
+    runs.push({ readyLogMs: d.readyLogMs, healthzMs: d.healthzMs, rssMb: procStats(d.pid).rssMb });
+    await d.stop();
+    progress.step(`start-up ${i + 1}/${settings.startupRuns}: ready line after ${round(d.readyLogMs, 0)} ms, /healthz after ${round(d.healthzMs, 0)} ms`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  results['startup'] = { readyLogMs: spread(runs.map((r) => r.readyLogMs)), healthzMs: spread(runs.map((r) => r.healthzMs)), rssAtReadyMb: spread(runs.map((r) => r.rssMb)) };
+}
+
+if (run('http')) {
+  const bare = await startBareHttp();
+  results['baselineHttp'] = await cannonSeries('baseline A (bare node:http)', `${bare.url}/`);
+  await bare.stop();
+}
+
+if (run('http') || run('partpay') || run('electrum') || run('refetch')) {
+  const profileDir = resolve(ROOT, 'bench/profiles');
+  if (flags['cpu-prof']) mkdirSync(profileDir, { recursive: true });
+  const stack = await startStack({ decideMs: settings.decideMs, qrDelivery: settings.qrDelivery, ...(flags['cpu-prof'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) });
+  progress.step(`daemon pid ${stack.daemon.pid} on ${stack.daemon.url}, simulators pid ${stack.sims.child.pid}`);
+  const http = createHttpClient(stack.daemon.url);
+  const partner = createHttpClient(stack.sims.partnerUrl);
+  const terminal = BENCH.terminals[0];
+  const rss: Record<string, number> = {};
+  try {
+    if (run('http')) {
+      const sampler = sampleRss(stack.daemon.pid);
+      results['trivialRoute'] = { route: 'GET /healthz', byConcurrency: await cannonSeries('daemon GET /healthz', `${stack.daemon.url}/healthz`) };
+      rss['trivialRoute'] = sampler.stop();
+    }
+    const flowSettings = { concurrency: settings.concurrency, rounds: settings.rounds, flowSeconds: settings.flowSeconds, warmMs: quick ? 300 : 1500, decideMs: settings.decideMs };
+    if (run('partpay')) results['partpayFlows'] = { qrDelivery: settings.qrDelivery, ...(await partpayPhase(stack, http, flowSettings, progress, rss)) };
+    if (run('electrum')) results['electrumFlows'] = await electrumPhase(stack, http, partner, flowSettings, progress, rss);
+    if (run('refetch')) {
+      // A cached re-fetch of a payment's QR over HTTP, as a terminal repainting its screen:
+      // latency one request at a time (autocannon's histogram has 1 ms steps), rate with autocannon.
+      const one = await partpayFlow(http, terminal.key)(0);
+      const headers = { authorization: `Bearer ${terminal.key}` };
+      const path = `/v1/payments/${one.paymentId}/qr`;
+      const etag = String((await http.send('GET', path, headers)).headers['etag']);
+      const timed = async (extra: Record<string, string>, expect: number) => {
+        const samples: number[] = [];
+        for (let i = 0; i < (quick ? 100 : 1000); i++) {
+          const t = monoMs();
+          const res = await http.send('GET', path, { ...headers, ...extra });
+          samples.push(monoMs() - t);
+          if (res.status !== expect) throw new Error(`QR re-fetch answered ${res.status}, expected ${expect}`);
+        }
+        return latencies(samples);
+      };
+      const image200 = [];
+      const notModified304 = [];
+      const rates: CannonRun[] = [];
+      for (let r = 1; r <= settings.rounds; r++) {
+        image200.push(await timed({}, 200));
+        notModified304.push(await timed({ 'if-none-match': etag }, 304));
+        rates.push(await cannon(`${stack.daemon.url}${path}`, 16, settings.cannonSeconds, headers));
+        progress.step(`QR re-fetch round ${r}/${settings.rounds}: 200 p50 ${round(image200[r - 1]?.p50 ?? 0, 2)} ms, 304 p50 ${round(notModified304[r - 1]?.p50 ?? 0, 2)} ms, ${Math.round(rates[r - 1]?.rps ?? 0)} req/s at c=16`);
+      }
+      const both = (xs: ReturnType<typeof latencies>[]) => ({ p50: spread(xs.map((x) => x.p50)), p99: spread(xs.map((x) => x.p99)) });
+      results['qr'] ??= {};
+      Object.assign(results['qr'] as object, { httpRefetch: { image200: both(image200), notModified304: both(notModified304), image200AtC16: summarizeCannon(rates) } });
+    }
+    const final = procStats(stack.daemon.pid);
+    const heaviest = Object.entries(rss).sort((a, b) => b[1] - a[1])[0];
+    results['memory'] = { peakRssMb: round(final.peakRssMb, 1), heaviestPhase: heaviest?.[0] ?? null, maxSampledRssMbByPhase: Object.fromEntries(Object.entries(rss).map(([k, v]) => [k, round(v, 1)])) };
+  } finally {
+    http.close();
+    partner.close();
+    await stack.stop();
+  }
+  if (flags['cpu-prof']) progress.step(`daemon CPU profile written to ${profileDir}`);
+}
+
+(results['machine'] as Record<string, unknown>)['loadAverageAtEnd'] = Math.round((loadavg()[0] ?? 0) * 100) / 100;
+results['ratios'] = ratios(results);
+results['targets'] = targets(results);
+const out = resolve(ROOT, flags.out ?? 'bench/results.json');
+mkdirSync(resolve(out, '..'), { recursive: true });
+writeFileSync(out, `${JSON.stringify(results, (_k, v: unknown) => (typeof v === 'number' ? round(v, 3) : v), 2)}\n`);
+printTable(results);
+progress.step(`done in ${round(progress.elapsedMs() / 1000, 1)} s; figures in ${out}`);
+
+/** Ratios to the baselines: the daemon's trivial route vs bare node:http, and durable state changes vs raw commits. */
+function ratios(r: Record<string, unknown>) {
+  const get = (path: string): number => {
+    let v: unknown = r;
+    for (const k of path.split('.')) v = (v as Record<string, unknown> | undefined)?.[k];
+    return typeof v === 'number' ? v : Number.NaN;
+  };
+  const top = String(settings.concurrency[settings.concurrency.length - 1]);
+  const routeVsA = perC((c) => get(`trivialRoute.byConcurrency.${c}.rps.median`) / get(`baselineHttp.${c}.rps.median`));
+  const bestFlows = Math.max(...settings.concurrency.map((c) => get(`partpayFlows.byConcurrency.${c}.flowsPerSec.median`)));
+  const changesPerFlow = get('partpayFlows.durable.stateChangesPerFlow');
+  const stateChangesPerSec = bestFlows * changesPerFlow;
+  return {
+    trivialRouteVsBareHttp: routeVsA,
+    durableStateChangesPerSec: stateChangesPerSec,
+    durableStateChangesVsRawCommits: stateChangesPerSec / get('baselineSqlite.commitsPerSec.median'),
+    electrumVsPartPayCpuPerFlow: get(`electrumFlows.byConcurrency.${top}.daemonCpuMsPerFlow.median`) / get(`partpayFlows.byConcurrency.${top}.daemonCpuMsPerFlow.median`),
+    electrumVsPartPayFlowsPerSec: get(`electrumFlows.byConcurrency.${top}.flowsPerSec.median`) / get(`partpayFlows.byConcurrency.${top}.flowsPerSec.median`),
+  };
+}
