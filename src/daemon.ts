@@ -104,6 +104,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     logger: logger.child({ component: 'upstream-sync' }),
     clock,
     onOutbox,
+    refundSafetyDelayMs: config.partpay.requestTimeoutMs * config.partpay.retries.attempts + 5_000,
     expireOther: (p) => {
       if (electrumDeps) expireElectrumPayment(electrumDeps, p);
     },

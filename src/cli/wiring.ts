@@ -60,6 +60,6 @@ export function cliOperator(ctx: CliContext, db: Db) {
   });
   const onOutbox = (): void => undefined;
   const applier = createApplier({ db, payments, outbox, events: createPaymentEvents(), logger, clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox });
-  const sync = createUpstreamSync({ db, payments, outbox, applier, registry, partpay, logger, clock, onOutbox });
+  const sync = createUpstreamSync({ db, payments, outbox, applier, registry, partpay, logger, clock, onOutbox, refundSafetyDelayMs: config.partpay.requestTimeoutMs * config.partpay.retries.attempts + 5_000 });
   return { payments, outbox, operator: createOperatorActions({ db, payments, outbox, applier, sync, registry, partpay, clock, newId: randomUUID }) };
 }

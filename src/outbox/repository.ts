@@ -46,8 +46,9 @@ export function createOutboxRepository(db: Db) {
     stats: db.prepare("SELECT state, count(*) AS n, min(created_at) AS oldest FROM outbox WHERE state != 'done' GROUP BY state"),
   };
   return {
-    enqueue(kind: string, paymentId: string | null, payload: Record<string, unknown>, at: number): number {
-      return Number(s.insert.run(kind, paymentId, JSON.stringify(payload), at, at, at).lastInsertRowid);
+    /** Owes a delivery, due at `notBefore` (default: now). */
+    enqueue(kind: string, paymentId: string | null, payload: Record<string, unknown>, at: number, notBefore: number = at): number {
+      return Number(s.insert.run(kind, paymentId, JSON.stringify(payload), notBefore, at, at).lastInsertRowid);
     },
     due(now: number, limit: number): OutboxItem[] {
       return (s.due.all(now, limit) as Row[]).map(toItem);

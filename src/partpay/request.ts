@@ -91,7 +91,19 @@ export function createPartPayRequester(options: RequesterOptions) {
     let reauthenticated = false;
     let last: Attempt | null = null;
     for (let attempt = 1; attempt <= attempts; ) {
-      const token = await options.tokens.getToken(merchant);
+      let token: string;
+      try {
+        token = await options.tokens.getToken(merchant);
+      } catch (error) {
+        // A token endpoint hiccup is as transient as an API one: retry it the same way.
+        if (error instanceof UpstreamError && error.retryable && attempt < attempts) {
+          log.warn('partpay token request failed, retrying', { attempt, error: error.message });
+          await sleep(backoff(attempt));
+          attempt += 1;
+          continue;
+        }
+        throw error;
+      }
       const started = Date.now();
       const result = await attemptOnce(merchant, call, token);
       last = result;

@@ -38,7 +38,7 @@ export interface OperatorDeps {
   payments: PaymentRepository;
   outbox: OutboxRepository;
   applier: Applier;
-  sync: Pick<UpstreamSync, 'settleRefund' | 'failRefund' | 'queueRefund' | 'reconcile'>;
+  sync: Pick<UpstreamSync, 'settleRefund' | 'failRefund' | 'queueRefund' | 'reconcile' | 'oweRefund'>;
   registry: Pick<Registry, 'merchant'>;
   partpay: Pick<PartPayClient, 'cancelOrder' | 'refundOrder'>;
   clock: () => number;
@@ -108,7 +108,8 @@ export function createOperatorActions(deps: OperatorDeps) {
       payments.insertRefund({ id: newId, paymentId: id, amountMinor, reason: input.reason, requestedBy: actor, at });
       journalResolution(p, input, { refundId: newId, amountMinor });
       payments.journal({ paymentId: id, at, kind: 'refund_requested', actor, detail: { refundId: newId, amountMinor, reason: input.reason } });
-      if (input.deferUpstream) outbox.enqueue('partpay.refund', id, { refundId: newId }, at);
+      // Owed before PartPay is called, so a crash during the call cannot strand it.
+      sync.oweRefund({ id: newId, paymentId: id }, !input.deferUpstream);
       return newId;
     }).immediate();
     if (input.deferUpstream) return done('refund', 'refund_owed', id, payments.getRefund(refundId));

@@ -231,6 +231,8 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         payments.insertRefund({ id: refundId, paymentId: id, amountMinor: amount, reason: input.reason ?? null, requestedBy: `terminal:${terminal.id}`, at });
         if (idempotencyKey !== undefined) payments.saveIdempotency(scope, idempotencyKey, hashRequest({ id, ...input }), refundId, at);
         payments.journal({ paymentId: id, at, kind: 'refund_requested', actor: `terminal:${terminal.id}`, detail: { refundId, amountMinor: amount, reason: input.reason ?? null } });
+        // Owed before PartPay is called, so a crash during the call cannot strand it.
+        deps.sync.oweRefund({ id: refundId, paymentId: id }, true);
         return { refundId, fresh: true };
       }).immediate();
       let refund = payments.getRefund(prepared.refundId) as Refund;

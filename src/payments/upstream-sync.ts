@@ -20,6 +20,8 @@ export interface UpstreamSyncDeps {
   logger: Logger;
   clock: () => number;
   onOutbox: () => void;
+  /** How long an immediate refund call may take before its safety-net outbox row is due. */
+  refundSafetyDelayMs?: number;
   /** Expires an open payment of another provider (Electrum), which PartPay cannot be asked about. */
   expireOther?: (payment: Payment) => void;
 }
@@ -64,11 +66,23 @@ export function createUpstreamSync(deps: UpstreamSyncDeps) {
       })();
     },
 
-    /** Leaves a refund pending and owes it from the outbox (retried with the same reference). */
+    /**
+     * Owes a refund from the outbox. Called in the same transaction that records the pending
+     * refund, before PartPay is called: if the process dies during the call, the refund is
+     * still delivered (with the same reference, so never twice). When called for an immediate
+     * attempt, the row is due only after that attempt could have finished.
+     */
+    oweRefund(refund: Pick<Refund, 'id' | 'paymentId'>, immediateAttempt: boolean): void {
+      const now = deps.clock();
+      outbox.enqueue('partpay.refund', refund.paymentId, { refundId: refund.id }, now, immediateAttempt ? now + (deps.refundSafetyDelayMs ?? 60_000) : now);
+    },
+
+    /** Leaves a refund pending after a transient failure; its outbox row retries it with the same reference. */
     queueRefund(refund: Refund, error: unknown): void {
       db.transaction(() => {
         payments.journal({ paymentId: refund.paymentId, at: deps.clock(), kind: 'upstream_error', actor: 'partpay', detail: { call: 'refundOrder', refundId: refund.id, message: error instanceof Error ? error.message : String(error), queued: true } });
-        outbox.enqueue('partpay.refund', refund.paymentId, { refundId: refund.id }, deps.clock());
+        const owed = outbox.ofPayment(refund.paymentId).some((o) => o.kind === 'partpay.refund' && o.state === 'pending' && o.payload['refundId'] === refund.id);
+        if (!owed) outbox.enqueue('partpay.refund', refund.paymentId, { refundId: refund.id }, deps.clock());
       })();
       deps.onOutbox();
     },

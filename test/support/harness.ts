@@ -133,7 +133,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     outbox: { baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 5, ...(options.config?.['outbox'] as object | undefined) },
     ...(options.config?.['ops'] ? { ops: options.config['ops'] } : {}),
     ...(electrumConfig ? { electrum: electrumConfig } : {}),
-    jobs: { deliverOutbox: NEVER, reconcile: NEVER, expire: NEVER },
+    jobs: { deliverOutbox: NEVER, reconcile: NEVER, expire: NEVER, purge: NEVER, report: NEVER },
     displayProfiles: { jpegMono: { format: 'jpeg', size: 200, margin: 10, colour: 'mono' } },
     merchants: [{ id: 'm1', name: 'Test Merchant', partpayMerchantId: 'PP-MERCHANT-1', clientId: 'test-client', clientSecret: CLIENT_SECRET, callbackKeys, currency: 'NZD' }],
     stores: [{ id: 'S1', name: 'Test Store', merchant: 'm1' }],

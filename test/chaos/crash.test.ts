@@ -1,0 +1,227 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPartPaySimulator, type PartPaySimulator } from '../../src/simulator/partpay/index.js';
+import { CALLBACK_KEY, CLIENT_SECRET, freePort, TERMINAL_KEY } from '../support/harness.js';
+import { AUDIENCE, daemonProcess, writeDaemonConfig } from './daemon-process.js';
+import { dice, longPollFinal, OPEN, PAID, pool, recordSummary, SCALE, SEED, sleep, sseFinal, terminalCall, until } from './support.js';
+
+// The built daemon as a real process, killed with SIGKILL at seeded moments while payments
+// flow (mid-create, mid-callback, mid-delivery, or anywhere), restarted each time on the same
+// database. The PartPay simulator lives in the test process, so it outlives every crash.
+
+const root = resolve(import.meta.dirname, '../..');
+const AUTH = { Authorization: `Bearer ${TERMINAL_KEY}` };
+const PAYMENTS = Math.round(24 * SCALE);
+const KILLS = Math.round(4 * SCALE);
+
+let dir: string;
+let sim: PartPaySimulator;
+let daemon: ReturnType<typeof daemonProcess>;
+let base: string;
+let dbPath: string;
+
+beforeAll(async () => {
+  if (!existsSync(join(root, 'dist/main.js'))) throw new Error('dist/main.js is missing: run `npm run build` (npm test does)');
+  dir = mkdtempSync(join(tmpdir(), 'tenderbridge-crash-'));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  sim = createPartPaySimulator({
+    protocol: {},
+    audience: AUDIENCE,
+    merchants: [{ merchantId: 'PP-MERCHANT-1', clientId: 'test-client', clientSecret: CLIENT_SECRET, callbackKey: CALLBACK_KEY, qrDelivery: 'base64' }],
+    callbackUrl: `${base}/partpay/callback`,
+    // Retries span the daemon's downtime (0.2 + 0.4 + ... s); reconciliation covers the rest.
+    callbackRetry: { attempts: 6, initialDelayMs: 200 },
+  });
+  const simUrl = await sim.listen(0, '127.0.0.1');
+  const configFile = writeDaemonConfig(dir, port, simUrl);
+  dbPath = join(dir, 'chaos.db');
+  daemon = daemonProcess(configFile, dir);
+  await daemon.start();
+});
+
+afterAll(async () => {
+  await daemon?.stop('SIGTERM');
+  await sim?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+type Kind = 'random' | 'mid-upstream' | 'mid-callback' | 'mid-delivery';
+
+describe('crash recovery: SIGKILL at random moments loses no payment', () => {
+  it(`${PAYMENTS} payments through ${KILLS} SIGKILLs end consistent with PartPay`, { timeout: 90_000 * SCALE }, async () => {
+    const started = Date.now();
+    const deadline = Date.now() + 60_000 * SCALE;
+    const killer = dice(SEED + 7);
+    const kills: Kind[] = [];
+    let streaming = true;
+
+    const stream = pool(Array.from({ length: PAYMENTS }, (_, i) => i), 8, async (i) => {
+      const d = dice(SEED * 7 + i);
+      await sleep(d.int(0, 300) + i * 40);
+      const plan = d.pick({ approve: 60, decline: 20, cancel: 10, refund: 10 });
+      const amountMinor = d.int(100, 30_000);
+      const created = await terminalCall<{ id: string; version: number; partpay: { orderId: string } | null; error?: { details?: { paymentId?: string } } }>(
+        `${base}/v1/payments`,
+        { headers: { ...AUTH, 'Idempotency-Key': `crash-${i}` }, json: { amountMinor, currency: 'NZD', merchantReference: `crash-${i}` } },
+        deadline,
+      );
+      // 201 created, 200 an idempotent replay (the retry of a create the crash cut off).
+      if (created.status !== 201 && created.status !== 200) return { i, plan, amountMinor, id: created.body.error?.details?.paymentId ?? null, told: `create ${created.status}` };
+      const id = created.body.id;
+      const orderId = created.body.partpay?.orderId as string;
+      const sse = i % 3 === 0 ? sseFinal(base, AUTH, id, deadline) : null;
+      await sleep(d.int(0, 400));
+      if (plan === 'decline') await sim.decline(orderId).catch(() => undefined);
+      else if (plan === 'cancel') await terminalCall(`${base}/v1/payments/${id}/cancel`, { headers: AUTH, json: {} }, deadline);
+      else await sim.approve(orderId).catch(() => undefined);
+      const final = await longPollFinal(base, AUTH, id, created.body.version, deadline);
+      if (plan === 'refund' && final.state === 'approved') {
+        await terminalCall(`${base}/v1/payments/${id}/refunds`, { headers: { ...AUTH, 'Idempotency-Key': `crash-${i}-refund` }, json: { amountMinor: Math.ceil(amountMinor / 2) } }, deadline);
+      }
+      return { i, plan, amountMinor, id, told: final.state, sse: sse ? await sse : undefined };
+    }).finally(() => {
+      streaming = false;
+    });
+
+    // The killer: a seeded pause, a seeded kind of moment, SIGKILL, restart on the same database.
+    for (let k = 0; k < KILLS && streaming; k += 1) {
+      await sleep(killer.int(300, 1_200));
+      const kind = killer.pick<Kind>({ random: 1, 'mid-upstream': 1, 'mid-callback': 1, 'mid-delivery': 1 });
+      if (kind === 'mid-upstream') {
+        // Every PartPay call answers late: creates, cancels and refunds are done upstream but unanswered when the kill lands.
+        sim.setFaults({ seed: SEED + k, api: { slow: 1, slowMs: 400 } });
+        await sleep(250);
+      } else if (kind === 'mid-callback') {
+        for (const o of sim.listOrders().filter((x) => x.status === 'pending').slice(0, 3)) await sim.approve(o.orderId).catch(() => undefined);
+      } else if (kind === 'mid-delivery') {
+        // PartPay fails for a moment: cancels and refunds are owed from the outbox; the kill lands while it delivers them.
+        sim.setFaults({ seed: SEED + k, api: { error5xx: 1 } });
+        await sleep(400);
+        sim.setFaults({});
+        await sleep(killer.int(0, 1_100));
+      }
+      await daemon.stop('SIGKILL');
+      kills.push(kind);
+      sim.setFaults({});
+      await sleep(killer.int(0, 300));
+      await daemon.start();
+    }
+    const tracked = await stream;
+
+    // Quiescence: nothing open, nothing owed, no refund pending.
+    const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+    try {
+      const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+      const quiet = () =>
+        count("SELECT count(*) AS n FROM payments WHERE state IN ('created','awaiting_customer')") === 0 &&
+        count("SELECT count(*) AS n FROM outbox WHERE state = 'pending'") === 0 &&
+        count("SELECT count(*) AS n FROM refunds WHERE state = 'pending'") === 0;
+      await until(quiet, () => sleep(200), 30_000);
+      await sleep(500);
+
+      const problems: string[] = [];
+      const orders = sim.orders();
+      const byRef = new Map<string, typeof orders>();
+      for (const o of orders) byRef.set(o.gatewayReference, [...(byRef.get(o.gatewayReference) ?? []), o]);
+      const known = new Set<string>();
+      const outcomes: Record<string, number> = {};
+      for (const t of tracked) {
+        const where = `#${t.i} (${t.plan}, told ${t.told})`;
+        if (!t.id) {
+          problems.push(`${where}: the terminal never learned its payment`);
+          continue;
+        }
+        known.add(t.id);
+        const p = db.prepare('SELECT state, refunded_minor, amount_minor, attention FROM payments WHERE id = ?').get(t.id) as { state: string; refunded_minor: number; amount_minor: number } | undefined;
+        if (!p) {
+          problems.push(`${where}: payment ${t.id} lost`);
+          continue;
+        }
+        outcomes[p.state] = (outcomes[p.state] ?? 0) + 1;
+        if (OPEN.has(p.state)) problems.push(`${where}: still ${p.state}`);
+        const mine = byRef.get(t.id) ?? [];
+        if (mine.length > 1) problems.push(`${where}: ${mine.length} PartPay orders`);
+        const o = mine[0];
+        const refunded = o ? o.refunds.reduce((s, r) => s + r.amountCents, 0) : 0;
+        const simApproved = o?.status === 'approved';
+        const lateRefunded = simApproved && !PAID.has(p.state) && refunded === p.amount_minor;
+        if (simApproved && !PAID.has(p.state) && !lateRefunded) problems.push(`${where}: approval lost (PartPay approved, daemon ${p.state})`);
+        if (!simApproved && PAID.has(p.state)) problems.push(`${where}: daemon ${p.state}, PartPay ${o?.status ?? 'no order'}`);
+        if (PAID.has(p.state) && p.refunded_minor !== refunded) problems.push(`${where}: daemon refunded ${p.refunded_minor}, PartPay ${refunded}`);
+        if (refunded > p.amount_minor) problems.push(`${where}: refunded ${refunded} of ${p.amount_minor}`);
+        for (const told of [t.told, t.sse]) {
+          if (told === undefined || told === null || told.startsWith('create')) continue;
+          if (PAID.has(told) !== simApproved && !lateRefunded) problems.push(`${where}: terminal told ${told}, PartPay ${o?.status ?? 'no order'}`);
+        }
+      }
+      const extra = (db.prepare('SELECT id, state FROM payments').all() as Array<{ id: string; state: string }>).filter((p) => !known.has(p.id));
+      for (const p of extra) problems.push(`payment ${p.id} (${p.state}) that no terminal knows of`);
+      const owed = db.prepare("SELECT kind, state, last_error FROM outbox WHERE state != 'done'").all() as Array<{ kind: string; state: string; last_error: string | null }>;
+      for (const r of owed) problems.push(`outbox ${r.kind} left ${r.state} (${r.last_error ?? ''})`);
+      const stuck = db.prepare("SELECT id, payment_id FROM refunds WHERE state = 'pending'").all() as Array<{ id: string; payment_id: string }>;
+      for (const r of stuck) problems.push(`refund ${r.id} of payment ${r.payment_id} stuck pending`);
+
+      const summary = { scale: SCALE, seed: SEED, payments: tracked.length, crashes: kills.length, kinds: kills, outcomes, upstreamOrders: orders.length, problems: problems.length, durationMs: Date.now() - started };
+      console.log(`[chaos] crash: ${tracked.length} payments, ${kills.length} SIGKILLs (${kills.join(', ')}), ${problems.length === 0 ? 'consistent' : `${problems.length} PROBLEMS`} ${JSON.stringify(outcomes)}`);
+      await recordSummary('crash', summary);
+      expect(problems).toEqual([]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('crash recovery: a refund cut off by a crash', () => {
+  // Regression: the pending refund used to be committed without an outbox row, so a crash
+  // during the PartPay call stranded it. It is now owed in the same transaction.
+  it('is delivered after the restart and counted once', { timeout: 40_000 }, async () => {
+    if (!daemon.alive()) await daemon.start();
+    const created = await terminalCall<{ id: string; version: number; partpay: { orderId: string } }>(`${base}/v1/payments`, { headers: { ...AUTH, 'Idempotency-Key': 'refund-crash-1' }, json: { amountMinor: 4000, currency: 'NZD', merchantReference: 'refund-crash-1' } });
+    expect(created.status).toBe(201);
+    await sim.approve(created.body.partpay.orderId);
+    expect((await longPollFinal(base, AUTH, created.body.id, created.body.version, Date.now() + 10_000)).state).toBe('approved');
+    // PartPay does the refund but answers late; the daemon dies while waiting for the answer.
+    sim.setFaults({ api: { slow: 1, slowMs: 600 } });
+    const refund = { headers: { ...AUTH, 'Idempotency-Key': 'refund-crash-1-r' }, json: { amountMinor: 1500 } };
+    void terminalCall(`${base}/v1/payments/${created.body.id}/refunds`, refund, Date.now() + 1_000).catch(() => undefined);
+    await until(() => (sim.getOrder(created.body.partpay.orderId)?.refunds.length ?? 0) > 0, () => sleep(20), 5_000, 10);
+    await daemon.stop('SIGKILL');
+    sim.setFaults({});
+    await daemon.start();
+    const retried = await terminalCall<{ refund: { state: string } }>(`${base}/v1/payments/${created.body.id}/refunds`, refund, Date.now() + 10_000);
+    expect([201, 202]).toContain(retried.status);
+    const settled = await until(
+      async () => (await terminalCall<{ refundedMinor: number }>(`${base}/v1/payments/${created.body.id}`, { headers: AUTH })).body.refundedMinor === 1500,
+      () => sleep(250),
+      8_000,
+    );
+    expect(sim.getOrder(created.body.partpay.orderId)?.refunds.reduce((a, r) => a + r.amountCents, 0)).toBe(1500);
+    expect(settled).toBe(true);
+  });
+});
+
+describe('graceful stop: SIGTERM ends long-polls and event streams cleanly', () => {
+  it('answers an open long-poll, ends an SSE stream with a shutdown event, and exits 0', { timeout: 30_000 }, async () => {
+    if (!daemon.alive()) await daemon.start();
+    const created = await terminalCall<{ id: string; version: number }>(`${base}/v1/payments`, { headers: { ...AUTH, 'Idempotency-Key': 'sigterm-1' }, json: { amountMinor: 1234, currency: 'NZD', merchantReference: 'sigterm-1' } });
+    expect(created.status).toBe(201);
+    const { id, version } = created.body;
+    const poll = fetch(`${base}/v1/payments/${id}?wait=30&version=${version}`, { headers: AUTH }).then(async (r) => ({ status: r.status, body: (await r.json()) as { state: string } }));
+    const sse = fetch(`${base}/v1/payments/${id}/events`, { headers: AUTH }).then(async (r) => r.text());
+    await sleep(300);
+    const t0 = Date.now();
+    const code = await daemon.stop('SIGTERM');
+    const answered = await poll;
+    const events = await sse;
+    expect(code).toBe(0);
+    expect(answered.status).toBe(200);
+    expect(answered.body.state).toBe('awaiting_customer');
+    expect(events).toContain('event: shutdown');
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(daemon.output()).toContain('"message":"stopped"');
+  });
+});

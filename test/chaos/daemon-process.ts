@@ -1,0 +1,72 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CALLBACK_KEY, CLIENT_SECRET, OTHER_TERMINAL_KEY, TERMINAL_KEY } from '../support/harness.js';
+import { sleep } from './support.js';
+
+const root = resolve(import.meta.dirname, '../..');
+export const AUDIENCE = 'https://auth-chaos.partpay.example';
+const EVERY_SECOND = '* * * * * *';
+
+/** Writes a daemon config for the chaos suites: jobs every second, callbacks overdue after 1 s. */
+export function writeDaemonConfig(dir: string, port: number, simUrl: string): string {
+  const config = {
+    server: { host: '127.0.0.1', port, shutdownGraceSeconds: 2 },
+    database: { path: join(dir, 'chaos.db') },
+    log: { level: 'info' },
+    partpay: {
+      tokenUrl: `${simUrl}/oauth/token`,
+      audience: AUDIENCE,
+      apiBaseUrl: `${simUrl}/api`,
+      callbackUrl: `http://127.0.0.1:${port}/partpay/callback`,
+      requestTimeoutMs: 1_000,
+      retries: { attempts: 3, initialDelayMs: 50 },
+    },
+    payments: { orderTtlSeconds: 60, callbackOverdueSeconds: 1, maxWaitSeconds: 5 },
+    outbox: { baseDelayMs: 50, maxDelayMs: 500, maxAttempts: 100 },
+    jobs: { deliverOutbox: EVERY_SECOND, reconcile: EVERY_SECOND, expire: EVERY_SECOND },
+    reports: { dir: join(dir, 'reports') },
+    merchants: [{ id: 'm1', name: 'Chaos Merchant', partpayMerchantId: 'PP-MERCHANT-1', clientId: 'test-client', clientSecret: CLIENT_SECRET, callbackKeys: [CALLBACK_KEY], currency: 'NZD' }],
+    stores: [{ id: 'S1', name: 'Chaos Store', merchant: 'm1' }],
+    terminals: [
+      { id: 'TERM0001', store: 'S1', apiKey: TERMINAL_KEY },
+      { id: 'TERM0002', store: 'S1', apiKey: OTHER_TERMINAL_KEY },
+    ],
+  };
+  const file = join(dir, 'chaos.json');
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  return file;
+}
+
+/** The built daemon (`node dist/main.js --config <file>`) as a child process that can be killed and started again. */
+export function daemonProcess(configFile: string, cwd: string) {
+  let child: ChildProcess | null = null;
+  let output = '';
+  let starts = 0;
+
+  async function start(): Promise<void> {
+    output = '';
+    starts += 1;
+    const c = spawn(process.execPath, [join(root, 'dist/main.js'), '--config', configFile], { cwd, env: { ...process.env, TENDERBRIDGE_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = c;
+    c.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-200_000)));
+    c.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-200_000)));
+    const until = Date.now() + 20_000;
+    while (!output.includes('tenderbridge ready on')) {
+      if (c.exitCode !== null) throw new Error(`the daemon exited with ${c.exitCode} while starting:\n${output.slice(-4_000)}`);
+      if (Date.now() > until) throw new Error(`the daemon did not become ready:\n${output.slice(-4_000)}`);
+      await sleep(20);
+    }
+  }
+
+  /** Sends `signal` and resolves with the exit code (null when killed by the signal). */
+  async function stop(signal: NodeJS.Signals): Promise<number | null> {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return c?.exitCode ?? null;
+    const exited = new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
+    c.kill(signal);
+    return exited;
+  }
+
+  return { start, stop, output: () => output, starts: () => starts, alive: () => child !== null && child.exitCode === null && child.signalCode === null };
+}
