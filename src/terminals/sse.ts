@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Request, Response } from 'express';
 import type { PaymentEvents } from '../payments/events.js';
 import type { PaymentRepository } from '../payments/repository.js';
@@ -11,6 +12,8 @@ import { presentPayment } from './presenter.js';
  */
 export function createSseRegistry(options: { heartbeatMs: number }) {
   const shutdown = new AbortController();
+  // Every open long-poll and stream listens to this one signal: many at once is normal.
+  setMaxListeners(0, shutdown.signal);
   let open = 0;
   return {
     heartbeatMs: options.heartbeatMs,
