@@ -1,4 +1,4 @@
-import express, { type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import type { PaymentService } from '../payments/service.js';
 import type { PaymentQr } from '../payments/payment-qr.js';
 import type { PaymentRepository } from '../payments/repository.js';
@@ -13,6 +13,17 @@ import { currentTerminal, requireJson, terminalAuth } from './auth.js';
 import { presentPayment, presentRefund } from './presenter.js';
 import { tranIdParam, cancelBody, createPaymentBody, getPaymentQuery, idempotencyKeyHeader, listPaymentsQuery, paymentIdParam, refundBody } from './schemas.js';
 import { streamPaymentEvents, type SseRegistry } from './sse.js';
+
+/** Sends a rendered QR with its ETag, answering 304 when the terminal already has it. */
+function sendImage(req: Request, res: Response, qr: { etag: string; contentType: string; body: Buffer }): void {
+  res.setHeader('ETag', qr.etag);
+  res.setHeader('Cache-Control', 'private, max-age=300');
+  if (req.fresh) {
+    res.status(304).end();
+    return;
+  }
+  res.type(qr.contentType).send(qr.body);
+}
 
 export interface TerminalRoutesDeps {
   registry: Registry;
@@ -93,13 +104,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     const profile = applyOverrides(terminal.displayProfile, parseProfileOverrides(req.query));
     const payment = deps.service.get(terminal, id);
     const qr = await deps.qr.get(payment, profile);
-    res.setHeader('ETag', qr.etag);
-    res.setHeader('Cache-Control', 'private, max-age=300');
-    if (req.fresh) {
-      res.status(304).end();
-      return;
-    }
-    res.type(qr.contentType).send(qr.body);
+    sendImage(req, res, qr);
   });
 
   // An Electrum QR code issued to this terminal (createQrCode), as an image in its display profile.
@@ -110,13 +115,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     const code = deps.electrumQr.qr(tranId);
     if (!code || code.terminalId !== terminal.id) throw new NotFoundError(`no QR code ${tranId} for terminal ${terminal.id}`);
     const qr = await deps.qr.text(`electrum:${tranId}`, code.qrCode, profile);
-    res.setHeader('ETag', qr.etag);
-    res.setHeader('Cache-Control', 'private, max-age=300');
-    if (req.fresh) {
-      res.status(304).end();
-      return;
-    }
-    res.type(qr.contentType).send(qr.body);
+    sendImage(req, res, qr);
   });
 
   router.post('/payments/:id/cancel', async (req, res) => {
