@@ -7,7 +7,7 @@ import { writeYesterdaysReport } from './jobs/report.js';
 import { createDeliverer } from './outbox/deliverer.js';
 import { createOutboxRepository } from './outbox/repository.js';
 import { partpayCallbackRoutes } from './partpay/callback-routes.js';
-import { createPartPayClient } from './partpay/client.js';
+import { partpayClientFromConfig, refundSafetyDelayMs } from './partpay/from-config.js';
 import { createTokenManager } from './partpay/token-manager.js';
 import { createApplier } from './payments/apply.js';
 import { createPaymentEvents } from './payments/events.js';
@@ -31,7 +31,7 @@ import type { OutboxItem } from './outbox/repository.js';
 import { healthRoutes } from './ops/health-routes.js';
 import { closeGracefully, listen } from './ops/listeners.js';
 import { authFailureLimits } from './shared/http/security.js';
-import { createMetrics, type Metrics } from './ops/metrics.js';
+import { createMetrics } from './ops/metrics.js';
 import { metricsRoutes } from './ops/metrics-routes.js';
 import type { Config } from './shared/config/load.js';
 import { integrityProblems, migrate, openDatabase, type Db } from './shared/db/open.js';
@@ -67,7 +67,6 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const payments = createPaymentRepository(db);
   const outbox = createOutboxRepository(db);
   const events = createPaymentEvents();
-  let metricsRef: Metrics | null = null;
   const tokens = createTokenManager({
     tokenUrl: config.partpay.tokenUrl,
     audience: config.partpay.audience,
@@ -76,18 +75,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     logger: logger.child({ component: 'partpay-token' }),
     now: clock,
   });
-  const partpay = createPartPayClient({
-    apiBaseUrl: config.partpay.apiBaseUrl,
-    protocol: config.partpay.protocol,
-    callbackUrl: config.partpay.callbackUrl ?? null,
-    timeoutMs: config.partpay.requestTimeoutMs,
-    retries: config.partpay.retries,
-    tokens,
-    logger: logger.child({ component: 'partpay' }),
-    observe: (attempt) => metricsRef?.partpayAttempt(attempt),
-  });
   const metrics = createMetrics({ db, tokens: () => tokens.status(), clock });
-  metricsRef = metrics;
+  const partpay = partpayClientFromConfig(config, tokens, logger.child({ component: 'partpay' }), (attempt) => metrics.partpayAttempt(attempt));
 
   // The deliverer needs the sync and the sync needs to kick the deliverer: tie the knot late.
   let kick = (): void => undefined;
@@ -104,7 +93,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     logger: logger.child({ component: 'upstream-sync' }),
     clock,
     onOutbox,
-    refundSafetyDelayMs: config.partpay.requestTimeoutMs * config.partpay.retries.attempts + 5_000,
+    refundSafetyDelayMs: refundSafetyDelayMs(config),
     expireOther: (p) => {
       if (electrumDeps) expireElectrumPayment(electrumDeps, p);
     },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createOutboxRepository } from '../outbox/repository.js';
-import { createPartPayClient } from '../partpay/client.js';
+import { partpayClientFromConfig, refundSafetyDelayMs } from '../partpay/from-config.js';
 import { createTokenManager } from '../partpay/token-manager.js';
 import { createApplier } from '../payments/apply.js';
 import { createPaymentEvents } from '../payments/events.js';
@@ -49,17 +49,9 @@ export function cliOperator(ctx: CliContext, db: Db) {
   const registry = createRegistry(db, config);
   const payments = createPaymentRepository(db);
   const outbox = createOutboxRepository(db);
-  const partpay = createPartPayClient({
-    apiBaseUrl: config.partpay.apiBaseUrl,
-    protocol: config.partpay.protocol,
-    callbackUrl: config.partpay.callbackUrl ?? null,
-    timeoutMs: config.partpay.requestTimeoutMs,
-    retries: config.partpay.retries,
-    tokens: cliTokenManager(config, logger, clock),
-    logger,
-  });
+  const partpay = partpayClientFromConfig(config, cliTokenManager(config, logger, clock), logger);
   const onOutbox = (): void => undefined;
   const applier = createApplier({ db, payments, outbox, events: createPaymentEvents(), logger, clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox });
-  const sync = createUpstreamSync({ db, payments, outbox, applier, registry, partpay, logger, clock, onOutbox, refundSafetyDelayMs: config.partpay.requestTimeoutMs * config.partpay.retries.attempts + 5_000 });
+  const sync = createUpstreamSync({ db, payments, outbox, applier, registry, partpay, logger, clock, onOutbox, refundSafetyDelayMs: refundSafetyDelayMs(config) });
   return { payments, outbox, operator: createOperatorActions({ db, payments, outbox, applier, sync, registry, partpay, clock, newId: randomUUID }) };
 }
