@@ -1,4 +1,6 @@
 import express, { type Express, type RequestHandler } from 'express';
+import type { GroupCommit } from './shared/db/group-commit.js';
+import { holdResponsesUntilDurable } from './shared/http/durable-responses.js';
 import type { Logger } from './shared/logger.js';
 import { createErrorHandler, notFoundHandler, type ErrorFormat } from './shared/http/error-handler.js';
 import { requestContext } from './shared/http/request-context.js';
@@ -18,6 +20,8 @@ export interface AppDeps {
   before?: readonly RequestHandler[];
   /** Route families that answer errors in their own shape (Electrum's ErrorDetail). */
   errorFormats?: readonly ErrorFormat[];
+  /** The database's group commit: answers wait for the writes they may report to be durable. */
+  group?: Pick<GroupCommit, 'pending' | 'settled'>;
   /** `trust proxy` setting for req.ip behind a reverse proxy. */
   trustProxy?: boolean | string;
 }
@@ -32,11 +36,13 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy ?? false);
   app.set('query parser', 'simple');
+  const errorHandler = createErrorHandler(deps.logger.child({ component: 'http' }), deps.errorFormats);
   app.use(requestContext(deps.logger.child({ component: 'http' })));
+  if (deps.group) app.use(holdResponsesUntilDurable(deps.group, errorHandler));
   app.use(securityHeaders());
   for (const handler of deps.before ?? []) app.use(handler);
   for (const mount of deps.mounts) app.use(mount.path, mount.router);
   app.use(notFoundHandler);
-  app.use(createErrorHandler(deps.logger.child({ component: 'http' }), deps.errorFormats));
+  app.use(errorHandler);
   return app;
 }

@@ -34,6 +34,7 @@ import { authFailureLimits } from './shared/http/security.js';
 import { createMetrics } from './ops/metrics.js';
 import { metricsRoutes } from './ops/metrics-routes.js';
 import type { Config } from './shared/config/load.js';
+import { createGroupCommit } from './shared/db/group-commit.js';
 import { integrityProblems, migrate, openDatabase, type Db } from './shared/db/open.js';
 import type { Logger } from './shared/logger.js';
 import { terminalRoutes } from './terminals/routes.js';
@@ -61,6 +62,10 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   }
   const applied = migrate(db);
   if (applied.length > 0) logger.info('database migrated', { versions: applied });
+  const group = createGroupCommit(db, {
+    onCommitFailure: (error) => logger.error('database commit failed: the writes of this batch were rolled back', { code: (error as { code?: string }).code, error: (error as Error).message }),
+    onCallbackError: (error) => logger.error('listener failed after commit', { error: (error as Error).message, stack: (error as Error).stack }),
+  });
 
   const registry = createRegistry(db, config);
   registry.syncFromConfig(config.terminals, clock());
@@ -76,12 +81,12 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     now: clock,
   });
   const metrics = createMetrics({ db, tokens: () => tokens.status(), clock });
-  const partpay = partpayClientFromConfig(config, tokens, logger.child({ component: 'partpay' }), (attempt) => metrics.partpayAttempt(attempt));
+  const partpay = partpayClientFromConfig(config, tokens, logger.child({ component: 'partpay' }), { observe: (attempt) => metrics.partpayAttempt(attempt), beforeSend: () => group.settled() });
 
   // The deliverer needs the sync and the sync needs to kick the deliverer: tie the knot late.
   let kick = (): void => undefined;
   const onOutbox = () => kick();
-  const applier = createApplier({ db, payments, outbox, events, logger: logger.child({ component: 'payments' }), clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox, onFinal: (p, by) => metrics.paymentResolved(by, p.state) });
+  const applier = createApplier({ db, group, payments, outbox, events, logger: logger.child({ component: 'payments' }), clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox, onFinal: (p, by) => metrics.paymentResolved(by, p.state) });
   let electrumDeps: ElectrumDeps | null = null;
   const sync = createUpstreamSync({
     db,
@@ -106,6 +111,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const qr = createPaymentQr({ images, cache: createQrCache(images, { maxEntries: 2_000 }), payments, logger: logger.child({ component: 'qr' }) });
   const service = createPaymentService({
     db,
+    group,
     payments,
     applier,
     events,
@@ -125,6 +131,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const waiters = createScanWaiters();
   electrumDeps = {
     db,
+    group,
     repo: createElectrumRepository(db),
     payments,
     outbox,
@@ -136,7 +143,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     partnerClient: (partner) => {
       let client = partnerClients.get(partner.id);
       if (!client) {
-        client = createPartnerClient({ baseUrl: partner.baseUrl, username: partner.username, password: partner.outboundPassword, timeoutMs: config.electrum.partnerTimeoutSeconds * 1000, logger: logger.child({ component: 'electrum', partnerId: partner.id }) });
+        client = createPartnerClient({ baseUrl: partner.baseUrl, username: partner.username, password: partner.outboundPassword, timeoutMs: config.electrum.partnerTimeoutSeconds * 1000, beforeSend: () => group.settled(), logger: logger.child({ component: 'electrum', partnerId: partner.id }) });
         partnerClients.set(partner.id, client);
       }
       return client;
@@ -180,6 +187,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const separateCallback = config.server.callbackListener !== undefined;
   const app = createApp({
     logger,
+    group,
     before,
     errorFormats: [{ prefix: '/qr/v1', body: electrumErrorBody }],
     mounts: [
@@ -192,7 +200,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     ],
   });
   // PartPay's callback on its own listener (public), apart from the terminals' (store LAN).
-  const callbackApp = separateCallback ? createApp({ logger, before, mounts: [health, callback] }) : null;
+  const callbackApp = separateCallback ? createApp({ logger, group, before, mounts: [health, callback] }) : null;
 
   const jobs: Job[] = [
     { name: 'deliver-outbox', schedule: config.jobs.deliverOutbox, run: () => deliverer.run() },
@@ -226,6 +234,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     tokens,
     metrics,
     jobs,
+    group,
     /** Listens on the configured (or given) address and starts the jobs; resolves with the base URL. */
     async start(at: { host?: string; port?: number } = {}): Promise<string> {
       const main = await listen(app, { host: at.host ?? config.server.host, port: at.port ?? config.server.port, tls: config.server.tls });
@@ -253,6 +262,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       await Promise.all(servers.map((s) => closeGracefully(s, config.server.shutdownGraceSeconds * 1000)));
       await running?.stop();
       await deliverer.stop();
+      group.flush();
       if (!options.db) db.close();
     },
   };

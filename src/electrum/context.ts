@@ -6,6 +6,7 @@ import type { PaymentRepository } from '../payments/repository.js';
 import type { PaymentService } from '../payments/service.js';
 import type { Registry, Terminal } from '../registry/registry.js';
 import type { Config, ElectrumClient, ElectrumPartner } from '../shared/config/load.js';
+import type { GroupCommit } from '../shared/db/group-commit.js';
 import type { Db } from '../shared/db/open.js';
 import type { Logger } from '../shared/logger.js';
 import { alphaToNumeric } from './currency.js';
@@ -18,6 +19,8 @@ import type { Institution, LedgerAmount, Originator } from './schemas.js';
 /** Everything the Electrum operations need; built once by the daemon. */
 export interface ElectrumDeps {
   db: Db;
+  /** Group commit: Electrum's writes join the current batch; answers and partner calls wait for its commit. */
+  group: Pick<GroupCommit, 'run' | 'afterCommit' | 'settled'>;
   repo: ElectrumRepository;
   payments: PaymentRepository;
   outbox: OutboxRepository;

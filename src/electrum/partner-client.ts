@@ -27,6 +27,8 @@ export const partnerClientOptionsSchema = z.object({
   /** Whole-exchange timeout per call; the spec's default is 60 s. */
   timeoutMs: z.number().int().positive().default(60_000),
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && 'child' in v),
+  /** Awaited before each call: our own record of what we are about to send must be durable first. */
+  beforeSend: z.custom<() => Promise<void>>((v) => typeof v === 'function').optional(),
 });
 
 export type PartnerClientOptions = z.input<typeof partnerClientOptionsSchema>;
@@ -48,6 +50,7 @@ export function createPartnerClient(input: PartnerClientOptions) {
   const logger = options.logger.child({ component: 'electrum-partner-client', partnerBaseUrl: base });
 
   async function post<T>(path: string, body: unknown, messageId: string, parseSuccess: (json: unknown) => T | undefined, notFoundIsSuccess: boolean): Promise<PartnerResult<T>> {
+    await options.beforeSend?.();
     const started = Date.now();
     let status: number;
     let text: string;

@@ -22,6 +22,8 @@ export interface PartPayClientOptions {
   logger: Logger;
   /** Told about every attempt (metrics). */
   observe?: RequesterOptions['observe'];
+  /** Awaited before each call (the daemon's group commit). */
+  beforeSend?: RequesterOptions['beforeSend'];
 }
 
 /**

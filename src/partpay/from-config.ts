@@ -5,7 +5,7 @@ import type { RequesterOptions } from './request.js';
 import type { TokenManager } from './token-manager.js';
 
 /** The PartPay client as the config describes it; shared by the daemon and the CLI. */
-export function partpayClientFromConfig(config: Config, tokens: Pick<TokenManager, 'getToken' | 'invalidate'>, logger: Logger, observe?: RequesterOptions['observe']): PartPayClient {
+export function partpayClientFromConfig(config: Config, tokens: Pick<TokenManager, 'getToken' | 'invalidate'>, logger: Logger, hooks: Pick<RequesterOptions, 'observe' | 'beforeSend'> = {}): PartPayClient {
   return createPartPayClient({
     apiBaseUrl: config.partpay.apiBaseUrl,
     protocol: config.partpay.protocol,
@@ -14,7 +14,8 @@ export function partpayClientFromConfig(config: Config, tokens: Pick<TokenManage
     retries: config.partpay.retries,
     tokens,
     logger,
-    observe,
+    observe: hooks.observe,
+    beforeSend: hooks.beforeSend,
   });
 }
 

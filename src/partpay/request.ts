@@ -14,6 +14,8 @@ export interface RequesterOptions {
   logger: Logger;
   /** Told about every attempt (metrics): outcome, duration, and PartPay's `Date` header. */
   observe?: ((attempt: PartPayAttemptInfo) => void) | undefined;
+  /** Awaited before each call: our own record of what we are about to ask must be durable first. */
+  beforeSend?: (() => Promise<void>) | undefined;
 }
 
 /** One attempt of a Terminal API call, as reported to {@link RequesterOptions.observe}. */
@@ -87,6 +89,7 @@ export function createPartPayRequester(options: RequesterOptions) {
    * @throws UpstreamError
    */
   async function send(merchant: MerchantCredentials, call: PartPayCall): Promise<{ status: number; text: string }> {
+    await options.beforeSend?.();
     const log = options.logger.child({ component: 'partpay', operation: call.operation, merchantId: merchant.id });
     let reauthenticated = false;
     let last: Attempt | null = null;

@@ -1,4 +1,5 @@
 import type { Logger } from '../shared/logger.js';
+import { immediateCommit, type GroupCommit } from '../shared/db/group-commit.js';
 import type { Db } from '../shared/db/open.js';
 import type { OutboxRepository } from '../outbox/repository.js';
 import type { PaymentEvents } from './events.js';
@@ -28,6 +29,8 @@ export interface ApplyResult {
 
 export interface ApplyDeps {
   db: Db;
+  /** Group commit: the decision joins the current batch; listeners hear of it after its commit. Default: each decision commits alone. */
+  group?: Pick<GroupCommit, 'run' | 'afterCommit'>;
   payments: PaymentRepository;
   outbox: OutboxRepository;
   events: PaymentEvents;
@@ -42,12 +45,14 @@ export interface ApplyDeps {
 }
 
 /**
- * Runs one event through the state machine inside one transaction: the journal entry, the
- * state change, and the outbox rows it causes commit together or not at all. Listeners are
- * told only after the commit.
+ * Runs one event through the state machine inside one transaction (a savepoint of the
+ * current group-commit batch): the journal entry, the state change, and the outbox rows it
+ * causes commit together or not at all. Listeners (waiting terminals, the outbox deliverer,
+ * metrics) are told only after the commit; the caller's HTTP answer waits for it too.
  */
 export function createApplier(deps: ApplyDeps) {
   const { db, payments, outbox } = deps;
+  const group = deps.group ?? immediateCommit;
 
   const owe = (p: Payment, effect: Effect, at: number, ctx: ApplyContext): void => {
     if (effect.type === 'upstream_cancel') {
@@ -99,22 +104,30 @@ export function createApplier(deps: ApplyDeps) {
     return { before, after, decision };
   });
 
+  /** Tells listeners and the log about a committed decision. */
+  const told = (result: ApplyResult, event: PaymentEvent, ctx: ApplyContext): void => {
+    const paymentId = result.after.id;
+    const { before, after, decision } = result;
+    // An enclosing transaction that threw after this decision rolled it back with itself.
+    if (after.version !== before.version && (payments.get(paymentId)?.version ?? 0) < after.version) return;
+    if (after.version !== before.version) deps.events.publish(after);
+    if (before.finalAt === null && after.finalAt !== null) deps.onFinal?.(after, ctx.resolvedBy ?? ctx.actor);
+    if (decision.kind !== 'refused' && decision.effects.length > 0) deps.onOutbox();
+    if (after.state !== before.state) {
+      deps.logger.info('payment state changed', { paymentId, terminalId: after.terminalId, from: before.state, to: after.state, by: ctx.actor });
+    } else if (decision.kind !== 'changed') {
+      deps.logger.debug('payment event without change', { paymentId, terminalId: after.terminalId, event: event.type, note: decision.kind === 'refused' ? decision.message : decision.note });
+    }
+    if (after.attention && after.attention !== before.attention) {
+      deps.logger.warn('payment needs attention', { paymentId, terminalId: after.terminalId, attention: after.attention, state: after.state });
+    }
+  };
+
   return {
     /** Applies `event` to the payment; returns the decision and the payment before and after. */
     apply(paymentId: string, event: PaymentEvent, ctx: ApplyContext): ApplyResult {
-      const result = tx.immediate(paymentId, event, ctx);
-      const { before, after, decision } = result;
-      if (after.version !== before.version) deps.events.publish(after);
-      if (before.finalAt === null && after.finalAt !== null) deps.onFinal?.(after, ctx.resolvedBy ?? ctx.actor);
-      if (decision.kind !== 'refused' && decision.effects.length > 0) deps.onOutbox();
-      if (after.state !== before.state) {
-        deps.logger.info('payment state changed', { paymentId, terminalId: after.terminalId, from: before.state, to: after.state, by: ctx.actor });
-      } else if (decision.kind !== 'changed') {
-        deps.logger.debug('payment event without change', { paymentId, terminalId: after.terminalId, event: event.type, note: decision.kind === 'refused' ? decision.message : decision.note });
-      }
-      if (after.attention && after.attention !== before.attention) {
-        deps.logger.warn('payment needs attention', { paymentId, terminalId: after.terminalId, attention: after.attention, state: after.state });
-      }
+      const result = group.run(() => tx.immediate(paymentId, event, ctx));
+      group.afterCommit(() => told(result, event, ctx));
       return result;
     },
   };

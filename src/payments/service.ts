@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PartPayClient } from '../partpay/client.js';
 import type { Registry, Terminal } from '../registry/registry.js';
+import { immediateCommit, type GroupCommit } from '../shared/db/group-commit.js';
 import type { Db } from '../shared/db/open.js';
 import { ConflictError, IdempotencyMismatchError, isAppError, NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -14,6 +15,8 @@ import type { UpstreamSync } from './upstream-sync.js';
 
 export interface PaymentServiceDeps {
   db: Db;
+  /** Group commit: a create joins the current batch (the PartPay call waits for its commit). Default: commits alone. */
+  group?: Pick<GroupCommit, 'run'>;
   payments: PaymentRepository;
   applier: Applier;
   events: PaymentEvents;
@@ -116,7 +119,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       const requestHash = hashRequest(input);
       const scope = `terminal:${terminal.id}`;
       const now = deps.clock();
-      const outcome = deps.db.transaction((): { paymentId: string; replayed: boolean } => {
+      const outcome = (deps.group ?? immediateCommit).run(() => deps.db.transaction((): { paymentId: string; replayed: boolean } => {
         if (idempotencyKey !== undefined) {
           const seen = payments.findIdempotency(scope, idempotencyKey);
           if (seen) {
@@ -130,7 +133,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         payments.journal({ paymentId: id, at: now, kind: 'request', actor: `terminal:${terminal.id}`, detail: { operation: 'create', ...input, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) } });
         payments.journal({ paymentId: id, at: now, kind: 'state_changed', actor: `terminal:${terminal.id}`, fromState: null, toState: 'created', version: 1 });
         return { paymentId: id, replayed: false };
-      }).immediate();
+      }).immediate());
       const payment = payments.get(outcome.paymentId) as Payment;
       logger.info(outcome.replayed ? 'payment create replayed' : 'payment created', { paymentId: payment.id, terminalId: terminal.id, amountMinor: input.amountMinor });
       if (payment.state === 'created') return { payment: await submitOrder(payment), replayed: outcome.replayed };

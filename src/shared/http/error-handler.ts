@@ -19,7 +19,7 @@ const PARSER_ERRORS: Record<string, { status: number; code: string; message: str
 };
 
 function isStorageError(err: unknown): err is { code: string } {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT)/.test(err.code);
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|ABORT_ROLLBACK)/.test(err.code);
 }
 
 function isClientError(err: unknown): err is { status: number; expose?: boolean; message?: unknown } {

@@ -1,0 +1,150 @@
+import type { Db } from './open.js';
+
+/** Called when a batch's COMMIT fails; every write in the batch is rolled back. */
+export type CommitFailureListener = (error: unknown) => void;
+
+export interface GroupCommit {
+  /**
+   * Runs `fn` inside the open batch (opening one if none is open) and returns its result.
+   * `fn`'s own `db.transaction(...)` calls become savepoints of the batch, so a throw still
+   * undoes only that part. The batch commits once, after the current turn of the event loop.
+   */
+  run<T>(fn: () => T): T;
+  /** True while writes are made but not yet committed. */
+  readonly pending: boolean;
+  /** Resolves once every write made so far is durable (at once when nothing is pending); rejects if their commit failed. */
+  settled(): Promise<void>;
+  /** Runs `fn` after the writes made so far are committed (at once when nothing is pending); dropped if the commit fails. */
+  afterCommit(fn: () => void): void;
+  /** Commits now (shutdown, tests). */
+  flush(): void;
+}
+
+/** A batch SQLite rolled back on its own, cause unseen (a write outside `run` failed). */
+function rolledBack(): Error {
+  return Object.assign(new Error('the database rolled the transaction back; nothing of it was stored'), { code: 'SQLITE_ABORT_ROLLBACK' });
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit over one better-sqlite3 connection. With `synchronous=FULL` every COMMIT waits
+ * for the disk; one COMMIT per state change made the fsync, not the work, the limit of the
+ * whole daemon. Writes made during one turn of the event loop share one transaction, which
+ * commits in a `setImmediate` after the turn's I/O callbacks, and nothing that depends on
+ * them (an HTTP answer, an outbound call, an event to a waiting terminal) happens before
+ * that: callers wait on `settled()` or register `afterCommit()`.
+ *
+ * Any write on the connection while a batch is open joins it (SQLite has one transaction per
+ * connection), which is why HTTP answers are held by `holdResponsesUntilDurable` whenever a
+ * batch is pending, whoever wrote.
+ * @example
+ * const group = createGroupCommit(db);
+ * const row = group.run(() => insertPayment(...));
+ * await group.settled(); // now it may be acknowledged
+ */
+export function createGroupCommit(db: Db, options: { onCommitFailure?: CommitFailureListener; onCallbackError?: (error: unknown) => void } = {}): GroupCommit {
+  let open = false;
+  let waiters: Waiter[] = [];
+  let after: Array<() => void> = [];
+  let lost: unknown = null;
+  const begin = db.prepare('BEGIN IMMEDIATE');
+  const commit = db.prepare('COMMIT');
+  const rollback = db.prepare('ROLLBACK');
+
+  /** Ends the open batch: its waiters are rejected with `error`, its listeners dropped. */
+  function fail(error: unknown): void {
+    open = false;
+    const done = waiters;
+    waiters = [];
+    after = [];
+    lost = null;
+    options.onCommitFailure?.(error);
+    for (const w of done) w.reject(error);
+  }
+
+  function flush(): void {
+    if (!open) return;
+    // SQLite rolls a whole transaction back by itself on some errors (disk full, I/O error):
+    // then there is nothing to commit, and every write of the batch is gone.
+    if (!db.inTransaction) {
+      fail(lost ?? rolledBack());
+      return;
+    }
+    try {
+      commit.run();
+    } catch (error) {
+      // A failed COMMIT may leave the transaction open (a deferred constraint, SQLITE_BUSY) or
+      // gone (SQLITE_FULL); either way nothing of this batch is kept.
+      if (db.inTransaction) rollback.run();
+      fail(error);
+      return;
+    }
+    open = false;
+    lost = null;
+    const done = waiters;
+    const then = after;
+    waiters = [];
+    after = [];
+    for (const w of done) w.resolve();
+    for (const fn of then) {
+      try {
+        fn();
+      } catch (error) {
+        // One listener's bug must not keep the others (a waiting terminal) from hearing.
+        options.onCallbackError?.(error);
+      }
+    }
+  }
+
+  function join(): void {
+    // The open batch was rolled back under us: settle it as failed and start afresh.
+    if (open && !db.inTransaction) fail(lost ?? rolledBack());
+    if (open) return;
+    // Someone else's explicit transaction (a migration, a purge): their write is theirs to commit.
+    if (db.inTransaction) return;
+    begin.run();
+    open = true;
+    setImmediate(flush);
+  }
+
+  return {
+    run<T>(fn: () => T): T {
+      join();
+      try {
+        return fn();
+      } catch (error) {
+        // Keep the cause (e.g. SQLITE_FULL) for the batch's other waiters.
+        if (open && !db.inTransaction) lost ??= error;
+        throw error;
+      }
+    },
+    get pending() {
+      return open;
+    },
+    settled() {
+      if (!open) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+    },
+    afterCommit(fn) {
+      if (open) after.push(fn);
+      else fn();
+    },
+    flush,
+  };
+}
+
+/**
+ * No grouping: each transaction commits on its own before `run` returns. For the CLI and for
+ * code run outside the daemon, where there is no event loop turn to group writes over.
+ */
+export const immediateCommit: GroupCommit = {
+  run: (fn) => fn(),
+  pending: false,
+  settled: () => Promise.resolve(),
+  afterCommit: (fn) => fn(),
+  flush: () => undefined,
+};
