@@ -52,9 +52,10 @@ export async function createQrCode(deps: ElectrumDeps, caller: ElectrumClient, r
       });
     const payment = created.payment;
     if (payment.state === 'failed') throw new ElectrumError(503, 'UPSTREAM_UNAVAILABLE', 'PartPay could not create the order', { detailMessage: payment.errorMessage ?? undefined });
-    const rendered = await deps.paymentQr.get(payment, terminal.displayProfile);
-    if (!rendered.text) throw new ElectrumError(503, 'UPSTREAM_UNAVAILABLE', 'PartPay QR could not be read', { detailMessage: 'the QR image PartPay returned could not be decoded to text' });
-    qrCode = rendered.text;
+    // Only the text is needed here: the terminal shows our rendering of it (/v1/qr-codes/:tranId).
+    const text = await deps.paymentQr.readText(payment);
+    if (!text) throw new ElectrumError(503, 'UPSTREAM_UNAVAILABLE', 'PartPay QR could not be read', { detailMessage: 'the QR image PartPay returned could not be decoded to text' });
+    qrCode = text;
     paymentId = payment.id;
   } else {
     const store = deps.registry.store(terminal.storeId);

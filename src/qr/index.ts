@@ -5,6 +5,7 @@
 export { applyOverrides, displayProfileSchema, parseProfileOverrides, profileKey, profileOverridesSchema } from './display-profile.js';
 export type { DisplayProfile, DisplayProfileInput, ProfileOverrides } from './display-profile.js';
 export { createQrCache } from './qr-cache.js';
-export type { CachedQr, QrCache, QrCacheOptions } from './qr-cache.js';
+export type { QrCache, QrCacheOptions } from './qr-cache.js';
 export { createQrImages } from './qr-images.js';
-export type { QrImages, QrImagesOptions, QrSource, RenderedQr } from './qr-images.js';
+export type { QrImages, QrImagesOptions, QrSource, QrTextDecoder, RenderedQr } from './qr-images.js';
+export { configureSharp } from './sharp-settings.js';

@@ -9,14 +9,13 @@ export interface QrCacheOptions {
   maxRenders?: number | undefined;
 }
 
-/** A cached render plus the text of the code it shows. */
-export type CachedQr = RenderedQr & { text: string | null };
-
 export interface QrCache {
   /** The render of `key`'s source for `profile`, loading the source with `load` only on a miss. */
-  get(key: string, load: () => Promise<QrSource>, profile: DisplayProfile): Promise<CachedQr>;
-  /** The text of `key`'s cached source: string or null if cached, undefined if not. */
-  peekText(key: string): string | null | undefined;
+  get(key: string, load: () => Promise<QrSource>, profile: DisplayProfile): Promise<RenderedQr>;
+  /** `key`'s source, loading it with `load` only on a miss (e.g. to read its text). */
+  source(key: string, load: () => Promise<QrSource>): Promise<QrSource>;
+  /** `key`'s cached source, if any, without loading or refreshing it. */
+  peek(key: string): QrSource | undefined;
   /** Forgets `key`'s source and every render of it; a load in flight is not stored. */
   evict(key: string): void;
 }
@@ -31,9 +30,9 @@ export interface QrCache {
  */
 export function createQrCache(images: Pick<QrImages, 'render'>, options: QrCacheOptions): QrCache {
   const sources = new LRUCache<string, QrSource>({ max: options.maxEntries });
-  const renders = new LRUCache<string, CachedQr>({ max: options.maxRenders ?? options.maxEntries * 4 });
+  const renders = new LRUCache<string, RenderedQr>({ max: options.maxRenders ?? options.maxEntries * 4 });
   const loading = new Map<string, Promise<QrSource>>();
-  const rendering = new Map<string, Promise<CachedQr>>();
+  const rendering = new Map<string, Promise<RenderedQr>>();
 
   function renderKey(key: string, profile: string): string {
     // NUL cannot occur in a payment id or a profile key, so keys cannot collide.
@@ -60,15 +59,13 @@ export function createQrCache(images: Pick<QrImages, 'render'>, options: QrCache
       if (hit) return Promise.resolve(hit);
       return shared(rendering, rk, async (isCurrent) => {
         const src = await source(key, load);
-        const rendered: CachedQr = { ...(await images.render(src, profile)), text: src.text };
+        const rendered = await images.render(src, profile);
         if (isCurrent()) renders.set(rk, rendered);
         return rendered;
       });
     },
-    peekText(key) {
-      const cached = sources.peek(key);
-      return cached === undefined ? undefined : cached.text;
-    },
+    source,
+    peek: (key) => sources.peek(key),
     evict(key) {
       sources.delete(key);
       loading.delete(key);

@@ -4,19 +4,25 @@ import type { DisplayProfile } from './display-profile.js';
 import type { GreyImage } from './grey-image.js';
 import { decodeBase64Image, decodeImage } from './image-bytes.js';
 import { createImageFetcher } from './image-fetch.js';
-import { encodePng } from './png-encode.js';
-import { createQrDecoder } from './qr-decoder.js';
+import { createQrDecoder, type QrTextDecoder } from './qr-decoder.js';
 import { renderQr, type RenderedQr } from './qr-render.js';
 
 export type { RenderedQr } from './qr-render.js';
+export type { QrTextDecoder } from './qr-decoder.js';
 
-/** A payment's QR image, sanitised: `png` is re-encoded from pixels, greyscale, no metadata. */
+/**
+ * A payment's QR image, sanitised: only its greyscale pixels are kept (held by the QrImages
+ * that made it, which alone can render it), no metadata.
+ */
 export interface QrSource {
-  png: Buffer;
-  width: number;
-  height: number;
-  /** The text the code carries: given (fromText) or read from the pixels; null if unreadable. */
-  text: string | null;
+  readonly width: number;
+  readonly height: number;
+  /**
+   * The text the code carries, or null if no code can be read. Given at once for `fromText`;
+   * for an image, read from the pixels on the first call only (jsQR, on a worker thread) and
+   * remembered, so rendering never pays for it.
+   */
+  text(): Promise<string | null>;
 }
 
 export interface QrImagesOptions {
@@ -28,6 +34,8 @@ export interface QrImagesOptions {
   maxPixels?: number | undefined;
   /** Guard on image URLs and redirect targets, e.g. PartPay's hosts only. */
   allowedUrl?: ((url: URL) => boolean) | undefined;
+  /** Reads text from pixels; default a jsQR worker thread started on first use. */
+  decoder?: QrTextDecoder | undefined;
 }
 
 export interface QrImages {
@@ -37,45 +45,56 @@ export interface QrImages {
   fromUrl(url: string): Promise<QrSource>;
   /** QR text we render ourselves (error correction M). */
   fromText(text: string): Promise<QrSource>;
-  /** The source laid out and encoded for a display profile. */
+  /** The source laid out and encoded for a display profile; never reads its text. */
   render(source: QrSource, profile: DisplayProfile): Promise<RenderedQr>;
 }
 
 /**
  * Creates the QR image service: turns PartPay images (base64 or URL) and QR text into
- * sanitised sources, and renders them to terminals' display profiles. Image failures are
+ * sanitised sources, and renders them to terminals' display profiles. Reading the text of an
+ * image is left to `source.text()`, asked only by those who need it. Image failures are
  * `UpstreamError`s ('upstream_invalid_response' for bad images); bad text is a `ValidationError`.
  * @example
  * const images = createQrImages({ fetchTimeoutMs: 5000, maxBytes: 1_000_000 });
  * const source = await images.fromBase64(order.qrCodeImage);
  * const { body, contentType, etag } = await images.render(source, terminal.displayProfile);
+ * const text = await source.text(); // decoded now, once
  */
 export function createQrImages(options: QrImagesOptions): QrImages {
   const maxPixels = options.maxPixels ?? 4_000_000;
   const fetchImage = createImageFetcher({ timeoutMs: options.fetchTimeoutMs, maxBytes: options.maxBytes, allowedUrl: options.allowedUrl });
-  // Pixels of the sources we made, so render never decodes their PNG again. Weak, so a
-  // source dropped from every cache takes its pixels with it.
+  // Pixels of the sources we made. Weak, so a source dropped from every cache takes its
+  // pixels with it.
   const pixels = new WeakMap<QrSource, GreyImage>();
-  const decoder = createQrDecoder();
+  const decoder = options.decoder ?? createQrDecoder();
 
-  function remember(image: GreyImage, text: string | null): QrSource {
-    const source: QrSource = { png: encodePng(image, 'grey8'), width: image.width, height: image.height, text };
+  function remember(image: GreyImage, readText: () => Promise<string | null>): QrSource {
+    let text: Promise<string | null> | null = null;
+    const source: QrSource = {
+      width: image.width,
+      height: image.height,
+      text: () => {
+        // A failed read (the worker died) is not remembered, so the next call tries again.
+        text ??= readText().catch((error: unknown) => {
+          text = null;
+          throw error;
+        });
+        return text;
+      },
+    };
     pixels.set(source, image);
     return source;
   }
 
   async function fromBytes(bytes: Buffer): Promise<QrSource> {
     const image = await decodeImage(bytes, maxPixels);
-    return remember(image, await decoder.decode(image));
+    return remember(image, () => decoder.decode(image));
   }
 
-  async function pixelsOf(source: QrSource): Promise<GreyImage> {
+  function pixelsOf(source: QrSource): GreyImage {
     const known = pixels.get(source);
-    if (known) return known;
-    // A source from elsewhere (e.g. stored and reloaded): decode it like any other PNG.
-    const image = await decodeImage(source.png, maxPixels);
-    pixels.set(source, image);
-    return image;
+    if (!known) throw new Error('QR source was not made by this QrImages');
+    return known;
   }
 
   return {
@@ -92,9 +111,9 @@ export function createQrImages(options: QrImagesOptions): QrImages {
       // One pixel per module and no quiet zone: render adds the margin and scales exactly.
       const data = new Uint8Array(modules.size * modules.size);
       for (let i = 0; i < data.length; i++) data[i] = modules.data[i] ? 0 : 255;
-      return remember({ data, width: modules.size, height: modules.size }, text);
+      return remember({ data, width: modules.size, height: modules.size }, () => Promise.resolve(text));
     },
-    render: async (source, profile) => renderQr(await pixelsOf(source), profile),
+    render: async (source, profile) => renderQr(pixelsOf(source), profile),
   };
 }
 

@@ -20,7 +20,8 @@ export function presentPayment(p: Payment) {
     currency: p.currency,
     refundedMinor: p.refundedMinor,
     partpay: p.upstreamOrderId ? { orderId: p.upstreamOrderId, orderNumber: p.upstreamOrderNumber } : null,
-    qr: p.qrKind ? { imageUrl: `${base}/qr`, text: p.qrText } : null,
+    // text stays null until someone reads it from the image (GET textUrl): rendering never does.
+    qr: p.qrKind ? { imageUrl: `${base}/qr`, textUrl: `${base}/qr/text`, text: p.qrText } : null,
     error: p.errorCode ? { code: p.errorCode, message: p.errorMessage } : null,
     attention: p.attention,
     createdAt: iso(p.createdAt),

@@ -5,6 +5,7 @@ import type { PaymentRepository } from '../payments/repository.js';
 import type { PaymentEvents } from '../payments/events.js';
 import type { Registry } from '../registry/registry.js';
 import { applyOverrides, parseProfileOverrides } from '../qr/display-profile.js';
+import { invalidImage } from '../qr/image-bytes.js';
 import { isFinal } from '../payments/state-machine.js';
 import { NotFoundError, UpstreamError } from '../shared/errors.js';
 import type { ElectrumRepository } from '../electrum/repository.js';
@@ -107,6 +108,16 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     sendImage(req, res, qr);
   });
 
+  // The text inside the payment's QR, for terminals that draw their own code. Read from the
+  // image on the first ask only (the image route never reads it), then kept on the payment.
+  router.get('/payments/:id/qr/text', async (req, res) => {
+    const { id } = parseOr400(paymentIdParam, req.params, 'path');
+    const payment = deps.service.get(currentTerminal(res), id);
+    const text = await deps.qr.readText(payment);
+    if (text === null) throw invalidImage('holds no readable QR code');
+    res.json({ text });
+  });
+
   // An Electrum QR code issued to this terminal (createQrCode), as an image in its display profile.
   router.get('/qr-codes/:tranId', async (req, res) => {
     const terminal = currentTerminal(res);
@@ -114,7 +125,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     const profile = applyOverrides(terminal.displayProfile, parseProfileOverrides(req.query));
     const code = deps.electrumQr.qr(tranId);
     if (!code || code.terminalId !== terminal.id) throw new NotFoundError(`no QR code ${tranId} for terminal ${terminal.id}`);
-    const qr = await deps.qr.text(`electrum:${tranId}`, code.qrCode, profile);
+    const qr = await deps.qr.renderText(`electrum:${tranId}`, code.qrCode, profile);
     sendImage(req, res, qr);
   });
 

@@ -63,7 +63,7 @@ const kindOf: Record<string, string | null> = {
 describe('access-control matrix over every route the app serves', () => {
   it('finds the routes (so a new one cannot be forgotten)', () => {
     const routes = listRoutes(h.daemon.app).map((r) => `${r.method} ${r.path}`);
-    expect(routes).toEqual(expect.arrayContaining(['POST /v1/payments', 'GET /v1/payments/:id', 'POST /qr/v1/qrCodes', 'POST /qr/v1/scans', 'POST /partpay/callback', 'GET /healthz']));
+    expect(routes).toEqual(expect.arrayContaining(['POST /v1/payments', 'GET /v1/payments/:id', 'GET /v1/payments/:id/qr/text', 'POST /qr/v1/qrCodes', 'POST /qr/v1/scans', 'POST /partpay/callback', 'GET /healthz']));
   });
 
   it('refuses every non-public route to callers without the right credentials', async () => {

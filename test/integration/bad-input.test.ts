@@ -71,6 +71,7 @@ const ROUTES: Array<[method: string, path: string, body?: unknown]> = [
   ['GET', '/v1/payments/:id'],
   ['GET', '/v1/payments/:id/events'],
   ['GET', '/v1/payments/:id/qr'],
+  ['GET', '/v1/payments/:id/qr/text'],
   ['POST', '/v1/payments/:id/cancel'],
   ['POST', '/v1/payments/:id/refunds', { amountMinor: 100 }],
 ];
@@ -181,6 +182,7 @@ const ID_ROUTES: Array<[method: string, suffix: string, body?: unknown]> = [
   ['GET', ''],
   ['GET', '/events'],
   ['GET', '/qr'],
+  ['GET', '/qr/text'],
   ['POST', '/cancel'],
   ['POST', '/refunds', { amountMinor: 100 }],
 ];

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -42,13 +43,37 @@ describe('PartPay QR variants', () => {
           const meta = await sharp(Buffer.from(await (img as Response).arrayBuffer())).metadata();
           expect(meta).toMatchObject({ format: 'png', width: 320, height: 320 });
         }
-        const after = await eventually(async () => {
-          const r = await call<PaymentJson>(`${h2.url}/v1/payments/${res.body.id}`, { headers: h2.auth() });
-          return r.body.qr?.text ? r.body : null;
-        });
-        expect(after?.qr?.text).toBe(`${h2.sim.url()}/phone/orders/${res.body.partpay?.orderId}`);
+        const expected = `${h2.sim.url()}/phone/orders/${res.body.partpay?.orderId}`;
+        const payment = async () => (await call<PaymentJson>(`${h2.url}/v1/payments/${res.body.id}`, { headers: h2.auth() })).body;
+        // The image was served without reading its text.
+        expect((await payment()).qr?.text).toBeNull();
+        expect((await call(`${h2.url}/v1/payments/${res.body.id}/qr/text`, { headers: h2.auth(2) })).status).toBe(404);
+        for (let i = 0; i < 2; i++) {
+          const read = await call<{ text: string }>(`${h2.url}/v1/payments/${res.body.id}/qr/text`, { headers: h2.auth() });
+          expect(read.status, read.text).toBe(200);
+          expect(read.body).toEqual({ text: expected });
+        }
+        expect((await payment()).qr?.text).toBe(expected);
       },
     );
+  });
+
+  it('answers 502 when the text of an image without a QR code is asked, and keeps qr.text null', async () => {
+    await withHarness({}, async (h) => {
+      const res = await create(h);
+      // A copy of that payment whose PartPay image is plain grey, never loaded before.
+      const blank = await sharp({ create: { width: 120, height: 120, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+      const id = randomUUID();
+      h.daemon.db.exec('CREATE TEMP TABLE copied AS SELECT * FROM payments WHERE 0');
+      h.daemon.db.prepare('INSERT INTO copied SELECT * FROM payments WHERE id = ?').run(res.body.id);
+      h.daemon.db.prepare("UPDATE copied SET id = ?, upstream_order_id = NULL, qr_kind = 'base64', qr_data = ?").run(id, blank.toString('base64'));
+      h.daemon.db.exec('INSERT INTO payments SELECT * FROM copied; DROP TABLE copied');
+      expect((await fetch(`${h.url}/v1/payments/${id}/qr`, { headers: h.auth() })).status).toBe(200);
+      const read = await call<ErrorJson>(`${h.url}/v1/payments/${id}/qr/text`, { headers: h.auth() });
+      expect(read.status, read.text).toBe(502);
+      expect(read.body.error).toMatchObject({ code: 'upstream_invalid_response', message: expect.stringMatching(/no readable QR code/) });
+      expect((await call<PaymentJson>(`${h.url}/v1/payments/${id}`, { headers: h.auth() })).body.qr?.text).toBeNull();
+    });
   });
 
   it("renders in the second terminal's own profile (JPEG, mono, 200 px)", async () => {
@@ -81,6 +106,8 @@ describe('PartPay tokens', () => {
       expect(res.status).toBe(502);
       expect(res.body.error.code).toBe('upstream_rejected');
       expect(res.body.error.details).toMatchObject({ state: 'failed' });
+      // No order, so no QR: neither its image nor its text.
+      for (const path of ['qr', 'qr/text']) expect((await call(`${h.url}/v1/payments/${String(res.body.error.details?.['paymentId'])}/${path}`, { headers: h.auth() })).status).toBe(404);
       expect(JSON.stringify(res.body)).not.toContain('test-client-secret');
     });
   });

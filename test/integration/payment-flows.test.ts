@@ -65,13 +65,18 @@ describe('PartPay payment flows through the terminal API', () => {
     expect(qr.status).toBe(200);
     expect(qr.headers.get('content-type')).toBe('image/png');
     expect(Buffer.from(await qr.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
+    // Showing the image does not read the text inside it: that waits for someone to ask.
+    expect((await getPayment(p.id)).qr).toEqual({ imageUrl: `/v1/payments/${p.id}/qr`, textUrl: `/v1/payments/${p.id}/qr/text`, text: null });
+    const read = await call<{ text: string }>(`${h.url}${p.qr?.textUrl}`, { headers: h.auth() });
+    expect(read.status, read.text).toBe(200);
+    expect(read.body).toEqual({ text: `${h.sim.url()}/phone/orders/${p.partpay?.orderId}` });
 
     const waiting = getPayment(p.id, `?wait=10&version=${p.version}`);
     await h.sim.approve(p.partpay?.orderId as string);
     const done = await waiting;
     expect(done).toMatchObject({ state: 'approved', final: true, paid: true });
-    // the QR text was read from PartPay's image
-    expect((await getPayment(p.id)).qr?.text).toContain(`/phone/orders/${p.partpay?.orderId}`);
+    // the QR text read from PartPay's image is kept on the payment
+    expect((await getPayment(p.id)).qr?.text).toBe(read.body.text);
     const kinds = journal(p.id).map((e) => e.kind);
     expect(kinds).toEqual(expect.arrayContaining(['request', 'upstream_response', 'callback', 'state_changed']));
     expect(journal(p.id).find((e) => e.kind === 'callback')?.raw_body).toMatch(/orderStatus=approved&.*signature=[0-9a-f]{64}$/);

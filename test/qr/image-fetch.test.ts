@@ -92,12 +92,12 @@ async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
 
 describe('fromUrl', () => {
   it('fetches a JPEG and reads its QR text', async () => {
-    expect((await images.fromUrl(`${base}/ok.jpg`)).text).toBe(TEXT);
-    expect((await images.fromUrl(`${base}/ok-charset.jpg`)).text).toBe(TEXT);
+    expect(await (await images.fromUrl(`${base}/ok.jpg`)).text()).toBe(TEXT);
+    expect(await (await images.fromUrl(`${base}/ok-charset.jpg`)).text()).toBe(TEXT);
   });
 
   it('follows a redirect', async () => {
-    expect((await images.fromUrl(`${base}/redirect`)).text).toBe(TEXT);
+    expect(await (await images.fromUrl(`${base}/redirect`)).text()).toBe(TEXT);
   });
 
   it('stops after a few redirects', async () => {

@@ -30,7 +30,7 @@ describe('QR cache', () => {
     const second = await cache.get('pay-1', load, png);
     expect(load.calls).toBe(1);
     expect(second).toBe(first);
-    expect(first).toMatchObject({ contentType: 'image/png', text: 'TRAN-0001' });
+    expect(first.contentType).toBe('image/png');
   });
 
   it('shares one load between concurrent gets, across profiles', async () => {
@@ -57,9 +57,10 @@ describe('QR cache', () => {
       return source;
     });
     await expect(cache.get('pay-1', load, png)).rejects.toThrow('PartPay is down');
-    expect(cache.peekText('pay-1')).toBeUndefined();
+    expect(cache.peek('pay-1')).toBeUndefined();
     fail = false;
-    expect((await cache.get('pay-1', load, png)).text).toBe('TRAN-0001');
+    expect((await cache.get('pay-1', load, png)).contentType).toBe('image/png');
+    expect(cache.peek('pay-1')).toBe(source);
     expect(load.calls).toBe(2);
   });
 
@@ -89,20 +90,21 @@ describe('QR cache', () => {
   it('keeps keys apart', async () => {
     const cache = createQrCache(images, { maxEntries: 10 });
     const other = await images.fromText('TRAN-0002');
-    await cache.get('pay-1', counted(), png);
+    const first = await cache.get('pay-1', counted(), png);
     const second = await cache.get('pay-2', counted(async () => other), png);
-    expect(second.text).toBe('TRAN-0002');
-    expect(cache.peekText('pay-1')).toBe('TRAN-0001');
+    expect(second.etag).not.toBe(first.etag);
+    expect(await cache.peek('pay-2')?.text()).toBe('TRAN-0002');
+    expect(cache.peek('pay-1')).toBe(source);
   });
 
-  it('peeks the text and evicts a key with its renders', async () => {
+  it('peeks the source and evicts a key with its renders', async () => {
     const cache = createQrCache(images, { maxEntries: 10 });
     const load = counted();
-    expect(cache.peekText('pay-1')).toBeUndefined();
+    expect(cache.peek('pay-1')).toBeUndefined();
     await cache.get('pay-1', load, png);
-    expect(cache.peekText('pay-1')).toBe('TRAN-0001');
+    expect(cache.peek('pay-1')).toBe(source);
     cache.evict('pay-1');
-    expect(cache.peekText('pay-1')).toBeUndefined();
+    expect(cache.peek('pay-1')).toBeUndefined();
     await cache.get('pay-1', load, png);
     expect(load.calls).toBe(2);
   });
@@ -119,15 +121,36 @@ describe('QR cache', () => {
     cache.evict('pay-1');
     release();
     await pending;
-    expect(cache.peekText('pay-1')).toBeUndefined();
+    expect(cache.peek('pay-1')).toBeUndefined();
     await cache.get('pay-1', load, png);
     expect(load.calls).toBe(2);
+  });
+
+  it('loads a source without rendering it, and shares it with later renders', async () => {
+    let renders = 0;
+    const cache = createQrCache(
+      {
+        render: async (src, profile) => {
+          renders++;
+          return images.render(src, profile);
+        },
+      },
+      { maxEntries: 10 },
+    );
+    const load = counted();
+    const [a, b] = await Promise.all([cache.source('pay-1', load), cache.source('pay-1', load)]);
+    expect(a).toBe(source);
+    expect(b).toBe(source);
+    expect(renders).toBe(0);
+    await cache.get('pay-1', load, png);
+    expect(renders).toBe(1);
+    expect(load.calls).toBe(1);
   });
 
   it('stays within maxEntries', async () => {
     const cache = createQrCache(images, { maxEntries: 2 });
     for (const key of ['a', 'b', 'c']) await cache.get(key, counted(), png);
-    expect(cache.peekText('a')).toBeUndefined();
-    expect(cache.peekText('c')).toBe('TRAN-0001');
+    expect(cache.peek('a')).toBeUndefined();
+    expect(cache.peek('c')).toBe(source);
   });
 });

@@ -1,11 +1,15 @@
+import jsqrModule from 'jsqr';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { displayProfileSchema, type DisplayProfileInput } from '../../src/qr/display-profile.js';
 import { createQrImages, type QrSource } from '../../src/qr/qr-images.js';
 import { UpstreamError, ValidationError } from '../../src/shared/errors.js';
+import { createQrDecoder, type QrTextDecoder } from '../../src/qr/qr-decoder.js';
 import { JPEG_MAGIC, PNG_MAGIC, isWebp, makeQrJpeg, makeQrPng, pixelsOf, startsWith } from './helpers.js';
 
 const TEXT = '00020101021226300014tenderbridge0108TRAN123452040000';
+// jsqr is CommonJS compiled from TypeScript: under NodeNext its default import is the module object.
+const jsQR = jsqrModule.default;
 const images = createQrImages({ fetchTimeoutMs: 1000, maxBytes: 200_000 });
 const profile = (input: DisplayProfileInput = {}) => displayProfileSchema.parse(input);
 
@@ -27,42 +31,42 @@ describe('fromBase64', () => {
 
   it('reads the QR text from a plain base64 JPEG', async () => {
     const source = await images.fromBase64(jpeg.toString('base64'));
-    expect(source.text).toBe(TEXT);
+    expect(await source.text()).toBe(TEXT);
   });
 
   it('accepts a data: URL prefix and MIME line breaks', async () => {
     const wrapped = jpeg.toString('base64').replace(/.{76}/g, '$&\r\n');
     const source = await images.fromBase64(`data:image/jpeg;base64,${wrapped}`);
-    expect(source.text).toBe(TEXT);
+    expect(await source.text()).toBe(TEXT);
   });
 
   it('accepts a PNG', async () => {
     const source = await images.fromBase64(`data:image/png;base64,${(await makeQrPng(TEXT)).toString('base64')}`);
-    expect(source.text).toBe(TEXT);
+    expect(await source.text()).toBe(TEXT);
   });
 
-  it('normalises to a greyscale PNG without metadata', async () => {
+  it('keeps only the pixels: renders carry no metadata of the original', async () => {
     const withExif = await sharp(jpeg).withExif({ IFD0: { Copyright: 'secret-tracker' } }).jpeg().toBuffer();
     expect(withExif.includes('secret-tracker')).toBe(true);
     const source = await images.fromBase64(withExif.toString('base64'));
-    expect(startsWith(source.png, PNG_MAGIC)).toBe(true);
-    expect(source.png.includes('secret-tracker')).toBe(false);
-    const meta = await sharp(source.png).metadata();
-    expect(meta).toMatchObject({ format: 'png', width: source.width, height: source.height, channels: 1 });
-    expect(meta.exif).toBeUndefined();
     expect(source.width).toBe((await sharp(jpeg).metadata()).width);
+    for (const format of ['png', 'jpeg', 'webp'] as const) {
+      const out = await images.render(source, profile({ format }));
+      expect(out.body.includes('secret-tracker')).toBe(false);
+      expect((await sharp(out.body).metadata()).exif).toBeUndefined();
+    }
   });
 
   it('gives null text for an image without a QR code', async () => {
     const blank = await sharp({ create: { width: 100, height: 100, channels: 3, background: '#808080' } }).jpeg().toBuffer();
     const source = await images.fromBase64(blank.toString('base64'));
-    expect(source.text).toBeNull();
+    expect(await source.text()).toBeNull();
   });
 
   it('reads a small, noisy QR code through the fallback', async () => {
     const small = await makeQrJpeg(TEXT, { scale: 2, quality: 40 });
     const source = await images.fromBase64(small.toString('base64'));
-    expect(source.text).toBe(TEXT);
+    expect(await source.text()).toBe(TEXT);
   });
 
   it('rejects text that is not base64', async () => {
@@ -92,7 +96,7 @@ describe('fromBase64', () => {
     await expectInvalid(tight.fromBase64(jpeg.toString('base64')), /larger than/);
     await expectInvalid(images.fromBase64('A'.repeat(2_000_000)), /larger than/);
     const exact = createQrImages({ fetchTimeoutMs: 1000, maxBytes: jpeg.length });
-    expect((await exact.fromBase64(jpeg.toString('base64'))).text).toBe(TEXT);
+    expect(await (await exact.fromBase64(jpeg.toString('base64'))).text()).toBe(TEXT);
   });
 
   it('rejects an image over maxPixels', async () => {
@@ -104,11 +108,11 @@ describe('fromBase64', () => {
 describe('fromText', () => {
   it('renders the text as a QR code that reads back', async () => {
     const source = await images.fromText(TEXT);
-    expect(source.text).toBe(TEXT);
+    expect(await source.text()).toBe(TEXT);
     expect(source.width).toBe(source.height);
     const rendered = await images.render(source, profile());
     const reread = await images.fromBase64(rendered.body.toString('base64'));
-    expect(reread.text).toBe(TEXT);
+    expect(await reread.text()).toBe(TEXT);
   });
 
   it('refuses empty or oversized text with a ValidationError', async () => {
@@ -137,7 +141,7 @@ describe('render', () => {
       const meta = await sharp(out.body).metadata();
       expect(meta).toMatchObject({ format, width: 256, height: 256 });
       // Still a readable code after layout and encoding.
-      expect((await images.fromBase64((await sharp(out.body).png().toBuffer()).toString('base64'))).text).toBe(TEXT);
+      expect(await (await images.fromBase64((await sharp(out.body).png().toBuffer()).toString('base64'))).text()).toBe(TEXT);
     }
   });
 
@@ -204,10 +208,87 @@ describe('render', () => {
     expect(c.etag).not.toBe(a.etag);
   });
 
-  it('renders a source it did not create by decoding its PNG', async () => {
-    const foreign: QrSource = { ...fromText, png: Buffer.from(fromText.png) };
-    const a = await images.render(foreign, profile());
-    const b = await images.render(fromText, profile());
-    expect(a.body.equals(b.body)).toBe(true);
+  it('refuses to render a source it did not make', async () => {
+    const foreign: QrSource = { width: fromText.width, height: fromText.height, text: fromText.text };
+    await expect(images.render(foreign, profile())).rejects.toThrow(/not made by this QrImages/);
+  });
+});
+
+describe('reading the text', () => {
+  /** The real decoder, counting the images it is asked to read. */
+  function countingDecoder() {
+    const real = createQrDecoder();
+    const decoder: QrTextDecoder & { calls: number } = {
+      calls: 0,
+      decode(image) {
+        decoder.calls++;
+        return real.decode(image);
+      },
+    };
+    return decoder;
+  }
+
+  it('never reads the text to load or render an image', async () => {
+    const decoder = countingDecoder();
+    const lazy = createQrImages({ fetchTimeoutMs: 1000, maxBytes: 200_000, decoder });
+    const source = await lazy.fromBase64((await makeQrJpeg(TEXT)).toString('base64'));
+    for (const format of ['png', 'jpeg', 'webp'] as const) await lazy.render(source, profile({ format }));
+    expect(decoder.calls).toBe(0);
+  });
+
+  it('reads the text once, on the first ask, and remembers it', async () => {
+    const decoder = countingDecoder();
+    const lazy = createQrImages({ fetchTimeoutMs: 1000, maxBytes: 200_000, decoder });
+    const source = await lazy.fromBase64((await makeQrJpeg(TEXT)).toString('base64'));
+    const [a, b] = await Promise.all([source.text(), source.text()]);
+    expect([a, b]).toEqual([TEXT, TEXT]);
+    expect(await source.text()).toBe(TEXT);
+    expect(decoder.calls).toBe(1);
+  });
+
+  it('knows the text of a fromText source without decoding', async () => {
+    const decoder = countingDecoder();
+    const lazy = createQrImages({ fetchTimeoutMs: 1000, maxBytes: 200_000, decoder });
+    expect(await (await lazy.fromText(TEXT)).text()).toBe(TEXT);
+    expect(decoder.calls).toBe(0);
+  });
+
+  it('tries again after a failed read instead of remembering the failure', async () => {
+    let fail = true;
+    const real = createQrDecoder();
+    const flaky: QrTextDecoder = {
+      decode: async (image) => {
+        if (fail) throw new Error('worker died');
+        return real.decode(image);
+      },
+    };
+    const source = await createQrImages({ fetchTimeoutMs: 1000, maxBytes: 200_000, decoder: flaky }).fromBase64((await makeQrJpeg(TEXT)).toString('base64'));
+    await expect(source.text()).rejects.toThrow('worker died');
+    fail = false;
+    expect(await source.text()).toBe(TEXT);
+  });
+
+  it('reads a dim, low-contrast code through the second (thresholded) attempt', async () => {
+    // Dark modules at 100, light at 140: jsQR alone misses this.
+    const dim = await sharp(await makeQrPng(TEXT)).greyscale().linear(40 / 255, 100).png().toBuffer();
+    const { data, width, height, channels } = await pixelsOf(dim);
+    const rgba = new Uint8ClampedArray(width * height * 4).fill(255);
+    for (let i = 0; i < width * height; i++) rgba.fill(data[i * channels] as number, i * 4, i * 4 + 3);
+    expect(jsQR(rgba, width, height, { inversionAttempts: 'dontInvert' })).toBeNull();
+    expect(await (await images.fromBase64(dim.toString('base64'))).text()).toBe(TEXT);
+  });
+
+  it('reads a large image, shrunk in the worker', async () => {
+    const big = await makeQrJpeg(TEXT, { scale: 30 });
+    expect((await sharp(big).metadata()).width).toBeGreaterThan(800);
+    const roomy = createQrImages({ fetchTimeoutMs: 1000, maxBytes: 2_000_000 });
+    expect(await (await roomy.fromBase64(big.toString('base64'))).text()).toBe(TEXT);
+  });
+
+  it('leaves the pixels intact for rendering after a read', async () => {
+    const source = await images.fromBase64((await makeQrJpeg(TEXT)).toString('base64'));
+    const before = await images.render(source, profile());
+    expect(await source.text()).toBe(TEXT);
+    expect((await images.render(source, profile())).body.equals(before.body)).toBe(true);
   });
 });

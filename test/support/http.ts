@@ -37,7 +37,7 @@ export type PaymentJson = {
   refundedMinor: number;
   attention: string | null;
   partpay: { orderId: string; orderNumber: string | null } | null;
-  qr: { imageUrl: string; text: string | null } | null;
+  qr: { imageUrl: string; textUrl: string; text: string | null } | null;
   error: { code: string; message: string } | null;
 };
 

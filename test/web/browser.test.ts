@@ -53,6 +53,11 @@ describe('virtual terminal and customer pages', () => {
     await till.getByRole('img', { name: /PartPay QR code for NZD 12.34/ }).waitFor();
     const order = (await till.locator('#order').textContent())?.replace('PartPay order ', '') ?? '';
     expect(order).not.toBe('');
+    // The code's text is read from PartPay's image only when someone asks to see it.
+    expect(await till.locator('#qr-text').textContent()).toBe('');
+    await till.locator('#qr-details summary').click();
+    await expect.poll(() => till.locator('#qr-text').textContent()).toMatch(/\/phone\/orders\/[0-9a-f-]{36}$/);
+    await expect.poll(() => till.locator('#log').textContent()).toMatch(/qr\/text → 200/);
 
     const [opened] = await Promise.all([ctx.waitForEvent('page'), till.getByRole('link', { name: /customer phone/ }).click()]);
     phone = opened;

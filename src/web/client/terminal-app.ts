@@ -23,7 +23,7 @@ export function terminalApp(): void {
     currency: string;
     refundedMinor: number;
     partpay: { orderId: string; orderNumber: string | null } | null;
-    qr: { imageUrl: string; text: string | null } | null;
+    qr: { imageUrl: string; textUrl: string; text: string | null } | null;
     attention: string | null;
   }
   interface Sale {
@@ -70,6 +70,8 @@ export function terminalApp(): void {
   const links = $('customer-links');
   let sale: Sale | null = null;
   let qrObjectUrl: string | null = null;
+  /** Where the shown PartPay code's text can be read, until someone opens "QR code text". */
+  let qrTextOffer: { url: string; key: string } | null = null;
 
   $('currency-label').textContent = settings.currency;
   const demoSelect = document.getElementById('demo-terminal') as HTMLSelectElement | null;
@@ -93,6 +95,12 @@ export function terminalApp(): void {
     });
   }
   keyInput.addEventListener('change', () => void whoAmI());
+  $<HTMLDetailsElement>('qr-details').addEventListener('toggle', (event) => {
+    const offer = qrTextOffer;
+    if (!offer || !(event.target as HTMLDetailsElement).open) return;
+    qrTextOffer = null;
+    void readQrText(offer);
+  });
   void whoAmI();
 
   function flow(): 'partpay' | 'electrum' {
@@ -189,8 +197,27 @@ export function terminalApp(): void {
     qrImg.alt = '';
   }
   function showQrText(text: string | null): void {
+    qrTextOffer = null;
     $('qr-details').hidden = !text;
     $('qr-text').textContent = text ?? '';
+  }
+  /** Offers the text of a code whose text is not known yet: read (GET qr.textUrl) only when asked. */
+  function offerQrText(url: string, key: string): void {
+    showQrText(null);
+    const details = $<HTMLDetailsElement>('qr-details');
+    details.open = false;
+    details.hidden = false;
+    qrTextOffer = { url, key };
+  }
+  async function readQrText(offer: { url: string; key: string }): Promise<void> {
+    const asked = sale;
+    $('qr-text').textContent = 'Reading the code…';
+    const res = await fetch(offer.url, { headers: bearer(offer.key) });
+    const body = await json(res);
+    log(`GET /v1/payments/:id/qr/text → ${res.status}`);
+    if (sale !== asked) return;
+    if (res.ok) showQrText(String(body['text']));
+    else $('qr-text').textContent = `Could not read the code: ${errorText(body, res.status)}`;
   }
   function customerLink(href: string, text: string): void {
     const a = document.createElement('a');
@@ -306,6 +333,7 @@ export function terminalApp(): void {
     log(`POST /v1/payments → ${res.status}, payment ${p.id}`);
     render(p);
     if (p.qr) await showQr(p.qr.imageUrl, s.key, `PartPay QR code for ${money(p.amountMinor, p.currency)}`);
+    if (p.qr && !p.qr.text) offerQrText(p.qr.textUrl, s.key);
     if (phoneUrl) customerLink(phoneUrl, 'Open the customer phone (PartPay simulator)');
     void follow(p.id, s.key, s.stream.signal);
   }
