@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import Database from 'better-sqlite3';
 import { electrumFlow, type ElectrumFlow } from './electrum-flow.js';
 import type { HttpClient } from './http-client.js';
@@ -16,9 +17,43 @@ export interface FlowSettings {
   decideMs: number;
 }
 
-interface PartPayRound {
-  perSec: number;
+/** CPU of every process on the box during a round, per flow: the daemon, the simulators, and this load generator. */
+interface CpuShares {
   cpuPerFlow: number;
+  simsCpuPerFlow: number;
+  loadCpuPerFlow: number;
+}
+
+/** Starts counting CPU of the daemon, the simulators' process and this one. */
+function cpuMeter(stack: Stack) {
+  const d0 = procStats(stack.daemon.pid).cpuMs;
+  const s0 = procStats(stack.sims.child.pid as number).cpuMs;
+  const l0 = process.cpuUsage();
+  return (flows: number): CpuShares => {
+    const l = process.cpuUsage(l0);
+    const n = Math.max(1, flows);
+    return {
+      cpuPerFlow: (procStats(stack.daemon.pid).cpuMs - d0) / n,
+      simsCpuPerFlow: (procStats(stack.sims.child.pid as number).cpuMs - s0) / n,
+      loadCpuPerFlow: (l.user + l.system) / 1000 / n,
+    };
+  };
+}
+
+/** The CPU figures of a level, and the flows/s the box's cores could give if CPU were the only limit. */
+function cpuSummary(rounds: CpuShares[]) {
+  const cores = availableParallelism();
+  return {
+    daemonCpuMsPerFlow: spread(rounds.map((x) => x.cpuPerFlow)),
+    simulatorsCpuMsPerFlow: spread(rounds.map((x) => x.simsCpuPerFlow)),
+    loadGeneratorCpuMsPerFlow: spread(rounds.map((x) => x.loadCpuPerFlow)),
+    cpuBoundFlowsPerSec: spread(rounds.map((x) => (cores * 1000) / (x.cpuPerFlow + x.simsCpuPerFlow + x.loadCpuPerFlow))),
+    daemonOnlyCpuBoundFlowsPerSec: spread(rounds.map((x) => (cores * 1000) / x.cpuPerFlow)),
+  };
+}
+
+interface PartPayRound extends CpuShares {
+  perSec: number;
   errors: number;
   n: number;
   pollLate: number;
@@ -47,15 +82,15 @@ export async function partpayPhase(stack: Stack, http: HttpClient, s: FlowSettin
     const rounds: PartPayRound[] = [];
     const sampler = sampleRss(stack.daemon.pid);
     for (let r = 1; r <= s.rounds; r++) {
-      const cpu0 = procStats(stack.daemon.pid).cpuMs;
+      const meter = cpuMeter(stack);
       const loop = await closedLoop<PartPayFlow>(c, s.flowSeconds * 1000, flow);
-      const cpuMs = procStats(stack.daemon.pid).cpuMs - cpu0;
+      const cpu = meter(loop.all.length);
       await sleep(150); // let the last callbacks' timings land
       const corr = correlate(loop.all, await stack.sims.drain());
       seen += loop.all.length;
       const x: PartPayRound = {
         perSec: (loop.results.length * 1000) / loop.windowMs,
-        cpuPerFlow: cpuMs / Math.max(1, loop.all.length),
+        ...cpu,
         errors: loop.errors,
         n: loop.all.length,
         pollLate: corr.pollLate,
@@ -67,12 +102,12 @@ export async function partpayPhase(stack: Stack, http: HttpClient, s: FlowSettin
         cbAck: latencies(corr.callbackAck),
       };
       rounds.push(x);
-      progress.step(`PartPay flows c=${c} round ${r}/${s.rounds}: ${Math.round(x.perSec)} flows/s, ${round(x.cpuPerFlow, 2)} daemon CPU ms/flow, create (middleware) p50 ${round(x.create.p50)} ms p99 ${round(x.create.p99)} ms, callback->terminal p99 ${round(x.cbToTerminal.p99)} ms${loop.errors ? `, ${loop.errors} errors: ${loop.firstError}` : ''}`);
+      progress.step(`PartPay flows c=${c} round ${r}/${s.rounds}: ${Math.round(x.perSec)} flows/s, CPU ms/flow daemon ${round(x.cpuPerFlow, 2)} sims ${round(x.simsCpuPerFlow, 2)} load ${round(x.loadCpuPerFlow, 2)}, create (middleware) p50 ${round(x.create.p50)} ms p99 ${round(x.create.p99)} ms, callback->terminal p99 ${round(x.cbToTerminal.p99)} ms${loop.errors ? `, ${loop.errors} errors: ${loop.firstError}` : ''}`);
     }
     rss[`partpay c=${c}`] = sampler.stop();
     byConcurrency[String(c)] = {
       flowsPerSec: spread(rounds.map((x) => x.perSec)),
-      daemonCpuMsPerFlow: spread(rounds.map((x) => x.cpuPerFlow)),
+      ...cpuSummary(rounds),
       createMiddlewareMs: p50p99(rounds, (x) => x.create),
       createRoundTripMs: p50p99(rounds, (x) => x.createRtt),
       upstreamCreateMs: p50p99(rounds, (x) => x.upstream),
@@ -91,9 +126,8 @@ export async function partpayPhase(stack: Stack, http: HttpClient, s: FlowSettin
   return { decideMs: s.decideMs, byConcurrency, durable: { flowsSeenApproved: seen, approvedRows: approved, stateChangesPerFlow: changes / Math.max(1, approved) } };
 }
 
-interface ElectrumRound {
+interface ElectrumRound extends CpuShares {
   perSec: number;
-  cpuPerFlow: number;
   errors: number;
   n: number;
   retries: number;
@@ -111,12 +145,11 @@ export async function electrumPhase(stack: Stack, http: HttpClient, partner: Htt
     const rounds: ElectrumRound[] = [];
     const sampler = sampleRss(stack.daemon.pid);
     for (let r = 1; r <= s.rounds; r++) {
-      const cpu0 = procStats(stack.daemon.pid).cpuMs;
+      const meter = cpuMeter(stack);
       const loop = await closedLoop<ElectrumFlow>(c, s.flowSeconds * 1000, flow);
-      const cpuMs = procStats(stack.daemon.pid).cpuMs - cpu0;
       const x: ElectrumRound = {
         perSec: (loop.results.length * 1000) / loop.windowMs,
-        cpuPerFlow: cpuMs / Math.max(1, loop.all.length),
+        ...meter(loop.all.length),
         errors: loop.errors,
         n: loop.all.length,
         retries: total(loop.all, (f) => f.scanRetries),
@@ -124,12 +157,12 @@ export async function electrumPhase(stack: Stack, http: HttpClient, partner: Htt
         scanToPay: latencies(loop.all.map((f) => f.scanToPayMs)),
       };
       rounds.push(x);
-      progress.step(`Electrum flows c=${c} round ${r}/${s.rounds}: ${Math.round(x.perSec)} flows/s, ${round(x.cpuPerFlow, 2)} daemon CPU ms/flow${loop.errors ? `, ${loop.errors} errors: ${loop.firstError}` : ''}`);
+      progress.step(`Electrum flows c=${c} round ${r}/${s.rounds}: ${Math.round(x.perSec)} flows/s, CPU ms/flow daemon ${round(x.cpuPerFlow, 2)} sims ${round(x.simsCpuPerFlow, 2)} load ${round(x.loadCpuPerFlow, 2)}${loop.errors ? `, ${loop.errors} errors: ${loop.firstError}` : ''}`);
     }
     rss[`electrum c=${c}`] = sampler.stop();
     byConcurrency[String(c)] = {
       flowsPerSec: spread(rounds.map((x) => x.perSec)),
-      daemonCpuMsPerFlow: spread(rounds.map((x) => x.cpuPerFlow)),
+      ...cpuSummary(rounds),
       flowMs: p50p99(rounds, (x) => x.flow),
       scanToPayMs: p50p99(rounds, (x) => x.scanToPay),
       scanRetries: total(rounds, (x) => x.retries),

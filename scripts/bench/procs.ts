@@ -55,6 +55,18 @@ export function sampleRss(pid: number, everyMs = 100) {
   };
 }
 
+/**
+ * The `Environment=` settings of the shipped systemd unit, so the benchmark runs the daemon
+ * as production does (e.g. NODE_ENV, MALLOC_ARENA_MAX).
+ * @example unitEnvironment() // { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' }
+ */
+export function unitEnvironment(): Record<string, string> {
+  const unit = readFileSync(resolve(DAEMON_ROOT, 'systemd/tenderbridge.service'), 'utf8');
+  return Object.fromEntries(
+    [...unit.matchAll(/^Environment=(\w+)=(.*)$/gm)].map((m) => [m[1] as string, (m[2] as string).trim()]),
+  );
+}
+
 export interface Daemon {
   child: ChildProcess;
   pid: number;
@@ -66,13 +78,14 @@ export interface Daemon {
 }
 
 /**
- * Starts the built daemon as production does (`node dist/main.js --config FILE`) and waits
+ * Starts the built daemon as production does (`node dist/main.js --config FILE`, with the
+ * unit's environment) and waits
  * for its "tenderbridge ready on URL" log line, then for /healthz. Its stdout (the JSON log)
  * is drained and dropped so logging costs what it costs under journald.
  */
 export async function startDaemon(configPath: string, options: { nodeArgs?: string[]; timeoutMs?: number } = {}): Promise<Daemon> {
   const t0 = monoMs();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), resolve(DAEMON_ROOT, 'dist/main.js'), '--config', configPath], { cwd: DAEMON_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), resolve(DAEMON_ROOT, 'dist/main.js'), '--config', configPath], { cwd: DAEMON_ROOT, env: { ...process.env, ...unitEnvironment() }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => {
     stderr += c.toString('utf8');
