@@ -15,7 +15,7 @@ import { createPaymentQr } from './payments/payment-qr.js';
 import { createPaymentRepository } from './payments/repository.js';
 import { createPaymentService } from './payments/service.js';
 import { createUpstreamSync } from './payments/upstream-sync.js';
-import { createQrCache, createQrImages } from './qr/index.js';
+import { configureSharp, createQrCache, createQrImages } from './qr/index.js';
 import { createRegistry } from './registry/registry.js';
 import { createOperatorActions } from './payments/operator.js';
 import { webRoutes } from './web/routes.js';
@@ -86,7 +86,12 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   // The deliverer needs the sync and the sync needs to kick the deliverer: tie the knot late.
   let kick = (): void => undefined;
   const onOutbox = () => kick();
-  const applier = createApplier({ db, group, payments, outbox, events, logger: logger.child({ component: 'payments' }), clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox, onFinal: (p, by) => metrics.paymentResolved(by, p.state) });
+  const applier = createApplier({ db, group, payments, outbox, events, logger: logger.child({ component: 'payments' }), clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox, onFinal: (p, by) => {
+      metrics.paymentResolved(by, p.state);
+      // A final payment's QR is shown no more: free its image now rather than when the LRU gets to it.
+      qr.forget(p.id);
+    },
+  });
   let electrumDeps: ElectrumDeps | null = null;
   const sync = createUpstreamSync({
     db,
@@ -107,6 +112,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const deliverer = createDeliverer({ outbox, deliver, logger: logger.child({ component: 'outbox' }), clock, ...config.outbox });
   kick = deliverer.kick;
 
+  configureSharp();
   const images = createQrImages({ fetchTimeoutMs: config.partpay.imageFetch.timeoutMs, maxBytes: config.partpay.imageFetch.maxBytes });
   const qr = createPaymentQr({ images, cache: createQrCache(images, { maxEntries: 2_000 }), payments, logger: logger.child({ component: 'qr' }) });
   const service = createPaymentService({

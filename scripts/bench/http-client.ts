@@ -7,6 +7,8 @@ export interface HttpAnswer {
   body: Buffer;
 }
 
+const REQUEST_TIMEOUT_MS = 30_000;
+
 /**
  * A lean keep-alive HTTP client for the flow loops. node:http with one agent costs the load
  * generator less CPU than fetch, and on a 2-core machine every cycle the generator spends is
@@ -27,6 +29,8 @@ export function createHttpClient(baseUrl: string) {
         res.on('error', reject);
       });
       req.on('error', reject);
+      // Nothing in a flow legitimately takes this long (long-polls ask for 10 s): fail, never hang.
+      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`${method} ${path}: no answer in ${REQUEST_TIMEOUT_MS} ms`)));
       req.end(body);
     });
   }

@@ -1,0 +1,62 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+// Keeps `npm run bench` working: its quick mode end to end (built daemon, simulators,
+// baselines), then the shape of the JSON. No timing is asserted: figures depend on the machine.
+const root = resolve(import.meta.dirname, '../..');
+const dir = mkdtempSync(join(tmpdir(), 'tenderbridge-bench-smoke-'));
+const out = join(dir, 'results.json');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+type Json = Record<string, unknown>;
+const get = (r: Json, path: string): unknown => path.split('.').reduce<unknown>((v, k) => (v as Json | undefined)?.[k], r);
+const positive = (r: Json, path: string) => {
+  const v = get(r, path);
+  expect(typeof v === 'number' && Number.isFinite(v) && v > 0, `${path} = ${JSON.stringify(v)}`).toBe(true);
+};
+
+describe('npm run bench -- --quick', () => {
+  // Asynchronous on purpose: a synchronous child would block the test worker's event loop.
+  it('runs every phase and writes results.json with every section filled with positive figures', { timeout: 360_000 }, async () => {
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/bench/main.ts', '--quick', '--quiet', `--out=${out}`], { cwd: root, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
+    const r = JSON.parse(readFileSync(out, 'utf8')) as Json;
+    for (const section of ['machine', 'settings', 'baselineSqlite', 'baselineHttp', 'trivialRoute', 'partpayFlows', 'electrumFlows', 'qr', 'startup', 'memory', 'ratios', 'targets']) {
+      expect(r, section).toHaveProperty(section);
+    }
+    expect(get(r, 'machine.cpuModel')).toEqual(expect.any(String));
+    positive(r, 'machine.cores');
+    positive(r, 'baselineSqlite.commitsPerSec.median');
+    positive(r, 'baselineSqlite.groupedChangesPerSec.median');
+    for (const c of get(r, 'settings.concurrency') as number[]) {
+      positive(r, `baselineHttp.${c}.rps.median`);
+      positive(r, `trivialRoute.byConcurrency.${c}.rps.median`);
+      for (const path of ['flowsPerSec.median', 'daemonCpuMsPerFlow.median', 'simulatorsCpuMsPerFlow.median', 'loadGeneratorCpuMsPerFlow.median', 'cpuBoundFlowsPerSec.median', 'createMiddlewareMs.p50.median', 'createRoundTripMs.p99.median', 'upstreamCreateMs.p50.median', 'qrFirstFetchMs.p50.median', 'callbackAckMs.p50.median']) {
+        positive(r, `partpayFlows.byConcurrency.${c}.${path}`);
+      }
+      expect(get(r, `partpayFlows.byConcurrency.${c}.errors`)).toBe(0);
+      positive(r, `electrumFlows.byConcurrency.${c}.flowsPerSec.median`);
+      positive(r, `electrumFlows.byConcurrency.${c}.flowMs.p50.median`);
+      positive(r, `electrumFlows.byConcurrency.${c}.simulatorsCpuMsPerFlow.median`);
+      expect(get(r, `electrumFlows.byConcurrency.${c}.errors`)).toBe(0);
+    }
+    // At one terminal the long-poll is always open before the simulator decides.
+    positive(r, 'partpayFlows.byConcurrency.1.callbackToTerminalMs.p50.median');
+    expect(get(r, 'partpayFlows.durable.approvedRows')).toBe(get(r, 'partpayFlows.durable.flowsSeenApproved'));
+    for (const profile of ['default', 'mono', 'jpeg', 'webp']) {
+      for (const variant of ['base64', 'url', 'renderOnly']) positive(r, `qr.perProfile.${profile}.${variant}.p50`);
+      positive(r, `qr.perProfile.${profile}.bytes`);
+    }
+    positive(r, 'qr.httpRefetch.image200.p50.median');
+    positive(r, 'qr.httpRefetch.notModified304.p50.median');
+    positive(r, 'startup.readyLogMs.median');
+    positive(r, 'startup.healthzMs.median');
+    positive(r, 'memory.peakRssMb');
+    positive(r, 'ratios.durableStateChangesPerSec');
+    positive(r, 'ratios.electrumVsPartPayCpuPerFlow');
+    expect((get(r, 'targets') as unknown[]).length).toBeGreaterThanOrEqual(9);
+  });
+});
