@@ -15,6 +15,7 @@ import { createPaymentQr } from './payments/payment-qr.js';
 import { createPaymentRepository } from './payments/repository.js';
 import { createPaymentService } from './payments/service.js';
 import { createUpstreamSync } from './payments/upstream-sync.js';
+import type { Payment } from './payments/types.js';
 import { configureSharp, createQrCache, createQrImages } from './qr/index.js';
 import { createRegistry } from './registry/registry.js';
 import { createOperatorActions } from './payments/operator.js';
@@ -86,12 +87,12 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   // The deliverer needs the sync and the sync needs to kick the deliverer: tie the knot late.
   let kick = (): void => undefined;
   const onOutbox = () => kick();
-  const applier = createApplier({ db, group, payments, outbox, events, logger: logger.child({ component: 'payments' }), clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox, onFinal: (p, by) => {
-      metrics.paymentResolved(by, p.state);
-      // A final payment's QR is shown no more: free its image now rather than when the LRU gets to it.
-      qr.forget(p.id);
-    },
-  });
+  const onFinal = (p: Payment, by: string): void => {
+    metrics.paymentResolved(by, p.state);
+    // A final payment's QR is shown no more: free its image now rather than when the LRU gets to it.
+    qr.forget(p.id);
+  };
+  const applier = createApplier({ db, group, payments, outbox, events, logger: logger.child({ component: 'payments' }), clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox, onFinal });
   let electrumDeps: ElectrumDeps | null = null;
   const sync = createUpstreamSync({
     db,
