@@ -7,6 +7,10 @@ export interface QrCacheOptions {
   maxEntries: number;
   /** Renders kept, one per payment and profile; default 4 × maxEntries. */
   maxRenders?: number | undefined;
+  /** Pixel bytes of the sources kept (a 270 px PartPay JPEG is 73 kB of pixels); default 24 MB. */
+  maxSourceBytes?: number | undefined;
+  /** Encoded bytes of the renders kept; default 16 MB. */
+  maxRenderBytes?: number | undefined;
 }
 
 export interface QrCache {
@@ -29,8 +33,18 @@ export interface QrCache {
  * const qr = await cache.get(payment.id, () => images.fromBase64(order.qrImage), profile);
  */
 export function createQrCache(images: Pick<QrImages, 'render'>, options: QrCacheOptions): QrCache {
-  const sources = new LRUCache<string, QrSource>({ max: options.maxEntries });
-  const renders = new LRUCache<string, RenderedQr>({ max: options.maxRenders ?? options.maxEntries * 4 });
+  // Bounded by count and by bytes: a chain's thousand open payments must not hold the box's
+  // memory; a source or render pushed out is just loaded or rendered again when asked for.
+  const sources = new LRUCache<string, QrSource>({
+    max: options.maxEntries,
+    maxSize: options.maxSourceBytes ?? 24 * 1024 * 1024,
+    sizeCalculation: (s) => Math.max(1, s.width * s.height),
+  });
+  const renders = new LRUCache<string, RenderedQr>({
+    max: options.maxRenders ?? options.maxEntries * 4,
+    maxSize: options.maxRenderBytes ?? 16 * 1024 * 1024,
+    sizeCalculation: (r) => Math.max(1, r.body.length),
+  });
   const loading = new Map<string, Promise<QrSource>>();
   const rendering = new Map<string, Promise<RenderedQr>>();
 

@@ -153,4 +153,22 @@ describe('QR cache', () => {
     expect(cache.peek('a')).toBeUndefined();
     expect(cache.peek('c')).toBe(source);
   });
+
+  it('stays within its byte budgets, dropping the least recently used sources and renders', async () => {
+    const pixels = source.width * source.height;
+    const rendered = await images.render(source, png);
+    // Room for two sources and two renders, however many entries are allowed.
+    const cache = createQrCache(images, { maxEntries: 100, maxSourceBytes: pixels * 2, maxRenderBytes: rendered.body.length * 2 });
+    const loads = { a: counted(), b: counted(), c: counted() };
+    for (const key of ['a', 'b', 'c'] as const) await cache.get(key, loads[key], png);
+    expect(cache.peek('a')).toBeUndefined();
+    expect(cache.peek('b')).toBe(source);
+    expect(cache.peek('c')).toBe(source);
+    // 'a' lost its render too: asking again loads it again.
+    await cache.get('a', loads.a, png);
+    expect(loads.a.calls).toBe(2);
+    // 'c' kept both.
+    await cache.get('c', loads.c, png);
+    expect(loads.c.calls).toBe(1);
+  });
 });
