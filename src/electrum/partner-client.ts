@@ -1,5 +1,7 @@
+import { Agent, request } from 'undici';
 import { z } from 'zod';
 import type { Logger } from '../shared/logger.js';
+import { errorCode, isResponseTimeout, startDeadline } from '../shared/outbound-http.js';
 import { basicAuthHeader } from './basic-auth.js';
 import { classifyStatus, type PartnerResult } from './partner-result.js';
 import {
@@ -48,26 +50,38 @@ export function createPartnerClient(input: PartnerClientOptions) {
   const base = options.baseUrl.replace(/\/+$/, '');
   const authorization = basicAuthHeader(options.username, options.password);
   const logger = options.logger.child({ component: 'electrum-partner-client', partnerBaseUrl: base });
+  // One keep-alive pool per partner. Idle sockets are unref'd by undici, so the pool never
+  // keeps the process from exiting and needs no close.
+  const dispatcher = new Agent();
 
   async function post<T>(path: string, body: unknown, messageId: string, parseSuccess: (json: unknown) => T | undefined, notFoundIsSuccess: boolean): Promise<PartnerResult<T>> {
     await options.beforeSend?.();
     const started = Date.now();
     let status: number;
     let text: string;
+    // Whole exchange, body included; undici's request() never follows redirects, so a 3xx is an answer.
+    const deadline = startDeadline(options.timeoutMs);
     try {
-      const res = await fetch(`${base}${path}`, {
+      const res = await request(`${base}${path}`, {
         method: 'POST',
-        headers: { authorization, 'content-type': 'application/json', accept: 'application/json' },
+        // user-agent: what fetch sent; some gateways refuse a request without one.
+        headers: { authorization, 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'node' },
         body: JSON.stringify(toWire(body)),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(options.timeoutMs),
+        dispatcher,
+        signal: deadline.signal,
+        // undici's own timers (300 s by default) must never cut in before the deadline.
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
       });
-      status = res.status;
-      text = await res.text();
+      status = res.statusCode;
+      // Read on every status: that frees the socket for the next call.
+      text = await res.body.text();
     } catch (err) {
-      const reason = describeFetchError(err);
+      const reason = deadline.expired || isResponseTimeout(err) ? 'timeout' : describeNetworkError(err);
       logger.warn('electrum partner call got no answer', { path, messageId, reason, ms: Date.now() - started });
       return { kind: 'unknown', status: null, reason };
+    } finally {
+      deadline.clear();
     }
     const json = parseJson(text);
     const result = classify(status, json, parseSuccess, notFoundIsSuccess);
@@ -117,9 +131,7 @@ function parseJson(text: string): unknown {
   }
 }
 
-function describeFetchError(err: unknown): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return 'timeout';
-  const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
-  const code = typeof cause?.code === 'string' ? cause.code : null;
+function describeNetworkError(err: unknown): string {
+  const code = errorCode(err);
   return `network error${code ? ` (${code})` : ''}: ${err instanceof Error ? err.message : String(err)}`;
 }

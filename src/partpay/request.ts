@@ -1,5 +1,7 @@
+import { Agent, request } from 'undici';
 import { UpstreamError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { headerValue, isResponseTimeout, startDeadline } from '../shared/outbound-http.js';
 import { describeErrorBody } from './error-body.js';
 import type { PartPayProtocol } from './protocol.js';
 import type { TokenManager } from './token-manager.js';
@@ -55,27 +57,49 @@ type Attempt = { kind: 'response'; status: number; text: string; retryAfterMs: n
 export function createPartPayRequester(options: RequesterOptions) {
   const base = options.apiBaseUrl.replace(/\/+$/, '');
   const attempts = Math.max(1, options.retries.attempts);
+  // One keep-alive pool for this client. Idle sockets are unref'd by undici, so the pool
+  // never keeps the process from exiting and needs no close.
+  const dispatcher = new Agent();
 
   async function attemptOnce(merchant: MerchantCredentials, call: PartPayCall, token: string): Promise<Attempt> {
     const headers: Record<string, string> = {
       accept: 'application/json',
       authorization: `Bearer ${token}`,
+      // What fetch sent; some API gateways refuse a request without a User-Agent.
+      'user-agent': 'node',
       [options.protocol.merchantIdHeader]: merchant.partpayMerchantId,
     };
     if (call.idempotencyKey !== undefined && options.protocol.idempotencyHeader !== null) {
       headers[options.protocol.idempotencyHeader] = call.idempotencyKey;
     }
     if (call.body !== undefined) headers['content-type'] = 'application/json';
-    const init: RequestInit = { method: call.method, headers, signal: AbortSignal.timeout(options.timeoutMs) };
-    if (call.body !== undefined) init.body = JSON.stringify(call.body);
+    // The deadline covers the whole attempt (connect, headers, body), so an attempt never
+    // outlasts timeoutMs: the refund safety delay is computed from that bound.
+    const deadline = startDeadline(options.timeoutMs);
     try {
-      const response = await fetch(`${base}${call.path}`, init);
-      // Reading the body is inside the same timeout, so a server that stalls mid-body times out too.
-      const text = await response.text();
-      return { kind: 'response', status: response.status, text, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')), date: response.headers.get('date') };
+      const response = await request(`${base}${call.path}`, {
+        method: call.method,
+        headers,
+        body: call.body === undefined ? null : JSON.stringify(call.body),
+        dispatcher,
+        signal: deadline.signal,
+        // undici's own timers (300 s by default) must never cut in before the deadline.
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+      });
+      // Always read the body, error statuses too: that frees the socket for the next call.
+      const text = await response.body.text();
+      return {
+        kind: 'response',
+        status: response.statusCode,
+        text,
+        retryAfterMs: parseRetryAfter(headerValue(response.headers, 'retry-after')),
+        date: headerValue(response.headers, 'date'),
+      };
     } catch (error) {
-      const timedOut = error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError');
-      return timedOut ? { kind: 'timeout', error } : { kind: 'network', error };
+      return deadline.expired || isResponseTimeout(error) ? { kind: 'timeout', error } : { kind: 'network', error };
+    } finally {
+      deadline.clear();
     }
   }
 
@@ -181,7 +205,7 @@ function parseRetryAfter(value: string | null): number | null {
 
 function errorMessage(error: unknown): string {
   if (error instanceof Error) {
-    // undici hides the socket error in `cause` behind a generic "fetch failed".
+    // Wrapped errors (e.g. fetch's "fetch failed") hide the socket error in `cause`.
     const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
     return `${error.message}${cause}`;
   }

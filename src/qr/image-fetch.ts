@@ -1,4 +1,6 @@
+import { Agent, request, type Dispatcher } from 'undici';
 import { UpstreamError } from '../shared/errors.js';
+import { discardBody, headerValue } from '../shared/outbound-http.js';
 import { invalidImage } from './image-bytes.js';
 
 export interface ImageFetchOptions {
@@ -23,6 +25,8 @@ const ACCEPTED_TYPES = new Set(['image/jpeg', 'image/png']);
  */
 export function createImageFetcher(options: ImageFetchOptions): (url: string) => Promise<Buffer> {
   const maxRedirects = options.maxRedirects ?? 3;
+  // One keep-alive pool per fetcher; idle sockets are unref'd by undici and need no close.
+  const dispatcher = new Agent();
 
   function checkUrl(raw: string, base?: URL): URL {
     let url: URL;
@@ -38,14 +42,16 @@ export function createImageFetcher(options: ImageFetchOptions): (url: string) =>
 
   return async function fetchImage(raw: string): Promise<Buffer> {
     let url = checkUrl(raw);
+    // One signal for the whole fetch (not per-phase timers): a body dripped slowly enough to
+    // dodge an idle timeout must still end on time. An image fetch is rare; the cost is fine.
     const signal = AbortSignal.timeout(options.timeoutMs);
     try {
       for (let hop = 0; ; hop++) {
-        // Manual redirects so every target goes through checkUrl, not just the first.
-        const response = await fetch(url, { signal, redirect: 'manual', headers: { accept: 'image/jpeg, image/png' } });
-        const location = response.headers.get('location');
-        if (response.status >= 300 && response.status < 400 && location !== null) {
-          await response.body?.cancel();
+        // request() never follows redirects: each target goes through checkUrl, not just the first.
+        const response = await request(url, { dispatcher, signal, headers: { accept: 'image/jpeg, image/png', 'user-agent': 'node' } });
+        const location = headerValue(response.headers, 'location');
+        if (response.statusCode >= 300 && response.statusCode < 400 && location !== null) {
+          discardBody(response.body);
           if (hop >= maxRedirects) throw invalidImage(`more than ${maxRedirects} redirects`);
           url = checkUrl(location, url);
           continue;
@@ -58,46 +64,44 @@ export function createImageFetcher(options: ImageFetchOptions): (url: string) =>
   };
 }
 
-async function readImage(response: Response, maxBytes: number): Promise<Buffer> {
-  if (!response.ok) {
-    await response.body?.cancel();
-    const transient = response.status >= 500 || response.status === 429;
-    throw new UpstreamError(transient ? 'upstream_unavailable' : 'upstream_rejected', `QR image: HTTP ${response.status}`, {
+async function readImage(response: Dispatcher.ResponseData, maxBytes: number): Promise<Buffer> {
+  const { statusCode, headers, body } = response;
+  if (statusCode < 200 || statusCode >= 300) {
+    discardBody(body);
+    const transient = statusCode >= 500 || statusCode === 429;
+    throw new UpstreamError(transient ? 'upstream_unavailable' : 'upstream_rejected', `QR image: HTTP ${statusCode}`, {
       retryable: transient,
-      upstreamStatus: response.status,
+      upstreamStatus: statusCode,
     });
   }
-  const type = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const type = (headerValue(headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (!ACCEPTED_TYPES.has(type)) {
-    await response.body?.cancel();
+    discardBody(body);
     throw invalidImage(`content type '${type}' is not image/jpeg or image/png`);
   }
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  const declared = Number(headerValue(headers, 'content-length') ?? Number.NaN);
   if (declared > maxBytes) {
-    await response.body?.cancel();
+    discardBody(body);
     throw invalidImage(`larger than ${maxBytes} bytes (Content-Length ${declared})`);
   }
-  if (!response.body) throw invalidImage('empty body');
   // Count while streaming: Content-Length may be missing (chunked) or wrong.
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
+  const chunks: Buffer[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    total += chunk.byteLength;
     if (total > maxBytes) {
-      await reader.cancel();
+      discardBody(body);
       throw invalidImage(`larger than ${maxBytes} bytes`);
     }
-    chunks.push(value);
+    chunks.push(chunk);
   }
+  if (total === 0) throw invalidImage('empty body');
   return Buffer.concat(chunks, total);
 }
 
 function translate(error: unknown, signal: AbortSignal, url: URL): UpstreamError {
   if (error instanceof UpstreamError) return error;
-  // The timeout signal may surface as a TimeoutError, an AbortError or a stream 'terminated'.
+  // The timeout may surface as the signal's TimeoutError or as the body stream's error.
   if (signal.aborted) {
     return new UpstreamError('upstream_timeout', `QR image: ${url.origin} did not answer in time`, { retryable: true, cause: error });
   }

@@ -100,7 +100,7 @@ describe('Electrum partner client against the partner simulator', () => {
 describe('Electrum partner client status rules', () => {
   let server: Server;
   let baseUrl: string;
-  let answer: { status: number; body?: unknown } = { status: 200 };
+  let answer: { status: number; body?: unknown; stallBody?: boolean } = { status: 200 };
   const logger = createLogger({ level: 'error', silent: true });
 
   beforeAll(async () => {
@@ -108,7 +108,9 @@ describe('Electrum partner client status rules', () => {
       req.resume();
       req.on('end', () => {
         res.writeHead(answer.status, { 'content-type': 'application/json' });
-        res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+        // A stalled body: the headers and a first chunk, then nothing more.
+        if (answer.stallBody) res.write('{"id":');
+        else res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
       });
     });
     server.listen(0, '127.0.0.1');
@@ -152,6 +154,14 @@ describe('Electrum partner client status rules', () => {
   it('accepts an advice answered 202 without a body', async () => {
     answer = { status: 202 };
     expect(await client().confirm(ex.paymentConfirmation())).toEqual({ kind: 'success', status: 202, body: null });
+  });
+
+  it('calls a body that stalls after a 201 unknown once the timeout passes', async () => {
+    answer = { status: 201, stallBody: true };
+    const started = Date.now();
+    const result = await createPartnerClient({ baseUrl, username: 'u', password: 'p', timeoutMs: 200, logger }).pay(ex.paymentRequest());
+    expect(result).toEqual({ kind: 'unknown', status: null, reason: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('calls a refused connection unknown', async () => {

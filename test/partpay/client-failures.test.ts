@@ -93,6 +93,31 @@ describe('PartPay client failure handling', () => {
     expect(fake.seen).toHaveLength(2);
   });
 
+  it('times out a PartPay that sends headers and then stalls mid-body', async () => {
+    const fake = await fakePartPay((_req, res) => {
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.write('{"orderId":');
+    });
+    const { client } = adapterFor(fake.url, { tokens: stubTokens(), timeoutMs: 150, retries: { attempts: 2, initialDelayMs: 5 } });
+    const started = Date.now();
+    const err = await client.createOrder(cred, createReq).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'upstream_timeout', retryable: true });
+    expect(fake.seen).toHaveLength(2);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('reuses one kept-alive connection for the retries after error answers', async () => {
+    const ports: Array<number | undefined> = [];
+    const fake = await fakePartPay((req, res, call) => {
+      ports.push(req.socket.remotePort);
+      void (call < 3 ? res.status(503).json({ title: 'busy' }) : res.status(201).json(goodOrder));
+    });
+    const { client } = adapterFor(fake.url, { tokens: stubTokens() });
+    await client.createOrder(cred, createReq);
+    expect(ports).toHaveLength(3);
+    expect(new Set(ports).size).toBe(1);
+  });
+
   it('reports an unreachable PartPay as upstream_unavailable', async () => {
     const dead = await startServer(() => undefined);
     await dead.close();
