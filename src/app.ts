@@ -14,7 +14,12 @@ export interface Mount {
 
 export interface AppDeps {
   logger: Logger;
-  /** Mounted in order: the public ones (health, callback) first, then the authenticated ones. */
+  /**
+   * Mounted in order. At the root, the public ones (health, callback) come before the
+   * authenticated ones, which may refuse whatever reaches them. A router mounted at a prefix
+   * that no root route uses (/v1, /qr/v1) can go first: it sees only its own requests, which
+   * then skip the root routers.
+   */
   mounts: readonly Mount[];
   /** Middleware run before every route (e.g. the metrics timer). */
   before?: readonly RequestHandler[];

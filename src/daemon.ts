@@ -198,12 +198,13 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     before,
     errorFormats: [{ prefix: '/qr/v1', body: electrumErrorBody }],
     mounts: [
+      // The API families own their prefixes (nothing at the root answers under them): first, so their requests skip the root routers.
+      { path: '/v1', router: terminalRoutes({ registry, service, payments, events, qr, sse, electrumQr: electrumDeps.repo, bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds }) },
+      { path: '/qr/v1', router: electrumRoutes(electrumDeps, config.server.bodyLimit) },
       health,
       { path: '/', router: metricsRoutes(metrics, { mode: config.ops.metricsAccess, token: config.ops.metricsToken }) },
       ...(separateCallback ? [] : [callback]),
-      { path: '/qr/v1', router: electrumRoutes(electrumDeps, config.server.bodyLimit) },
       { path: '/', router: webRoutes({ db, config, registry, payments, outbox, events, operator, metrics, kickOutbox: () => deliverer.kick(), logger: logger.child({ component: 'web' }), clock }) },
-      { path: '/v1', router: terminalRoutes({ registry, service, payments, events, qr, sse, electrumQr: electrumDeps.repo, bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds }) },
     ],
   });
   // PartPay's callback on its own listener (public), apart from the terminals' (store LAN).

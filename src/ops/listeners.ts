@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { expressServerClasses } from '../shared/http/server-classes.js';
 
 export interface ListenOptions {
   host: string;
@@ -12,12 +13,14 @@ export interface ListenOptions {
 
 /**
  * Starts one HTTP(S) listener for `handler` and resolves with the server and its base URL.
- * TLS files are read at start so a renewed certificate takes effect on restart.
+ * TLS files are read at start so a renewed certificate takes effect on restart. An express
+ * app's requests and responses are built with its prototypes (see {@link expressServerClasses}).
  */
 export async function listen(handler: RequestListener, options: ListenOptions): Promise<{ server: Server; url: string }> {
+  const classes = expressServerClasses(handler);
   const server: Server = options.tls
-    ? (createHttpsServer({ cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, handler) as unknown as Server)
-    : createHttpServer(handler);
+    ? (createHttpsServer({ ...classes, cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, handler) as unknown as Server)
+    : createHttpServer(classes, handler);
   // Longer than the usual proxy idle timeout, so the proxy closes first.
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

@@ -3,8 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import express from 'express';
+import helmet from 'helmet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listen } from '../../src/ops/listeners.js';
 import { buildSignedCallbackBody } from '../../src/partpay/signature.js';
+import { SECURITY_HEADER_OPTIONS } from '../../src/shared/http/security.js';
 import { CALLBACK_KEY, freePort, startHarness, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
 
@@ -37,6 +41,26 @@ describe('security headers', () => {
     expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     expect(res.headers.get('x-powered-by')).toBeNull();
+  });
+
+  it('sets exactly the headers helmet sets with our options, on answers, refusals and 404s alike', async () => {
+    const reference = express();
+    reference.disable('x-powered-by');
+    reference.use(helmet(SECURITY_HEADER_OPTIONS));
+    reference.get('/', (_req, res) => void res.end());
+    const { server, url } = await listen(reference, { host: '127.0.0.1', port: 0 });
+    const transport = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding']);
+    let expected: Array<[string, string]>;
+    try {
+      expected = [...(await fetch(url)).headers].filter(([name]) => !transport.has(name));
+    } finally {
+      server.close();
+    }
+    expect(expected.map(([name]) => name)).toEqual(expect.arrayContaining(['content-security-policy', 'strict-transport-security', 'x-content-type-options', 'x-frame-options', 'referrer-policy', 'cross-origin-opener-policy']));
+    for (const [path, headers] of [['/healthz', {}], ['/v1/terminal', h.auth()], ['/v1/terminal', {}], ['/nope', {}]] as const) {
+      const res = await fetch(`${h.url}${path}`, { headers });
+      for (const [name, value] of expected) expect(res.headers.get(name), `${name} on ${path} (${res.status})`).toBe(value);
+    }
   });
 
   it('reports a full disk to the caller and in /readyz, and a retry completes the same payment once space is back', async () => {

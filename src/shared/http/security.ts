@@ -1,9 +1,10 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { createHash } from 'node:crypto';
-import type { Request, RequestHandler } from 'express';
-import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
-import helmet from 'helmet';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Request, RequestHandler, Response } from 'express';
+import helmet, { type HelmetOptions } from 'helmet';
 import { AppError, ForbiddenError } from '../errors.js';
+import { createFailureWindows } from './failure-windows.js';
 
 /** 429: too many failed attempts from this source or with this credential. */
 export class RateLimitedError extends AppError {
@@ -13,19 +14,61 @@ export class RateLimitedError extends AppError {
   }
 }
 
+/** helmet's options for every answer: the one source of the security headers. */
+export const SECURITY_HEADER_OPTIONS: Readonly<HelmetOptions> = {
+  contentSecurityPolicy: {
+    useDefaults: true,
+    directives: { 'default-src': ["'self'"], 'img-src': ["'self'", 'data:', 'blob:'], 'connect-src': ["'self'"], 'upgrade-insecure-requests': null },
+  },
+  crossOriginEmbedderPolicy: false,
+  referrerPolicy: { policy: 'no-referrer' },
+};
+
+/** A header helmet sets (`value`) or removes (`value` null), in helmet's order. */
+type HeaderOperation = readonly [name: string, value: string | null];
+
 /**
- * Security headers for every answer (helmet): no sniffing, no framing, a same-origin CSP for
- * the pages, no referrer, HSTS when served over TLS.
+ * What helmet does to a response with our options, recorded once on a stand-in response.
+ * None of our options depends on the request (no nonces, no per-request functions), so every
+ * answer gets exactly these operations (test/integration/security.test.ts compares them with
+ * live helmet's on real responses).
+ */
+function helmetHeaderOperations(): HeaderOperation[] {
+  const operations: HeaderOperation[] = [];
+  const recorder = {
+    setHeader(name: string, value: string | number | readonly string[]) {
+      if (typeof value !== 'string') throw new Error(`helmet set ${name} to a non-string; the recorder only replays strings`);
+      operations.push([name, value]);
+      return recorder;
+    },
+    removeHeader(name: string) {
+      operations.push([name, null]);
+    },
+  };
+  let finished = false;
+  helmet(SECURITY_HEADER_OPTIONS)({} as IncomingMessage, recorder as unknown as ServerResponse, (error?: unknown) => {
+    if (error) throw error;
+    finished = true;
+  });
+  if (!finished) throw new Error('helmet did not finish synchronously: its headers cannot be precomputed');
+  return operations;
+}
+
+/**
+ * Security headers for every answer, as helmet sets them: no sniffing, no framing from other
+ * origins, a same-origin CSP for the pages, no referrer, HSTS (heeded by browsers over TLS
+ * only). Computed once by helmet and replayed, rather than run through helmet's dozen
+ * middlewares on each request.
  */
 export function securityHeaders(): RequestHandler {
-  return helmet({
-    contentSecurityPolicy: {
-      useDefaults: true,
-      directives: { 'default-src': ["'self'"], 'img-src': ["'self'", 'data:', 'blob:'], 'connect-src': ["'self'"], 'upgrade-insecure-requests': null },
-    },
-    crossOriginEmbedderPolicy: false,
-    referrerPolicy: { policy: 'no-referrer' },
-  });
+  const operations = helmetHeaderOperations();
+  return (_req, res, next) => {
+    for (const [name, value] of operations) {
+      if (value === null) res.removeHeader(name);
+      else res.setHeader(name, value);
+    }
+    next();
+  };
 }
 
 /** A short, non-reversible name for whatever credential the request presents (never the secret). */
@@ -45,28 +88,31 @@ export function presentedCredential(req: Request): string | null {
  * source address and per presented credential, in one-minute windows. Past the limit,
  * further requests from that source or with that credential get 429 with Retry-After until
  * the window ends. Requests that succeed, however many and however long (long-polls), never
- * count.
+ * count; while nothing has failed, a request costs a size check and a `finish` listener.
  */
 export function authFailureLimits(options: { perSourcePerMinute: number; perCredentialPerMinute: number }): RequestHandler[] {
-  const bySource = new RateLimiterMemory({ points: options.perSourcePerMinute, duration: 60 });
-  const byCredential = new RateLimiterMemory({ points: options.perCredentialPerMinute, duration: 60 });
+  const bySource = createFailureWindows(options.perSourcePerMinute, 60_000);
+  const byCredential = createFailureWindows(options.perCredentialPerMinute, 60_000);
   const sourceKey = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
-  const limited = (res: RateLimiterRes | null, points: number) => (res !== null && res.consumedPoints >= points ? Math.max(1, Math.ceil(res.msBeforeNext / 1000)) : 0);
 
-  const check: RequestHandler = async (req, res, next) => {
-    const credential = presentedCredential(req);
-    const [source, cred] = await Promise.all([bySource.get(sourceKey(req)), credential ? byCredential.get(credential) : Promise.resolve(null)]);
-    const wait = Math.max(limited(source, options.perSourcePerMinute), limited(cred, options.perCredentialPerMinute));
-    if (wait > 0) {
-      res.setHeader('Retry-After', String(wait));
-      throw new RateLimitedError(`too many failed authentication attempts; retry after ${wait} s`);
+  // One function for every response (its `this`), so a request allocates no closure for it.
+  function countRefusal(this: Response): void {
+    if (this.statusCode !== 401 && this.statusCode !== 403) return;
+    bySource.count(sourceKey(this.req));
+    const credential = presentedCredential(this.req);
+    if (credential) byCredential.count(credential);
+  }
+
+  const check: RequestHandler = (req, res, next) => {
+    if (bySource.size > 0 || byCredential.size > 0) {
+      const credential = byCredential.size > 0 ? presentedCredential(req) : null;
+      const wait = Math.max(bySource.size > 0 ? bySource.waitSeconds(sourceKey(req)) : 0, credential ? byCredential.waitSeconds(credential) : 0);
+      if (wait > 0) {
+        res.setHeader('Retry-After', String(wait));
+        throw new RateLimitedError(`too many failed authentication attempts; retry after ${wait} s`);
+      }
     }
-    res.on('finish', () => {
-      if (res.statusCode !== 401 && res.statusCode !== 403) return;
-      // Counting never blocks the answer; a rejected promise only means "already over".
-      bySource.penalty(sourceKey(req), 1).catch(() => undefined);
-      if (credential) byCredential.penalty(credential, 1).catch(() => undefined);
-    });
+    res.on('finish', countRefusal);
     next();
   };
   return [check];
