@@ -51,13 +51,16 @@ export async function runPartPayScenario(fault: string, faults: PartPayFaultsInp
     },
   });
   try {
-    return await drive(h, fault, count, seed, started);
+    // Token faults only meet token requests, and the daemon asks for a token only when the one it
+    // holds is half-way through its one-second life: spread the creates over 3 s, so that the
+    // daemon asks several times however fast the payments themselves go.
+    return await drive(h, fault, count, seed, started, faults.token ? 3_000 / count : 0);
   } finally {
     await h.stop();
   }
 }
 
-async function drive(h: Harness, fault: string, count: number, seed: number, started: number): Promise<ScenarioResult> {
+async function drive(h: Harness, fault: string, count: number, seed: number, started: number, staggerMs: number): Promise<ScenarioResult> {
   const f = h.sim.faults().faults.callbacks;
   const lateCallbacksMs = f.delay > 0 || f.reorder > 0 || f.duplicate > 0 ? f.delayMs.max + 300 : 200;
   const auth = h.auth();
@@ -78,6 +81,7 @@ async function drive(h: Harness, fault: string, count: number, seed: number, sta
     const plan = d.pick<Plan>({ approve: 55, decline: 20, cancel: 10, race: 5, abandon: 10 });
     const amountMinor = d.int(100, 50_000);
     const t: Tracked = { index: i, plan, amountMinor, createStatus: 0, id: null, told: { longPoll: null }, refundsRequested: 0 };
+    if (staggerMs > 0) await sleep(i * staggerMs);
     const created = await terminalCall<{ id: string; version: number; state: string; partpay: { orderId: string } | null; error?: { details?: { paymentId?: string } } }>(
       `${h.url}/v1/payments`,
       { headers: { ...auth, 'Idempotency-Key': `${fault}-${i}` }, json: { amountMinor, currency: 'NZD', merchantReference: `${fault}-${i}`.slice(0, 64) } },
