@@ -39,6 +39,10 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // No automatic ETag (a SHA-1 of every JSON body, ~5% of the CPU of a request): JSON answers
+  // describe live payments, which terminals follow by long-poll or SSE, never by revalidation.
+  // QR images set their own ETag and answer 304; static pages get theirs from express.static.
+  app.set('etag', false);
   app.set('trust proxy', deps.trustProxy ?? false);
   app.set('query parser', 'simple');
   const errorHandler = createErrorHandler(deps.logger.child({ component: 'http' }), deps.errorFormats);

@@ -326,5 +326,8 @@ describe('PartPay payment flows through the terminal API', () => {
     // (fetch() would add Cache-Control: no-cache to a conditional request, so use supertest)
     const again = await request(h.url).get(`/v1/payments/${p.id}/qr?format=webp&size=128`).set(h.auth()).set('If-None-Match', etag);
     expect(again.status).toBe(304);
+    // Only images are revalidated; a payment's JSON is followed by long-poll or SSE, so it has no ETag.
+    expect(etag).toMatch(/^"[\w-]{22}"$/);
+    expect((await fetch(`${h.url}/v1/payments/${p.id}`, { headers: h.auth() })).headers.get('etag')).toBeNull();
   });
 });
