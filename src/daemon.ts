@@ -87,11 +87,10 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   // The deliverer needs the sync and the sync needs to kick the deliverer: tie the knot late.
   let kick = (): void => undefined;
   const onOutbox = () => kick();
-  const onFinal = (p: Payment, by: string): void => {
-    metrics.paymentResolved(by, p.state);
-    // A final payment's QR is shown no more: free its image now rather than when the LRU gets to it.
-    qr.forget(p.id);
-  };
+  // A final payment's QR stays cached until the byte-capped LRU drops it: under load the outcome
+  // often arrives before the terminal's first QR fetch, and dropping it at once made every such
+  // payment decode and render its image twice.
+  const onFinal = (p: Payment, by: string): void => metrics.paymentResolved(by, p.state);
   const applier = createApplier({ db, group, payments, outbox, events, logger: logger.child({ component: 'payments' }), clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox, onFinal });
   let electrumDeps: ElectrumDeps | null = null;
   const sync = createUpstreamSync({

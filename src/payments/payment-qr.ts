@@ -51,13 +51,6 @@ export function createPaymentQr(deps: { images: QrImages; cache: QrCache; paymen
         deps.logger.warn('could not prepare QR image', { paymentId: p.id, terminalId: p.terminalId, error: (error as Error).message });
       });
     },
-    /**
-     * Drops the payment's image and renders from memory, e.g. once it is final and nobody
-     * needs to scan it. Harmless if they are asked for again: they are loaded again.
-     */
-    forget(paymentId: string): void {
-      deps.cache.evict(paymentId);
-    },
   };
 }
 

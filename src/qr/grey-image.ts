@@ -27,12 +27,20 @@ export function layoutQr(src: GreyImage, size: number, margin: number, mono: boo
   const xs = new Int32Array(dw);
   for (let x = 0; x < dw; x++) xs[x] = Math.min(src.width - 1, Math.floor((x * src.width) / dw));
   const { data } = src;
+  let previousRow = -1;
   for (let y = 0; y < dh; y++) {
     const row = Math.min(src.height - 1, Math.floor((y * src.height) / dh)) * src.width;
     const at = (oy + y) * size + ox;
-    for (let x = 0; x < dw; x++) {
-      const v = data[row + (xs[x] as number)] as number;
-      out[at + x] = mono ? (v < 128 ? 0 : 255) : v;
+    // Upscaled rows repeat their source row: copy the line already laid out.
+    if (row === previousRow) {
+      out.copyWithin(at, at - size, at - size + dw);
+      continue;
+    }
+    previousRow = row;
+    if (mono) {
+      for (let x = 0; x < dw; x++) out[at + x] = (data[row + (xs[x] as number)] as number) < 128 ? 0 : 255;
+    } else {
+      for (let x = 0; x < dw; x++) out[at + x] = data[row + (xs[x] as number)] as number;
     }
   }
   return { data: out, width: size, height: size };
