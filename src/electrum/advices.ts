@@ -38,14 +38,14 @@ export function confirmPayment(deps: ElectrumDeps, caller: ElectrumClient, c: Pa
   if (ep.advice === 'reversed') throw new ElectrumError(400, 'GENERAL_ERROR', 'Payment was reversed', { originalId: c.requestId, detailMessage: 'a reversed payment cannot be confirmed' });
   if (!PAID_STATES.includes(payment.state)) throw new ElectrumError(400, 'GENERAL_ERROR', 'Payment was not approved', { originalId: c.requestId, detailMessage: `the payment is ${payment.state}; only an approved payment can be confirmed` });
   const body = toWire(c);
-  deps.group.run(() => deps.db.transaction(() => {
+  deps.group.transaction(() => {
     claimMessage(deps, { id: c.id, kind: 'confirmPayment', sender: caller.id, body: c, relatedId: c.requestId }, true);
     if (deps.repo.setAdvice(ep.requestId, 'confirmed', c.id)) {
       deps.payments.journal({ paymentId: payment.id, at: deps.clock(), kind: 'advice', actor: `pos:${caller.id}`, detail: { advice: 'confirmation', adviceId: c.id } });
       if (payment.provider === 'electrum') deps.outbox.enqueue('electrum.confirmation', payment.id, { requestId: ep.requestId, adviceId: c.id }, deps.clock());
     }
     deps.repo.answerMessage(c.id, 202, body);
-  }).immediate());
+  });
   deps.onOutbox();
   return { status: 202, body };
 }
@@ -63,7 +63,7 @@ export function reversePayment(deps: ElectrumDeps, caller: ElectrumClient, r: Pa
   if (ep.advice === 'confirmed') throw new ElectrumError(400, 'ACCOUNT_ALREADY_SETTLED', 'Payment was confirmed', { originalId: r.requestId, detailMessage: 'a confirmed payment cannot be reversed' });
   const body = toWire(r);
   const actor = `pos:${caller.id}`;
-  deps.group.run(() => deps.db.transaction(() => {
+  deps.group.transaction(() => {
     claimMessage(deps, { id: r.id, kind: 'reversePayment', sender: caller.id, body: r, relatedId: r.requestId }, true);
     const first = deps.repo.setAdvice(ep.requestId, 'reversed', r.id);
     if (first) {
@@ -81,7 +81,7 @@ export function reversePayment(deps: ElectrumDeps, caller: ElectrumClient, r: Pa
       }
     }
     deps.repo.answerMessage(r.id, 202, body);
-  }).immediate());
+  });
   // A pay still waiting for its scan ends now.
   deps.waiters.wake(ep.tranId, 'cancelled');
   deps.onOutbox();

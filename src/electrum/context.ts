@@ -20,7 +20,7 @@ import type { Institution, LedgerAmount, Originator } from './schemas.js';
 export interface ElectrumDeps {
   db: Db;
   /** Group commit: Electrum's writes join the current batch; answers and partner calls wait for its commit. */
-  group: Pick<GroupCommit, 'run' | 'afterCommit' | 'settled'>;
+  group: Pick<GroupCommit, 'transaction' | 'settled'>;
   repo: ElectrumRepository;
   payments: PaymentRepository;
   outbox: OutboxRepository;

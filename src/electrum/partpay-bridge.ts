@@ -20,13 +20,13 @@ export const PARTPAY_INSTITUTION = { id: 'partpay', name: 'PartPay' } as const;
  */
 export async function payThroughPartPay(deps: ElectrumDeps, caller: ElectrumClient, req: PaymentRequest, qr: QrCodeRow, terminal: Terminal): Promise<PayAnswer> {
   const paymentId = qr.paymentId as string;
-  deps.group.run(() => deps.db.transaction(() => {
+  deps.group.transaction(() => {
     claimMessage(deps, { id: req.id, kind: 'pay', sender: caller.id, body: req, relatedId: req.tranId }, false);
     if (!deps.repo.moveQr(req.tranId, 'issued', 'paying')) throw new ElectrumError(400, 'INVALID_TRAN_ID', 'QR code already used', { tranId: req.tranId });
     deps.repo.insertPayment({ requestId: req.id, paymentId, tranId: req.tranId, clientId: caller.id, requestBody: JSON.stringify(req), createdAt: deps.clock() });
     deps.repo.setPartner(req.id, PARTPAY_INSTITUTION.id);
     deps.payments.journal({ paymentId, at: deps.clock(), kind: 'request', actor: `pos:${caller.id}`, detail: { operation: 'pay', via: 'electrum', requestId: req.id, tranId: req.tranId } });
-  }).immediate());
+  });
 
   const deadline = deps.clock() + deps.settings.scanWaitSeconds * 1000;
   let payment = deps.service.get(terminal, paymentId);
@@ -38,11 +38,11 @@ export async function payThroughPartPay(deps: ElectrumDeps, caller: ElectrumClie
 
   const status = PAID_STATES.includes(payment.state) ? 201 : payment.state === 'failed' ? 503 : 400;
   const body = status === 201 ? approvedResponse(req, payment) : failure(req, payment);
-  deps.group.run(() => deps.db.transaction(() => {
+  deps.group.transaction(() => {
     deps.repo.moveQr(req.tranId, 'paying', 'used');
     deps.repo.answerMessage(req.id, status, body);
     deps.repo.setResponse(req.id, status, body);
-  })());
+  });
   return { status, body };
 }
 

@@ -24,10 +24,10 @@ function usableQr(deps: ElectrumDeps, tranId: string, clientId: string): QrCodeR
 
 /** Answers `pay` and remembers the answer against the request id. */
 function answer(deps: ElectrumDeps, requestId: string, status: number, body: PaymentResponse | ErrorDetail): PayAnswer {
-  deps.group.run(() => deps.db.transaction(() => {
+  deps.group.transaction(() => {
     deps.repo.answerMessage(requestId, status, body);
     deps.repo.setResponse(requestId, status, body);
-  })());
+  });
   return { status, body };
 }
 
@@ -50,24 +50,24 @@ export async function pay(deps: ElectrumDeps, caller: ElectrumClient, req: Payme
 
   const now = deps.clock();
   const paymentId = deps.newId();
-  deps.group.run(() => deps.db.transaction(() => {
+  deps.group.transaction(() => {
     claimMessage(deps, { id: req.id, kind: 'pay', sender: caller.id, body: req, relatedId: req.tranId }, false);
     if (!deps.repo.moveQr(req.tranId, 'issued', 'paying')) throw new ElectrumError(400, 'INVALID_TRAN_ID', 'QR code already used', { tranId: req.tranId });
     deps.payments.insert({ id: paymentId, provider: 'electrum', terminalId: terminal.id, storeId: terminal.storeId, merchantId: terminal.merchantId, merchantReference: (req.rrn ?? req.tranId).slice(0, 64), amountMinor, currency: currency.alpha, createdAt: now, expiresAt: now + deps.settings.scanWaitSeconds * 1000 });
     deps.repo.insertPayment({ requestId: req.id, paymentId, tranId: req.tranId, clientId: caller.id, requestBody: JSON.stringify(req), createdAt: now });
     deps.payments.journal({ paymentId, at: now, kind: 'request', actor: `pos:${caller.id}`, detail: { operation: 'pay', requestId: req.id, tranId: req.tranId, amountMinor } });
     deps.payments.journal({ paymentId, at: now, kind: 'state_changed', actor: `pos:${caller.id}`, fromState: null, toState: 'created', version: 1 });
-  }).immediate());
+  });
   deps.logger.info('electrum pay waiting for scan', { paymentId, terminalId: terminal.id, tranId: req.tranId });
 
   const outcome = await deps.waiters.wait(req.tranId, deps.settings.scanWaitSeconds * 1000);
   if (outcome !== 'scanned') {
     // The scan may have been committed a moment before the timer fired: the QR state decides.
-    const ended = deps.group.run(() => deps.db.transaction(() => {
+    const ended = deps.group.transaction(() => {
       if (!deps.repo.moveQr(req.tranId, 'paying', 'used')) return false;
       deps.applier.apply(paymentId, { type: 'expire' }, { actor: 'system:electrum', kind: 'decision', detail: { reason: outcome === 'timeout' ? 'no scan received' : 'pay ended before a scan (reversal or shutdown)' }, resolvedBy: 'expiry' });
       return true;
-    })());
+    });
     if (ended) {
       return answer(deps, req.id, 400, errorDetail({ errorType: 'NO_SCAN_RECEIVED', errorMessage: 'No scan received', detailMessage: `no partner reported a scan of this QR code within ${deps.settings.scanWaitSeconds} s`, tranId: req.tranId, originalId: req.id }));
     }
@@ -83,11 +83,11 @@ async function forward(deps: ElectrumDeps, req: PaymentRequest, paymentId: strin
   const qr = deps.repo.qr(req.tranId) as QrCodeRow;
   const partner = deps.settings.partners.find((p) => p.id === qr.partnerId) as ElectrumPartner;
   const forwarded: PaymentRequest = toWire({ ...req, partner: { id: partner.id, name: partner.name }, ...(qr.partnerPaymentToken ? { partnerPaymentToken: qr.partnerPaymentToken } : {}) });
-  deps.group.run(() => deps.db.transaction(() => {
+  deps.group.transaction(() => {
     deps.repo.setPartner(req.id, partner.id);
     deps.payments.setExpiresAt(paymentId, deps.clock() + (deps.settings.partnerTimeoutSeconds + 5) * 1000);
     deps.applier.apply(paymentId, { type: 'order_created', orderId: `electrum:${req.tranId}`, orderNumber: partner.id }, { actor: `partner:${partner.id}`, kind: 'forward', detail: { partnerId: partner.id, tranId: req.tranId } });
-  })());
+  });
   const result = await deps.partnerClient(partner).pay(forwarded);
   const actor = `partner:${partner.id}`;
   if (result.kind === 'success') {
@@ -116,10 +116,10 @@ async function forward(deps: ElectrumDeps, req: PaymentRequest, paymentId: strin
 }
 
 function settle(deps: ElectrumDeps, _paymentId: string, tranId: string, apply: () => unknown): void {
-  deps.group.run(() => deps.db.transaction(() => {
+  deps.group.transaction(() => {
     deps.repo.moveQr(tranId, 'scanned', 'used');
     apply();
-  })());
+  });
 }
 
 /** Owes the partner a reversal of a forwarded payment, once (a second owed reversal is not added). */
@@ -145,14 +145,14 @@ export function notifyScan(deps: ElectrumDeps, partner: ElectrumPartner, scan: S
     throw new ElectrumError(400, 'UNABLE_TO_LOCATE_RECORD', 'No payment waiting for this code', { tranId: scan.tranId, detailMessage: 'the POS has not sent a payment for this QR code (or it is no longer waiting); ask the customer to scan again' });
   }
   const ep = deps.repo.paymentByTran(scan.tranId);
-  deps.group.run(() => deps.db.transaction(() => {
+  deps.group.transaction(() => {
     claimMessage(deps, { id: scan.id, kind: 'notifyScan', sender: partner.id, body: scan, relatedId: scan.tranId }, false);
     if (!deps.repo.recordScan(scan.tranId, { partnerId: partner.id, token: scan.partnerPaymentToken ?? null, scanId: scan.id, at: deps.clock() })) {
       throw new ElectrumError(400, 'INVALID_TRAN_ID', 'QR code already scanned', { tranId: scan.tranId });
     }
     if (ep) deps.payments.journal({ paymentId: ep.paymentId, at: deps.clock(), kind: 'scan', actor: `partner:${partner.id}`, detail: { scanId: scan.id, tranId: scan.tranId, token: scan.partnerPaymentToken ? 'present' : 'absent' } });
     deps.repo.answerMessage(scan.id, 202, undefined);
-  }).immediate());
+  });
   deps.logger.info('electrum scan matched', { tranId: scan.tranId, partnerId: partner.id, ...(ep ? { paymentId: ep.paymentId, terminalId: (deps.payments.get(ep.paymentId) as Payment).terminalId } : {}) });
   deps.waiters.wake(scan.tranId, 'scanned');
 }

@@ -79,7 +79,7 @@ export async function createQrCode(deps: ElectrumDeps, caller: ElectrumClient, r
     tranId,
     qrCode,
   });
-  deps.group.run(() => deps.db.transaction(() => {
+  deps.group.transaction(() => {
     claimMessage(deps, { id: req.id, kind: 'createQrCode', sender: caller.id, body: req, relatedId: tranId }, false);
     deps.repo.insertQr({
       tranId,
@@ -97,7 +97,7 @@ export async function createQrCode(deps: ElectrumDeps, caller: ElectrumClient, r
       expiresAt,
     });
     deps.repo.answerMessage(req.id, 201, response);
-  })());
+  });
   deps.logger.info('electrum QR code issued', { tranId, terminalId: terminal.id, clientId: caller.id, provider: caller.provider, scheme, ...(paymentId ? { paymentId } : {}) });
   return response;
 }

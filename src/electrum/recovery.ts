@@ -11,7 +11,7 @@ import { oweReversal } from './pay-flow.js';
 export function expireElectrumPayment(deps: ElectrumDeps, p: Payment): void {
   const ep = deps.repo.paymentByPaymentId(p.id);
   if (ep && deps.waiters.isWaiting(ep.tranId)) return; // a live pay in this process will settle it
-  deps.group.run(() => deps.db.transaction(() => {
+  deps.group.transaction(() => {
     if (ep) {
       deps.repo.moveQr(ep.tranId, 'paying', 'used');
       deps.repo.moveQr(ep.tranId, 'scanned', 'used');
@@ -22,6 +22,6 @@ export function expireElectrumPayment(deps: ElectrumDeps, p: Payment): void {
     }
     deps.applier.apply(p.id, { type: 'outcome_unknown', message: 'forwarded payment had no final answer (restart)' }, { actor: 'system:expire', kind: 'decision', detail: { reason: 'forwarded without a final answer' }, resolvedBy: 'expiry' });
     oweReversal(deps, ep.requestId, p.id, 'TIMEOUT', deps.newId());
-  })());
+  });
   deps.onOutbox();
 }

@@ -52,7 +52,7 @@ export interface ApplyDeps {
  */
 export function createApplier(deps: ApplyDeps) {
   const { db, payments, outbox } = deps;
-  const group = deps.group ?? immediateCommit;
+  const group = deps.group ?? immediateCommit(db);
 
   const owe = (p: Payment, effect: Effect, at: number, ctx: ApplyContext): void => {
     if (effect.type === 'upstream_cancel') {

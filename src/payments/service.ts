@@ -16,7 +16,7 @@ import type { UpstreamSync } from './upstream-sync.js';
 export interface PaymentServiceDeps {
   db: Db;
   /** Group commit: a create joins the current batch (the PartPay call waits for its commit). Default: commits alone. */
-  group?: Pick<GroupCommit, 'run'>;
+  group?: Pick<GroupCommit, 'transaction'>;
   payments: PaymentRepository;
   applier: Applier;
   events: PaymentEvents;
@@ -49,6 +49,7 @@ const hashRequest = (value: unknown): string => createHash('sha256').update(JSON
  */
 export function createPaymentService(deps: PaymentServiceDeps) {
   const { payments, applier, registry, partpay, logger } = deps;
+  const group = deps.group ?? immediateCommit(deps.db);
   const inflight = new Map<string, Promise<Payment>>();
 
   const merchantOf = (p: { merchantId: string }): Merchant => {
@@ -119,7 +120,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       const requestHash = hashRequest(input);
       const scope = `terminal:${terminal.id}`;
       const now = deps.clock();
-      const outcome = (deps.group ?? immediateCommit).run(() => deps.db.transaction((): { paymentId: string; replayed: boolean } => {
+      const outcome = group.transaction((): { paymentId: string; replayed: boolean } => {
         if (idempotencyKey !== undefined) {
           const seen = payments.findIdempotency(scope, idempotencyKey);
           if (seen) {
@@ -133,7 +134,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         payments.journal({ paymentId: id, at: now, kind: 'request', actor: `terminal:${terminal.id}`, detail: { operation: 'create', ...input, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) } });
         payments.journal({ paymentId: id, at: now, kind: 'state_changed', actor: `terminal:${terminal.id}`, fromState: null, toState: 'created', version: 1 });
         return { paymentId: id, replayed: false };
-      }).immediate());
+      });
       const payment = payments.get(outcome.paymentId) as Payment;
       logger.info(outcome.replayed ? 'payment create replayed' : 'payment created', { paymentId: payment.id, terminalId: terminal.id, amountMinor: input.amountMinor });
       if (payment.state === 'created') return { payment: await submitOrder(payment), replayed: outcome.replayed };

@@ -120,6 +120,22 @@ describe('group commit', () => {
     expect(ids(other)).toEqual(['after']);
   });
 
+  it('runs transaction(fn) as a savepoint of the batch, undone alone when it throws', async () => {
+    const { db, other } = files();
+    const group = createGroupCommit(db);
+    const insert = db.prepare('INSERT INTO item (id) VALUES (?)');
+    group.transaction(() => insert.run('t1'));
+    expect(() =>
+      group.transaction(() => {
+        insert.run('t2');
+        throw new Error('refused');
+      }),
+    ).toThrow('refused');
+    expect(ids(other)).toEqual([]);
+    await group.settled();
+    expect(ids(other)).toEqual(['t1']);
+  });
+
   it('leaves an explicit outer transaction alone: it commits its own writes', () => {
     const { db, other } = files();
     const group = createGroupCommit(db);

@@ -10,6 +10,8 @@ export interface GroupCommit {
    * undoes only that part. The batch commits once, after the current turn of the event loop.
    */
   run<T>(fn: () => T): T;
+  /** `fn` as one transaction of its own inside the batch: a savepoint, undone alone if it throws. */
+  transaction<T>(fn: () => T): T;
   /** True while writes are made but not yet committed. */
   readonly pending: boolean;
   /** Resolves once every write made so far is durable (at once when nothing is pending); rejects if their commit failed. */
@@ -111,16 +113,21 @@ export function createGroupCommit(db: Db, options: { onCommitFailure?: CommitFai
     setImmediate(flush);
   }
 
+  function run<T>(fn: () => T): T {
+    join();
+    try {
+      return fn();
+    } catch (error) {
+      // Keep the cause (e.g. SQLITE_FULL) for the batch's other waiters.
+      if (open && !db.inTransaction) lost ??= error;
+      throw error;
+    }
+  }
+
   return {
-    run<T>(fn: () => T): T {
-      join();
-      try {
-        return fn();
-      } catch (error) {
-        // Keep the cause (e.g. SQLITE_FULL) for the batch's other waiters.
-        if (open && !db.inTransaction) lost ??= error;
-        throw error;
-      }
+    run,
+    transaction<T>(fn: () => T): T {
+      return run(() => db.transaction(fn)());
     },
     get pending() {
       return open;
@@ -138,13 +145,16 @@ export function createGroupCommit(db: Db, options: { onCommitFailure?: CommitFai
 }
 
 /**
- * No grouping: each transaction commits on its own before `run` returns. For the CLI and for
+ * No grouping: each transaction commits on its own before it returns. For the CLI and for
  * code run outside the daemon, where there is no event loop turn to group writes over.
  */
-export const immediateCommit: GroupCommit = {
-  run: (fn) => fn(),
-  pending: false,
-  settled: () => Promise.resolve(),
-  afterCommit: (fn) => fn(),
-  flush: () => undefined,
-};
+export function immediateCommit(db: Db): GroupCommit {
+  return {
+    run: (fn) => fn(),
+    transaction: (fn) => db.transaction(fn).immediate(),
+    pending: false,
+    settled: () => Promise.resolve(),
+    afterCommit: (fn) => fn(),
+    flush: () => undefined,
+  };
+}

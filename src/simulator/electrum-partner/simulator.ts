@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import type { Response } from 'express';
@@ -14,6 +13,7 @@ import { createPartnerApi, type PartnerApiCounters } from './partner-api.js';
 import { createPartnerLedger, type PartnerPayment } from './partner-ledger.js';
 import { createScanSender } from './scan-sender.js';
 import { walletPage } from './wallet-page.js';
+import { closeGracefully, listen } from '../../ops/listeners.js';
 
 /** Counters for tests, the demo and the benchmark. */
 export interface ElectrumPartnerSimulatorStats extends PartnerApiCounters {
@@ -115,18 +115,11 @@ export function createElectrumPartnerSimulator(input: ElectrumPartnerSimulatorOp
   return {
     app,
     /** Starts listening (port 0 picks a free one); resolves with the base URL (the partner's `/qr/v1` is under it). */
-    listen(port = 0, host = '127.0.0.1'): Promise<string> {
-      return new Promise((resolve, reject) => {
-        const s = app.listen(port, host);
-        s.once('error', reject);
-        s.once('listening', () => {
-          const address = s.address() as AddressInfo;
-          const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-          server = s;
-          listenUrl = `http://${hostPart}:${address.port}`;
-          resolve(listenUrl);
-        });
-      });
+    async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+      const started = await listen(app, { host, port });
+      server = started.server;
+      listenUrl = started.url;
+      return listenUrl;
     },
     /** Stops timers, destroys held-open payment sockets and closes the server. */
     async close(): Promise<void> {
@@ -136,10 +129,8 @@ export function createElectrumPartnerSimulator(input: ElectrumPartnerSimulatorOp
       const s = server;
       server = null;
       if (!s) return;
-      await new Promise<void>((resolve, reject) => {
-        s.close((err) => (err ? reject(err) : resolve()));
-        s.closeAllConnections();
-      });
+      // Clients' keep-alive connections would otherwise hold close() open: no grace.
+      await closeGracefully(s, 0);
     },
     url,
     /** Sends notifyScan for QR text (starting `000201`) or a bare tranId; resolves with the intermediate's answer. */

@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { createLogger } from '../../shared/logger.js';
@@ -13,6 +12,7 @@ import { problem } from './responses.js';
 import { createTerminalApi } from './terminal-api.js';
 import { createTimerSet } from './timers.js';
 import { createTokenIssuer } from './token-endpoint.js';
+import { closeGracefully, listen } from '../../ops/listeners.js';
 
 /** Counters for tests and the benchmark. */
 export interface PartPaySimulatorStats {
@@ -156,18 +156,11 @@ export function createPartPaySimulator(input: PartPaySimulatorOptionsInput) {
   return {
     app,
     /** Starts listening (port 0 picks a free one); resolves with the base URL. */
-    listen(port = 0, host = '127.0.0.1'): Promise<string> {
-      return new Promise((resolve, reject) => {
-        const s = app.listen(port, host);
-        s.once('error', reject);
-        s.once('listening', () => {
-          const address = s.address() as AddressInfo;
-          const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-          server = s;
-          listenUrl = `http://${hostPart}:${address.port}`;
-          resolve(listenUrl);
-        });
-      });
+    async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+      const started = await listen(app, { host, port });
+      server = started.server;
+      listenUrl = started.url;
+      return listenUrl;
     },
     /** Stops timers, callbacks in flight and the server. */
     async close(): Promise<void> {
@@ -177,11 +170,8 @@ export function createPartPaySimulator(input: PartPaySimulatorOptionsInput) {
       const s = server;
       server = null;
       if (!s) return;
-      await new Promise<void>((resolve, reject) => {
-        s.close((err) => (err ? reject(err) : resolve()));
-        // Keep-alive connections from clients would otherwise hold close() open.
-        s.closeAllConnections();
-      });
+      // Clients' keep-alive connections would otherwise hold close() open: no grace.
+      await closeGracefully(s, 0);
     },
     url,
     approve: (orderId: string) => manual(orderId, 'approved'),
