@@ -11,6 +11,9 @@ import { createPartPaySimulator, type PartPaySimulator, type PartPaySimulatorOpt
 
 export const TERMINAL_KEY = 'test-terminal-key-1';
 export const OTHER_TERMINAL_KEY = 'test-terminal-key-2';
+/** Keys of TERM0003 (the PartPay POS client's second till) and TERM0004 (the Electrum POS client's), configured with `electrum`. */
+export const TILL_3_KEY = 'test-terminal-key-3';
+export const TILL_4_KEY = 'test-terminal-key-4';
 export const CALLBACK_KEY = 'iDt3PoeoSHu3r/mTbzkaHg';
 export const CLIENT_SECRET = 'test-client-secret-never-logged';
 
@@ -41,8 +44,8 @@ export interface HarnessOptions {
 
 /** Credentials of the Electrum parties the harness configures. */
 export const ELECTRUM = {
-  pos: { id: 'pos-1', password: 'pos-1-secret-never-logged', terminal: 'TERM0001' },
-  posPartPay: { id: 'pos-pp', password: 'pos-pp-secret-never-logged', terminal: 'TERM0002' },
+  pos: { id: 'pos-1', password: 'pos-1-secret-never-logged', terminal: 'TERM0001', otherTerminal: 'TERM0004' },
+  posPartPay: { id: 'pos-pp', password: 'pos-pp-secret-never-logged', terminal: 'TERM0002', otherTerminal: 'TERM0003' },
   partnerA: { id: 'partner-a', name: 'Wallet A', password: 'partner-a-secret-never-logged', outbound: 'to-partner-a-secret' },
   partnerB: { id: 'partner-b', name: 'Wallet B', password: 'partner-b-secret-never-logged', outbound: 'to-partner-b-secret' },
   providerId: 'nz.tenderbridge.test',
@@ -61,6 +64,8 @@ export interface Harness {
   stop(): Promise<void>;
   /** Stops the daemon (gracefully) and starts a new one on the same database, port and config. */
   restart(): Promise<void>;
+  /** Moves the daemon's clock forward (its jobs, deadlines and outbox schedule; not the simulators'). */
+  advanceClock(ms: number): void;
 }
 
 const NEVER = '0 0 1 1 *'; // jobs are driven by calling run() in tests
@@ -107,8 +112,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       partnerTimeoutSeconds: options.electrum.partnerTimeoutSeconds ?? 2,
       ...(options.electrum.defaultScheme ? { defaultScheme: options.electrum.defaultScheme } : {}),
       clients: [
-        { id: ELECTRUM.pos.id, password: ELECTRUM.pos.password, terminals: [ELECTRUM.pos.terminal], provider: 'electrum' },
-        { id: ELECTRUM.posPartPay.id, password: ELECTRUM.posPartPay.password, terminals: [ELECTRUM.posPartPay.terminal], provider: 'partpay' },
+        { id: ELECTRUM.pos.id, password: ELECTRUM.pos.password, terminals: [ELECTRUM.pos.terminal, ELECTRUM.pos.otherTerminal], provider: 'electrum' },
+        { id: ELECTRUM.posPartPay.id, password: ELECTRUM.posPartPay.password, terminals: [ELECTRUM.posPartPay.terminal, ELECTRUM.posPartPay.otherTerminal], provider: 'partpay' },
       ],
       partners: [
         { id: ELECTRUM.partnerA.id, name: ELECTRUM.partnerA.name, password: ELECTRUM.partnerA.password, baseUrl: `${urlA}/qr/v1`, username: 'tenderbridge', outboundPassword: ELECTRUM.partnerA.outbound },
@@ -140,6 +145,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     terminals: [
       { id: 'TERM0001', store: 'S1', apiKey: TERMINAL_KEY },
       { id: 'TERM0002', store: 'S1', apiKey: OTHER_TERMINAL_KEY, displayProfile: 'jpegMono' },
+      ...(options.electrum
+        ? [
+            { id: ELECTRUM.posPartPay.otherTerminal, store: 'S1', apiKey: TILL_3_KEY },
+            { id: ELECTRUM.pos.otherTerminal, store: 'S1', apiKey: TILL_4_KEY },
+          ]
+        : []),
     ],
   };
   const config = parseConfig(raw, { source: 'test', env: {}, configDir: dir });
@@ -151,7 +162,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   });
   const logger = createLogger({ level: 'debug', stream });
-  let daemon = createDaemon(config, { logger });
+  let clockOffset = 0;
+  const clock = () => Date.now() + clockOffset;
+  let daemon = createDaemon(config, { logger, clock });
   const url = await daemon.start();
   return {
     url,
@@ -160,8 +173,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async restart() {
       await daemon.stop();
-      daemon = createDaemon(config, { logger });
+      daemon = createDaemon(config, { logger, clock });
       await daemon.start();
+    },
+    advanceClock(ms: number) {
+      clockOffset += ms;
     },
     sim,
     dbPath,
@@ -176,7 +192,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       rmSync(dir, { recursive: true, force: true });
       // Every harness run doubles as a check that no configured secret reached the logs.
       const electrumSecrets = options.electrum ? [ELECTRUM.pos.password, ELECTRUM.posPartPay.password, ELECTRUM.partnerA.password, ELECTRUM.partnerB.password, ELECTRUM.partnerA.outbound, ELECTRUM.partnerB.outbound] : [];
-      const leaked = [CLIENT_SECRET, TERMINAL_KEY, OTHER_TERMINAL_KEY, ...callbackKeys, ...electrumSecrets, ...(options.extraSecrets ?? [])].filter((secret) => logs.some((line) => line.includes(secret)));
+      const leaked = [CLIENT_SECRET, TERMINAL_KEY, OTHER_TERMINAL_KEY, TILL_3_KEY, TILL_4_KEY, ...callbackKeys, ...electrumSecrets, ...(options.extraSecrets ?? [])].filter((secret) => logs.some((line) => line.includes(secret)));
       if (leaked.length > 0) throw new Error(`secrets appeared in the daemon's logs: ${leaked.map((s) => `${s.slice(0, 3)}…`).join(', ')}`);
     },
   };

@@ -8,6 +8,8 @@ const credentialsSchema = z.object({ username: z.string().min(1), password: z.st
 export const partnerBehaviourSchema = z.object({
   /** Cents that are declined with 400 DECLINED_BY_PARTNER. */
   declineCents: z.array(z.int().min(0).max(99)).default([51]),
+  /** Cents that are approved for half the requested amount (rounded down): a partial approval. */
+  partialApprovalCents: z.array(z.int().min(0).max(99)).default([53]),
   /** Cents that are never answered (the socket stays open until `close()`): the timeout case. */
   noAnswerCents: z.array(z.int().min(0).max(99)).default([52]),
   /** Delay before answering a payment, to imitate a customer approving on the phone. */

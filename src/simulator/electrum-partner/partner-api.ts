@@ -86,13 +86,14 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
 
     const faults = deps.faults;
     const cents = amount.amount % 100;
+    const approvable = (requested: number): number => (options.behaviour.partialApprovalCents.includes(cents) ? Math.floor(requested / 2) : requested);
     const verdict = (): 'approved' | 'declined' => (options.behaviour.declineCents.includes(cents) ? 'declined' : 'approved');
     if (faults?.dice.roll('pay.error500', faults.options.error500)) {
       // Half the time the payment went through before the error: only a reversal undoes it.
       if (faults.dice.between('pay.error500', 0, 1) === 1) {
         const state = verdict();
         counters[state] += 1;
-        ledger.addPayment({ requestId: request.id, tranId: request.tranId, amountMinor: amount.amount, currency: amount.currency, receivedAt: message.time, state, status: 500, request });
+        ledger.addPayment({ requestId: request.id, tranId: request.tranId, amountMinor: amount.amount, currency: amount.currency, receivedAt: message.time, state, approvedMinor: state === 'approved' ? approvable(amount.amount) : null, finalMinor: null, status: 500, request });
       }
       return fail(res, message, 500, 'GENERAL_ERROR', 'Internal error (simulated fault)', { tranId: request.tranId });
     }
@@ -103,6 +104,8 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
       currency: amount.currency,
       receivedAt: message.time,
       state: 'pending',
+      approvedMinor: null,
+      finalMinor: null,
       status: null,
       request,
     };
@@ -119,13 +122,14 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
       const state = verdict();
       counters[state] += 1;
       payment.state = state;
+      payment.approvedMinor = state === 'approved' ? approvable(amount.amount) : null;
       payment.status = state === 'declined' ? 400 : 201;
     };
     const respond = () => {
       if (res.writableEnded || res.destroyed) return;
       if (payment.status === 400) return fail(res, message, 400, 'DECLINED_BY_PARTNER', 'Declined by the customer', { tranId: request.tranId });
       message.status = 201;
-      res.status(201).json(paymentResponse(request, options));
+      res.status(201).json(paymentResponse(request, options, payment.approvedMinor ?? amount.amount));
     };
     if (faults?.dice.roll('pay.late', faults.options.late)) {
       // Decided now, told too late: the intermediate has given up and must reverse.
@@ -161,7 +165,10 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
     if (payment.state === 'reversed') return error(400, 'GENERAL_ERROR', 'Payment already reversed');
     if (payment.state === 'declined') return error(400, 'GENERAL_ERROR', 'Payment was declined');
     if (payment.state === 'pending') return error(400, 'GENERAL_ERROR', 'Payment was never approved');
+    const final = advice.amounts?.approvedAmount?.amount;
+    if (final !== undefined && final > (payment.approvedMinor ?? 0)) return error(400, 'INVALID_AMOUNT', 'Final amount exceeds the approval');
     payment.state = 'confirmed';
+    payment.finalMinor = final ?? null;
     answer(202, toWire(advice));
   });
 
@@ -181,7 +188,12 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
     const error = (status: number, type: ErrorType, text: string) => answer(status, errorDetail({ errorType: type, errorMessage: text, originalId: advice.requestId, ...(advice.tranId === undefined ? {} : { tranId: advice.tranId }) }));
     if (!payment) return error(404, 'UNABLE_TO_LOCATE_RECORD', 'No payment with this requestId');
     if (payment.state === 'confirmed') return error(400, 'ACCOUNT_ALREADY_SETTLED', 'Payment already confirmed');
-    if (payment.state !== 'declined') payment.state = 'reversed';
+    const final = advice.amounts?.approvedAmount?.amount;
+    if (final !== undefined && payment.approvedMinor !== null && final > payment.approvedMinor) return error(400, 'INVALID_AMOUNT', 'Final amount exceeds the approval');
+    if (payment.state !== 'declined') {
+      payment.state = 'reversed';
+      payment.finalMinor = final ?? null;
+    }
     answer(202, toWire(advice));
   });
 
@@ -214,8 +226,9 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
 }
 
 /** The partner's 201 answer: echoes the request and adds the partner, its own id and the approved amount. */
-export function paymentResponse(request: PaymentRequest, options: ElectrumPartnerSimulatorOptions): PaymentResponse {
-  const amount = request.amounts.requestAmount;
+export function paymentResponse(request: PaymentRequest, options: ElectrumPartnerSimulatorOptions, approvedMinor?: number): PaymentResponse {
+  const requested = request.amounts.requestAmount;
+  const amount = requested && approvedMinor !== undefined ? { ...requested, amount: approvedMinor } : requested;
   const response: PaymentResponse = {
     id: request.id,
     time: electrumTime(),

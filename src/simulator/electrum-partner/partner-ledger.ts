@@ -11,9 +11,25 @@ export interface PartnerPayment {
   currency: string | null;
   receivedAt: string;
   state: PartnerPaymentState;
+  /** What the partner approved (null until approved; less than requested for a partial approval). */
+  approvedMinor: number | null;
+  /** The final amount an advice set (a confirmation or reversal carrying `approvedAmount`); null: none said. */
+  finalMinor: number | null;
   /** HTTP status of the answer; null while (or when never) answered. */
   status: number | null;
   request: PaymentRequest;
+}
+
+/**
+ * What the partner holds as taken from the customer: the approved amount until an advice says
+ * otherwise; a confirmation's or reversal's final amount once one came (a reversal without one
+ * takes everything back).
+ * @example settledMinor({ state: 'reversed', approvedMinor: 1000, finalMinor: 600, ... }) // 600
+ */
+export function settledMinor(p: Pick<PartnerPayment, 'state' | 'approvedMinor' | 'finalMinor'>): number {
+  if (p.state === 'approved' || p.state === 'confirmed') return p.finalMinor ?? p.approvedMinor ?? 0;
+  if (p.state === 'reversed') return p.finalMinor ?? 0;
+  return 0;
 }
 
 /** A message as received, with the time and the status it was answered with (null: not answered). */

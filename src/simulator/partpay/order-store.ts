@@ -3,10 +3,15 @@ import { randomUUID } from 'node:crypto';
 export type SimOrderStatus = 'pending' | 'approved' | 'declined' | 'cancelled' | 'expired';
 export type FinalStatus = Exclude<SimOrderStatus, 'pending'>;
 
+/** How the simulator answers refunds: done at once (the default), left pending, or declined. */
+export type SimRefundMode = 'succeeded' | 'pending' | 'declined';
+
 export interface SimRefund {
   refundId: string;
   reference: string;
   amountCents: number;
+  /** `pending` refunds settle with `settlePendingRefunds()`; `declined` ones never moved money. */
+  status: SimRefundMode;
   createdAt: number;
 }
 
@@ -108,10 +113,10 @@ export function createOrderStore(now: () => number = Date.now) {
     return { ok: true, order };
   }
 
-  function refund(orderId: string, amountCents: number, reference: string): RefundResult {
+  function refund(orderId: string, amountCents: number, reference: string, mode: SimRefundMode = 'succeeded'): RefundResult {
     const order = orders.get(orderId);
     if (!order) return { kind: 'not_found', refund: null, remainingCents: 0 };
-    const refunded = order.refunds.reduce((sum, r) => sum + r.amountCents, 0);
+    const refunded = order.refunds.reduce((sum, r) => sum + (r.status === 'declined' ? 0 : r.amountCents), 0);
     const remainingCents = order.amountCents - refunded;
     const previous = order.refunds.find((r) => r.reference === reference);
     if (previous) {
@@ -119,15 +124,29 @@ export function createOrderStore(now: () => number = Date.now) {
     }
     if (order.status !== 'approved') return { kind: 'not_approved', refund: null, remainingCents };
     if (amountCents > remainingCents) return { kind: 'exceeds', refund: null, remainingCents };
-    const created: SimRefund = { refundId: randomUUID(), reference, amountCents, createdAt: now() };
+    const created: SimRefund = { refundId: randomUUID(), reference, amountCents, status: mode, createdAt: now() };
     order.refunds.push(created);
     return { kind: 'created', refund: created };
+  }
+
+  /** Settles every pending refund (PartPay finished processing them); returns how many. */
+  function settlePendingRefunds(): number {
+    let settled = 0;
+    for (const order of orders.values()) {
+      for (const r of order.refunds) {
+        if (r.status !== 'pending') continue;
+        r.status = 'succeeded';
+        settled += 1;
+      }
+    }
+    return settled;
   }
 
   return {
     create,
     decide,
     refund,
+    settlePendingRefunds,
     get: (orderId: string): SimOrder | undefined => orders.get(orderId),
     list: (): SimOrder[] => [...orders.values()],
     get size() {

@@ -4,7 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { createLogger } from '../../shared/logger.js';
 import { createCallbackSender, callbackBody, staleStatus } from './callback-sender.js';
 import { apiFaultMiddleware, createPartPayFaults, partpayFaultsSchema, tokenFaultMiddleware, type PartPayFaultsInput } from './faults.js';
-import { createOrderStore, type DecideResult, type FinalStatus, type SimOrder } from './order-store.js';
+import { createOrderStore, type DecideResult, type FinalStatus, type SimOrder, type SimRefundMode } from './order-store.js';
 import { partpaySimulatorOptionsSchema, type PartPaySimulatorOptionsInput } from './options.js';
 import { createPhoneRoutes, phoneView } from './phone-routes.js';
 import { createQrImages } from './qr-images.js';
@@ -25,6 +25,8 @@ export interface PartPaySimulatorStats {
   /** Delivery attempts made (retries and fault copies included). */
   callbackAttempts: number;
   requests: number;
+  /** Authenticated Terminal API calls by operation (`createOrder`, `getOrder`, `cancelOrder`, `refundOrder`). */
+  calls: Record<string, number>;
 }
 
 /**
@@ -55,6 +57,8 @@ export function createPartPaySimulator(input: PartPaySimulatorOptionsInput) {
   let listenUrl: string | null = null;
   let ordersCreated = 0;
   let requests = 0;
+  let refundMode: SimRefundMode = 'succeeded';
+  const calls: Record<string, number> = {};
 
   function url(): string {
     if (listenUrl === null) throw new Error('the PartPay simulator is not listening');
@@ -129,6 +133,10 @@ export function createPartPaySimulator(input: PartPaySimulatorOptionsInput) {
       imageUrl: (orderId) => `${publicUrl()}/qr-images/${encodeURIComponent(orderId)}.jpg`,
       onCreated,
       finish,
+      refundMode: () => refundMode,
+      onCall: (operation) => {
+        calls[operation] = (calls[operation] ?? 0) + 1;
+      },
     }),
   );
   app.get('/qr-images/:file', async (req, res) => {
@@ -188,7 +196,13 @@ export function createPartPaySimulator(input: PartPaySimulatorOptionsInput) {
     setFaults: (next: PartPayFaultsInput) => faults.configure(next),
     /** Faults in force and how many of each were injected. */
     faults: () => faults.view(),
-    stats: (): PartPaySimulatorStats => ({ tokensIssued: tokens.issued(), ordersCreated, ...callbacks.stats(), requests }),
+    stats: (): PartPaySimulatorStats => ({ tokensIssued: tokens.issued(), ordersCreated, ...callbacks.stats(), requests, calls: { ...calls } }),
+    /** How new refunds are answered from now on: at once (default), left pending, or declined (both with a 2xx). */
+    setRefundMode: (mode: SimRefundMode) => {
+      refundMode = mode;
+    },
+    /** Settles the refunds left pending; a replayed refund then answers `succeeded`. */
+    settlePendingRefunds: () => store.settlePendingRefunds(),
   };
 }
 

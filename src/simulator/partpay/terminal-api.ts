@@ -1,7 +1,7 @@
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { PartPayProtocol } from '../../partpay/protocol.js';
-import { centsToAmount, type DecideResult, type FinalStatus, type OrderStore, type SimOrder } from './order-store.js';
+import { centsToAmount, type DecideResult, type FinalStatus, type OrderStore, type SimOrder, type SimRefundMode } from './order-store.js';
 import type { SimulatedMerchant } from './options.js';
 import type { QrImages } from './qr-images.js';
 import { checkAmount, checkReference, createErrorCollector, problem, validationFailed } from './responses.js';
@@ -18,6 +18,10 @@ export interface TerminalApiDeps {
   imageUrl: (orderId: string) => string;
   onCreated: (order: SimOrder) => void;
   finish: (orderId: string, status: FinalStatus) => DecideResult;
+  /** How new refunds are answered (tests switch it at run time). */
+  refundMode: () => SimRefundMode;
+  /** Told of every authenticated call by operation name (`createOrder`, `refundOrder`, ...). */
+  onCall: (operation: string) => void;
 }
 
 type Handler = (req: Request, res: Response, merchant: SimulatedMerchant, orderId: string | null) => void | Promise<void>;
@@ -117,13 +121,14 @@ export function createTerminalApi(deps: TerminalApiDeps): express.Router {
     const cents = checkAmount(body['amount'], 'amount', errors);
     const reference = checkReference(body['merchantRefundReference'], 'merchantRefundReference', errors);
     if (cents === null || reference === null) return validationFailed(res, errors.errors);
-    const result = deps.store.refund(order.orderId, cents, reference);
+    const result = deps.store.refund(order.orderId, cents, reference, deps.refundMode());
     switch (result.kind) {
       case 'created':
       case 'replayed':
+        // A replay answers with the refund's status now (a pending one may have settled since).
         return void res
-          .status(result.kind === 'created' ? 201 : 200)
-          .json({ refundId: result.refund.refundId, status: 'succeeded', amount: centsToAmount(result.refund.amountCents) });
+          .status(result.kind === 'created' ? (result.refund.status === 'pending' ? 202 : 201) : 200)
+          .json({ refundId: result.refund.refundId, status: result.refund.status, amount: centsToAmount(result.refund.amountCents) });
       case 'not_approved':
         return problem(res, 409, 'Conflict', `Order ${order.orderId} cannot be refunded because it is ${order.status}.`);
       case 'reference_mismatch':
@@ -135,11 +140,11 @@ export function createTerminalApi(deps: TerminalApiDeps): express.Router {
     }
   };
 
-  const routes: Array<{ method: string; pattern: RegExp; handler: Handler }> = [
-    { method: 'POST', pattern: compile(deps.protocol.paths.createOrder), handler: createOrder },
-    { method: 'POST', pattern: compile(deps.protocol.paths.cancelOrder), handler: cancelOrder },
-    { method: 'POST', pattern: compile(deps.protocol.paths.refundOrder), handler: refundOrder },
-    { method: 'GET', pattern: compile(deps.protocol.paths.orderStatus), handler: getOrder },
+  const routes: Array<{ method: string; pattern: RegExp; handler: Handler; name: string }> = [
+    { method: 'POST', pattern: compile(deps.protocol.paths.createOrder), handler: createOrder, name: 'createOrder' },
+    { method: 'POST', pattern: compile(deps.protocol.paths.cancelOrder), handler: cancelOrder, name: 'cancelOrder' },
+    { method: 'POST', pattern: compile(deps.protocol.paths.refundOrder), handler: refundOrder, name: 'refundOrder' },
+    { method: 'GET', pattern: compile(deps.protocol.paths.orderStatus), handler: getOrder, name: 'getOrder' },
   ];
 
   router.use(express.json({ limit: '64kb' }));
@@ -156,6 +161,7 @@ export function createTerminalApi(deps: TerminalApiDeps): express.Router {
     if (claimed !== merchant.merchantId || !deps.merchantFor(claimed)) {
       return problem(res, 403, 'Forbidden', `The ${deps.protocol.merchantIdHeader} header does not match the merchant of this token.`);
     }
+    deps.onCall(route.name);
     const raw = route.pattern.exec(req.path)?.[1];
     await route.handler(req, res, merchant, raw === undefined ? null : decodeURIComponent(raw));
   });

@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startHarness, type Harness } from '../support/harness.js';
+import { call, type PaymentJson } from '../support/http.js';
+
+// Refunds and owed deliveries against storage failures and slow upstream calls: money that
+// PartPay moved is never forgotten, and never asked for twice.
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.stop();
+});
+
+const v1 = (path: string, json?: unknown) => call<PaymentJson & Record<string, unknown>>(`${h.url}/v1${path}`, { headers: h.auth(), ...(json === undefined ? {} : { json }) });
+
+async function approvedPayment(amountMinor: number) {
+  const res = await v1('/payments', { amountMinor, currency: 'NZD', merchantReference: `DUR-${amountMinor}-${Date.now()}` });
+  expect(res.status, res.text).toBe(201);
+  await h.sim.approve(res.body.partpay?.orderId as string);
+  await eventually(async () => (await v1(`/payments/${res.body.id}`)).body.state === 'approved');
+  return res.body;
+}
+
+describe('a settled refund is stored in one transaction', () => {
+  it('never leaves a refund succeeded while the payment does not count it (and so refundable again)', async () => {
+    const p = await approvedPayment(1500);
+    // The payment's update fails (as a full disk or a crash would) after PartPay refunded.
+    h.daemon.db.exec(`CREATE TRIGGER fail_refund_count BEFORE UPDATE OF refunded_minor ON payments
+      WHEN NEW.refunded_minor <> OLD.refunded_minor BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END`);
+    try {
+      await v1(`/payments/${p.id}/refunds`, {});
+    } finally {
+      h.daemon.db.exec('DROP TRIGGER fail_refund_count');
+    }
+    const refunds = h.daemon.payments.refundsOf(p.id);
+    const payment = h.daemon.payments.get(p.id);
+    expect(refunds).toHaveLength(1);
+    // Either both were stored or neither: never a succeeded refund the payment does not count.
+    if (refunds[0]?.state === 'succeeded') expect(payment?.refundedMinor).toBe(1500);
+    else expect(refunds[0]?.state).toBe('pending');
+    // The money PartPay moved cannot be refunded a second time.
+    const again = await v1(`/payments/${p.id}/refunds`, {});
+    expect(again.status).toBe(409);
+    expect(h.sim.getOrder(p.partpay?.orderId as string)?.refunds).toHaveLength(1);
+  });
+});
+
+describe('an immediate refund and its safety-net outbox row never both call PartPay', () => {
+  it('does not send the refund again from the outbox while the first call is still in flight', async () => {
+    const p = await approvedPayment(1700);
+    const before = h.sim.stats().calls['refundOrder'] ?? 0;
+    // Every PartPay call now takes 1.2 s (the client waits 3 s): the refund is in flight...
+    h.sim.setFaults({ api: { slow: 1, slowMs: 1200 } });
+    try {
+      const refunding = v1(`/payments/${p.id}/refunds`, {});
+      await eventually(() => (h.sim.stats().calls['refundOrder'] ?? 0) > before);
+      // ...while the outbox's clock passes the safety delay of the row owed for it.
+      h.advanceClock(10 * 60_000);
+      await h.daemon.deliverer.run();
+      const res = await refunding;
+      expect(res.body).toMatchObject({ refund: { state: 'succeeded' } });
+    } finally {
+      h.sim.setFaults({});
+    }
+    await h.daemon.deliverer.run();
+    expect((h.sim.stats().calls['refundOrder'] ?? 0) - before).toBe(1);
+    expect(h.daemon.outbox.ofPayment(p.id).filter((o) => o.state !== 'done')).toEqual([]);
+  });
+});
+
+describe('the outbox on a full disk', () => {
+  it('keeps an owed delivery to retry when the database is full, instead of making it a dead letter', async () => {
+    const p = (await v1('/payments', { amountMinor: 800, currency: 'NZD', merchantReference: `FULL-${Date.now()}` })).body;
+    // PartPay is down when the terminal cancels: cancelled here, the upstream cancel owed.
+    h.sim.setFaults({ api: { error5xx: 1 } });
+    try {
+      expect((await v1(`/payments/${p.id}/cancel`, {})).body).toMatchObject({ state: 'cancelled' });
+    } finally {
+      h.sim.setFaults({});
+    }
+    expect(h.daemon.outbox.ofPayment(p.id).filter((o) => o.state === 'pending')).toHaveLength(1);
+    // The disk fills up: no page can be added, and the journal's last page is used up, so the
+    // delivery's own journal write fails with SQLITE_FULL.
+    h.daemon.db.pragma(`max_page_count = ${h.daemon.db.pragma('page_count', { simple: true }) as number}`);
+    const fill = h.daemon.db.prepare("INSERT INTO payment_events (payment_id, at, kind, actor, detail) VALUES (NULL, 0, 'filler', 'test', printf('%.*c', ?, 'x'))");
+    for (const size of [2000, 200, 20, 1]) {
+      try {
+        for (;;) fill.run(size);
+      } catch (error) {
+        expect((error as { code?: string }).code).toBe('SQLITE_FULL');
+      }
+    }
+    try {
+      h.advanceClock(60_000);
+      await h.daemon.deliverer.run();
+      expect(h.daemon.outbox.ofPayment(p.id).map((o) => o.state)).not.toContain('dead');
+    } finally {
+      h.daemon.db.pragma('max_page_count = 1073741823');
+      h.daemon.db.exec("DELETE FROM payment_events WHERE kind = 'filler'");
+    }
+    h.advanceClock(10 * 60_000);
+    await eventually(async () => {
+      await h.daemon.deliverer.run();
+      return h.daemon.outbox.ofPayment(p.id).every((o) => o.state === 'done');
+    });
+    expect(h.sim.getOrder(p.partpay?.orderId as string)?.status).toBe('cancelled');
+  });
+});
