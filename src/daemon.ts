@@ -7,34 +7,30 @@ import { writeYesterdaysReport } from './jobs/report.js';
 import { createDeliverer } from './outbox/deliverer.js';
 import { createOutboxRepository } from './outbox/repository.js';
 import { partpayCallbackRoutes } from './partpay/callback-routes.js';
-import { partpayClientFromConfig, refundSafetyDelayMs } from './partpay/from-config.js';
+import { partpayClientFromConfig } from './partpay/from-config.js';
 import { createTokenManager } from './partpay/token-manager.js';
-import { createApplier } from './payments/apply.js';
+import { createPaymentsCore } from './payments/core.js';
 import { createPaymentEvents } from './payments/events.js';
 import { createPaymentQr } from './payments/payment-qr.js';
 import { createPaymentRepository } from './payments/repository.js';
 import { createPaymentService } from './payments/service.js';
-import { createUpstreamSync } from './payments/upstream-sync.js';
 import type { Payment } from './payments/types.js';
 import { configureSharp, createQrCache, createQrImages } from './qr/index.js';
 import { createRegistry } from './registry/registry.js';
 import { createOperatorActions } from './payments/operator.js';
 import { webRoutes } from './web/routes.js';
-import { deliverAdvice } from './electrum/advices.js';
 import type { ElectrumDeps } from './electrum/context.js';
 import { electrumErrorBody } from './electrum/errors.js';
-import { createPartnerClient, type PartnerClient } from './electrum/partner-client.js';
-import { expireElectrumPayment } from './electrum/recovery.js';
 import { createElectrumRepository } from './electrum/repository.js';
 import { electrumRoutes } from './electrum/routes.js';
 import { createScanWaiters } from './electrum/scan-waiters.js';
-import type { OutboxItem } from './outbox/repository.js';
 import { healthRoutes } from './ops/health-routes.js';
 import { closeGracefully, listen } from './ops/listeners.js';
 import { authFailureLimits } from './shared/http/security.js';
 import { createMetrics } from './ops/metrics.js';
 import { metricsRoutes } from './ops/metrics-routes.js';
 import type { Config } from './shared/config/load.js';
+import { providersFromConfig } from './providers-from-config.js';
 import { createGroupCommit } from './shared/db/group-commit.js';
 import { integrityProblems, migrate, openDatabase, type Db } from './shared/db/open.js';
 import type { Logger } from './shared/logger.js';
@@ -84,46 +80,31 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const metrics = createMetrics({ db, tokens: () => tokens.status(), clock });
   const partpay = partpayClientFromConfig(config, tokens, logger.child({ component: 'partpay' }), { observe: (attempt) => metrics.partpayAttempt(attempt), beforeSend: () => group.settled() });
 
-  // The deliverer needs the sync and the sync needs to kick the deliverer: tie the knot late.
+  // The deliverer needs the core and the core needs to kick the deliverer: tie the knot late.
   let kick = (): void => undefined;
   const onOutbox = () => kick();
   // A final payment's QR stays cached until the byte-capped LRU drops it: under load the outcome
   // often arrives before the terminal's first QR fetch, and dropping it at once made every such
   // payment decode and render its image twice.
   const onFinal = (p: Payment, by: string): void => metrics.paymentResolved(by, p.state);
-  const applier = createApplier({ db, group, payments, outbox, events, logger: logger.child({ component: 'payments' }), clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox, onFinal });
-  let electrumDeps: ElectrumDeps | null = null;
-  const sync = createUpstreamSync({
-    db,
-    payments,
-    outbox,
-    applier,
-    registry,
-    partpay,
-    logger: logger.child({ component: 'upstream-sync' }),
-    clock,
-    onOutbox,
-    refundSafetyDelayMs: refundSafetyDelayMs(config),
-    expireOther: (p) => {
-      if (electrumDeps) expireElectrumPayment(electrumDeps, p);
-    },
-  });
-  const deliver = (item: OutboxItem) => (item.kind.startsWith('electrum.') && electrumDeps ? deliverAdvice(electrumDeps, item) : sync.deliver(item));
-  const deliverer = createDeliverer({ outbox, deliver, logger: logger.child({ component: 'outbox' }), clock, ...config.outbox });
+
+  const waiters = createScanWaiters();
+  const electrumRepo = createElectrumRepository(db);
+  const { providers, partpay: partpayProvider, partnerClient } = providersFromConfig(config, { partpay, registry, electrumRepo, waiters, beforeSend: () => group.settled(), logger, clock });
+  const core = createPaymentsCore({ group, payments, outbox, events, providers, logger: logger.child({ component: 'payments' }), clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox, onFinal });
+  const deliverer = createDeliverer({ outbox, deliver: core.deliver, logger: logger.child({ component: 'outbox' }), clock, ...config.outbox });
   kick = deliverer.kick;
 
   configureSharp();
   const images = createQrImages({ fetchTimeoutMs: config.partpay.imageFetch.timeoutMs, maxBytes: config.partpay.imageFetch.maxBytes });
   const qr = createPaymentQr({ images, cache: createQrCache(images, { maxEntries: 2_000 }), payments, logger: logger.child({ component: 'qr' }) });
   const service = createPaymentService({
-    db,
     group,
     payments,
-    applier,
+    core,
     events,
     registry,
-    partpay,
-    sync,
+    creator: partpayProvider,
     logger: logger.child({ component: 'payments' }),
     clock,
     newId: randomUUID,
@@ -133,34 +114,26 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       if (terminal) qr.warm(p, terminal.displayProfile);
     },
   });
-  const partnerClients = new Map<string, PartnerClient>();
-  const waiters = createScanWaiters();
-  electrumDeps = {
-    db,
+  const electrumDeps: ElectrumDeps = {
     group,
-    repo: createElectrumRepository(db),
+    repo: electrumRepo,
     payments,
+    core,
     outbox,
-    applier,
+    events,
     registry,
     service,
     paymentQr: qr,
     waiters,
-    partnerClient: (partner) => {
-      let client = partnerClients.get(partner.id);
-      if (!client) {
-        client = createPartnerClient({ baseUrl: partner.baseUrl, username: partner.username, password: partner.outboundPassword, timeoutMs: config.electrum.partnerTimeoutSeconds * 1000, beforeSend: () => group.settled(), logger: logger.child({ component: 'electrum', partnerId: partner.id }) });
-        partnerClients.set(partner.id, client);
-      }
-      return client;
-    },
+    partnerClient,
     settings: config.electrum,
     logger: logger.child({ component: 'electrum' }),
     clock,
     newId: randomUUID,
     onOutbox,
   };
-  const operator = createOperatorActions({ db, payments, outbox, applier, sync, registry, partpay, clock, newId: randomUUID });
+  const operator = createOperatorActions({ group, payments, outbox, core, clock });
+  const detail = (p: Payment) => providers.of(p).describe(p);
   const sse = createSseRegistry({ heartbeatMs: 15_000 });
   let shuttingDown = false;
 
@@ -182,7 +155,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     router: partpayCallbackRoutes({
       registry,
       payments,
-      applier,
+      applier: core.applier,
       logger: logger.child({ component: 'callback' }),
       clock,
       allowSources: config.partpay.callbackAllowedSources,
@@ -198,12 +171,12 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     errorFormats: [{ prefix: '/qr/v1', body: electrumErrorBody }],
     mounts: [
       // The API families own their prefixes (nothing at the root answers under them): first, so their requests skip the root routers.
-      { path: '/v1', router: terminalRoutes({ registry, service, payments, events, qr, sse, electrumQr: electrumDeps.repo, bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds }) },
+      { path: '/v1', router: terminalRoutes({ registry, service, payments, events, qr, sse, electrumQr: electrumDeps.repo, bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds, detail }) },
       { path: '/qr/v1', router: electrumRoutes(electrumDeps, config.server.bodyLimit) },
       health,
       { path: '/', router: metricsRoutes(metrics, { mode: config.ops.metricsAccess, token: config.ops.metricsToken }) },
       ...(separateCallback ? [] : [callback]),
-      { path: '/', router: webRoutes({ db, config, registry, payments, outbox, events, operator, metrics, kickOutbox: () => deliverer.kick(), logger: logger.child({ component: 'web' }), clock }) },
+      { path: '/', router: webRoutes({ db, config, registry, payments, outbox, events, operator, detail, metrics, kickOutbox: () => deliverer.kick(), logger: logger.child({ component: 'web' }), clock }) },
     ],
   });
   // PartPay's callback on its own listener (public), apart from the terminals' (store LAN).
@@ -211,8 +184,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
 
   const jobs: Job[] = [
     { name: 'deliver-outbox', schedule: config.jobs.deliverOutbox, run: () => deliverer.run() },
-    { name: 'reconcile', schedule: config.jobs.reconcile, run: () => sync.reconcileOverdue(config.payments.callbackOverdueSeconds * 1000) },
-    { name: 'expire', schedule: config.jobs.expire, run: () => sync.expireDue() },
+    { name: 'reconcile', schedule: config.jobs.reconcile, run: () => core.reconciler.reconcileOverdue(config.payments.callbackOverdueSeconds * 1000) },
+    { name: 'expire', schedule: config.jobs.expire, run: () => core.reconciler.expireDue() },
     { name: 'purge', schedule: config.jobs.purge, run: async () => purgeExpiredData(db, clock(), { ...config.retention, idempotencyKeyHours: config.payments.idempotencyKeyHours }) },
     {
       name: 'report',
@@ -236,7 +209,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     outbox,
     service,
     operator,
-    sync,
+    core,
+    providers,
     deliverer,
     tokens,
     metrics,
@@ -253,7 +227,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
         callbackUrl = cb.url;
       }
       running = startJobs(jobs, logger);
-      // Resume what a previous run left: owed deliveries now, overdue payments on the next round.
+      // Resume what a previous run left: owed deliveries now (refunds it was attempting included), overdue payments on the next round.
+      group.run(() => core.resume());
       deliverer.kick();
       return main.url;
     },

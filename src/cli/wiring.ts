@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createOutboxRepository } from '../outbox/repository.js';
-import { partpayClientFromConfig, refundSafetyDelayMs } from '../partpay/from-config.js';
+import { createElectrumRepository } from '../electrum/repository.js';
+import { createScanWaiters } from '../electrum/scan-waiters.js';
+import { partpayClientFromConfig } from '../partpay/from-config.js';
 import { createTokenManager } from '../partpay/token-manager.js';
-import { createApplier } from '../payments/apply.js';
+import { createPaymentsCore } from '../payments/core.js';
 import { createPaymentEvents } from '../payments/events.js';
 import { createOperatorActions } from '../payments/operator.js';
 import { createPaymentRepository } from '../payments/repository.js';
-import { createUpstreamSync } from '../payments/upstream-sync.js';
+import { providersFromConfig } from '../providers-from-config.js';
 import { createRegistry } from '../registry/registry.js';
 import type { Config } from '../shared/config/load.js';
+import { immediateCommit } from '../shared/db/group-commit.js';
 import type { Db } from '../shared/db/open.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type { CliContext } from './context.js';
@@ -38,20 +41,20 @@ export function cliTokenManager(config: Config, logger: Logger, clock: () => num
 }
 
 /**
- * The payments core wired as in the daemon, for operator actions from the CLI. Owed
- * deliveries are left in the outbox for the running daemon's deliverer (it polls on its
- * schedule); the CLI never runs the deliverer itself.
+ * The payments core wired as in the daemon (same providers, same operations), committing
+ * each write at once. Owed deliveries are left in the outbox for the running daemon's
+ * deliverer (it polls on its schedule); the CLI never runs the deliverer itself.
  */
 export function cliOperator(ctx: CliContext, db: Db) {
   const config = ctx.config();
   const logger = cliLogger(ctx);
   const clock = ctx.clock;
+  const group = immediateCommit(db);
   const registry = createRegistry(db, config);
   const payments = createPaymentRepository(db);
   const outbox = createOutboxRepository(db);
   const partpay = partpayClientFromConfig(config, cliTokenManager(config, logger, clock), logger);
-  const onOutbox = (): void => undefined;
-  const applier = createApplier({ db, payments, outbox, events: createPaymentEvents(), logger, clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox });
-  const sync = createUpstreamSync({ db, payments, outbox, applier, registry, partpay, logger, clock, onOutbox, refundSafetyDelayMs: refundSafetyDelayMs(config) });
-  return { payments, outbox, operator: createOperatorActions({ db, payments, outbox, applier, sync, registry, partpay, clock, newId: randomUUID }) };
+  const { providers } = providersFromConfig(config, { partpay, registry, electrumRepo: createElectrumRepository(db), waiters: createScanWaiters(), beforeSend: () => Promise.resolve(), logger, clock });
+  const core = createPaymentsCore({ group, payments, outbox, events: createPaymentEvents(), providers, logger, clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox: () => undefined });
+  return { payments, outbox, providers, operator: createOperatorActions({ group, payments, outbox, core, clock }) };
 }

@@ -1,13 +1,13 @@
-import type { OutboxItem } from '../outbox/repository.js';
 import { isOpen, PAID_STATES } from '../payments/state-machine.js';
 import type { Payment } from '../payments/types.js';
 import type { ElectrumClient } from '../shared/config/load.js';
 import { claimMessage, type ElectrumDeps } from './context.js';
 import { ElectrumError } from './errors.js';
-import { oweReversal } from './pay-flow.js';
+import { OWED_CONFIRMATION } from './provider.js';
 import type { ElectrumPaymentRow } from './repository.js';
-import type { PaymentConfirmation, PaymentRequest, PaymentReversal } from './schemas.js';
-import { electrumTime, toWire } from './serialize.js';
+import type { LedgerAmount, PaymentConfirmation, PaymentReversal } from './schemas.js';
+import { toWire } from './serialize.js';
+import { alphaToNumeric } from './currency.js';
 
 /** A stored advice answer replayed for a repeated advice id (store-and-forward retries). */
 export type AdviceAnswer = { status: number; body: unknown };
@@ -28,8 +28,24 @@ function replayed(deps: ElectrumDeps, advice: { id: string }, kind: string, call
 }
 
 /**
- * confirmPayment: recorded and answered 202 at once; for an Electrum partner payment the
- * confirmation is owed to the partner from the outbox. A reversed payment cannot be confirmed.
+ * The final amount an advice states (swagger: an advice's `amounts.approvedAmount` is the
+ * transaction's final amount), checked against what was approved; null when it states none.
+ */
+function finalAmount(p: Payment, amount: LedgerAmount | undefined, originalId: string): number | null {
+  if (amount === undefined) return null;
+  const invalid = (detailMessage: string) => new ElectrumError(400, 'INVALID_AMOUNT', 'Invalid final amount', { originalId, detailMessage });
+  if (amount.currency !== alphaToNumeric(p.currency)) throw invalid(`amounts.approvedAmount.currency "${amount.currency}" is not the payment's currency`);
+  if (!Number.isSafeInteger(amount.amount) || amount.amount < 0) throw invalid('amounts.approvedAmount.amount must be a non-negative integer number of minor units');
+  const approved = p.approvedMinor ?? 0;
+  if (amount.amount > approved) throw invalid(`the final amount ${amount.amount} is more than the ${approved} approved (stand-in is not supported)`);
+  return amount.amount;
+}
+
+/**
+ * confirmPayment: recorded and answered 202 at once. The confirmation's final amount is what
+ * the customer pays: for an Electrum payment the confirmation (with that amount) is owed to the
+ * partner; less than approved, the difference is given back (as the confirmation itself for a
+ * partner, as a PartPay refund). A reversed payment cannot be confirmed.
  */
 export function confirmPayment(deps: ElectrumDeps, caller: ElectrumClient, c: PaymentConfirmation): AdviceAnswer {
   const again = replayed(deps, c, 'confirmPayment', caller, c, c.requestId);
@@ -37,12 +53,23 @@ export function confirmPayment(deps: ElectrumDeps, caller: ElectrumClient, c: Pa
   const { ep, payment } = findPayment(deps, caller, c.requestId);
   if (ep.advice === 'reversed') throw new ElectrumError(400, 'GENERAL_ERROR', 'Payment was reversed', { originalId: c.requestId, detailMessage: 'a reversed payment cannot be confirmed' });
   if (!PAID_STATES.includes(payment.state)) throw new ElectrumError(400, 'GENERAL_ERROR', 'Payment was not approved', { originalId: c.requestId, detailMessage: `the payment is ${payment.state}; only an approved payment can be confirmed` });
+  const final = finalAmount(payment, c.amounts?.approvedAmount, c.requestId);
+  if (final === 0) throw new ElectrumError(400, 'INVALID_AMOUNT', 'Invalid final amount', { originalId: c.requestId, detailMessage: 'a confirmation of a final amount of 0 is a reversal: send reversePayment' });
   const body = toWire(c);
+  const actor = `pos:${caller.id}`;
   deps.group.transaction(() => {
     claimMessage(deps, { id: c.id, kind: 'confirmPayment', sender: caller.id, body: c, relatedId: c.requestId }, true);
     if (deps.repo.setAdvice(ep.requestId, 'confirmed', c.id)) {
-      deps.payments.journal({ paymentId: payment.id, at: deps.clock(), kind: 'advice', actor: `pos:${caller.id}`, detail: { advice: 'confirmation', adviceId: c.id } });
-      if (payment.provider === 'electrum') deps.outbox.enqueue('electrum.confirmation', payment.id, { requestId: ep.requestId, adviceId: c.id }, deps.clock());
+      const p = deps.payments.get(payment.id) as Payment;
+      deps.payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'advice', actor, detail: { advice: 'confirmation', adviceId: c.id, finalMinor: final } });
+      const less = final === null ? 0 : (p.approvedMinor ?? p.amountMinor) - p.refundedMinor - final;
+      if (p.provider === 'electrum') {
+        // For less than approved, the confirmation itself carries the difference back: it is the refund's delivery.
+        if (less > 0) deps.core.refunds.record(p, { amountMinor: less, reason: 'confirmed for less', actor, now: false, key: c.id, claimed: true });
+        else deps.outbox.enqueue(OWED_CONFIRMATION, p.id, { requestId: ep.requestId, adviceId: c.id }, deps.clock());
+      } else if (less > 0) {
+        deps.core.refunds.record(p, { amountMinor: less, reason: 'confirmed for less', actor, now: false });
+      }
     }
     deps.repo.answerMessage(c.id, 202, body);
   });
@@ -51,35 +78,30 @@ export function confirmPayment(deps: ElectrumDeps, caller: ElectrumClient, c: Pa
 }
 
 /**
- * reversePayment: the sale did not complete. Answered 202 at once. An Electrum payment is
- * reversed here and the reversal owed to the partner (if it was forwarded); a PartPay payment
- * is cancelled (still open) or refunded in full (paid) upstream. A confirmed payment cannot be
- * reversed; an unknown one answers 404 (nothing to reverse).
+ * reversePayment: the sale did not complete (or completed for less). Answered 202 at once.
+ * Without a final amount it voids the payment: an Electrum payment is reversed here and the
+ * reversal owed to its partner (if it was forwarded); a PartPay payment is cancelled (open) or
+ * refunded in full (paid). With a final amount, only the difference is given back. A confirmed
+ * payment cannot be reversed; an unknown one answers 404 (nothing to reverse).
  */
 export function reversePayment(deps: ElectrumDeps, caller: ElectrumClient, r: PaymentReversal): AdviceAnswer {
   const again = replayed(deps, r, 'reversePayment', caller, r, r.requestId);
   if (again) return again;
   const { ep, payment } = findPayment(deps, caller, r.requestId);
   if (ep.advice === 'confirmed') throw new ElectrumError(400, 'ACCOUNT_ALREADY_SETTLED', 'Payment was confirmed', { originalId: r.requestId, detailMessage: 'a confirmed payment cannot be reversed' });
+  const final = finalAmount(payment, r.amounts?.approvedAmount, r.requestId);
+  const paid = PAID_STATES.includes(payment.state);
+  if (final !== null && final > 0 && (!paid || final === (payment.approvedMinor ?? 0) - payment.refundedMinor)) {
+    throw new ElectrumError(400, 'INVALID_AMOUNT', 'Invalid final amount', {
+      originalId: r.requestId,
+      detailMessage: paid ? 'the final amount equals what was approved: this reversal would reverse nothing' : `the payment is ${payment.state}: only an approved payment can be reversed to a final amount`,
+    });
+  }
   const body = toWire(r);
   const actor = `pos:${caller.id}`;
   deps.group.transaction(() => {
     claimMessage(deps, { id: r.id, kind: 'reversePayment', sender: caller.id, body: r, relatedId: r.requestId }, true);
-    const first = deps.repo.setAdvice(ep.requestId, 'reversed', r.id);
-    if (first) {
-      const ctx = { actor, kind: 'advice', detail: { advice: 'reversal', adviceId: r.id, reason: r.reversalReason }, resolvedBy: 'reversal' };
-      if (payment.provider === 'electrum') {
-        deps.applier.apply(payment.id, { type: 'reversed' }, ctx);
-        // Forwarded to a partner: the partner must hear of it (with the POS's own advice id).
-        if (ep.partnerId) oweReversal(deps, ep.requestId, payment.id, r.reversalReason, r.id);
-      } else if (isOpen(payment.state)) {
-        deps.applier.apply(payment.id, { type: 'cancel_requested' }, ctx);
-      } else if (PAID_STATES.includes(payment.state)) {
-        deps.applier.apply(payment.id, { type: 'void_requested' }, ctx);
-      } else {
-        deps.payments.journal({ paymentId: payment.id, at: deps.clock(), kind: 'advice', actor, detail: { ...ctx.detail, note: `nothing to reverse: ${payment.state}` } });
-      }
-    }
+    if (deps.repo.setAdvice(ep.requestId, 'reversed', r.id)) reverse(deps, deps.payments.get(payment.id) as Payment, r, final, actor);
     deps.repo.answerMessage(r.id, 202, body);
   });
   // A pay still waiting for its scan ends now.
@@ -88,32 +110,27 @@ export function reversePayment(deps: ElectrumDeps, caller: ElectrumClient, r: Pa
   return { status: 202, body };
 }
 
-/** Delivers an owed confirmation or reversal to the partner; 'retry' until a final answer. */
-export async function deliverAdvice(deps: ElectrumDeps, item: OutboxItem): Promise<'done' | 'retry'> {
-  const requestId = String(item.payload['requestId']);
-  const ep = deps.repo.payment(requestId);
-  if (!ep?.partnerId) throw new Error(`owed ${item.kind} for ${requestId}: no forwarded payment`);
-  const partner = deps.settings.partners.find((p) => p.id === ep.partnerId);
-  if (!partner) throw new Error(`owed ${item.kind} for ${requestId}: partner ${ep.partnerId} is no longer configured`);
-  const request = JSON.parse(ep.requestBody) as PaymentRequest;
-  const common = {
-    id: String(item.payload['adviceId']),
-    requestId,
-    time: electrumTime(deps.clock()),
-    thirdPartyIdentifiers: request.thirdPartyIdentifiers,
-    amounts: request.amounts,
-    partner: { id: partner.id, name: partner.name },
-    tranId: request.tranId,
-    ...(request.stan ? { stan: request.stan } : {}),
-    ...(request.rrn ? { rrn: request.rrn } : {}),
-  };
-  const client = deps.partnerClient(partner);
-  const result =
-    item.kind === 'electrum.reversal'
-      ? await client.reverse({ ...common, reversalReason: item.payload['reason'] as PaymentReversal['reversalReason'] })
-      : await client.confirm(common);
-  deps.payments.journal({ paymentId: ep.paymentId, at: deps.clock(), kind: 'advice_delivery', actor: `partner:${partner.id}`, detail: { advice: item.kind, adviceId: common.id, result: result.kind, status: result.status } });
-  if (result.kind === 'success') return 'done';
-  if (result.kind === 'failed' && result.status === 400) throw new Error(`partner refused the ${item.kind}: ${result.error?.errorMessage ?? 'no ErrorDetail'}`);
-  return 'retry';
+/** The money side of a first reversal advice, inside its transaction. */
+function reverse(deps: ElectrumDeps, p: Payment, r: PaymentReversal, final: number | null, actor: string): void {
+  const ctx = { actor, kind: 'advice', detail: { advice: 'reversal', adviceId: r.id, reason: r.reversalReason, finalMinor: final }, resolvedBy: 'reversal', upstream: { key: r.id, reason: r.reversalReason } };
+  const paid = PAID_STATES.includes(p.state);
+  if (paid && final !== null && final > 0) {
+    // To a final amount: give back the difference (an Electrum partner hears it as this reversal, with its id).
+    const amountMinor = (p.approvedMinor ?? p.amountMinor) - p.refundedMinor - final;
+    deps.core.refunds.record(p, { amountMinor, reason: r.reversalReason, actor, now: false, ...(p.provider === 'electrum' ? { key: r.id, claimed: true } : {}) });
+    return;
+  }
+  if (p.provider === 'electrum') {
+    // A void: the partner is owed the reversal (with the POS's advice id) if the pay was forwarded.
+    // One that already failed with an unknown outcome owes its TIMEOUT reversal already: never a second.
+    deps.core.applier.apply(p.id, { type: 'reversed' }, ctx);
+    return;
+  }
+  if (isOpen(p.state)) {
+    deps.core.applier.apply(p.id, { type: 'cancel_requested' }, ctx);
+  } else if (paid) {
+    deps.core.refunds.record(p, { reason: r.reversalReason, actor, now: false });
+  } else {
+    deps.payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'advice', actor, detail: { ...ctx.detail, note: `nothing to reverse: ${p.state}` } });
+  }
 }

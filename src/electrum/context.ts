@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { OutboxRepository } from '../outbox/repository.js';
-import type { Applier } from '../payments/apply.js';
+import type { PaymentsCore } from '../payments/core.js';
+import type { PaymentEvents } from '../payments/events.js';
 import type { PaymentQr } from '../payments/payment-qr.js';
 import type { PaymentRepository } from '../payments/repository.js';
 import type { PaymentService } from '../payments/service.js';
 import type { Registry, Terminal } from '../registry/registry.js';
 import type { Config, ElectrumClient, ElectrumPartner } from '../shared/config/load.js';
 import type { GroupCommit } from '../shared/db/group-commit.js';
-import type { Db } from '../shared/db/open.js';
 import type { Logger } from '../shared/logger.js';
 import { alphaToNumeric } from './currency.js';
 import { ElectrumError } from './errors.js';
@@ -18,13 +18,15 @@ import type { Institution, LedgerAmount, Originator } from './schemas.js';
 
 /** Everything the Electrum operations need; built once by the daemon. */
 export interface ElectrumDeps {
-  db: Db;
   /** Group commit: Electrum's writes join the current batch; answers and partner calls wait for its commit. */
   group: Pick<GroupCommit, 'transaction' | 'settled'>;
   repo: ElectrumRepository;
   payments: PaymentRepository;
-  outbox: OutboxRepository;
-  applier: Applier;
+  /** The payments core: every state change, cancel, refund and owed advice goes through it. */
+  core: Pick<PaymentsCore, 'applier' | 'owed' | 'refunds'>;
+  /** For the confirmations owed to partners (cancels and refunds are owed through the core). */
+  outbox: Pick<OutboxRepository, 'enqueue'>;
+  events: PaymentEvents;
   registry: Registry;
   service: PaymentService;
   paymentQr: PaymentQr;

@@ -2,6 +2,7 @@ import { isFinal, PAID_STATES } from '../payments/state-machine.js';
 import type { Payment } from '../payments/types.js';
 import type { Terminal } from '../registry/registry.js';
 import type { ElectrumClient } from '../shared/config/load.js';
+import { ConflictError } from '../shared/errors.js';
 import { claimMessage, type ElectrumDeps } from './context.js';
 import { errorDetail } from './error-detail.js';
 import { ElectrumError } from './errors.js';
@@ -49,9 +50,10 @@ export async function payThroughPartPay(deps: ElectrumDeps, caller: ElectrumClie
 async function cancelUndecided(deps: ElectrumDeps, terminal: Terminal, payment: Payment): Promise<Payment> {
   try {
     return await deps.service.cancel(terminal, payment.id);
-  } catch {
-    // PartPay had decided after all (409) or is unreachable: the stored state says which.
-    return deps.service.get(terminal, payment.id);
+  } catch (error) {
+    // PartPay had decided after all (409): the stored state says how.
+    if (error instanceof ConflictError) return deps.service.get(terminal, payment.id);
+    throw error;
   }
 }
 
@@ -61,7 +63,7 @@ function approvedResponse(req: PaymentRequest, payment: Payment): PaymentRespons
     ...req,
     time: electrumTime(),
     partner: { ...PARTPAY_INSTITUTION },
-    amounts: { ...req.amounts, ...(requested ? { approvedAmount: { ...requested, amount: payment.amountMinor } } : {}) },
+    amounts: { ...req.amounts, ...(requested ? { approvedAmount: { ...requested, amount: payment.approvedMinor ?? payment.amountMinor } } : {}) },
     thirdPartyIdentifiers: [...req.thirdPartyIdentifiers, ...(payment.upstreamOrderId ? [{ institutionId: PARTPAY_INSTITUTION.id, transactionIdentifier: payment.upstreamOrderId }] : [])],
   });
 }

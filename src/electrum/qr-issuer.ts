@@ -37,10 +37,11 @@ export async function createQrCode(deps: ElectrumDeps, caller: ElectrumClient, r
     expiresAt = Date.parse(req.qrProperties.expiryDate);
     if (!(expiresAt > now)) throw new ElectrumError(400, 'FORMAT_ERROR', 'expiryDate is in the past', { detailMessage: 'qrProperties.expiryDate must be in the future' });
   }
-  if (deps.repo.message(req.id)) throw new ElectrumError(400, 'DUPLICATE_RECORD', 'Duplicate message id', { originalId: req.id, detailMessage: `a message with id "${req.id}" was already received` });
-
   const scheme = req.qrProperties.scheme ?? deps.settings.defaultScheme;
   const tranId = newTranId();
+  // Claimed before anything is made upstream: a retry with the same id (even one racing this
+  // request) is a DUPLICATE_RECORD, as the spec requires, and never a second PartPay order.
+  deps.group.transaction(() => claimMessage(deps, { id: req.id, kind: 'createQrCode', sender: caller.id, body: req, relatedId: tranId }, false));
   let qrCode: string;
   let paymentId: string | null = null;
   if (caller.provider === 'partpay') {
@@ -80,7 +81,6 @@ export async function createQrCode(deps: ElectrumDeps, caller: ElectrumClient, r
     qrCode,
   });
   deps.group.transaction(() => {
-    claimMessage(deps, { id: req.id, kind: 'createQrCode', sender: caller.id, body: req, relatedId: tranId }, false);
     deps.repo.insertQr({
       tranId,
       requestId: req.id,

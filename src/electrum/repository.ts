@@ -37,6 +37,10 @@ export interface ElectrumPaymentRow {
   advice: 'confirmed' | 'reversed' | null;
   adviceId: string | null;
   createdAt: number;
+  /** When the pay was forwarded to the partner (null: not forwarded). */
+  forwardedAt: number | null;
+  /** When the partner's answer was recorded, or we gave up waiting for it (null: still in flight, or never forwarded). */
+  answeredAt: number | null;
 }
 
 /** Every message id we were sent, for DUPLICATE_RECORD and for answering a repeated advice the same way. */
@@ -76,6 +80,8 @@ export function createElectrumRepository(db: Db) {
     paymentByPaymentId: db.prepare('SELECT * FROM electrum_payments WHERE payment_id = ?'),
     paymentByTran: db.prepare('SELECT * FROM electrum_payments WHERE tran_id = ? ORDER BY created_at DESC LIMIT 1'),
     setPartner: db.prepare('UPDATE electrum_payments SET partner_id = ? WHERE request_id = ?'),
+    forwarded: db.prepare('UPDATE electrum_payments SET partner_id = ?, forwarded_at = ? WHERE request_id = ?'),
+    answered: db.prepare('UPDATE electrum_payments SET answered_at = ? WHERE request_id = ? AND answered_at IS NULL'),
     setResponse: db.prepare('UPDATE electrum_payments SET response_status = ?, response_body = ? WHERE request_id = ?'),
     setAdvice: db.prepare('UPDATE electrum_payments SET advice = ?, advice_id = ? WHERE request_id = ? AND advice IS NULL'),
   };
@@ -116,6 +122,14 @@ export function createElectrumRepository(db: Db) {
     },
     setPartner(requestId: string, partnerId: string): void {
       s.setPartner.run(partnerId, requestId);
+    },
+    /** Records that the pay went to `partnerId` at `at`: from now until it is answered, it is in flight. */
+    markForwarded(requestId: string, partnerId: string, at: number): void {
+      s.forwarded.run(partnerId, at, requestId);
+    },
+    /** Records that the forward has its answer (or that we gave up on it). */
+    markAnswered(requestId: string, at: number): void {
+      s.answered.run(at, requestId);
     },
     setResponse(requestId: string, status: number, body: unknown): void {
       s.setResponse.run(status, JSON.stringify(body), requestId);

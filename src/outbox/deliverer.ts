@@ -1,10 +1,14 @@
+import { isStorageFailure } from '../shared/db/open.js';
 import type { Logger } from '../shared/logger.js';
 import type { OutboxItem, OutboxRepository } from './repository.js';
 
+/** What one delivery concluded: done, try again (counts an attempt), or not before a time (waiting on something, not failing). */
+export type DeliveryOutcome = 'done' | 'retry' | { waitUntilMs: number };
+
 export interface DelivererOptions {
   outbox: OutboxRepository;
-  /** Delivers one item: 'done', 'retry' (transient), or throws (permanent failure → dead letter). */
-  deliver: (item: OutboxItem) => Promise<'done' | 'retry'>;
+  /** Delivers one item; throws for a permanent failure (→ dead letter). */
+  deliver: (item: OutboxItem) => Promise<DeliveryOutcome>;
   logger: Logger;
   clock: () => number;
   /** Attempts before an item becomes a dead letter. */
@@ -33,25 +37,41 @@ export function createDeliverer(options: DelivererOptions) {
   let again = false;
   let stopped = false;
 
-  const deliverOne = async (item: OutboxItem): Promise<void> => {
+  /** Records what one delivery concluded; false when our own storage failed (the round stops, the item stays owed). */
+  const conclude = (item: OutboxItem, attempt: number, result: DeliveryOutcome): void => {
+    if (result === 'done') {
+      outbox.markDone(item.id, options.clock());
+      logger.info('owed delivery done', { outboxId: item.id, kind: item.kind, paymentId: item.paymentId, attempt });
+    } else if (result !== 'retry') {
+      outbox.postpone(item.id, result.waitUntilMs, options.clock());
+    } else if (attempt >= options.maxAttempts) {
+      outbox.markDead(item.id, 'gave up after retries', options.clock());
+      logger.error('owed delivery gave up: dead letter', { outboxId: item.id, kind: item.kind, paymentId: item.paymentId, attempt });
+    } else {
+      outbox.markRetry(item.id, options.clock() + backoffMs(attempt, options.baseDelayMs, options.maxDelayMs), 'transient failure', options.clock());
+    }
+  };
+
+  const deliverOne = async (item: OutboxItem): Promise<boolean> => {
     const attempt = item.attempts + 1;
     try {
-      const result = await options.deliver(item);
-      if (result === 'done') {
-        outbox.markDone(item.id, options.clock());
-        logger.info('owed delivery done', { outboxId: item.id, kind: item.kind, paymentId: item.paymentId, attempt });
-        return;
+      let result: DeliveryOutcome;
+      try {
+        result = await options.deliver(item);
+      } catch (error) {
+        // Our own database failing (a full disk) is not the delivery failing: it stays owed as it was.
+        if (isStorageFailure(error)) throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        outbox.markDead(item.id, message, options.clock());
+        logger.error('owed delivery failed permanently: dead letter', { outboxId: item.id, kind: item.kind, paymentId: item.paymentId, attempt, error: message });
+        return true;
       }
-      if (attempt >= options.maxAttempts) {
-        outbox.markDead(item.id, 'gave up after retries', options.clock());
-        logger.error('owed delivery gave up: dead letter', { outboxId: item.id, kind: item.kind, paymentId: item.paymentId, attempt });
-        return;
-      }
-      outbox.markRetry(item.id, options.clock() + backoffMs(attempt, options.baseDelayMs, options.maxDelayMs), 'transient failure', options.clock());
+      conclude(item, attempt, result);
+      return true;
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      outbox.markDead(item.id, message, options.clock());
-      logger.error('owed delivery failed permanently: dead letter', { outboxId: item.id, kind: item.kind, paymentId: item.paymentId, attempt, error: message });
+      if (!isStorageFailure(error)) throw error;
+      logger.error('owed delivery interrupted: the database cannot be written; it stays owed', { outboxId: item.id, kind: item.kind, paymentId: item.paymentId, code: (error as { code?: string }).code });
+      return false;
     }
   };
 
@@ -63,8 +83,10 @@ export function createDeliverer(options: DelivererOptions) {
         if (stopped) return delivered;
         const due = outbox.due(options.clock(), options.batchSize ?? 20);
         if (due.length === 0) break;
-        await Promise.all(due.map(deliverOne));
+        const stored = await Promise.all(due.map(deliverOne));
         delivered += due.length;
+        // Nothing could be recorded (a full disk): the same items would come round at once; the next scheduled round tries again.
+        if (stored.includes(false)) return delivered;
       }
     } while (again);
     return delivered;

@@ -39,6 +39,8 @@ export function createOutboxRepository(db: Db) {
     get: db.prepare('SELECT * FROM outbox WHERE id = ?'),
     done: db.prepare("UPDATE outbox SET state = 'done', attempts = attempts + 1, last_error = NULL, updated_at = ? WHERE id = ?"),
     retry: db.prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?'),
+    postpone: db.prepare("UPDATE outbox SET next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'pending'"),
+    untriedNow: db.prepare("UPDATE outbox SET next_attempt_at = @now, updated_at = @now WHERE state = 'pending' AND kind = @kind AND attempts = 0 AND next_attempt_at > @now"),
     dead: db.prepare("UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ?"),
     revive: db.prepare("UPDATE outbox SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'dead'"),
     ofPayment: db.prepare('SELECT * FROM outbox WHERE payment_id = ? ORDER BY id'),
@@ -62,6 +64,14 @@ export function createOutboxRepository(db: Db) {
     },
     markRetry(id: number, nextAttemptAt: number, error: string, at: number): void {
       s.retry.run(nextAttemptAt, error, at, id);
+    },
+    /** Moves a pending item's next attempt without counting one (it was waiting, not failing). */
+    postpone(id: number, nextAttemptAt: number, at: number): void {
+      s.postpone.run(nextAttemptAt, at, id);
+    },
+    /** Makes every pending item of `kind` that was never tried by the outbox due now; returns how many. */
+    untriedDueNow(kind: string, now: number): number {
+      return s.untriedNow.run({ kind, now }).changes;
     },
     markDead(id: number, error: string, at: number): void {
       s.dead.run(error, at, id);

@@ -1,12 +1,12 @@
 import express, { type Router } from 'express';
 import type { Applier } from '../payments/apply.js';
 import type { PaymentRepository } from '../payments/repository.js';
-import { normaliseProviderStatus } from '../payments/state-machine.js';
 import type { Payment } from '../payments/types.js';
 import type { Registry } from '../registry/registry.js';
 import { AuthenticationError, UnsupportedMediaTypeError, ValidationError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { verifyCallbackBody } from './signature.js';
+import { orderOutcome } from './status.js';
 import { sourceAllowlist } from '../shared/http/security.js';
 
 export interface CallbackDeps {
@@ -50,11 +50,12 @@ export function partpayCallbackRoutes(deps: CallbackDeps): Router {
         throw new ValidationError('callback must carry orderId and orderStatus', { details: { fields: [...new Set(fields.keys())].slice(0, 10) } });
       }
       // Find the payment: by PartPay's order id, else by our id echoed as gatewayReference
-      // (the callback may beat our own record of the create response).
-      let payment = deps.payments.getByOrderId(orderId);
+      // (the callback may beat our own record of the create response). Only a PartPay payment:
+      // a callback naming another provider's payment is an orphan, whatever it says.
+      let payment = deps.payments.getByOrderId(orderId, 'partpay');
       if (!payment && gatewayReference && FIELD.test(gatewayReference)) {
         const byRef = deps.payments.get(gatewayReference);
-        if (byRef && (byRef.upstreamOrderId === null || byRef.upstreamOrderId === orderId)) payment = byRef;
+        if (byRef && byRef.provider === 'partpay' && (byRef.upstreamOrderId === null || byRef.upstreamOrderId === orderId)) payment = byRef;
       }
       const keys = payment ? (deps.registry.merchant(payment.merchantId)?.callbackKeys ?? []) : deps.registry.merchants().flatMap((m) => m.callbackKeys);
       const check = verifyCallbackBody(raw, keys);
@@ -71,7 +72,7 @@ export function partpayCallbackRoutes(deps: CallbackDeps): Router {
         res.status(200).json({ status: 'ok' });
         return;
       }
-      const outcome = normaliseProviderStatus(orderStatus);
+      const outcome = orderOutcome(orderStatus);
       if (outcome === null) {
         deps.payments.journal({ paymentId: payment.id, at: deps.clock(), kind: 'callback', actor: 'partpay', detail: { ...detail, note: 'unknown status: recorded, not acted on' }, rawBody: raw });
         deps.logger.warn('callback with unknown status', { paymentId: payment.id, terminalId: payment.terminalId, orderStatus });

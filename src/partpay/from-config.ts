@@ -1,7 +1,7 @@
 import type { Config } from '../shared/config/load.js';
 import type { Logger } from '../shared/logger.js';
 import { createPartPayClient, type PartPayClient } from './client.js';
-import type { RequesterOptions } from './request.js';
+import { MAX_RETRY_AFTER_MS, type RequesterOptions } from './request.js';
 import type { TokenManager } from './token-manager.js';
 
 /** The PartPay client as the config describes it; shared by the daemon and the CLI. */
@@ -19,7 +19,19 @@ export function partpayClientFromConfig(config: Config, tokens: Pick<TokenManage
   });
 }
 
-/** How long an immediate refund call may take, all retries included, before its outbox row is due. */
-export function refundSafetyDelayMs(config: Config): number {
-  return config.partpay.requestTimeoutMs * config.partpay.retries.attempts + 5_000;
+/**
+ * The longest one PartPay call can take, every part counted: each attempt's token request and
+ * call, the one re-authentication after a 401, and the waits between attempts (backoff or a
+ * capped Retry-After), plus a margin. An owed row that backs up a call made at once is due
+ * only after this, so it never races the call (within the process the core also never runs
+ * two attempts of one refund at once).
+ * @example callBoundMs(config) // 5 attempts of 15 s calls and 10 s tokens: about 3 min
+ */
+export function callBoundMs(config: Config): number {
+  const { requestTimeoutMs, tokenTimeoutMs, retries } = config.partpay;
+  const attempts = Math.max(1, retries.attempts);
+  const perTry = requestTimeoutMs + tokenTimeoutMs;
+  let waits = 0;
+  for (let attempt = 1; attempt < attempts; attempt += 1) waits += Math.max(retries.initialDelayMs * 2 ** (attempt - 1), MAX_RETRY_AFTER_MS);
+  return (attempts + 1) * perTry + waits + 5_000;
 }

@@ -44,7 +44,7 @@ export interface PartPayCall {
 }
 
 /** Longest wait we accept from a `Retry-After` header: a terminal is waiting. */
-const MAX_RETRY_AFTER_MS = 5_000;
+export const MAX_RETRY_AFTER_MS = 5_000;
 
 type Attempt = { kind: 'response'; status: number; text: string; retryAfterMs: number | null; date: string | null } | { kind: 'timeout'; error: unknown } | { kind: 'network'; error: unknown };
 

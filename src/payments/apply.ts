@@ -1,10 +1,9 @@
 import type { Logger } from '../shared/logger.js';
-import { immediateCommit, type GroupCommit } from '../shared/db/group-commit.js';
-import type { Db } from '../shared/db/open.js';
-import type { OutboxRepository } from '../outbox/repository.js';
+import type { GroupCommit } from '../shared/db/group-commit.js';
 import type { PaymentEvents } from './events.js';
+import type { Owed } from './owed.js';
 import type { PaymentRepository } from './repository.js';
-import { decide, type Decision, type Effect, type LateApprovalPolicy, type PaymentEvent } from './state-machine.js';
+import { decide, refundableMinor, type Decision, type Effect, type LateApprovalPolicy, type PaymentEvent } from './state-machine.js';
 import type { Payment } from './types.js';
 
 export interface ApplyContext {
@@ -19,6 +18,8 @@ export interface ApplyContext {
   resolvedBy?: string;
   /** Extra writes that must commit with the decision (e.g. storing the QR). */
   alsoInTransaction?: (payment: Payment) => void;
+  /** The key and reason of an upstream cancel this decision may owe (an Electrum reversal's advice id and reason). */
+  upstream?: { key?: string; reason?: string };
 }
 
 export interface ApplyResult {
@@ -28,15 +29,13 @@ export interface ApplyResult {
 }
 
 export interface ApplyDeps {
-  db: Db;
-  /** Group commit: the decision joins the current batch; listeners hear of it after its commit. Default: each decision commits alone. */
-  group?: Pick<GroupCommit, 'run' | 'afterCommit'>;
+  /** Group commit: the decision joins the current batch (a savepoint of it); listeners hear of it after its commit. */
+  group: Pick<GroupCommit, 'transaction' | 'afterCommit'>;
   payments: PaymentRepository;
-  outbox: OutboxRepository;
+  owed: Owed;
   events: PaymentEvents;
   logger: Logger;
   clock: () => number;
-  newId: () => string;
   lateApproval: LateApprovalPolicy;
   /** Called after commit when deliveries became owed. */
   onOutbox: () => void;
@@ -51,26 +50,20 @@ export interface ApplyDeps {
  * metrics) are told only after the commit; the caller's HTTP answer waits for it too.
  */
 export function createApplier(deps: ApplyDeps) {
-  const { db, payments, outbox } = deps;
-  const group = deps.group ?? immediateCommit(db);
+  const { payments, group } = deps;
 
-  const owe = (p: Payment, effect: Effect, at: number, ctx: ApplyContext): void => {
+  const owe = (p: Payment, effect: Effect, ctx: ApplyContext): void => {
     if (effect.type === 'upstream_cancel') {
-      outbox.enqueue('partpay.cancel', p.id, { orderId: effect.orderId }, at);
+      deps.owed.cancel(p, ctx.upstream);
       return;
     }
-    const amount = p.amountMinor - p.refundedMinor - payments.pendingRefundsMinor(p.id);
+    // A full refund of a late approval: whatever was approved and is not refunded or being refunded.
+    const amount = refundableMinor(p, payments.pendingRefundsMinor(p.id));
     if (amount <= 0) return;
-    const refundId = deps.newId();
-    // A full refund is owed either for a late approval or for a void (an Electrum reversal).
-    const lateApproval = p.attention === 'late_approval';
-    const requestedBy = lateApproval ? 'system:late-approval' : ctx.actor;
-    payments.insertRefund({ id: refundId, paymentId: p.id, amountMinor: amount, reason: lateApproval ? 'late approval' : 'void', requestedBy, at });
-    payments.journal({ paymentId: p.id, at, kind: 'refund_requested', actor: requestedBy, detail: { refundId, amountMinor: amount } });
-    outbox.enqueue('partpay.refund', p.id, { refundId }, at);
+    deps.owed.refund(p, { amountMinor: amount, reason: 'late approval', requestedBy: 'system:late-approval' });
   };
 
-  const tx = db.transaction((paymentId: string, event: PaymentEvent, ctx: ApplyContext): ApplyResult => {
+  const tx = (paymentId: string, event: PaymentEvent, ctx: ApplyContext): ApplyResult => {
     const at = deps.clock();
     const before = payments.get(paymentId);
     if (!before) throw new Error(`payment ${paymentId} vanished`);
@@ -99,10 +92,10 @@ export function createApplier(deps: ApplyDeps) {
         });
       }
     }
-    if (decision.kind !== 'refused') for (const effect of decision.effects) owe(after, effect, at, ctx);
+    if (decision.kind !== 'refused') for (const effect of decision.effects) owe(after, effect, ctx);
     ctx.alsoInTransaction?.(after);
     return { before, after, decision };
-  });
+  };
 
   /** Tells listeners and the log about a committed decision. */
   const told = (result: ApplyResult, event: PaymentEvent, ctx: ApplyContext): void => {
@@ -126,7 +119,7 @@ export function createApplier(deps: ApplyDeps) {
   return {
     /** Applies `event` to the payment; returns the decision and the payment before and after. */
     apply(paymentId: string, event: PaymentEvent, ctx: ApplyContext): ApplyResult {
-      const result = group.run(() => tx.immediate(paymentId, event, ctx));
+      const result = group.transaction(() => tx(paymentId, event, ctx));
       group.afterCommit(() => told(result, event, ctx));
       return result;
     },

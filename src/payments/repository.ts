@@ -19,6 +19,7 @@ function toPayment(r: Row): Payment {
     upstreamOrderId: (r['upstream_order_id'] as string | null) ?? null,
     upstreamOrderNumber: (r['upstream_order_number'] as string | null) ?? null,
     upstreamStatus: (r['upstream_status'] as string | null) ?? null,
+    approvedMinor: (r['approved_minor'] as number | null) ?? null,
     refundedMinor: r['refunded_minor'] as number,
     attention: (r['attention'] as Payment['attention']) ?? null,
     errorCode: (r['error_code'] as string | null) ?? null,
@@ -113,11 +114,11 @@ export function createPaymentRepository(db: Db) {
     get: db.prepare('SELECT * FROM payments WHERE id = ?'),
     patch: db.prepare(
       `UPDATE payments SET state = @state, version = @version, upstream_order_id = @upstreamOrderId, upstream_order_number = @upstreamOrderNumber,
-         refunded_minor = @refundedMinor, attention = @attention, error_code = @errorCode, error_message = @errorMessage,
+         approved_minor = @approvedMinor, refunded_minor = @refundedMinor, attention = @attention, error_code = @errorCode, error_message = @errorMessage,
          resolved_by = @resolvedBy, updated_at = @updatedAt, final_at = @finalAt
        WHERE id = @id AND version = @prev`,
     ),
-    byOrder: db.prepare('SELECT * FROM payments WHERE upstream_order_id = ?'),
+    byOrder: db.prepare('SELECT * FROM payments WHERE upstream_order_id = ? AND provider = ?'),
     event: db.prepare(`INSERT INTO payment_events (payment_id, at, kind, actor, from_state, to_state, version, detail, raw_body)
       VALUES (@paymentId, @at, @kind, @actor, @fromState, @toState, @version, @detail, @rawBody)`),
     events: db.prepare('SELECT * FROM payment_events WHERE payment_id = ? AND seq > ? ORDER BY seq'),
@@ -149,8 +150,9 @@ export function createPaymentRepository(db: Db) {
       const r = s.get.get(id) as Row | undefined;
       return r ? toPayment(r) : null;
     },
-    getByOrderId(orderId: string): Payment | null {
-      const r = s.byOrder.get(orderId) as Row | undefined;
+    /** The payment whose order at `provider` has this id (another provider's payment is never found). */
+    getByOrderId(orderId: string, provider: Payment['provider']): Payment | null {
+      const r = s.byOrder.get(orderId, provider) as Row | undefined;
       return r ? toPayment(r) : null;
     },
     /**

@@ -1,34 +1,32 @@
 import { createHash } from 'node:crypto';
-import type { PartPayClient } from '../partpay/client.js';
 import type { Registry, Terminal } from '../registry/registry.js';
-import { immediateCommit, type GroupCommit } from '../shared/db/group-commit.js';
-import type { Db } from '../shared/db/open.js';
-import { ConflictError, IdempotencyMismatchError, isAppError, NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
+import type { GroupCommit } from '../shared/db/group-commit.js';
+import { isStorageFailure } from '../shared/db/open.js';
+import { ConflictError, IdempotencyMismatchError, isAppError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Merchant } from '../shared/config/load.js';
-import type { Applier } from './apply.js';
+import type { PaymentsCore } from './core.js';
 import type { PaymentEvents } from './events.js';
+import type { OrderingProvider } from './provider.js';
 import type { PaymentRepository } from './repository.js';
-import { isOpen, normaliseProviderStatus, refundableMinor } from './state-machine.js';
+import { PAID_STATES } from './state-machine.js';
 import type { Payment, Refund } from './types.js';
-import type { UpstreamSync } from './upstream-sync.js';
 
 export interface PaymentServiceDeps {
-  db: Db;
-  /** Group commit: a create joins the current batch (the PartPay call waits for its commit). Default: commits alone. */
-  group?: Pick<GroupCommit, 'transaction'>;
+  /** Group commit: a create joins the current batch (the provider call waits for its commit). */
+  group: Pick<GroupCommit, 'transaction'>;
   payments: PaymentRepository;
-  applier: Applier;
+  core: Pick<PaymentsCore, 'applier' | 'cancels' | 'refunds'>;
   events: PaymentEvents;
   registry: Registry;
-  partpay: PartPayClient;
+  /** The provider that makes orders for payments a terminal starts (PartPay). */
+  creator: OrderingProvider;
   logger: Logger;
   clock: () => number;
   newId: () => string;
   settings: { orderTtlSeconds: number };
   /** Called after an order is created, to warm the QR image off the request path. */
   onOrderCreated?: (payment: Payment) => void;
-  sync: UpstreamSync;
 }
 
 export interface CreatePaymentInput {
@@ -36,9 +34,6 @@ export interface CreatePaymentInput {
   currency: string;
   merchantReference: string;
 }
-
-const isStorageFailure = (error: unknown): boolean =>
-  typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && error.code.startsWith('SQLITE_');
 
 const hashRequest = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
@@ -48,8 +43,8 @@ const hashRequest = (value: unknown): string => createHash('sha256').update(JSON
  * applier, so it is journaled and durable before the terminal hears of it.
  */
 export function createPaymentService(deps: PaymentServiceDeps) {
-  const { payments, applier, registry, partpay, logger } = deps;
-  const group = deps.group ?? immediateCommit(deps.db);
+  const { payments, registry, logger, group } = deps;
+  const { applier } = deps.core;
   const inflight = new Map<string, Promise<Payment>>();
 
   const merchantOf = (p: { merchantId: string }): Merchant => {
@@ -70,19 +65,12 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     if (running) return running;
     const promise = (async () => {
       try {
-        const order = await partpay.createOrder(merchantOf(payment), {
-          paymentId: payment.id,
-          merchantReference: payment.merchantReference,
-          amountMinor: payment.amountMinor,
-          currency: payment.currency,
-          // Stable across retries (ours and the terminal's), so PartPay never makes a second order.
-          idempotencyKey: payment.id,
-        });
+        const order = await deps.creator.create(payment);
         const { after } = applier.apply(
           payment.id,
           { type: 'order_created', orderId: order.orderId, orderNumber: order.orderNumber },
           {
-            actor: 'partpay',
+            actor: deps.creator.name,
             kind: 'upstream_response',
             detail: { call: 'createOrder', orderId: order.orderId, orderNumber: order.orderNumber, status: order.status, qr: order.qr.kind },
             alsoInTransaction: () => payments.setQr(payment.id, order.qr.kind, order.qr.kind === 'base64' ? order.qr.data : order.qr.url),
@@ -96,7 +84,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         const code = isAppError(error) ? error.code : 'internal_error';
         const message = error instanceof Error ? error.message : String(error);
         logger.warn('create order failed', { paymentId: payment.id, terminalId: payment.terminalId, code, message });
-        applier.apply(payment.id, { type: 'order_failed', code, message }, { actor: 'partpay', kind: 'upstream_error', detail: { call: 'createOrder', code, message } });
+        applier.apply(payment.id, { type: 'order_failed', code, message }, { actor: deps.creator.name, kind: 'upstream_error', detail: { call: 'createOrder', code, message } });
       } finally {
         inflight.delete(payment.id);
       }
@@ -129,7 +117,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           }
         }
         const id = deps.newId();
-        payments.insert({ id, provider: 'partpay', terminalId: terminal.id, storeId: terminal.storeId, merchantId: merchant.id, ...input, createdAt: now, expiresAt: now + deps.settings.orderTtlSeconds * 1000 });
+        payments.insert({ id, provider: deps.creator.name, terminalId: terminal.id, storeId: terminal.storeId, merchantId: merchant.id, ...input, createdAt: now, expiresAt: now + deps.settings.orderTtlSeconds * 1000 });
         if (idempotencyKey !== undefined) payments.saveIdempotency(scope, idempotencyKey, requestHash, id, now);
         payments.journal({ paymentId: id, at: now, kind: 'request', actor: `terminal:${terminal.id}`, detail: { operation: 'create', ...input, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) } });
         payments.journal({ paymentId: id, at: now, kind: 'state_changed', actor: `terminal:${terminal.id}`, fromState: null, toState: 'created', version: 1 });
@@ -166,95 +154,37 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     },
 
     /**
-     * Cancels an open payment. PartPay is asked first so a customer who approved at the
-     * same moment gets "approved", not a cancel; if PartPay cannot be reached the payment is
-     * cancelled here and the upstream cancel is owed from the outbox.
+     * Cancels an open payment, through its own provider (PartPay is asked first, so a customer
+     * who approved at the same moment gets "approved"; an Electrum payment's held pay ends, or
+     * its forward is reversed). Answers the cancelled (or voided) payment.
+     * @throws ConflictError when the payment was final first ("refund it instead" when paid).
      */
     async cancel(terminal: Terminal, id: string): Promise<Payment> {
-      let p = owned(terminal, id);
-      const actor = `terminal:${terminal.id}`;
-      if (p.state === 'awaiting_customer' && p.upstreamOrderId) {
-        const orderId = p.upstreamOrderId;
-        try {
-          const status = await partpay.cancelOrder(merchantOf(p), orderId, `cancel-${p.id}`);
-          const outcome = normaliseProviderStatus(status.status);
-          applier.apply(p.id, { type: 'provider_status', outcome: outcome === null || outcome === 'pending' ? 'cancelled' : outcome, source: 'cancel_response' }, { actor, kind: 'upstream_response', detail: { call: 'cancelOrder', status: status.status }, resolvedBy: 'terminal' });
-        } catch (error) {
-          if (error instanceof UpstreamError && !error.retryable) {
-            // PartPay refused: the order most likely reached a final state first. Ask it which.
-            const status = await partpay.getOrder(merchantOf(p), orderId).catch(() => null);
-            const outcome = status ? normaliseProviderStatus(status.status) : null;
-            if (outcome && outcome !== 'pending') {
-              applier.apply(p.id, { type: 'provider_status', outcome, source: 'reconcile' }, { actor: 'partpay', kind: 'reconcile', detail: { call: 'getOrder', status: status?.status, after: 'cancel refused', message: error.message }, resolvedBy: 'reconcile' });
-            } else {
-              applier.apply(p.id, { type: 'cancel_requested' }, { actor, kind: 'request', detail: { operation: 'cancel', upstream: error.message }, resolvedBy: 'terminal' });
-            }
-          } else {
-            applier.apply(p.id, { type: 'cancel_requested' }, { actor, kind: 'request', detail: { operation: 'cancel', upstream: error instanceof Error ? error.message : String(error), queued: true }, resolvedBy: 'terminal' });
-          }
-        }
-      } else {
-        const { decision } = applier.apply(p.id, { type: 'cancel_requested' }, { actor, kind: 'request', detail: { operation: 'cancel' }, resolvedBy: 'terminal' });
-        if (decision.kind === 'refused') throw new ConflictError(decision.code, decision.message, { details: { paymentId: p.id, state: p.state } });
-      }
-      p = payments.get(id) as Payment;
-      if (p.state !== 'cancelled') {
-        throw new ConflictError(p.state === 'approved' ? 'already_approved' : 'already_final', `payment was ${p.state} before it could be cancelled${p.state === 'approved' ? '; refund it instead' : ''}`, { details: { paymentId: p.id, state: p.state } });
+      owned(terminal, id);
+      const p = await deps.core.cancels.cancel(id, { actor: `terminal:${terminal.id}`, resolvedBy: 'terminal' });
+      if (p.state !== 'cancelled' && p.state !== 'reversed') {
+        const paid = PAID_STATES.includes(p.state);
+        throw new ConflictError(paid ? 'already_approved' : 'already_final', `payment was ${p.state} before it could be cancelled${paid ? '; refund it instead' : ''}`, { details: { paymentId: p.id, state: p.state } });
       }
       return p;
     },
 
     /**
-     * Refunds all (no amount) or part of a paid payment. Succeeds at once when PartPay
-     * answers; if PartPay is unreachable the refund stays pending and is retried from the
-     * outbox with the same reference, so it is never made twice.
+     * Refunds all (no amount) or part of a paid payment through its provider. Succeeds at once
+     * when the provider answers at once; otherwise the refund stays pending and the outbox
+     * delivers it with the same reference, so it is never made twice. A refund the provider
+     * declined comes back `failed`.
      */
     async refund(terminal: Terminal, id: string, input: { amountMinor?: number | undefined; reason?: string | undefined }, idempotencyKey: string | undefined): Promise<{ payment: Payment; refund: Refund }> {
-      const p = owned(terminal, id);
-      const scope = `refund:${terminal.id}`;
-      const prepared = deps.db.transaction((): { refundId: string; fresh: boolean } => {
-        if (idempotencyKey !== undefined) {
-          const seen = payments.findIdempotency(scope, idempotencyKey);
-          if (seen) {
-            const refund = payments.getRefund(seen.paymentId);
-            if (!refund || refund.paymentId !== id || seen.requestHash !== hashRequest({ id, ...input })) {
-              throw new IdempotencyMismatchError(`Idempotency-Key "${idempotencyKey}" was already used for a different refund request`);
-            }
-            return { refundId: refund.id, fresh: false };
-          }
-        }
-        const current = payments.get(id) as Payment;
-        const refundable = refundableMinor(current, payments.pendingRefundsMinor(id));
-        if (refundable === 0) {
-          throw new ConflictError(isOpen(current.state) || !['approved', 'partially_refunded'].includes(current.state) ? 'not_refundable' : 'nothing_left_to_refund', current.state === 'refunded' ? 'payment is already fully refunded' : `payment is ${current.state}: only approved payments can be refunded`, { details: { paymentId: id, state: current.state } });
-        }
-        const amount = input.amountMinor ?? refundable;
-        if (amount > refundable) throw new ConflictError('refund_exceeds_amount', `refund of ${amount} exceeds the ${refundable} still refundable`, { details: { refundableMinor: refundable } });
-        const refundId = deps.newId();
-        const at = deps.clock();
-        payments.insertRefund({ id: refundId, paymentId: id, amountMinor: amount, reason: input.reason ?? null, requestedBy: `terminal:${terminal.id}`, at });
-        if (idempotencyKey !== undefined) payments.saveIdempotency(scope, idempotencyKey, hashRequest({ id, ...input }), refundId, at);
-        payments.journal({ paymentId: id, at, kind: 'refund_requested', actor: `terminal:${terminal.id}`, detail: { refundId, amountMinor: amount, reason: input.reason ?? null } });
-        // Owed before PartPay is called, so a crash during the call cannot strand it.
-        deps.sync.oweRefund({ id: refundId, paymentId: id }, true);
-        return { refundId, fresh: true };
-      }).immediate();
-      let refund = payments.getRefund(prepared.refundId) as Refund;
-      if (prepared.fresh && p.upstreamOrderId) {
-        try {
-          const result = await partpay.refundOrder(merchantOf(p), p.upstreamOrderId, { amountMinor: refund.amountMinor, currency: p.currency, reference: refund.id });
-          deps.sync.settleRefund(refund, result.refundId);
-        } catch (error) {
-          if (error instanceof UpstreamError && error.retryable) {
-            deps.sync.queueRefund(refund, error);
-          } else {
-            deps.sync.failRefund(refund, error);
-            throw error;
-          }
-        }
-      }
-      refund = payments.getRefund(prepared.refundId) as Refund;
-      return { payment: payments.get(id) as Payment, refund };
+      owned(terminal, id);
+      const { payment, refund } = await deps.core.refunds.request(id, {
+        amountMinor: input.amountMinor,
+        reason: input.reason ?? null,
+        actor: `terminal:${terminal.id}`,
+        now: true,
+        idempotency: idempotencyKey === undefined ? undefined : { scope: `refund:${terminal.id}`, key: idempotencyKey, request: { id, ...input } },
+      });
+      return { payment, refund };
     },
 
     /** Payments of one terminal, newest first. */

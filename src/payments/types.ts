@@ -14,9 +14,12 @@ export interface Payment {
   currency: string;
   state: PaymentState;
   version: number;
+  /** The provider's reference of the order it holds (PartPay's order id; for Electrum the POS's PaymentRequest id). */
   upstreamOrderId: string | null;
   upstreamOrderNumber: string | null;
   upstreamStatus: string | null;
+  /** What the provider approved (null until it did; less than `amountMinor` for a partial approval). */
+  approvedMinor: number | null;
   refundedMinor: number;
   attention: Attention | null;
   errorCode: string | null;

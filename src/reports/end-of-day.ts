@@ -59,7 +59,7 @@ export function endOfDayReport(db: Db, period: { from: number; to: number }): En
   const s = {
     payments: db.prepare(`SELECT store_id AS storeId, terminal_id AS terminalId, currency,
         sum(state IN ('approved','partially_refunded','refunded')) AS approvedCount,
-        coalesce(sum(CASE WHEN state IN ('approved','partially_refunded','refunded') THEN amount_minor END), 0) AS approvedMinor,
+        coalesce(sum(CASE WHEN state IN ('approved','partially_refunded','refunded') THEN coalesce(approved_minor, amount_minor) END), 0) AS approvedMinor,
         sum(state = 'declined') AS declinedCount, sum(state = 'cancelled') AS cancelledCount,
         sum(state = 'expired') AS expiredCount, sum(state = 'failed') AS failedCount, sum(state = 'reversed') AS reversedCount,
         sum(state IN ('created','awaiting_customer')) AS openCount

@@ -1,10 +1,16 @@
-import { isFinal, PAID_STATES } from '../payments/state-machine.js';
+import { isFinal, PAID_STATES, settledMinor } from '../payments/state-machine.js';
 import type { Payment, Refund } from '../payments/types.js';
+
+/** The provider's own facts of a payment (PartPay's order id, Electrum's request, partner and advice). */
+export type ProviderDetail = (p: Payment) => Record<string, unknown> | null;
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** The JSON a terminal sees for a payment. Internal fields (raw QR data, hashes) never leave. */
-export function presentPayment(p: Payment) {
+/**
+ * The JSON a terminal sees for a payment. Internal fields (raw QR data, hashes) never leave.
+ * The provider's facts sit under its own name (`partpay` or `electrum`); the other is null.
+ */
+export function presentPayment(p: Payment, detail: Record<string, unknown> | null = null) {
   const base = `/v1/payments/${p.id}`;
   return {
     id: p.id,
@@ -18,8 +24,13 @@ export function presentPayment(p: Payment) {
     merchantReference: p.merchantReference,
     amountMinor: p.amountMinor,
     currency: p.currency,
+    /** What the provider approved (less than amountMinor for a partial approval); null until approved. */
+    approvedMinor: p.approvedMinor,
     refundedMinor: p.refundedMinor,
-    partpay: p.upstreamOrderId ? { orderId: p.upstreamOrderId, orderNumber: p.upstreamOrderNumber } : null,
+    /** What the customer is charged now: approved less refunded while paid, else 0. */
+    settledMinor: settledMinor(p),
+    partpay: p.provider === 'partpay' ? detail : null,
+    electrum: p.provider === 'electrum' ? detail : null,
     // text stays null until someone reads it from the image (GET textUrl): rendering never does.
     qr: p.qrKind ? { imageUrl: `${base}/qr`, textUrl: `${base}/qr/text`, text: p.qrText } : null,
     error: p.errorCode ? { code: p.errorCode, message: p.errorMessage } : null,

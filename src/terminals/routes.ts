@@ -3,6 +3,7 @@ import type { PaymentService } from '../payments/service.js';
 import type { PaymentQr } from '../payments/payment-qr.js';
 import type { PaymentRepository } from '../payments/repository.js';
 import type { PaymentEvents } from '../payments/events.js';
+import type { Payment } from '../payments/types.js';
 import type { Registry } from '../registry/registry.js';
 import { applyOverrides, parseProfileOverrides } from '../qr/display-profile.js';
 import { invalidImage } from '../qr/image-bytes.js';
@@ -11,7 +12,7 @@ import { NotFoundError, UpstreamError } from '../shared/errors.js';
 import type { ElectrumRepository } from '../electrum/repository.js';
 import { parseOr400 } from '../shared/http/validate.js';
 import { currentTerminal, requireJson, terminalAuth } from './auth.js';
-import { presentPayment, presentRefund } from './presenter.js';
+import { presentPayment, presentRefund, type ProviderDetail } from './presenter.js';
 import { tranIdParam, cancelBody, createPaymentBody, getPaymentQuery, idempotencyKeyHeader, listPaymentsQuery, paymentIdParam, refundBody } from './schemas.js';
 import { streamPaymentEvents, type SseRegistry } from './sse.js';
 
@@ -37,6 +38,8 @@ export interface TerminalRoutesDeps {
   electrumQr: Pick<ElectrumRepository, 'qr'>;
   bodyLimit: string;
   maxWaitSeconds: number;
+  /** The provider's own facts of a payment, shown under its name. */
+  detail: ProviderDetail;
 }
 
 /**
@@ -45,6 +48,7 @@ export interface TerminalRoutesDeps {
  */
 export function terminalRoutes(deps: TerminalRoutesDeps): Router {
   const router = express.Router();
+  const present = (p: Payment) => presentPayment(p, deps.detail(p));
   router.use(terminalAuth(deps.registry));
   router.use(requireJson, express.json({ limit: deps.bodyLimit, strict: true }));
 
@@ -67,12 +71,12 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
       });
     }
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-    res.status(replayed ? 200 : 201).location(`/v1/payments/${payment.id}`).json(presentPayment(payment));
+    res.status(replayed ? 200 : 201).location(`/v1/payments/${payment.id}`).json(present(payment));
   });
 
   router.get('/payments', (req, res) => {
     const q = parseOr400(listPaymentsQuery, req.query, 'query');
-    res.json({ payments: deps.service.list(currentTerminal(res), q).map(presentPayment) });
+    res.json({ payments: deps.service.list(currentTerminal(res), q).map(present) });
   });
 
   router.get('/payments/:id', async (req, res) => {
@@ -82,21 +86,21 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     const current = deps.service.get(terminal, id);
     // Without a version, a final payment answers at once (nothing more will happen to it).
     if (!q.wait || (q.version === undefined && isFinal(current.state))) {
-      res.json(presentPayment(current));
+      res.json(present(current));
       return;
     }
     const abort = new AbortController();
     res.on('close', () => abort.abort());
     const waitMs = Math.min(q.wait, deps.maxWaitSeconds) * 1000;
     const payment = await deps.service.waitForChange(terminal, id, q.version ?? current.version, waitMs, deps.sse.shutdownSignal(abort.signal));
-    if (!res.writableEnded) res.json(presentPayment(payment));
+    if (!res.writableEnded) res.json(present(payment));
   });
 
   router.get('/payments/:id/events', (req, res) => {
     const terminal = currentTerminal(res);
     const { id } = parseOr400(paymentIdParam, req.params, 'path');
     const payment = deps.service.get(terminal, id);
-    streamPaymentEvents(req, res, payment, { payments: deps.payments, events: deps.events, sse: deps.sse });
+    streamPaymentEvents(req, res, payment, { payments: deps.payments, events: deps.events, sse: deps.sse, detail: deps.detail });
   });
 
   router.get('/payments/:id/qr', async (req, res) => {
@@ -132,7 +136,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
   router.post('/payments/:id/cancel', async (req, res) => {
     const { id } = parseOr400(paymentIdParam, req.params, 'path');
     parseOr400(cancelBody, req.body ?? {}, 'body');
-    res.json(presentPayment(await deps.service.cancel(currentTerminal(res), id)));
+    res.json(present(await deps.service.cancel(currentTerminal(res), id)));
   });
 
   router.post('/payments/:id/refunds', async (req, res) => {
@@ -140,7 +144,11 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     const key = parseOr400(idempotencyKeyHeader, req.get('idempotency-key'), 'header', 'Idempotency-Key');
     const body = parseOr400(refundBody, req.body ?? {}, 'body');
     const { payment, refund } = await deps.service.refund(currentTerminal(res), id, { amountMinor: body.amountMinor, reason: body.reason }, key);
-    res.status(refund.state === 'succeeded' ? 201 : 202).json({ refund: presentRefund(refund), payment: presentPayment(payment) });
+    if (refund.state === 'failed') {
+      res.status(409).json({ error: { code: 'refund_declined', message: `the refund was not made: ${refund.errorMessage ?? 'declined upstream'}` }, refund: presentRefund(refund), payment: present(payment) });
+      return;
+    }
+    res.status(refund.state === 'succeeded' ? 201 : 202).json({ refund: presentRefund(refund), payment: present(payment) });
   });
 
   return router;

@@ -4,7 +4,7 @@ import type { PaymentEvents } from '../payments/events.js';
 import type { PaymentRepository } from '../payments/repository.js';
 import { isFinal } from '../payments/state-machine.js';
 import type { Payment } from '../payments/types.js';
-import { presentPayment } from './presenter.js';
+import { presentPayment, type ProviderDetail } from './presenter.js';
 
 /**
  * Keeps track of open long-polls and event streams so that shutdown can end them cleanly
@@ -52,7 +52,7 @@ function write(res: Response, event: string, id: number | null, data: unknown): 
  * changes it missed from the journal, then live ones. After a final state the stream stays
  * open with heartbeats until the client leaves, so EventSource does not reconnect in a loop.
  */
-export function streamPaymentEvents(req: Request, res: Response, payment: Payment, deps: { payments: PaymentRepository; events: PaymentEvents; sse: SseRegistry }): void {
+export function streamPaymentEvents(req: Request, res: Response, payment: Payment, deps: { payments: PaymentRepository; events: PaymentEvents; sse: SseRegistry; detail: ProviderDetail }): void {
   const lastId = Number.parseInt(req.get('last-event-id') ?? '0', 10);
   const resumeFrom = Number.isFinite(lastId) && lastId >= 0 ? lastId : 0;
   res.status(200);
@@ -67,7 +67,7 @@ export function streamPaymentEvents(req: Request, res: Response, payment: Paymen
   const send = (p: Payment) => {
     if (p.version <= sentVersion) return;
     sentVersion = p.version;
-    write(res, 'state', p.version, presentPayment(p));
+    write(res, 'state', p.version, presentPayment(p, deps.detail(p)));
   };
   // Missed changes first (the journal holds each state change with its version)...
   const missed = deps.payments.stateChangesAfter(payment.id, resumeFrom);

@@ -51,7 +51,7 @@ export function consoleApi(deps: WebDeps): Router {
 
   router.get('/payments', (req, res) => {
     const q = parseOr400(paymentListQuery, req.query, 'query');
-    res.json({ payments: listPayments(q).map(consolePayment) });
+    res.json({ payments: listPayments(q).map((p) => consolePayment(p, deps.detail(p))) });
   });
 
   router.get('/payments.csv', (req, res) => {
@@ -66,7 +66,7 @@ export function consoleApi(deps: WebDeps): Router {
     const payment = deps.payments.get(id);
     if (!payment) throw new NotFoundError(`no payment ${id}`);
     res.json({
-      payment: consolePayment(payment),
+      payment: consolePayment(payment, deps.detail(payment)),
       events: deps.payments.events(id).map(consoleEvent),
       refunds: deps.payments.refundsOf(id).map(consoleRefund),
       outbox: deps.outbox.ofPayment(id).map(consoleOutboxItem),
@@ -79,7 +79,7 @@ export function consoleApi(deps: WebDeps): Router {
     const by = currentOperator(res);
     const outcome = await deps.operator.resolve(id, { action: body.action, by, reason: body.reason });
     deps.logger.info('operator resolved a payment', { paymentId: id, action: body.action, result: outcome.result, operator: by });
-    res.json({ action: outcome.action, result: outcome.result, payment: consolePayment(outcome.payment), refund: outcome.refund ? consoleRefund(outcome.refund) : null });
+    res.json({ action: outcome.action, result: outcome.result, payment: consolePayment(outcome.payment, deps.detail(outcome.payment)), refund: outcome.refund ? consoleRefund(outcome.refund) : null });
   });
 
   router.get('/outbox', (req, res) => {

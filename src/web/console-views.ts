@@ -1,4 +1,4 @@
-import { isFinal, isOpen, PAID_STATES } from '../payments/state-machine.js';
+import { isFinal, isOpen, PAID_STATES, settledMinor } from '../payments/state-machine.js';
 import type { Payment, PaymentEventRow, Refund } from '../payments/types.js';
 import type { OutboxItem } from '../outbox/repository.js';
 import { ValidationError } from '../shared/errors.js';
@@ -28,8 +28,11 @@ export function timeBound(value: string, edge: 'from' | 'to'): number {
   return Date.parse(value);
 }
 
-/** A payment as the console shows it: everything an operator needs, nothing as bulky as the raw QR image. */
-export function consolePayment(p: Payment) {
+/**
+ * A payment as the console shows it: everything an operator needs, nothing as bulky as the raw
+ * QR image. The provider's own facts sit under its name (`partpay` or `electrum`).
+ */
+export function consolePayment(p: Payment, detail: Record<string, unknown> | null = null) {
   return {
     id: p.id,
     provider: p.provider,
@@ -45,7 +48,11 @@ export function consolePayment(p: Payment) {
     merchantReference: p.merchantReference,
     amountMinor: p.amountMinor,
     currency: p.currency,
+    approvedMinor: p.approvedMinor,
     refundedMinor: p.refundedMinor,
+    settledMinor: settledMinor(p),
+    partpay: p.provider === 'partpay' ? detail : null,
+    electrum: p.provider === 'electrum' ? detail : null,
     upstreamOrderId: p.upstreamOrderId,
     upstreamOrderNumber: p.upstreamOrderNumber,
     upstreamStatus: p.upstreamStatus,

@@ -4,6 +4,7 @@ import type { PaymentEvents } from '../payments/events.js';
 import type { OperatorActions } from '../payments/operator.js';
 import type { PaymentRepository } from '../payments/repository.js';
 import type { Registry } from '../registry/registry.js';
+import type { ProviderDetail } from '../terminals/presenter.js';
 import type { Config } from '../shared/config/load.js';
 import type { Db } from '../shared/db/open.js';
 import type { Logger } from '../shared/logger.js';
@@ -17,6 +18,8 @@ export interface WebDeps {
   outbox: OutboxRepository;
   events: PaymentEvents;
   operator: OperatorActions;
+  /** The provider's own facts of a payment (PartPay's order, Electrum's request, partner and advice). */
+  detail: ProviderDetail;
   metrics: Metrics;
   /** Asks the outbox deliverer for a round now (after an operator retries a dead letter). */
   kickOutbox: () => void;

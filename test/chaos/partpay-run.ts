@@ -69,8 +69,8 @@ async function drive(h: Harness, fault: string, count: number, seed: number, sta
   // The daemon's jobs, driven faster than their schedule: a callback counts as overdue after 1 s.
   const jobs = (async () => {
     while (jobsRunning) {
-      await h.daemon.sync.reconcileOverdue(1_000).catch(() => undefined);
-      await h.daemon.sync.expireDue().catch(() => undefined);
+      await h.daemon.core.reconciler.reconcileOverdue(1_000).catch(() => undefined);
+      await h.daemon.core.reconciler.expireDue().catch(() => undefined);
       await h.daemon.deliverer.run().catch(() => undefined);
       await sleep(150);
     }

@@ -146,7 +146,7 @@ describe('tenderbridge payments resolve', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.json()).toMatchObject({ action: 'refund', result: 'refund_owed', refund: { state: 'pending', amountMinor: 4000 } });
     const show = await runTb(['payments', 'show', p.id, '--config', config]);
-    expect(show.stdout).toContain('partpay.refund');
+    expect(show.stdout).toContain('upstream.refund');
     await h.daemon.deliverer.run();
     expect(payment(p.id)).toMatchObject({ state: 'refunded', refundedMinor: 4000 });
   });

@@ -67,7 +67,8 @@ describe('Electrum partner client against the partner simulator', () => {
   });
 
   it('confirms an approved payment and gets the echo', async () => {
-    const req = request(1000);
+    // The example confirmation states a final amount of 1234: the payment it confirms was approved for that.
+    const req = request(1234);
     expect((await client().pay(req)).kind).toBe('success');
     const confirmation = { ...ex.paymentConfirmation(), id: crypto.randomUUID(), requestId: req.id };
     const result = await client().confirm(confirmation);

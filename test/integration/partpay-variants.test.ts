@@ -140,7 +140,7 @@ describe('lost callbacks and unreachable PartPay', () => {
     await withHarness({ simulator: { callbackUrl: 'http://127.0.0.1:9/nowhere' }, config: { partpay: { callbackUrl: null }, payments: { callbackOverdueSeconds: 1 } } }, async (h) => {
       const res = await create(h);
       await h.sim.approve(res.body.partpay?.orderId as string);
-      expect(await h.daemon.sync.reconcileOverdue(0)).toBe(1);
+      expect(await h.daemon.core.reconciler.reconcileOverdue(0)).toBe(1);
       const now = await call<PaymentJson>(`${h.url}/v1/payments/${res.body.id}`, { headers: h.auth() });
       expect(now.body.state).toBe('approved');
       expect(h.daemon.payments.get(res.body.id)?.resolvedBy).toBe('reconcile');
@@ -157,7 +157,7 @@ describe('lost callbacks and unreachable PartPay', () => {
       expect(cancelled.status).toBe(200);
       expect(cancelled.body.state).toBe('cancelled');
       const owed = h.daemon.outbox.ofPayment(res.body.id);
-      expect(owed).toEqual([expect.objectContaining({ kind: 'partpay.cancel', state: 'pending' })]);
+      expect(owed).toEqual([expect.objectContaining({ kind: 'upstream.cancel', state: 'pending' })]);
       // PartPay comes back (same port); the outbox delivers the cancel.
       await h.sim.listen(Number(simPort), '127.0.0.1');
       await eventually(async () => {

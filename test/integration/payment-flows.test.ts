@@ -97,7 +97,7 @@ describe('PartPay payment flows through the terminal API', () => {
     const db = new Database(h.dbPath);
     db.prepare('UPDATE payments SET expires_at = ? WHERE id = ?').run(Date.now() - 1, p.id);
     db.close();
-    expect(await h.daemon.sync.expireDue()).toBe(1);
+    expect(await h.daemon.core.reconciler.expireDue()).toBe(1);
     expect(await getPayment(p.id)).toMatchObject({ state: 'expired', final: true });
     await h.daemon.deliverer.run();
     expect(h.sim.getOrder(p.partpay?.orderId as string)?.status).toBe('cancelled');

@@ -44,6 +44,14 @@ describe('a settled refund is stored in one transaction', () => {
     const again = await v1(`/payments/${p.id}/refunds`, {});
     expect(again.status).toBe(409);
     expect(h.sim.getOrder(p.partpay?.orderId as string)?.refunds).toHaveLength(1);
+    // The storage is back: the owed row asks PartPay again with the same reference and learns the refund.
+    h.advanceClock(10 * 60_000);
+    await eventually(async () => {
+      await h.daemon.deliverer.run();
+      return h.daemon.payments.get(p.id)?.refundedMinor === 1500;
+    });
+    expect(h.daemon.payments.refundsOf(p.id).map((r) => r.state)).toEqual(['succeeded']);
+    expect(h.sim.getOrder(p.partpay?.orderId as string)?.refunds).toHaveLength(1);
   });
 });
 

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localDayBounds } from '../../src/cli/dates.js';
 import { createOutboxRepository } from '../../src/outbox/repository.js';
-import { createApplier } from '../../src/payments/apply.js';
+import { createPaymentsCore } from '../../src/payments/core.js';
+import { createProviders } from '../../src/payments/provider.js';
+import { immediateCommit } from '../../src/shared/db/group-commit.js';
 import { createPaymentEvents } from '../../src/payments/events.js';
 import { createPaymentRepository } from '../../src/payments/repository.js';
 import type { PaymentEvent } from '../../src/payments/state-machine.js';
@@ -32,7 +34,8 @@ function seed(): void {
   let now = from;
   let n = 0;
   const payments = createPaymentRepository(db);
-  const applier = createApplier({ db, payments, outbox: createOutboxRepository(db), events: createPaymentEvents(), logger: createLogger({ level: 'error', silent: true }), clock: () => now, newId: () => `r-${++n}`, lateApproval: 'flag', onOutbox: () => undefined });
+  // No provider is called: late approvals are only flagged, and refunds are settled by hand below.
+  const { applier } = createPaymentsCore({ group: immediateCommit(db), payments, outbox: createOutboxRepository(db), events: createPaymentEvents(), providers: createProviders([]), logger: createLogger({ level: 'error', silent: true }), clock: () => now, newId: () => `r-${++n}`, lateApproval: 'flag', onOutbox: () => undefined });
   const pay = (terminalId: string, storeId: string, amountMinor: number, at: number, ...events: PaymentEvent[]): string => {
     const id = `p-${++n}`;
     now = at;

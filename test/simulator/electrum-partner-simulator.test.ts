@@ -150,9 +150,10 @@ describe('Electrum partner simulator', () => {
   });
 
   describe('advices', () => {
+    // The example advices state a final amount of 1234: the payments they advise are approved for that.
     async function approved(): Promise<string> {
       const id = crypto.randomUUID();
-      expect((await pay(700, { id })).status).toBe(201);
+      expect((await pay(1234, { id })).status).toBe(201);
       return id;
     }
     const advice = (kind: 'confirmations' | 'reversals', body: Record<string, unknown>) => call(`${base}/qr/v1/payments/${kind}`, { headers: auth, json: body });

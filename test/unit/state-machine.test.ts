@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { decide, normaliseProviderStatus, PAYMENT_STATES, refundableMinor, type PaymentFacts, type PaymentState } from '../../src/payments/state-machine.js';
+import { orderOutcome, refundStatus } from '../../src/partpay/status.js';
+import { decide, PAID_STATES, PAYMENT_STATES, refundableMinor, settledMinor, type PaymentFacts, type PaymentState } from '../../src/payments/state-machine.js';
 
 const facts = (state: PaymentState, extra: Partial<PaymentFacts> = {}): PaymentFacts => ({
   state,
   amountMinor: 1000,
+  approvedMinor: PAID_STATES.includes(state) ? 1000 : null,
   refundedMinor: 0,
   upstreamOrderId: state === 'created' ? null : 'order-1',
   attention: null,
+  errorCode: null,
   ...extra,
 });
 
@@ -43,21 +46,45 @@ describe('payment state machine', () => {
 
   it.each(['cancelled', 'expired', 'declined', 'failed'] as const)('flags an approval after %s and owes a refund under the refund policy', (state) => {
     const d = decide(facts(state), status('approved'), 'refund');
-    expect(d).toMatchObject({ kind: 'changed', patch: { attention: 'late_approval' }, effects: [{ type: 'upstream_refund_full' }] });
+    expect(d).toMatchObject({ kind: 'changed', patch: { attention: 'late_approval', approvedMinor: 1000 }, effects: [{ type: 'upstream_refund_full' }] });
     if (d.kind === 'changed') expect(d.patch.state).toBeUndefined();
   });
 
   it('owes an upstream cancel for a late approval under the cancel policy, nothing under flag', () => {
-    expect(decide(facts('cancelled'), status('approved'), 'cancel')).toMatchObject({ effects: [{ type: 'upstream_cancel', orderId: 'order-1' }] });
+    expect(decide(facts('cancelled'), status('approved'), 'cancel')).toMatchObject({ effects: [{ type: 'upstream_cancel' }] });
     expect(decide(facts('cancelled'), status('approved'), 'flag')).toMatchObject({ kind: 'changed', effects: [] });
   });
 
-  it('flags a late approval only once', () => {
-    expect(decide(facts('cancelled', { attention: 'late_approval' }), status('approved'), 'refund').kind).toBe('unchanged');
+  it('flags a late approval only once, and never again once resolved', () => {
+    expect(decide(facts('cancelled', { attention: 'late_approval', approvedMinor: 1000 }), status('approved'), 'refund').kind).toBe('unchanged');
+    // refunded and the flag cleared: PartPay repeating its approval changes nothing
+    expect(decide(facts('cancelled', { attention: null, approvedMinor: 1000, refundedMinor: 1000 }), status('approved'), 'refund')).toMatchObject({ kind: 'unchanged', effects: [] });
+  });
+
+  it('lets an approval after an unknown outcome stand for the void already owed', () => {
+    expect(decide(facts('failed', { errorCode: 'outcome_unknown' }), status('approved'), 'refund')).toMatchObject({ kind: 'unchanged', effects: [] });
+  });
+
+  it('records what was approved: all, or less for a partial approval, never more than the amount', () => {
+    expect(decide(facts('awaiting_customer'), status('approved'), 'refund')).toMatchObject({ patch: { state: 'approved', approvedMinor: 1000 } });
+    expect(decide(facts('awaiting_customer'), { ...status('approved'), approvedMinor: 600 }, 'refund')).toMatchObject({ patch: { approvedMinor: 600 } });
+    expect(decide(facts('awaiting_customer'), { ...status('approved'), approvedMinor: 5000 }, 'refund')).toMatchObject({ patch: { approvedMinor: 1000 } });
+  });
+
+  it('voids open and approved payments (a reversal), owing the void upstream when an order exists', () => {
+    expect(decide(facts('created'), { type: 'reversed' }, 'refund')).toMatchObject({ kind: 'changed', patch: { state: 'reversed' }, effects: [] });
+    expect(decide(facts('awaiting_customer'), { type: 'reversed' }, 'refund')).toMatchObject({ patch: { state: 'reversed' }, effects: [{ type: 'upstream_cancel' }] });
+    expect(decide(facts('approved'), { type: 'reversed' }, 'refund')).toMatchObject({ patch: { state: 'reversed' }, effects: [{ type: 'upstream_cancel' }] });
+    expect(decide(facts('declined'), { type: 'reversed' }, 'refund').kind).toBe('unchanged');
+    expect(decide(facts('reversed'), { type: 'cancel_requested' }, 'refund').kind).toBe('unchanged');
+  });
+
+  it('fails an open payment whose outcome is unknown and owes the void', () => {
+    expect(decide(facts('awaiting_customer'), { type: 'outcome_unknown', message: 'm' }, 'refund')).toMatchObject({ patch: { state: 'failed', errorCode: 'outcome_unknown' }, effects: [{ type: 'upstream_cancel' }] });
   });
 
   it('cancels an open payment and owes the upstream cancel when the order exists', () => {
-    expect(decide(facts('awaiting_customer'), { type: 'cancel_requested' }, 'refund')).toMatchObject({ kind: 'changed', patch: { state: 'cancelled' }, effects: [{ type: 'upstream_cancel', orderId: 'order-1' }] });
+    expect(decide(facts('awaiting_customer'), { type: 'cancel_requested' }, 'refund')).toMatchObject({ kind: 'changed', patch: { state: 'cancelled' }, effects: [{ type: 'upstream_cancel' }] });
     expect(decide(facts('created'), { type: 'cancel_requested' }, 'refund')).toMatchObject({ kind: 'changed', patch: { state: 'cancelled' }, effects: [] });
   });
 
@@ -69,7 +96,7 @@ describe('payment state machine', () => {
 
   it('records an order created after a cancel and owes its cancellation', () => {
     const d = decide(facts('cancelled', { upstreamOrderId: null }), { type: 'order_created', orderId: 'late', orderNumber: null }, 'refund');
-    expect(d).toMatchObject({ kind: 'changed', patch: { upstreamOrderId: 'late' }, effects: [{ type: 'upstream_cancel', orderId: 'late' }] });
+    expect(d).toMatchObject({ kind: 'changed', patch: { upstreamOrderId: 'late' }, effects: [{ type: 'upstream_cancel' }] });
   });
 
   it('expires only open payments', () => {
@@ -91,15 +118,25 @@ describe('payment state machine', () => {
   });
 
   it('counts a late-approval refund without making the payment look paid', () => {
-    const d = decide(facts('cancelled', { attention: 'late_approval' }), { type: 'refund_settled', amountMinor: 1000 }, 'refund');
+    const d = decide(facts('cancelled', { attention: 'late_approval', approvedMinor: 1000 }), { type: 'refund_settled', amountMinor: 1000 }, 'refund');
     expect(d).toMatchObject({ kind: 'changed', patch: { refundedMinor: 1000 } });
     if (d.kind === 'changed') expect(d.patch.state).toBeUndefined();
   });
 
-  it('only lets paid payments be refunded, minus what is settled or pending', () => {
+  it('only lets what was approved be refunded, minus what is settled or pending', () => {
     expect(refundableMinor(facts('approved', { refundedMinor: 200 }), 300)).toBe(500);
+    expect(refundableMinor(facts('approved', { approvedMinor: 600 }), 0)).toBe(600);
     expect(refundableMinor(facts('awaiting_customer'), 0)).toBe(0);
     expect(refundableMinor(facts('cancelled'), 0)).toBe(0);
+    expect(refundableMinor(facts('cancelled', { attention: 'late_approval', approvedMinor: 1000 }), 0)).toBe(1000);
+  });
+
+  it('settles what was approved less what was refunded, and nothing for an unpaid payment', () => {
+    expect(settledMinor(facts('partially_refunded', { approvedMinor: 1000, refundedMinor: 400 }))).toBe(600);
+    expect(settledMinor(facts('approved', { approvedMinor: 600 }))).toBe(600);
+    expect(settledMinor(facts('reversed', { approvedMinor: 1000 }))).toBe(0);
+    expect(settledMinor(facts('cancelled', { attention: 'late_approval', approvedMinor: 1000 }))).toBe(1000);
+    expect(settledMinor(facts('cancelled', { approvedMinor: 1000, refundedMinor: 1000 }))).toBe(0);
   });
 
   it('never leaves a final state for an open one, whatever the event', () => {
@@ -112,11 +149,19 @@ describe('payment state machine', () => {
     }
   });
 
-  it('normalises PartPay and Zip status strings', () => {
-    expect(normaliseProviderStatus('Approved')).toBe('approved');
-    expect(normaliseProviderStatus('complete')).toBe('approved');
-    expect(normaliseProviderStatus('abandoned')).toBe('cancelled');
-    expect(normaliseProviderStatus('pending')).toBe('pending');
-    expect(normaliseProviderStatus('something-new')).toBeNull();
+  it('normalises PartPay and Zip status strings (in the PartPay provider)', () => {
+    expect(orderOutcome('Approved')).toBe('approved');
+    expect(orderOutcome('complete')).toBe('approved');
+    expect(orderOutcome('abandoned')).toBe('cancelled');
+    expect(orderOutcome('pending')).toBe('pending');
+    expect(orderOutcome('something-new')).toBeNull();
+  });
+
+  it("reads a PartPay refund answer's own status: only done counts as refunded", () => {
+    expect(refundStatus(null)).toBe('succeeded');
+    expect(refundStatus('Succeeded')).toBe('succeeded');
+    expect(refundStatus('declined')).toBe('declined');
+    expect(refundStatus('pending')).toBe('pending');
+    expect(refundStatus('something-new')).toBe('pending');
   });
 });

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { createOutboxRepository } from '../../outbox/repository.js';
 import { OPERATOR_ACTIONS, type OperatorAction } from '../../payments/operator.js';
+import { settledMinor } from '../../payments/state-machine.js';
 import { createPaymentRepository } from '../../payments/repository.js';
 import { PAYMENT_STATES } from '../../payments/state-machine.js';
 import type { Payment } from '../../payments/types.js';
@@ -29,8 +30,13 @@ function paymentPairs(p: Payment): Array<[string, string | number | null]> {
     ['refunded', money(p.refundedMinor, p.currency)],
     ['merchant reference', p.merchantReference],
     ['terminal / store / merchant', `${p.terminalId} / ${p.storeId} / ${p.merchantId}`],
-    ['PartPay order', p.upstreamOrderId ? `${p.upstreamOrderId} (${p.upstreamOrderNumber ?? 'no number'})` : null],
-    ['PartPay status (last asked)', p.upstreamStatus],
+    ...((p.provider === 'partpay'
+      ? [
+          ['PartPay order', p.upstreamOrderId ? `${p.upstreamOrderId} (${p.upstreamOrderNumber ?? 'no number'})` : null],
+          ['PartPay status (last asked)', p.upstreamStatus],
+        ]
+      : [['Electrum request (the partner knows it by)', p.upstreamOrderId]]) as Array<[string, string | null]>),
+    ['approved / charged now', p.approvedMinor === null ? null : `${money(p.approvedMinor, p.currency)} / ${money(settledMinor(p), p.currency)}`],
     ['error', p.errorCode ? `${p.errorCode}: ${p.errorMessage ?? ''}` : null],
     ['created', formatTime(p.createdAt)],
     ['expires', formatTime(p.expiresAt)],
@@ -42,8 +48,8 @@ function paymentPairs(p: Payment): Array<[string, string | number | null]> {
 function show(ctx: CliContext, id: string): number {
   const db = ctx.openDb({ readonly: true });
   const payments = createPaymentRepository(db);
-  const payment = payments.get(id) ?? payments.getByOrderId(id);
-  if (!payment) throw new CliError(`no payment ${id} (give our payment id or the PartPay order id)`);
+  const payment = payments.get(id) ?? payments.getByOrderId(id, 'partpay') ?? payments.getByOrderId(id, 'electrum');
+  if (!payment) throw new CliError(`no payment ${id} (give our payment id, the PartPay order id or the Electrum request id)`);
   const events = payments.events(payment.id);
   const refunds = payments.refundsOf(payment.id);
   const outbox = createOutboxRepository(db).ofPayment(payment.id);
@@ -102,18 +108,19 @@ function list(ctx: CliContext, opts: ListOptions): number {
 }
 
 async function resolve(ctx: CliContext, id: string, opts: { action: OperatorAction; by: string; reason: string; defer?: boolean }): Promise<number> {
-  const { operator } = cliOperator(ctx, ctx.openDb());
+  const { operator, providers } = cliOperator(ctx, ctx.openDb());
   const outcome = await operator.resolve(id, { action: opts.action, by: opts.by, reason: opts.reason, deferUpstream: opts.defer === true });
   if (ctx.json) {
     ctx.out(renderJson(outcome));
     return EXIT.ok;
   }
   const p = outcome.payment;
+  const upstream = providers.of(p).label;
   const messages: Record<typeof outcome.result, string> = {
-    refunded: `refunded ${money(outcome.refund?.amountMinor ?? 0, p.currency)} at PartPay`,
-    refund_owed: `refund of ${money(outcome.refund?.amountMinor ?? 0, p.currency)} recorded; the running daemon delivers it to PartPay from its outbox`,
-    cancelled: 'cancelled at PartPay',
-    cancel_owed: 'cancel recorded; the running daemon delivers it to PartPay from its outbox',
+    refunded: `refunded ${money(outcome.refund?.amountMinor ?? 0, p.currency)} at ${upstream}`,
+    refund_owed: `refund of ${money(outcome.refund?.amountMinor ?? 0, p.currency)} recorded; the running daemon delivers it to ${upstream} from its outbox`,
+    cancelled: `cancelled at ${upstream}`,
+    cancel_owed: `cancel recorded; the running daemon delivers it to ${upstream} from its outbox`,
     reviewed: 'marked reviewed',
   };
   ctx.out(`payment ${p.id}: ${messages[outcome.result]} (by ${opts.by}).\n`);

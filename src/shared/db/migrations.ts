@@ -164,6 +164,33 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX electrum_payments_tran ON electrum_payments (tran_id);
     `,
   },
+  {
+    version: 3,
+    name: 'providers behind a port: approved amounts, forward timing, provider-neutral outbox kinds',
+    sql: `
+      -- What the provider approved: null until an approval (late ones included); less than
+      -- amount_minor for a partial approval. Settled = approved - refunded while paid.
+      ALTER TABLE payments ADD COLUMN approved_minor INTEGER CHECK (approved_minor IS NULL OR (approved_minor > 0 AND approved_minor <= amount_minor));
+      UPDATE payments SET approved_minor = amount_minor
+        WHERE state IN ('approved', 'partially_refunded', 'refunded') OR attention = 'late_approval' OR refunded_minor > 0;
+
+      -- An Electrum forward is in flight from forwarded_at until answered_at (the partner's answer,
+      -- or our giving up on it): a reversal owed meanwhile waits for the answer.
+      ALTER TABLE electrum_payments ADD COLUMN forwarded_at INTEGER;
+      ALTER TABLE electrum_payments ADD COLUMN answered_at INTEGER;
+      UPDATE electrum_payments SET forwarded_at = created_at, answered_at = created_at WHERE partner_id IS NOT NULL;
+      -- Electrum forwards were recorded as fake order ids "electrum:<tranId>": the partner knows
+      -- the payment by the POS's request id.
+      UPDATE payments SET upstream_order_id = (SELECT request_id FROM electrum_payments e WHERE e.payment_id = payments.id), upstream_order_number = NULL
+        WHERE provider = 'electrum' AND upstream_order_id LIKE 'electrum:%';
+
+      -- Owed deliveries are named by what they do, whatever the provider.
+      UPDATE outbox SET kind = 'upstream.cancel', payload = json_object('key', 'cancel-' || payment_id) WHERE kind = 'partpay.cancel';
+      UPDATE outbox SET kind = 'upstream.refund' WHERE kind = 'partpay.refund';
+      UPDATE outbox SET kind = 'upstream.cancel', payload = json_object('key', json_extract(payload, '$.adviceId'), 'reason', json_extract(payload, '$.reason'))
+        WHERE kind = 'electrum.reversal';
+    `,
+  },
 ];
 
 /** The latest schema version this build knows. */

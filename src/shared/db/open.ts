@@ -70,3 +70,13 @@ export function integrityProblems(db: Db): string[] {
 }
 
 export { LATEST_VERSION };
+
+/**
+ * True for an error of our own storage (a full disk, an I/O error, a read-only or corrupt
+ * file, the database rolling a transaction back by itself): nothing of the write was kept, and
+ * it is no fault of the request or of an upstream party. Constraint violations are not.
+ * @example isStorageFailure(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })) // true
+ */
+export function isStorageFailure(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB|ABORT_ROLLBACK|BUSY|NOMEM)/.test(error.code);
+}

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { isAppError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { isStorageFailure } from '../db/open.js';
 
 /** The one JSON error shape of the native API and the callback. */
 export interface ErrorBody {
@@ -19,7 +20,7 @@ const PARSER_ERRORS: Record<string, { status: number; code: string; message: str
 };
 
 function isStorageError(err: unknown): err is { code: string } {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|ABORT_ROLLBACK)/.test(err.code);
+  return isStorageFailure(err);
 }
 
 function isClientError(err: unknown): err is { status: number; expose?: boolean; message?: unknown } {

@@ -16,7 +16,10 @@ export function consoleApp(): void {
     amountMinor: number;
     currency: string;
     refundedMinor: number;
+    settledMinor: number;
     upstreamOrderNumber: string | null;
+    partpay: { orderId: string; orderNumber: string | null } | null;
+    electrum: { requestId: string; tranId: string; partnerId: string | null; advice: string | null } | null;
     resolvedBy: string | null;
     createdAt: string;
     open: boolean;
@@ -150,15 +153,21 @@ export function consoleApp(): void {
       ['Flag', p.attention ? p.attention.replace(/_/g, ' ') : 'none'],
       ['Amount', money(p.amountMinor, p.currency)],
       ['Refunded', money(p.refundedMinor, p.currency)],
+      ['Charged now', money(p.settledMinor, p.currency)],
       ['Provider', p.provider],
-      ['Order', p.upstreamOrderNumber ?? '–'],
+      ...(p.electrum
+        ? ([
+            ['Partner', p.electrum.partnerId ?? 'not forwarded'],
+            ['POS advice', p.electrum.advice ?? 'none yet'],
+          ] as Array<[string, string]>)
+        : ([['PartPay order', p.partpay?.orderNumber ?? p.partpay?.orderId ?? '–']] as Array<[string, string]>)),
       ['Created', when(p.createdAt)],
       ['Id', p.id],
     ];
     $('detail-summary').replaceChildren(...facts.map(([k, v]) => h('div', { className: 'fact' }, h('dt', { text: k }), h('dd', { text: v }))));
     const resolvable = p.attention !== null || p.open;
     $('resolve-form').hidden = !resolvable;
-    $('resolve-hint').textContent = p.attention === 'late_approval' ? 'The customer paid after the terminal was told the payment failed: refund it (or cancel the order at PartPay).' : p.open ? 'Still waiting for the customer: cancel it at the provider.' : 'Check the journal, then resolve.';
+    $('resolve-hint').textContent = p.attention === 'late_approval' ? 'The customer paid after the terminal was told the payment failed: refund it (or cancel it at the provider).' : p.open ? 'Still waiting for the customer: cancel it at the provider.' : 'Check the journal, then resolve.';
     if (focus) $<HTMLSelectElement>('resolve-action').value = p.attention === 'late_approval' ? 'refund' : p.open ? 'cancel' : 'mark-reviewed';
     const events = d['events'] as Array<{ at: string; kind: string; actor: string; fromState: string | null; toState: string | null; detail: Json | null; rawBody: string | null }>;
     $('journal-rows').replaceChildren(
