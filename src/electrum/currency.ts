@@ -1,14 +1,11 @@
-import * as currencyCodes from 'currency-codes';
-import { currencyExponent as icuExponent } from '../shared/money.js';
+import { digitsConflict, isCurrency, isoCurrency } from '../shared/currency.js';
 
 /**
  * ISO 4217 numeric ↔ alphabetic codes for Electrum's `LedgerAmount.currency` (three digits,
- * e.g. "554") and the rest of tenderbridge (alphabetic, e.g. "NZD"), from the ISO list in the
- * `currency-codes` package.
+ * e.g. "554") and the rest of tenderbridge (alphabetic, e.g. "NZD"). The table, its minor-unit
+ * digits and which codes are money all come from `shared/currency.ts`, so an Electrum amount
+ * and the same amount sent to PartPay or shown on `/v1` are read with the same digits.
  */
-
-/** Codes ISO assigns that are not money (XXX, XTS, metals, SDR ...): refused as currencies. */
-const NOT_MONEY = /^X(XX|TS|AU|AG|PD|PT|BA|BB|BC|BD|DR|SU|UA)$/;
 
 /**
  * The alphabetic code of an ISO 4217 numeric code, or null when unknown or not money.
@@ -16,17 +13,16 @@ const NOT_MONEY = /^X(XX|TS|AU|AG|PD|PT|BA|BB|BC|BD|DR|SU|UA)$/;
  */
 export function numericToAlpha(numeric: string): string | null {
   if (!/^[0-9]{3}$/.test(numeric)) return null;
-  const record = currencyCodes.number(numeric);
-  return record && !NOT_MONEY.test(record.code) ? record.code : null;
+  return isoCurrency(numeric)?.alpha ?? null;
 }
 
 /**
- * The three-digit numeric code of an ISO 4217 alphabetic code, or null when unknown.
+ * The three-digit numeric code of an ISO 4217 alphabetic code, or null when unknown or not money.
  * @example alphaToNumeric('NZD') // '554'
  */
 export function alphaToNumeric(alpha: string): string | null {
-  if (!/^[A-Z]{3}$/.test(alpha) || NOT_MONEY.test(alpha)) return null;
-  return currencyCodes.code(alpha)?.number ?? null;
+  if (!/^[A-Z]{3}$/.test(alpha)) return null;
+  return isoCurrency(alpha)?.numeric ?? null;
 }
 
 /**
@@ -51,27 +47,19 @@ export function requireNumeric(alpha: string): string {
 
 /**
  * ISO 4217 minor-unit digits of a currency given by numeric or alphabetic code (NZD 2, JPY 0,
- * BHD 3), or null when unknown. Electrum amounts are in these minor units.
+ * BHD 3), or null when unknown. Electrum amounts are in these minor units; so are all others.
  */
 export function isoExponent(code: string): number | null {
-  const alpha = /^[0-9]{3}$/.test(code) ? numericToAlpha(code) : code;
-  if (alpha === null || alphaToNumeric(alpha) === null) return null;
-  return currencyCodes.code(alpha)?.digits ?? null;
+  return isoCurrency(code)?.digits ?? null;
 }
 
 /**
- * True when ISO 4217 and the platform's ICU data (which `shared/money.ts` uses) agree on the
- * minor-unit digits of `alpha`. They disagree for a few currencies (HUF, IDR, COP, PKR, IQD,
- * ...: ICU formats them without decimals); amounts in those must not cross between the two.
+ * True when ISO 4217 and common use (CLDR, the platform's ICU) agree on the minor-unit digits
+ * of `alpha`. They disagree for a few currencies (HUF, IDR, COP, PKR, IQD, ...: CLDR writes
+ * them without decimals); config refuses those as merchant currencies.
  */
 export function exponentsAgree(alpha: string): boolean {
-  const iso = isoExponent(alpha);
-  if (iso === null) return false;
-  try {
-    return icuExponent(alpha) === iso;
-  } catch {
-    return false;
-  }
+  return isCurrency(alpha) && digitsConflict(alpha) === null;
 }
 
 /**

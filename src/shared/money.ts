@@ -1,35 +1,13 @@
 /**
- * Money is integer minor units with an ISO 4217 currency everywhere inside tenderbridge.
- * Conversion to PartPay's decimal major units happens only at the adapter boundary.
+ * Money is integer minor units with an ISO 4217 currency everywhere inside tenderbridge, with
+ * ISO 4217's minor-unit digits (see currency.ts). Conversion to PartPay's decimal major units
+ * happens only at the adapter boundary.
  */
 
-const exponentCache = new Map<string, number>();
+import { currencyExponent } from './currency.js';
 
-/**
- * The number of minor-unit digits of an ISO 4217 alphabetic currency (NZD 2, JPY 0, BHD 3),
- * from the platform's ICU data rather than a hand-kept table.
- * @throws RangeError for a code that is not a currency.
- */
-export function currencyExponent(currency: string): number {
-  const cached = exponentCache.get(currency);
-  if (cached !== undefined) return cached;
-  if (!/^[A-Z]{3}$/.test(currency) || !Intl.supportedValuesOf('currency').includes(currency)) {
-    throw new RangeError(`unknown ISO 4217 currency "${currency}"`);
-  }
-  const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  exponentCache.set(currency, digits);
-  return digits;
-}
-
-/** True for a known ISO 4217 alphabetic code. */
-export function isCurrency(code: string): boolean {
-  try {
-    currencyExponent(code);
-    return true;
-  } catch {
-    return false;
-  }
-}
+// Callers have always found these here; the table itself lives in currency.ts.
+export { currencyExponent, isCurrency } from './currency.js';
 
 /**
  * Minor units to a decimal number in major units, exact for any safe integer amount.

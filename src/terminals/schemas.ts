@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCurrency } from '../shared/currency.js';
 
 const MAX_AMOUNT_MINOR = 100_000_000; // 1,000,000.00 in a two-decimal currency: far above any till sale
 
@@ -12,7 +13,11 @@ export const createPaymentBody = z
       .positive('must be greater than zero')
       .max(MAX_AMOUNT_MINOR, `must be at most ${MAX_AMOUNT_MINOR}`),
     /** ISO 4217 alphabetic code; must match the merchant's PartPay currency. */
-    currency: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).regex(/^[A-Z]{3}$/, 'must be a 3-letter ISO 4217 code such as NZD'),
+    currency: z
+      .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
+      .regex(/^[A-Z]{3}$/, 'must be a 3-letter ISO 4217 code such as NZD')
+      // Only a well-formed code gets this second message; a malformed one has the first.
+      .refine((code) => !/^[A-Z]{3}$/.test(code) || isCurrency(code), 'must be an ISO 4217 currency such as NZD (not XXX, XTS, a metal or SDR)'),
     /** The terminal's own reference for the sale (receipt number); sent to PartPay as merchantReference. */
     merchantReference: z
       .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })

@@ -1,4 +1,5 @@
 import { alphaToNumeric } from '../electrum/currency.js';
+import { currencyExponent } from '../shared/currency.js';
 import type { Config } from '../shared/config/load.js';
 
 /** What the virtual terminal page is told: demo credentials (demo only) and where the customer pages are. */
@@ -11,9 +12,12 @@ export interface TerminalPageSettings {
   customerPageUrl: string | null;
   /** The partner simulator's wallet page, when it runs embedded. */
   walletUrl: string | null;
+  /** The merchant currency sales are made in (the first merchant's). */
   currency: string;
   /** ISO 4217 numeric code of `currency`, as Electrum messages carry it. */
   currencyNumeric: string;
+  /** ISO 4217 minor-unit digits of `currency`: the page reads typed amounts and shows minor units with these, as the server does. */
+  currencyDigits: number;
 }
 
 const hostUrl = (host: string, port: number) => `http://${host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
@@ -33,5 +37,6 @@ export function terminalPageSettings(config: Config): TerminalPageSettings {
     walletUrl: config.simulators.electrumPartner.enabled ? `${hostUrl(config.simulators.electrumPartner.host, config.simulators.electrumPartner.port)}/` : null,
     currency,
     currencyNumeric: alphaToNumeric(currency) ?? '554',
+    currencyDigits: currencyExponent(currency),
   };
 }

@@ -1,4 +1,5 @@
 import express, { type Router } from 'express';
+import { currencyExponent } from '../shared/currency.js';
 import { consoleApp } from './client/console-app.js';
 import { terminalApp } from './client/terminal-app.js';
 import { consoleApi } from './console-api.js';
@@ -35,7 +36,8 @@ export function webRoutes(deps: WebDeps): Router {
   router.use('/console', auth);
   router.get('/console', (_req, res) => {
     const registry = deps.registry;
-    const data = { operator: currentOperator(res), stores: registry.stores().map((s) => s.id), terminals: registry.terminals().map((t) => t.id) };
+    const currencyDigits = Object.fromEntries(registry.merchants().map((m) => [m.currency, currencyExponent(m.currency)]));
+    const data = { operator: currentOperator(res), stores: registry.stores().map((s) => s.id), terminals: registry.terminals().map((t) => t.id), currencyDigits };
     res.type('html').send(consolePage(data));
   });
   router.get('/console/assets/console.js', (_req, res) => void res.type('js').send(consoleJs));

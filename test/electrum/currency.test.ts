@@ -1,4 +1,6 @@
+import * as currencyCodes from 'currency-codes';
 import { describe, expect, it } from 'vitest';
+import { currencyExponent, isCurrency, toMajorUnits, toMinorUnits } from '../../src/shared/money.js';
 import { alphaToNumeric, decimalToMinor, exponentsAgree, isoExponent, minorToDecimal, numericToAlpha, requireAlpha, requireNumeric } from '../../src/electrum/currency.js';
 
 describe('Electrum currency codes', () => {
@@ -42,5 +44,24 @@ describe('Electrum currency codes', () => {
     // ICU formats these without decimals although ISO 4217 gives them minor units.
     expect(exponentsAgree('IDR')).toBe(false);
     expect(exponentsAgree('HUF')).toBe(false);
+  });
+
+  it('reads the same minor amount as the same decimal as /v1 and PartPay do, for every ISO currency', () => {
+    const money = currencyCodes.codes().filter(isCurrency);
+    expect(money).toEqual(expect.arrayContaining(['NZD', 'HUF', 'IDR', 'IQD', 'JPY', 'BHD']));
+    for (const alpha of money) {
+      const numeric = requireNumeric(alpha);
+      expect(isoExponent(numeric), alpha).toBe(currencyExponent(alpha));
+      const decimal = minorToDecimal(123456, numeric);
+      expect(toMajorUnits(123456, alpha), alpha).toBe(Number(decimal));
+      expect(toMinorUnits(decimal, alpha), alpha).toBe(decimalToMinor(decimal, numeric));
+    }
+    // An Electrum HUF amount of 12345 (ISO minor units, 123.45 forint) reaches PartPay as 123.45.
+    expect(minorToDecimal(12345, '348')).toBe('123.45');
+    expect(toMajorUnits(12345, 'HUF')).toBe(123.45);
+  });
+
+  it('knows exactly the money codes shared/money.ts knows', () => {
+    for (const alpha of currencyCodes.codes()) expect(alphaToNumeric(alpha) !== null, alpha).toBe(isCurrency(alpha));
   });
 });

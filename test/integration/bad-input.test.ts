@@ -148,6 +148,8 @@ describe('POST /v1/payments validates every field and names it', () => {
     ['a numeric currency', { ...VALID_CREATE, currency: 554 }, /^currency: must be a string/],
     ['no currency', { amountMinor: 1000, merchantReference: 'R-1' }, /^currency: is required/],
     ["a currency that is not the merchant's", { ...VALID_CREATE, currency: 'AUD' }, /currency AUD does not match .* NZD/],
+    ['a currency ISO 4217 does not define', { ...VALID_CREATE, currency: 'QQQ' }, /^currency: must be an ISO 4217 currency/],
+    ['an ISO code that is not money', { ...VALID_CREATE, currency: 'XDR' }, /^currency: must be an ISO 4217 currency/],
     ['an empty merchantReference', { ...VALID_CREATE, merchantReference: '' }, /^merchantReference: must not be empty/],
     ['a 65-character merchantReference', { ...VALID_CREATE, merchantReference: 'R'.repeat(65) }, /^merchantReference: must be at most 64 characters/],
     ['a non-ASCII merchantReference', { ...VALID_CREATE, merchantReference: 'Café-42' }, /^merchantReference: must be printable ASCII/],

@@ -38,6 +38,8 @@ export interface HarnessOptions {
   simulatorCallbackKey?: string;
   /** More values that must never appear in the logs. */
   extraSecrets?: string[];
+  /** The merchant's currency (default NZD). */
+  currency?: string;
   /** Start two Electrum partner simulators and configure POS clients and partners. */
   electrum?: { scanWaitSeconds?: number; partnerTimeoutSeconds?: number; behaviour?: Record<string, unknown>; defaultScheme?: string };
 }
@@ -140,7 +142,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(electrumConfig ? { electrum: electrumConfig } : {}),
     jobs: { deliverOutbox: NEVER, reconcile: NEVER, expire: NEVER, purge: NEVER, report: NEVER },
     displayProfiles: { jpegMono: { format: 'jpeg', size: 200, margin: 10, colour: 'mono' } },
-    merchants: [{ id: 'm1', name: 'Test Merchant', partpayMerchantId: 'PP-MERCHANT-1', clientId: 'test-client', clientSecret: CLIENT_SECRET, callbackKeys, currency: 'NZD' }],
+    merchants: [{ id: 'm1', name: 'Test Merchant', partpayMerchantId: 'PP-MERCHANT-1', clientId: 'test-client', clientSecret: CLIENT_SECRET, callbackKeys, currency: options.currency ?? 'NZD' }],
     stores: [{ id: 'S1', name: 'Test Store', merchant: 'm1' }],
     terminals: [
       { id: 'TERM0001', store: 'S1', apiKey: TERMINAL_KEY },

@@ -85,6 +85,13 @@ describe('a bad config is refused with the file, the key path and what is wrong'
     ['a display profile whose margin leaves no room for the code', (c) => (c.displayProfiles = { small: { size: 64, margin: 20 } }), /^displayProfiles\.small\.margin: /],
     ['a lower-case currency', (c) => (c.merchants[0].currency = 'nzd'), /^merchants\[0\]\.currency: must be an ISO 4217 code/],
     ['a currency that ISO 4217 does not define', (c) => (c.merchants[0].currency = 'QQQ'), /^merchants\[0\]\.currency: .*not an ISO 4217 currency/],
+    ['an ISO code that is not money (SDR)', (c) => (c.merchants[0].currency = 'XDR'), /^merchants\[0\]\.currency: .*not an ISO 4217 currency/],
+    [
+      'a currency ISO 4217 and common use (CLDR) give different minor-unit digits',
+      (c) => (c.merchants[0].currency = 'HUF'),
+      /^merchants\[0\]\.currency: HUF has 2 minor-unit digits in ISO 4217 but 0 in common use \(CLDR\); amounts could be read 100x apart by PartPay, Electrum partners and terminals; not supported$/,
+    ],
+    ['a currency whose digits differ by three', (c) => (c.merchants[0].currency = 'IQD'), /^merchants\[0\]\.currency: IQD has 3 minor-unit digits in ISO 4217 but 0 in common use \(CLDR\); amounts could be read 1000x apart/],
     ['no merchant', (c) => Object.assign(c, { merchants: [], stores: [], terminals: [] }), /^merchants: needs at least one merchant$/],
     ['a bad terminal id', (c) => (c.terminals[0].id = 'lane 1'), /^terminals\[0\]\.id: must be 1-64 letters/],
   ])('refuses %s', (_name, mutate, expected) => {
@@ -93,6 +100,14 @@ describe('a bad config is refused with the file, the key path and what is wrong'
     const error = configError(config);
     expect(error.message).toMatch(/^invalid config test\.json:\n {2}- /);
     expect(error.problems).toEqual([expect.stringMatching(expected)]);
+  });
+
+  it('accepts merchant currencies ISO 4217 and common use agree on, whatever their digits', () => {
+    for (const currency of ['NZD', 'AUD', 'JPY', 'BHD']) {
+      const config = validConfig();
+      config.merchants[0].currency = currency;
+      expect(parse(config).merchants[0]?.currency).toBe(currency);
+    }
   });
 
   it('says what a secret may be when one has the wrong type', () => {

@@ -45,4 +45,23 @@ describe('money conversion', () => {
   it('formats for people', () => {
     expect(formatMoney(1234, 'NZD')).toBe('NZD 12.34');
   });
+
+  // Node's ICU (CLDR) formats HUF and IQD without decimals; ISO 4217 gives them 2 and 3.
+  // Electrum amounts are ISO minor units, so PartPay must read them with ISO's exponent.
+  it('takes minor-unit digits from ISO 4217 where common-use formatting (ICU) drops them', () => {
+    expect(new Intl.NumberFormat('en', { style: 'currency', currency: 'HUF' }).resolvedOptions().maximumFractionDigits).toBe(0);
+    expect(currencyExponent('HUF')).toBe(2);
+    expect(toMajorUnits(12345, 'HUF')).toBe(123.45);
+    expect(toMinorUnits('123.45', 'HUF')).toBe(12345);
+    expect(formatMoney(12345, 'HUF')).toBe('HUF 123.45');
+    expect(currencyExponent('IQD')).toBe(3);
+    expect(toMajorUnits(1500, 'IQD')).toBe(1.5);
+  });
+
+  it('refuses ISO codes that are not money (SDR, its sub-units, metals, test and no-currency codes)', () => {
+    for (const code of ['XDR', 'XSU', 'XUA', 'XAU', 'XAG', 'XPT', 'XPD', 'XTS', 'XXX', 'XBA']) {
+      expect(isCurrency(code), code).toBe(false);
+      expect(() => currencyExponent(code), code).toThrow(RangeError);
+    }
+  });
 });

@@ -34,6 +34,12 @@ describe('virtual terminal settings', () => {
     expect(terminalPage(fromEnv)).not.toContain('from-env-key');
   });
 
+  it('tells the page the ISO 4217 minor-unit digits of the merchant currency, so it reads and shows amounts as the server does', () => {
+    expect(terminalPageSettings(parse(demo)).currencyDigits).toBe(2);
+    const merchants = (demo['merchants'] as Array<Record<string, unknown>>).map((m) => ({ ...m, currency: 'JPY' }));
+    expect(terminalPageSettings(parse({ ...demo, merchants }))).toMatchObject({ currency: 'JPY', currencyNumeric: '392', currencyDigits: 0 });
+  });
+
   it('escapes settings embedded in the page so they cannot close the script element', () => {
     const html = terminalPage({ ...terminalPageSettings(parse(demo)), walletUrl: 'http://x/</script><script>alert(1)</script>' });
     expect(html).not.toContain('</script><script>alert(1)');

@@ -5,7 +5,7 @@ import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc
 import type { z } from 'zod';
 import type { DisplayProfile } from '../../qr/display-profile.js';
 import { displayProfileSchema } from '../../qr/display-profile.js';
-import { isCurrency } from '../money.js';
+import { digitsConflict, isCurrency } from '../currency.js';
 import { configSchema, type RawConfig } from './schema.js';
 import { describeSecret, resolveSecret, type SecretContext, type SecretRef } from './secret.js';
 
@@ -102,6 +102,21 @@ function formatIssues(error: z.ZodError): string[] {
 }
 
 /**
+ * Why a merchant currency cannot be used, or null. Amounts cross three readers: `/v1` terminals
+ * (ISO minor units), PartPay (decimal major units) and Electrum partners (ISO minor units, and
+ * wallets that show them). A currency whose ISO 4217 digits differ from common use (CLDR) could
+ * be read 100x apart by one of them, so it is refused rather than guessed at.
+ */
+function merchantCurrencyProblem(currency: string): string | null {
+  if (!isCurrency(currency)) return `"${currency}" is not an ISO 4217 currency`;
+  const conflict = digitsConflict(currency);
+  if (conflict === null) return null;
+  const common = conflict.commonUse === null ? 'no common-use (CLDR) data' : `${conflict.commonUse} in common use (CLDR)`;
+  const apart = conflict.commonUse === null ? 'with different digits' : `${10 ** Math.abs(conflict.iso - conflict.commonUse)}x apart`;
+  return `${currency} has ${conflict.iso} minor-unit digits in ISO 4217 but ${common}; amounts could be read ${apart} by PartPay, Electrum partners and terminals; not supported`;
+}
+
+/**
  * Validates a parsed config object and resolves its secrets. Collects every problem before
  * throwing, so one run of `config check` shows them all.
  * @example parseConfig(JSON.parse(text), { source: 'x.json', env: process.env, configDir: '.' })
@@ -125,7 +140,8 @@ export function parseConfig(value: unknown, options: SecretContext & { source: s
     callbackKeys: m.callbackKeys.map((k, j) => secret(k, `merchants[${i}].callbackKeys[${j}]`)),
   }));
   merchants.forEach((m, i) => {
-    if (!isCurrency(m.currency)) problems.push(`merchants[${i}].currency: "${m.currency}" is not an ISO 4217 currency`);
+    const problem = merchantCurrencyProblem(m.currency);
+    if (problem !== null) problems.push(`merchants[${i}].currency: ${problem}`);
   });
   const profiles = new Map<string, DisplayProfile>([['default', displayProfileSchema.parse({})], ...Object.entries(raw.displayProfiles)]);
   const terminals = raw.terminals.map((t, i) => ({

@@ -255,7 +255,7 @@ const merchantSchema = z
     clientSecret: secretRefSchema,
     /** Callback signing keys; give two while rotating (old and new are both accepted). */
     callbackKeys: z.array(secretRefSchema).min(1, 'needs at least one key').max(2, 'accepts at most two keys (old and new, during a rotation)'),
-    /** ISO 4217 currency of the merchant's PartPay account. */
+    /** ISO 4217 currency of the merchant's PartPay account (and its Electrum clients); refused where ISO and CLDR digits differ (HUF, IDR ...). */
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as NZD').default('NZD'),
   })
   .strict();

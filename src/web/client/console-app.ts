@@ -44,6 +44,8 @@ export function consoleApp(): void {
     return found as T;
   };
   let selected: string | null = null;
+  /** ISO 4217 minor-unit digits of the merchants' currencies, from the server: the console reads amounts as the server does. */
+  const currencyDigits = (JSON.parse($('console-data').textContent ?? '{}') as { currencyDigits?: Record<string, number> }).currencyDigits ?? {};
 
   function h(tag: string, props: { className?: string; text?: string } = {}, ...children: Array<Node | string>): HTMLElement {
     const e = document.createElement(tag);
@@ -56,7 +58,11 @@ export function consoleApp(): void {
     return h('td', { text, className });
   }
   function money(minor: number, currency: string): string {
-    return `${currency} ${(minor / 100).toFixed(2)}`;
+    const digits = currencyDigits[currency];
+    // A currency no configured merchant uses any more: say what the number is rather than guess its digits.
+    if (digits === undefined) return `${currency} ${minor} (minor units)`;
+    const text = String(Math.abs(minor)).padStart(digits + 1, '0');
+    return `${currency} ${minor < 0 ? '-' : ''}${digits === 0 ? text : `${text.slice(0, -digits)}.${text.slice(-digits)}`}`;
   }
   function when(iso: string | null): string {
     return iso ? new Date(iso).toLocaleString() : '';

@@ -12,6 +12,8 @@ export function terminalApp(): void {
     walletUrl: string | null;
     currency: string;
     currencyNumeric: string;
+    /** ISO 4217 minor-unit digits of `currency` (NZD 2, JPY 0, BHD 3), as the server reads amounts. */
+    currencyDigits: number;
   }
   interface PaymentJson {
     id: string;
@@ -74,6 +76,9 @@ export function terminalApp(): void {
   let qrTextOffer: { url: string; key: string } | null = null;
 
   $('currency-label').textContent = settings.currency;
+  const digits = settings.currencyDigits;
+  // The page's example amount is written for two decimals; show one this currency can take.
+  if (digits !== 2) amountInput.value = decimal(1995);
   const demoSelect = document.getElementById('demo-terminal') as HTMLSelectElement | null;
   const firstDemo = settings.demoTerminals[0];
   if (firstDemo) keyInput.value = firstDemo.key;
@@ -119,8 +124,14 @@ export function terminalApp(): void {
     const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
+  /** Minor units as a decimal with the currency's digits: 1995 is "19.95" in NZD, "1995" in JPY. */
+  function decimal(minor: number): string {
+    const text = String(minor).padStart(digits + 1, '0');
+    return digits === 0 ? text : `${text.slice(0, -digits)}.${text.slice(-digits)}`;
+  }
+  /** Every amount this page shows is in the merchant currency, the one it sells in. */
   function money(minor: number, currency: string): string {
-    return `${currency} ${(minor / 100).toFixed(2)}`;
+    return `${currency} ${decimal(minor)}`;
   }
   function log(text: string): void {
     const li = document.createElement('li');
@@ -433,8 +444,9 @@ export function terminalApp(): void {
     event.preventDefault();
     showError(null);
     const amountText = amountInput.value.trim();
-    if (!/^\d{1,7}(\.\d{1,2})?$/.test(amountText) || Number(amountText) <= 0) {
-      showError('Amount: type a positive amount such as 19.95');
+    const pattern = digits === 0 ? /^\d{1,7}$/ : new RegExp(`^\\d{1,7}(\\.\\d{1,${digits}})?$`);
+    if (!pattern.test(amountText) || Number(amountText) <= 0) {
+      showError(`Amount: type a positive amount such as ${decimal(1995)}`);
       amountInput.setAttribute('aria-invalid', 'true');
       amountInput.focus();
       return;
@@ -451,7 +463,7 @@ export function terminalApp(): void {
     const s: Sale = {
       flow: flow(),
       key: keyInput.value,
-      amountMinor: Number(whole) * 100 + Number(frac.padEnd(2, '0')),
+      amountMinor: Number(`${whole}${frac.padEnd(digits, '0')}`),
       reference: referenceInput.value.trim(),
       paymentId: null,
       requestId: null,

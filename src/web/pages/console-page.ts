@@ -5,8 +5,11 @@ const NAV = '<a href="/terminal">Virtual terminal</a><a href="/console" aria-cur
 
 const options = (values: readonly string[], any = 'Any') => [`<option value="">${any}</option>`, ...values.map((v) => `<option value="${escapeHtml(v)}">${escapeHtml(v.replace(/_/g, ' '))}</option>`)].join('');
 
-/** The operator console: live payments, a payment's journal and resolutions, outbox, health, end of day. */
-export function consolePage(data: { operator: string; stores: string[]; terminals: string[] }): string {
+/**
+ * The operator console: live payments, a payment's journal and resolutions, outbox, health, end
+ * of day. `currencyDigits` gives the script each merchant currency's ISO 4217 minor-unit digits.
+ */
+export function consolePage(data: { operator: string; stores: string[]; terminals: string[]; currencyDigits: Record<string, number> }): string {
   return pageShell({
     title: 'Operator console · tenderbridge',
     heading: 'Operator console',
