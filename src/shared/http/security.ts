@@ -71,24 +71,42 @@ export function securityHeaders(): RequestHandler {
   };
 }
 
-/** A short, non-reversible name for whatever credential the request presents (never the secret). */
-export function presentedCredential(req: Request): string | null {
-  const header = req.get('authorization');
-  if (!header) return null;
-  const basic = /^Basic\s+(\S+)$/i.exec(header);
+const shortHash = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 16);
+
+/**
+ * A short, non-reversible key for the credential an `Authorization` header presents: a
+ * truncated SHA-256 of the whole secret, never the secret itself. Basic credentials are keyed
+ * on the user name *and* the password, because user names (Electrum client and partner ids,
+ * operator names) are not secret: keyed on the name alone, anyone could spend a user's
+ * failure allowance with wrong passwords and lock the real holder out.
+ * @example credentialKey('Basic cG9zLTE6c2VjcmV0') // 'basic:pos-1:' + 16 hex digits of SHA-256('pos-1:secret')
+ */
+export function credentialKey(authorization: string | undefined): string | null {
+  if (!authorization) return null;
+  const basic = /^Basic\s+(\S+)$/i.exec(authorization);
   if (basic?.[1]) {
-    const user = Buffer.from(basic[1], 'base64').toString('utf8').split(':')[0] ?? '';
-    return `basic:${user.slice(0, 64)}`;
+    // Decoded, so spellings of the same user and password (padding, scheme case) share a key.
+    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+    const user = decoded.split(':')[0] ?? '';
+    return `basic:${user.slice(0, 64)}:${shortHash(decoded)}`;
   }
-  return `bearer:${createHash('sha256').update(header).digest('hex').slice(0, 16)}`;
+  return `bearer:${shortHash(authorization)}`;
+}
+
+/** {@link credentialKey} of the request's `Authorization` header. */
+export function presentedCredential(req: Request): string | null {
+  return credentialKey(req.get('authorization'));
 }
 
 /**
  * Slows brute force: only answers that refused authentication (401/403) are counted, per
- * source address and per presented credential, in one-minute windows. Past the limit,
- * further requests from that source or with that credential get 429 with Retry-After until
- * the window ends. Requests that succeed, however many and however long (long-polls), never
- * count; while nothing has failed, a request costs a size check and a `finish` listener.
+ * source address and per presented credential (user name and secret, see
+ * {@link credentialKey}), in one-minute windows. Past the limit, further requests from that
+ * source or with that credential get 429 with Retry-After until the window ends. Wrong
+ * passwords sent for a user name never use up the allowance of that user's right password
+ * (only the source sending them is held back). Requests that succeed, however many and however
+ * long (long-polls), never count; while nothing has failed, a request costs a size check and a
+ * `finish` listener.
  */
 export function authFailureLimits(options: { perSourcePerMinute: number; perCredentialPerMinute: number }): RequestHandler[] {
   const bySource = createFailureWindows(options.perSourcePerMinute, 60_000);
