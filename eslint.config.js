@@ -17,6 +17,14 @@ export default tseslint.config(
     },
   },
   {
+    // Every CSV goes through src/shared/csv.ts, which neutralises spreadsheet formulas (issue 11 item 8).
+    files: ['src/**'],
+    ignores: ['src/shared/csv.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['csv-stringify', 'csv-stringify/*'], message: 'write CSV with toCsv from src/shared/csv.ts: it quotes cells that a spreadsheet would run as formulas' }] }],
+    },
+  },
+  {
     files: ['scripts/**', 'test/**', 'bin/**'],
     rules: { 'no-console': 'off' },
   },

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'csv-stringify/sync';
+import { toCsv } from '../shared/csv.js';
 import { currencyExponent, toMajorUnits } from '../shared/money.js';
 import type { EndOfDayFigures, EndOfDayReport } from './end-of-day.js';
 
@@ -38,7 +38,8 @@ function figures(f: EndOfDayFigures): Array<string | number> {
 
 /**
  * The report as CSV with a header row: one line per terminal, then per store, then the total
- * per currency (`level` says which).
+ * per currency (`level` says which). Text that could start a spreadsheet formula is quoted
+ * (see `toCsv`).
  */
 export function reportCsv(report: EndOfDayReport): string {
   const rows = [
@@ -46,7 +47,7 @@ export function reportCsv(report: EndOfDayReport): string {
     ...report.stores.map((s) => ['store', s.storeId, '', ...figures(s)]),
     ...report.totals.map((t) => ['total', '', '', ...figures(t)]),
   ];
-  return stringify(rows, { header: true, columns: [...REPORT_CSV_COLUMNS] });
+  return toCsv(rows, REPORT_CSV_COLUMNS);
 }
 
 /**

@@ -1,8 +1,8 @@
 import express, { type Router } from 'express';
-import { stringify } from 'csv-stringify/sync';
 import { isOpen } from '../payments/state-machine.js';
 import { endOfDayReport } from '../reports/end-of-day.js';
 import { reportCsv } from '../reports/report-csv.js';
+import { toCsv } from '../shared/csv.js';
 import { NotFoundError, ConflictError, UnsupportedMediaTypeError } from '../shared/errors.js';
 import { parseOr400 } from '../shared/http/validate.js';
 import { consoleEvent, consoleOutboxItem, consolePayment, consoleRefund, localDate, localDayBounds, sumMetrics, timeBound } from './console-views.js';
@@ -57,7 +57,7 @@ export function consoleApi(deps: WebDeps): Router {
   router.get('/payments.csv', (req, res) => {
     const q = parseOr400(paymentListQuery, req.query, 'query');
     const rows = listPayments({ ...q, limit: q.limit ?? 500 }).map((p) => [p.createdAt ? new Date(p.createdAt).toISOString() : '', p.id, p.provider, p.storeId, p.terminalId, p.merchantReference, p.amountMinor, p.currency, p.state, p.refundedMinor, p.attention ?? '', p.upstreamOrderNumber ?? '']);
-    const csv = stringify(rows, { header: true, columns: ['created_at', 'id', 'provider', 'store', 'terminal', 'merchant_reference', 'amount_minor', 'currency', 'state', 'refunded_minor', 'attention', 'order_number'] });
+    const csv = toCsv(rows, ['created_at', 'id', 'provider', 'store', 'terminal', 'merchant_reference', 'amount_minor', 'currency', 'state', 'refunded_minor', 'attention', 'order_number']);
     res.type('text/csv').attachment(`payments-${localDate(deps.clock())}.csv`).send(csv);
   });
 

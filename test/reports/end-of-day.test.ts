@@ -119,6 +119,17 @@ describe('endOfDayReport', () => {
     expect(rows.at(-1)).toMatchObject({ level: 'total', currency: 'NZD', approved_amount: '52.49', refunds_count: '3', late_approvals: '1' });
   });
 
+  it('writes ids that would start a spreadsheet formula with a leading quote, and negative amounts as plain numbers', () => {
+    const [total] = report.totals;
+    if (!total) throw new Error('the seeded report has a total');
+    const figures = { ...total, approvedMinor: -500, refundedMinor: -1 };
+    const hostile: EndOfDayReport = { ...report, terminals: [{ ...figures, storeId: '@S1', terminalId: '=T1' }], stores: [{ ...figures, storeId: '+S1' }], totals: [figures] };
+    const rows = parseCsv(reportCsv(hostile));
+    expect(rows[0]).toMatchObject({ level: 'terminal', store: "'@S1", terminal: "'=T1", approved_amount: '-5.00', refunds_amount: '-0.01', approved_count: String(total.approvedCount) });
+    expect(rows[1]).toMatchObject({ level: 'store', store: "'+S1", approved_amount: '-5.00' });
+    expect(rows[2]).toMatchObject({ level: 'total', store: '', approved_amount: '-5.00', refunds_amount: '-0.01' });
+  });
+
   it('writes report-YYYY-MM-DD.csv atomically, replacing an earlier run, leaving no temporary file', () => {
     const out = join(dir, 'reports');
     writeReportFile(out, DAY, endOfDayReport(db, localDayBounds('2026-01-01')));
