@@ -25,6 +25,26 @@ export default tseslint.config(
     },
   },
   {
+    // One transaction idiom: GroupCommit.transaction (the daemon's group commit, or immediateCommit
+    // for the CLI and start-up), readSnapshot for consistent reads. Raw better-sqlite3 transactions
+    // live only in src/shared/db/, where those are built.
+    files: ['src/**'],
+    ignores: ['src/shared/db/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.type='MemberExpression'][callee.property.name='transaction'][callee.object.name=/^(db|database)$/]",
+          message: 'use GroupCommit.transaction (group commit, or immediateCommit(db) outside the daemon) or readSnapshot from src/shared/db/group-commit.ts',
+        },
+        {
+          selector: "CallExpression[callee.type='MemberExpression'][callee.property.name='transaction'][callee.object.type='MemberExpression'][callee.object.property.name=/^(db|database)$/]",
+          message: 'use GroupCommit.transaction (group commit, or immediateCommit(db) outside the daemon) or readSnapshot from src/shared/db/group-commit.ts',
+        },
+      ],
+    },
+  },
+  {
     files: ['scripts/**', 'test/**', 'bin/**'],
     rules: { 'no-console': 'off' },
   },

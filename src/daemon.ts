@@ -228,7 +228,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       }
       running = startJobs(jobs, logger);
       // Resume what a previous run left: owed deliveries now (refunds it was attempting included), overdue payments on the next round.
-      group.run(() => core.resume());
+      core.resume();
       deliverer.kick();
       return main.url;
     },

@@ -1,3 +1,4 @@
+import { immediateCommit } from '../shared/db/group-commit.js';
 import type { Db } from '../shared/db/open.js';
 
 export interface PurgeResult {
@@ -17,7 +18,7 @@ export interface PurgeResult {
 export function purgeExpiredData(db: Db, now: number, settings: { paymentDays: number; otherDays: number; idempotencyKeyHours: number }): PurgeResult {
   const paymentsBefore = now - settings.paymentDays * 86_400_000;
   const otherBefore = now - settings.otherDays * 86_400_000;
-  return db.transaction((): PurgeResult => {
+  return immediateCommit(db).transaction((): PurgeResult => {
     const old = "SELECT id FROM payments WHERE final_at IS NOT NULL AND final_at < @before AND attention IS NULL AND id NOT IN (SELECT payment_id FROM outbox WHERE state != 'done' AND payment_id IS NOT NULL)";
     const args = { before: paymentsBefore };
     const events = db.prepare(`DELETE FROM payment_events WHERE payment_id IN (${old})`).run(args).changes;
@@ -32,5 +33,5 @@ export function purgeExpiredData(db: Db, now: number, settings: { paymentDays: n
     const electrumMessages = db.prepare('DELETE FROM electrum_messages WHERE created_at < ?').run(otherBefore).changes;
     const idempotencyKeys = db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?').run(now - settings.idempotencyKeyHours * 3_600_000).changes;
     return { payments, events: events + orphans, outbox, idempotencyKeys, electrumMessages };
-  })();
+  });
 }

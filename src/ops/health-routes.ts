@@ -1,3 +1,4 @@
+import { immediateCommit } from '../shared/db/group-commit.js';
 import express, { type Router } from 'express';
 import type { Db } from '../shared/db/open.js';
 import { LATEST_VERSION, schemaVersion } from '../shared/db/open.js';
@@ -25,11 +26,11 @@ export interface HealthDeps {
 function databaseCheck(db: Db): Check {
   try {
     // A real write in a transaction that is rolled back: proves the file (and disk) take writes.
-    db.transaction(() => {
+    immediateCommit(db).transaction(() => {
       // Big enough to need fresh pages, as a payment with its journal would: a full disk shows here.
       db.prepare("INSERT INTO payment_events (payment_id, at, kind, actor, raw_body) VALUES (NULL, 0, 'readyz_probe', 'readyz', hex(randomblob(8192)))").run();
       throw new RollbackProbe();
-    })();
+    });
     return { ok: false, detail: 'probe did not roll back' };
   } catch (error) {
     if (!(error instanceof RollbackProbe)) return { ok: false, detail: (error as Error).message };

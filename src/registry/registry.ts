@@ -1,3 +1,4 @@
+import { immediateCommit } from '../shared/db/group-commit.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { Merchant, TerminalSeed } from '../shared/config/load.js';
 import { hashApiKey } from '../shared/config/load.js';
@@ -90,11 +91,11 @@ export function createRegistry(db: Db, config: { merchants: Merchant[]; stores: 
     },
     /** Writes config-declared terminals into the database (config wins for the ids it names). */
     syncFromConfig(seeds: readonly TerminalSeed[], at: number): void {
-      db.transaction(() => {
+      immediateCommit(db).transaction(() => {
         for (const t of seeds) {
           s.upsert.run({ id: t.id, storeId: t.storeId, apiKeyHash: t.apiKeyHash, displayProfile: JSON.stringify(t.displayProfile), source: 'config', at });
         }
-      })();
+      });
     },
     /** Adds or re-keys a terminal (CLI). */
     upsertTerminal(t: { id: string; storeId: string; apiKeyHash: string; displayProfile: DisplayProfile }, at: number): void {

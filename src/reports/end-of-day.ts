@@ -1,3 +1,4 @@
+import { readSnapshot } from '../shared/db/group-commit.js';
 import type { Db } from '../shared/db/open.js';
 
 /** Counts and sums (integer minor units) of one terminal, store, or currency over a period. */
@@ -77,7 +78,7 @@ export function endOfDayReport(db: Db, period: { from: number; to: number }): En
         AND e.at >= @from AND e.at < @to
       GROUP BY p.store_id, p.terminal_id, p.currency`),
   };
-  const read = db.transaction(() => [
+  const read = () => readSnapshot(db, () => [
     ...(s.payments.all(period) as Array<Key & Partial<EndOfDayFigures>>),
     ...(s.refunds.all(period) as Array<Key & Partial<EndOfDayFigures>>),
     ...(s.lateApprovals.all(period) as Array<Key & Partial<EndOfDayFigures>>),

@@ -70,6 +70,41 @@ describe('the schema', () => {
   });
 });
 
+describe('upgrading a version-2 database (before providers sat behind a port)', () => {
+  it('keeps every payment, refund and owed delivery, in the new form', () => {
+    const db = memoryDb();
+    migrate(db, MIGRATIONS.filter((m) => m.version <= 2));
+    const payment = db.prepare(`INSERT INTO payments (id, provider, terminal_id, store_id, merchant_id, merchant_reference, amount_minor, currency, state, upstream_order_id, upstream_order_number, refunded_minor, attention, created_at, updated_at, expires_at)
+      VALUES (@id, @provider, 'T1', 'S1', 'm1', @id, 1000, 'NZD', @state, @order, @number, @refunded, @attention, 1, 1, 2)`);
+    payment.run({ id: 'paid', provider: 'partpay', state: 'partially_refunded', order: 'o-1', number: '1', refunded: 300, attention: null });
+    payment.run({ id: 'late', provider: 'partpay', state: 'cancelled', order: 'o-2', number: '2', refunded: 0, attention: 'late_approval' });
+    payment.run({ id: 'open', provider: 'partpay', state: 'awaiting_customer', order: 'o-3', number: '3', refunded: 0, attention: null });
+    payment.run({ id: 'el', provider: 'electrum', state: 'failed', order: 'electrum:tran-1', number: 'partner-a', refunded: 0, attention: null });
+    db.prepare("INSERT INTO electrum_payments (request_id, payment_id, tran_id, client_id, partner_id, request_body, created_at) VALUES ('req-1', 'el', 'tran-1', 'pos-1', 'partner-a', '{}', 5)").run();
+    db.prepare("INSERT INTO refunds (id, payment_id, amount_minor, state, requested_by, created_at, updated_at) VALUES ('r-1', 'paid', 200, 'pending', 'terminal:T1', 1, 1)").run();
+    const owe = db.prepare("INSERT INTO outbox (kind, payment_id, payload, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 1, 1, 1)");
+    owe.run('partpay.cancel', 'open', JSON.stringify({ orderId: 'o-3' }));
+    owe.run('partpay.refund', 'paid', JSON.stringify({ refundId: 'r-1' }));
+    owe.run('electrum.reversal', 'el', JSON.stringify({ requestId: 'req-1', reason: 'TIMEOUT', adviceId: 'advice-1' }));
+    owe.run('electrum.confirmation', 'el', JSON.stringify({ requestId: 'req-1', adviceId: 'advice-2' }));
+
+    expect(migrate(db)).toEqual(MIGRATIONS.filter((m) => m.version > 2).map((m) => m.version));
+    const approved = (id: string) => db.prepare('SELECT approved_minor FROM payments WHERE id = ?').pluck().get(id);
+    expect([approved('paid'), approved('late'), approved('open'), approved('el')]).toEqual([1000, 1000, null, null]);
+    // The partner knows an Electrum payment by the POS's request id, not a made-up order id.
+    expect(db.prepare("SELECT upstream_order_id, upstream_order_number FROM payments WHERE id = 'el'").get()).toEqual({ upstream_order_id: 'req-1', upstream_order_number: null });
+    expect(db.prepare("SELECT forwarded_at, answered_at FROM electrum_payments WHERE request_id = 'req-1'").get()).toEqual({ forwarded_at: 5, answered_at: 5 });
+    const rows = db.prepare('SELECT kind, payment_id, payload FROM outbox ORDER BY id').all() as Array<{ kind: string; payment_id: string; payload: string }>;
+    expect(rows.map((r) => [r.kind, r.payment_id, JSON.parse(r.payload)])).toEqual([
+      ['upstream.cancel', 'open', { key: 'cancel-open' }],
+      ['upstream.refund', 'paid', { refundId: 'r-1' }],
+      ['upstream.cancel', 'el', { key: 'advice-1', reason: 'TIMEOUT' }],
+      ['electrum.confirmation', 'el', { requestId: 'req-1', adviceId: 'advice-2' }],
+    ]);
+    expect(integrityProblems(db)).toEqual([]);
+  });
+});
+
 describe('migrate refuses what it cannot apply', () => {
   it('refuses a database written by a newer build, saying to upgrade or restore', () => {
     const db = memoryDb();

@@ -158,3 +158,12 @@ export function immediateCommit(db: Db): GroupCommit {
     flush: () => undefined,
   };
 }
+
+/**
+ * Reads inside one deferred transaction: a consistent view of several queries (a report)
+ * without taking the write lock.
+ * @example const rows = readSnapshot(db, () => [...a.all(), ...b.all()]);
+ */
+export function readSnapshot<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn).deferred();
+}
