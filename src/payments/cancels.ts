@@ -49,7 +49,8 @@ export function createCancels(deps: CancelsDeps) {
 
   /** Decides the cancel here; the provider is told from the outbox (nothing to tell when it holds nothing). */
   function decideHere(p: Payment, by: CancelBy, detail: Record<string, unknown>): void {
-    const event = deps.providers.of(p).voidsOnCancel(p) ? ({ type: 'reversed' } as const) : ({ type: 'cancel_requested' } as const);
+    // Only an open payment is voided; a paid one is refused as a cancel ("refund it instead").
+    const event = isOpen(p.state) && deps.providers.of(p).voidsOnCancel(p) ? ({ type: 'reversed' } as const) : ({ type: 'cancel_requested' } as const);
     const { decision } = applier.apply(p.id, event, { actor: by.actor, kind: 'request', detail: { operation: 'cancel', ...detail }, resolvedBy: by.resolvedBy, upstream: { reason: 'CANCELLED' } });
     if (decision.kind === 'refused') throw new ConflictError(decision.code, decision.message, { details: { paymentId: p.id, state: p.state } });
   }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fillDisk } from '../support/disk.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
 
@@ -89,24 +90,14 @@ describe('the outbox on a full disk', () => {
       h.sim.setFaults({});
     }
     expect(h.daemon.outbox.ofPayment(p.id).filter((o) => o.state === 'pending')).toHaveLength(1);
-    // The disk fills up: no page can be added, and the journal's last page is used up, so the
-    // delivery's own journal write fails with SQLITE_FULL.
-    h.daemon.db.pragma(`max_page_count = ${h.daemon.db.pragma('page_count', { simple: true }) as number}`);
-    const fill = h.daemon.db.prepare("INSERT INTO payment_events (payment_id, at, kind, actor, detail) VALUES (NULL, 0, 'filler', 'test', printf('%.*c', ?, 'x'))");
-    for (const size of [2000, 200, 20, 1]) {
-      try {
-        for (;;) fill.run(size);
-      } catch (error) {
-        expect((error as { code?: string }).code).toBe('SQLITE_FULL');
-      }
-    }
+    // The disk fills up: the delivery's own journal write fails with SQLITE_FULL.
+    const free = fillDisk(h.daemon.db);
     try {
       h.advanceClock(60_000);
       await h.daemon.deliverer.run();
       expect(h.daemon.outbox.ofPayment(p.id).map((o) => o.state)).not.toContain('dead');
     } finally {
-      h.daemon.db.pragma('max_page_count = 1073741823');
-      h.daemon.db.exec("DELETE FROM payment_events WHERE kind = 'filler'");
+      free();
     }
     h.advanceClock(10 * 60_000);
     await eventually(async () => {

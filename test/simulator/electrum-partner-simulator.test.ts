@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuthHeader, parseBasicAuth } from '../../src/electrum/basic-auth.js';
 import { buildQrCode } from '../../src/electrum/emv-qr.js';
 import { createElectrumPartnerSimulator, type ElectrumPartnerSimulator } from '../../src/simulator/electrum-partner/index.js';
+import { settledMinor } from '../../src/simulator/electrum-partner/partner-ledger.js';
 import * as ex from '../electrum/examples.js';
 import { call } from '../support/http.js';
 import { expectElectrum, validateElectrum } from '../support/swagger.js';
@@ -179,6 +180,28 @@ describe('Electrum partner simulator', () => {
       const confirm = await advice('confirmations', { ...ex.paymentConfirmation(), id: crypto.randomUUID(), requestId });
       expect(confirm.status).toBe(400);
       expectElectrum('ErrorDetail', confirm.body);
+    });
+
+    it('approves half of amounts ending in .53 (a partial approval) and holds what each advice makes final', async () => {
+      const partial = crypto.randomUUID();
+      const res = await pay(2053, { id: partial });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ amounts: { requestAmount: ex.nzd(2053), approvedAmount: ex.nzd(1026) } });
+      expect(sim.payment(partial)).toMatchObject({ state: 'approved', approvedMinor: 1026, finalMinor: null });
+      expect(settledMinor(sim.payment(partial) as never)).toBe(1026);
+      // An advice above the approval is refused; a reversal to a final amount keeps that amount.
+      const above = await advice('reversals', { ...ex.paymentReversal(), id: crypto.randomUUID(), requestId: partial, amounts: { approvedAmount: ex.nzd(1100) } });
+      expect([above.status, (above.body as { errorType: string }).errorType]).toEqual([400, 'INVALID_AMOUNT']);
+      expect((await advice('reversals', { ...ex.paymentReversal(), id: crypto.randomUUID(), requestId: partial, amounts: { approvedAmount: ex.nzd(600) } })).status).toBe(202);
+      expect(settledMinor(sim.payment(partial) as never)).toBe(600);
+      // A confirmation for less settles less; without an amount a reversal takes everything back.
+      const confirmed = await approved();
+      expect((await advice('confirmations', { ...ex.paymentConfirmation(), id: crypto.randomUUID(), requestId: confirmed, amounts: { approvedAmount: ex.nzd(1000) } })).status).toBe(202);
+      expect(settledMinor(sim.payment(confirmed) as never)).toBe(1000);
+      const voided = await approved();
+      const { amounts: _none, ...full } = ex.paymentReversal();
+      expect((await advice('reversals', { ...full, id: crypto.randomUUID(), requestId: voided })).status).toBe(202);
+      expect(settledMinor(sim.payment(voided) as never)).toBe(0);
     });
 
     it('will not reverse a confirmed payment', async () => {

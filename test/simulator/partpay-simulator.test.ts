@@ -215,6 +215,38 @@ describe('PartPay simulator callbacks and decisions', () => {
     expect(((await refused.json()) as { detail: string }).detail).toContain('declined');
   });
 
+  it('answers refunds as told (done, pending until settled, declined), never counts a declined one, and counts calls per operation', async () => {
+    const { url, sim } = await simulator();
+    const bearer = await token(url);
+    const refund = async (orderId: string, amount: number, reference: string) => {
+      const res = await fetch(`${url}/api/order/${orderId}/refund`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}`, 'partpay-merchantid': 'mer-base64' },
+        body: JSON.stringify({ amount, merchantRefundReference: reference }),
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    const id = String((await createOrder(url, bearer, validOrder(10, 'rf'))).json['orderId']);
+    await sim.approve(id);
+    sim.setRefundMode('declined');
+    expect(await refund(id, 2, 'r1')).toMatchObject({ status: 201, json: { status: 'declined' } });
+    sim.setRefundMode('pending');
+    expect(await refund(id, 3, 'r2')).toMatchObject({ status: 202, json: { status: 'pending' } });
+    expect(await refund(id, 3, 'r2')).toMatchObject({ status: 200, json: { status: 'pending' } });
+    expect(sim.settlePendingRefunds()).toBe(1);
+    expect(await refund(id, 3, 'r2')).toMatchObject({ status: 200, json: { status: 'succeeded' } });
+    sim.setRefundMode('succeeded');
+    // 10.00 less the 3.00 refunded: the declined 2.00 never moved money.
+    expect((await refund(id, 7.01, 'r3')).status).toBe(400);
+    expect(await refund(id, 7, 'r3')).toMatchObject({ status: 201, json: { status: 'succeeded' } });
+    expect(sim.getOrder(id)?.refunds.map((r) => [r.amountCents, r.status])).toEqual([
+      [200, 'declined'],
+      [300, 'succeeded'],
+      [700, 'succeeded'],
+    ]);
+    expect(sim.stats().calls).toEqual({ createOrder: 1, refundOrder: 6 });
+  });
+
   it('stops its timers on close: no callback is sent afterwards', async () => {
     const receiver = await callbackReceiver();
     const env = await startSimulator({ callbackUrl: receiver.url, autoDecideAfterMs: 100 });
