@@ -3,6 +3,7 @@ import { settledMinor } from '../../src/simulator/electrum-partner/partner-ledge
 import { electrumPos } from '../support/electrum-pos.js';
 import { ELECTRUM, eventually, startHarness, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
+import { paymentHeldAtPartner } from './slow-partner.js';
 
 // Electrum advices carry the transaction's *final* amount (swagger: PaymentConfirmation.amounts,
 // PaymentReversal.amounts). Every test here compares three parties: what the POS was told,
@@ -142,16 +143,8 @@ describe("the partner's answer is checked against the request", () => {
 
 describe('a reversal that races the forwarded pay', () => {
   it('reaches the partner after its answer, so the partner does not keep an approval the POS reversed', async () => {
-    const slow = await startHarness({ electrum: { scanWaitSeconds: 3, partnerTimeoutSeconds: 3, behaviour: { responseDelayMs: 700 } } });
+    const { h: slow, pos: slowPos, partner, request, paying } = await paymentHeldAtPartner();
     try {
-      const slowPos = electrumPos(slow);
-      const partner = slow.partners?.a as NonNullable<Harness['partners']>['a'];
-      const code = (await slowPos.createQrCode(slowPos.qrRequest(1000))).body;
-      const request = slowPos.payRequest(code.tranId, 1000);
-      const paying = slowPos.pay(request);
-      await sleep(150);
-      expect((await partner.scan(code.qrCode)).status).toBe(202);
-      await eventually(() => partner.payment(request.id) !== undefined);
       // the partner has the pay but has not answered; the POS gives up and reverses
       expect((await slowPos.reverse(slowPos.reversal(request.id, 'CANCELLED'))).status).toBe(202);
       await slow.daemon.deliverer.run();

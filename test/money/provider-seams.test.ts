@@ -4,6 +4,7 @@ import { settledMinor } from '../../src/simulator/electrum-partner/partner-ledge
 import { electrumPos } from '../support/electrum-pos.js';
 import { CALLBACK_KEY, ELECTRUM, eventually, startHarness, TILL_3_KEY, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
+import { paymentHeldAtPartner } from './slow-partner.js';
 
 // Where the two providers meet the core: every cancel and refund goes to the payment's own
 // provider, and what the terminal, tenderbridge and the upstream hold agree afterwards.
@@ -63,17 +64,8 @@ describe('/v1 cancel and refund of an Electrum payment go to the partner, never 
   });
 
   it('cancelling a forwarded payment owes the partner a reversal, sent once the partner has answered', async () => {
-    const slow = await startHarness({ electrum: { scanWaitSeconds: 3, partnerTimeoutSeconds: 3, behaviour: { responseDelayMs: 700 } } });
+    const { h: slow, partner, request, paying, paymentId: id } = await paymentHeldAtPartner();
     try {
-      const slowPos = electrumPos(slow);
-      const partner = slow.partners?.a as NonNullable<Harness['partners']>['a'];
-      const code = (await slowPos.createQrCode(slowPos.qrRequest(1000))).body;
-      const request = slowPos.payRequest(code.tranId, 1000);
-      const paying = slowPos.pay(request);
-      await sleep(150);
-      expect((await partner.scan(code.qrCode)).status).toBe(202);
-      await eventually(() => partner.payment(request.id) !== undefined);
-      const id = (slow.daemon.db.prepare('SELECT payment_id FROM electrum_payments WHERE request_id = ?').get(request.id) as { payment_id: string }).payment_id;
       const cancelled = await call<Json>(`${slow.url}/v1/payments/${id}/cancel`, { headers: slow.auth(1), json: {} });
       expect(cancelled.status, cancelled.text).toBe(200);
       expect(cancelled.body.paid).toBe(false);
