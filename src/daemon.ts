@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import { startJobs, type Job } from './jobs/scheduler.js';
@@ -42,6 +43,14 @@ export interface DaemonOptions {
   clock?: () => number;
   /** Open this database instead of `config.database.path` (tests). */
   db?: Db;
+  /** Where every outbound call goes (PartPay, its token endpoint, partners); default: the network. The simulator passes an in-process one. */
+  dispatcher?: Dispatcher;
+  /** Render a new payment's QR image before the terminal asks for it (default true). */
+  warmQrImages?: boolean;
+  /** Ids of payments, refunds and owed keys (default: random UUIDs); the simulator's are seeded. */
+  newId?: () => string;
+  /** Collect the process's own metrics (default true); off where many daemons share one process (the simulator). */
+  processMetrics?: boolean;
 }
 
 /**
@@ -52,6 +61,7 @@ export interface DaemonOptions {
 export function createDaemon(config: Config, options: DaemonOptions) {
   const logger = options.logger;
   const clock = options.clock ?? Date.now;
+  const newId = options.newId ?? randomUUID;
   const db = options.db ?? openDatabase(config.database.path);
   const problems = integrityProblems(db);
   if (problems.length > 0) {
@@ -76,9 +86,10 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     refreshMarginSeconds: config.partpay.tokenRefreshMarginSeconds,
     logger: logger.child({ component: 'partpay-token' }),
     now: clock,
+    ...(options.dispatcher ? { fetch: fetchThrough(options.dispatcher) } : {}),
   });
-  const metrics = createMetrics({ db, tokens: () => tokens.status(), clock });
-  const partpay = partpayClientFromConfig(config, tokens, logger.child({ component: 'partpay' }), { observe: (attempt) => metrics.partpayAttempt(attempt), beforeSend: () => group.settled() });
+  const metrics = createMetrics({ db, tokens: () => tokens.status(), clock, ...(options.processMetrics === false ? { processMetrics: false } : {}) });
+  const partpay = partpayClientFromConfig(config, tokens, logger.child({ component: 'partpay' }), { observe: (attempt) => metrics.partpayAttempt(attempt), beforeSend: () => group.settled(), dispatcher: options.dispatcher });
 
   // The deliverer needs the core and the core needs to kick the deliverer: tie the knot late.
   let kick = (): void => undefined;
@@ -90,8 +101,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
 
   const waiters = createScanWaiters();
   const electrumRepo = createElectrumRepository(db);
-  const { providers, partpay: partpayProvider, partnerClient } = providersFromConfig(config, { partpay, registry, electrumRepo, waiters, beforeSend: () => group.settled(), logger, clock });
-  const core = createPaymentsCore({ group, payments, outbox, events, providers, logger: logger.child({ component: 'payments' }), clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox, onFinal });
+  const { providers, partpay: partpayProvider, partnerClient } = providersFromConfig(config, { partpay, registry, electrumRepo, waiters, beforeSend: () => group.settled(), logger, clock, dispatcher: options.dispatcher });
+  const core = createPaymentsCore({ group, payments, outbox, events, providers, logger: logger.child({ component: 'payments' }), clock, newId, lateApproval: config.payments.lateApproval, onOutbox, onFinal });
   const deliverer = createDeliverer({ outbox, deliver: core.deliver, logger: logger.child({ component: 'outbox' }), clock, ...config.outbox });
   kick = deliverer.kick;
 
@@ -107,11 +118,11 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     creator: partpayProvider,
     logger: logger.child({ component: 'payments' }),
     clock,
-    newId: randomUUID,
+    newId,
     settings: config.payments,
     onOrderCreated: (p) => {
       const terminal = registry.terminal(p.terminalId);
-      if (terminal) qr.warm(p, terminal.displayProfile);
+      if (terminal && options.warmQrImages !== false) qr.warm(p, terminal.displayProfile);
     },
   });
   const electrumDeps: ElectrumDeps = {
@@ -129,7 +140,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     settings: config.electrum,
     logger: logger.child({ component: 'electrum' }),
     clock,
-    newId: randomUUID,
+    newId,
     onOutbox,
   };
   const operator = createOperatorActions({ group, payments, outbox, core, clock });
@@ -251,3 +262,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
 }
 
 export type Daemon = ReturnType<typeof createDaemon>;
+
+/** A fetch (for openid-client) that sends through `dispatcher`. */
+function fetchThrough(dispatcher: Dispatcher) {
+  return ((url: string, init: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher })) as unknown as NonNullable<Parameters<typeof createTokenManager>[0]['fetch']>;
+}

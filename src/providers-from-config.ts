@@ -1,3 +1,4 @@
+import type { Dispatcher } from 'undici';
 import { createPartnerClient, type PartnerClient } from './electrum/partner-client.js';
 import { createElectrumProvider } from './electrum/provider.js';
 import type { ElectrumRepository } from './electrum/repository.js';
@@ -25,13 +26,13 @@ export interface ProvidersFromConfig {
  */
 export function providersFromConfig(
   config: Config,
-  deps: { partpay: PartPayClient; registry: Pick<Registry, 'merchant'>; electrumRepo: ElectrumRepository; waiters: Pick<ScanWaiters, 'isWaiting'>; beforeSend: () => Promise<void>; logger: Logger; clock: () => number },
+  deps: { partpay: PartPayClient; registry: Pick<Registry, 'merchant'>; electrumRepo: ElectrumRepository; waiters: Pick<ScanWaiters, 'isWaiting'>; beforeSend: () => Promise<void>; logger: Logger; clock: () => number; dispatcher?: Dispatcher | undefined },
 ): ProvidersFromConfig {
   const clients = new Map<string, PartnerClient>();
   const partnerClient = (partner: ElectrumPartner): PartnerClient => {
     let client = clients.get(partner.id);
     if (!client) {
-      client = createPartnerClient({ baseUrl: partner.baseUrl, username: partner.username, password: partner.outboundPassword, timeoutMs: config.electrum.partnerTimeoutSeconds * 1000, beforeSend: deps.beforeSend, logger: deps.logger.child({ component: 'electrum', partnerId: partner.id }) });
+      client = createPartnerClient({ baseUrl: partner.baseUrl, username: partner.username, password: partner.outboundPassword, timeoutMs: config.electrum.partnerTimeoutSeconds * 1000, beforeSend: deps.beforeSend, logger: deps.logger.child({ component: 'electrum', partnerId: partner.id }), ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) });
       clients.set(partner.id, client);
     }
     return client;

@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { Logger } from '../shared/logger.js';
 import { errorCode, isResponseTimeout, startDeadline } from '../shared/outbound-http.js';
@@ -31,6 +31,8 @@ export const partnerClientOptionsSchema = z.object({
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && 'child' in v),
   /** Awaited before each call: our own record of what we are about to send must be durable first. */
   beforeSend: z.custom<() => Promise<void>>((v) => typeof v === 'function').optional(),
+  /** Where calls go (default: a keep-alive pool of its own); the simulator passes an in-process one. */
+  dispatcher: z.custom<Dispatcher>((v) => typeof v === 'object' && v !== null && 'dispatch' in v).optional(),
 });
 
 export type PartnerClientOptions = z.input<typeof partnerClientOptionsSchema>;
@@ -52,7 +54,7 @@ export function createPartnerClient(input: PartnerClientOptions) {
   const logger = options.logger.child({ component: 'electrum-partner-client', partnerBaseUrl: base });
   // One keep-alive pool per partner. Idle sockets are unref'd by undici, so the pool never
   // keeps the process from exiting and needs no close.
-  const dispatcher = new Agent();
+  const dispatcher = options.dispatcher ?? new Agent();
 
   async function post<T>(path: string, body: unknown, messageId: string, parseSuccess: (json: unknown) => T | undefined, notFoundIsSuccess: boolean): Promise<PartnerResult<T>> {
     await options.beforeSend?.();

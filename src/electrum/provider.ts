@@ -72,8 +72,14 @@ export function createElectrumProvider(deps: ElectrumProviderDeps): PaymentProvi
   };
   const reasonOf = (reason: string | null): Reason => (REASONS as readonly string[]).includes(reason ?? '') ? (reason as Reason) : 'CANCELLED';
   const unknown = (what: string, result: PartnerResult<unknown>): UpstreamError =>
-    new UpstreamError('upstream_unavailable', `the partner gave no final answer to the ${what} (${result.kind === 'unknown' ? result.reason : result.status})`, { retryable: true });
+    new UpstreamError('upstream_unavailable', `the partner gave no final answer to the ${what} (${result.kind === 'unknown' ? result.reason : `HTTP ${result.status}`})`, { retryable: true });
   const refusal = (result: PartnerResult<unknown>): string => (result.kind === 'failed' ? `HTTP ${result.status}${result.error ? `: ${result.error.errorType} ${result.error.errorMessage}` : ''}` : 'no answer');
+  /**
+   * An advice is store-and-forward: delivered until a final answer. A partner that is busy or
+   * down (429, 502, 503) has not answered it, however the spec reads those statuses for a pay;
+   * asking again with the same advice id is safe.
+   */
+  const refused = (result: PartnerResult<unknown>): boolean => result.kind === 'failed' && ![429, 502, 503].includes(result.status);
 
   async function reverse(p: Payment, ep: ElectrumPaymentRow, id: string, reason: Reason, finalMinor: number | null): Promise<PartnerResult<unknown>> {
     const { partner, message } = advice(p, ep, id, finalMinor);
@@ -98,7 +104,7 @@ export function createElectrumProvider(deps: ElectrumProviderDeps): PaymentProvi
       if (until !== null) return { kind: 'wait', untilMs: until };
       const result = await reverse(p, ep, owed.key, reasonOf(owed.reason), null);
       if (result.kind === 'success') return { kind: 'answered', outcome: 'cancelled', status: `reversed (${result.status})` };
-      if (result.kind === 'failed') return { kind: 'refused', message: refusal(result) };
+      if (refused(result)) return { kind: 'refused', message: refusal(result) };
       throw unknown('reversal', result);
     },
 
@@ -134,7 +140,7 @@ export function createElectrumProvider(deps: ElectrumProviderDeps): PaymentProvi
         result = await reverse(p, ep, owed.key, reasonOf(owed.reason), finalMinor > 0 ? finalMinor : null);
       }
       if (result.kind === 'success') return { kind: 'succeeded', upstreamRefundId: owed.key };
-      if (result.kind === 'failed') return { kind: 'declined', message: refusal(result) };
+      if (refused(result)) return { kind: 'declined', message: refusal(result) };
       throw unknown(ep.advice === 'confirmed' ? 'confirmation' : 'reversal', result);
     },
 
@@ -153,7 +159,7 @@ export function createElectrumProvider(deps: ElectrumProviderDeps): PaymentProvi
       const { partner, message } = advice(p, ep, String(item.payload['adviceId']), p.approvedMinor);
       const result = await deps.partnerClient(partner).confirm(message as PaymentConfirmation);
       if (result.kind === 'success') return 'done';
-      if (result.kind === 'failed') throw new Error(`partner refused the confirmation: ${refusal(result)}`);
+      if (refused(result)) throw new Error(`partner refused the confirmation: ${refusal(result)}`);
       return 'retry';
     },
 

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { ElectrumClient } from '../shared/config/load.js';
 import { isAppError } from '../shared/errors.js';
 import { assertClientIsCaller, checkAmount, claimMessage, currencyOf, terminalFor, type ElectrumDeps } from './context.js';
@@ -15,9 +14,12 @@ function buildQrCodeOr400(input: Parameters<typeof buildQrCode>[0]): string {
   }
 }
 
-/** A fresh tranId: 32 hex characters, like the spec's example, unguessable. */
-export function newTranId(): string {
-  return randomBytes(16).toString('hex');
+/**
+ * A fresh tranId: 32 hex characters, like the spec's example, unguessable (a random UUID's
+ * hex, from the daemon's id source; the simulation's is seeded).
+ */
+export function newTranId(newId: () => string): string {
+  return newId().replace(/-/g, '');
 }
 
 /**
@@ -38,7 +40,7 @@ export async function createQrCode(deps: ElectrumDeps, caller: ElectrumClient, r
     if (!(expiresAt > now)) throw new ElectrumError(400, 'FORMAT_ERROR', 'expiryDate is in the past', { detailMessage: 'qrProperties.expiryDate must be in the future' });
   }
   const scheme = req.qrProperties.scheme ?? deps.settings.defaultScheme;
-  const tranId = newTranId();
+  const tranId = newTranId(deps.newId);
   // Claimed before anything is made upstream: a retry with the same id (even one racing this
   // request) is a DUPLICATE_RECORD, as the spec requires, and never a second PartPay order.
   deps.group.transaction(() => claimMessage(deps, { id: req.id, kind: 'createQrCode', sender: caller.id, body: req, relatedId: tranId }, false));

@@ -12,6 +12,8 @@ export interface MetricsSources {
   /** PartPay token state per merchant credential. */
   tokens: () => TokenStatus[];
   clock: () => number;
+  /** Also the process's own metrics (CPU, memory, event loop lag, GC), which set up process-wide observers: once per process (default true). */
+  processMetrics?: boolean;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface MetricsSources {
  */
 export function createMetrics(sources: MetricsSources) {
   const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry, prefix: 'tenderbridge_' });
+  if (sources.processMetrics !== false) client.collectDefaultMetrics({ register: registry, prefix: 'tenderbridge_' });
 
   const paymentsByState = sources.db.prepare('SELECT provider, state, count(*) AS n FROM payments GROUP BY provider, state');
   const outboxStats = sources.db.prepare("SELECT state, count(*) AS n, min(created_at) AS oldest FROM outbox WHERE state != 'done' GROUP BY state");

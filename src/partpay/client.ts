@@ -24,6 +24,8 @@ export interface PartPayClientOptions {
   observe?: RequesterOptions['observe'];
   /** Awaited before each call (the daemon's group commit). */
   beforeSend?: RequesterOptions['beforeSend'];
+  /** Where calls go (default: a keep-alive pool of its own). */
+  dispatcher?: RequesterOptions['dispatcher'];
 }
 
 /**

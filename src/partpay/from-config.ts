@@ -5,7 +5,7 @@ import { MAX_RETRY_AFTER_MS, type RequesterOptions } from './request.js';
 import type { TokenManager } from './token-manager.js';
 
 /** The PartPay client as the config describes it; shared by the daemon and the CLI. */
-export function partpayClientFromConfig(config: Config, tokens: Pick<TokenManager, 'getToken' | 'invalidate'>, logger: Logger, hooks: Pick<RequesterOptions, 'observe' | 'beforeSend'> = {}): PartPayClient {
+export function partpayClientFromConfig(config: Config, tokens: Pick<TokenManager, 'getToken' | 'invalidate'>, logger: Logger, hooks: Pick<RequesterOptions, 'observe' | 'beforeSend' | 'dispatcher'> = {}): PartPayClient {
   return createPartPayClient({
     apiBaseUrl: config.partpay.apiBaseUrl,
     protocol: config.partpay.protocol,
@@ -16,6 +16,7 @@ export function partpayClientFromConfig(config: Config, tokens: Pick<TokenManage
     logger,
     observe: hooks.observe,
     beforeSend: hooks.beforeSend,
+    dispatcher: hooks.dispatcher,
   });
 }
 

@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { UpstreamError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { headerValue, isResponseTimeout, startDeadline } from '../shared/outbound-http.js';
@@ -18,6 +18,8 @@ export interface RequesterOptions {
   observe?: ((attempt: PartPayAttemptInfo) => void) | undefined;
   /** Awaited before each call: our own record of what we are about to ask must be durable first. */
   beforeSend?: (() => Promise<void>) | undefined;
+  /** Where calls go (default: a keep-alive pool of our own); the simulator passes an in-process one. */
+  dispatcher?: Dispatcher | undefined;
 }
 
 /** One attempt of a Terminal API call, as reported to {@link RequesterOptions.observe}. */
@@ -59,7 +61,7 @@ export function createPartPayRequester(options: RequesterOptions) {
   const attempts = Math.max(1, options.retries.attempts);
   // One keep-alive pool for this client. Idle sockets are unref'd by undici, so the pool
   // never keeps the process from exiting and needs no close.
-  const dispatcher = new Agent();
+  const dispatcher = options.dispatcher ?? new Agent();
 
   async function attemptOnce(merchant: MerchantCredentials, call: PartPayCall, token: string): Promise<Attempt> {
     const headers: Record<string, string> = {

@@ -15,6 +15,8 @@ export interface TokenManagerOptions {
   logger: Logger;
   /** Clock in epoch milliseconds; injectable so tests can move time. */
   now?: () => number;
+  /** The fetch token requests go through (default: the platform's); the simulator passes an in-process one. */
+  fetch?: client.CustomFetch;
 }
 
 /** One row of {@link TokenManager.status}: what ops needs to see, never the token itself. */
@@ -71,6 +73,7 @@ export function createTokenManager(options: TokenManagerOptions) {
     config.timeout = options.timeoutMs / 1000;
     // Only the loopback simulator (and tests) use plain http; production endpoints are https.
     if (insecure) client.allowInsecureRequests(config);
+    if (options.fetch) config[client.customFetch] = options.fetch;
     return config;
   }
 

@@ -59,8 +59,14 @@ export function holdResponsesUntilDurable(group: Pick<GroupCommit, 'pending' | '
   }
   function end(this: HeldResponse, chunk?: unknown, encoding?: unknown, callback?: unknown): Response {
     const held = this[HELD];
-    if (held.queue === null && !group.pending) return held.end.call(this, chunk, encoding, callback);
-    hold(this, held, () => held.end.call(this, chunk, encoding, callback));
+    // The answer is complete once its end runs: the response's own write and end come back first,
+    // for an end that writes its last chunk through `this.write` (light-my-request's does).
+    const finish = (): Response => {
+      Object.assign(this, { write: held.write, end: held.end });
+      return held.end.call(this, chunk, encoding, callback);
+    };
+    if (held.queue === null && !group.pending) return finish();
+    hold(this, held, finish);
     return this;
   }
 

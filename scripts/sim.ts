@@ -1,0 +1,65 @@
+/**
+ * Runs the deterministic simulation of the daemon over many seeds (see test/sim/run.ts), on
+ * every core, each worker taking a fresh process state every 200 seeds.
+ *   npm run test:sim -- --seeds=1000            seeds 1..1000
+ *   npm run test:sim -- --seeds=1000 --from=5000 --workers=2
+ *   npm run test:sim -- --seed=1234 --trace     replays one seed, printing its trace
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+const args = new Map(
+  process.argv.slice(2).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k as string, v ?? 'true'];
+  }),
+);
+const single = args.get('seed');
+const first = single ? Number(single) : Number(args.get('from') ?? 1);
+const count = single ? 1 : Number(args.get('seeds') ?? 100);
+const workers = single ? 1 : Math.max(1, Math.min(Number(args.get('workers') ?? availableParallelism()), count));
+const chunk = 200;
+const options = { maxCrashes: Number(args.get('crashes') ?? 2), trace: args.has('trace'), verbose: Boolean(single) };
+
+type Report = { seed: number; problems: string[]; trace: string[]; stats: Record<string, unknown> };
+const started = Date.now();
+let next = first;
+let failed = 0;
+let done = 0;
+let payments = 0;
+let crashes = 0;
+
+/** Runs seeds [from, from+n) in a fresh worker. */
+function runChunk(from: number, n: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./sim-worker.mjs', import.meta.url), { workerData: { from, count: n, ...options } });
+    worker.on('message', (r: Report) => {
+      done += 1;
+      payments += Number(r.stats['payments'] ?? 0);
+      crashes += Number(r.stats['crashes'] ?? 0);
+      if (options.trace) console.log(r.trace.join('\n'));
+      if (r.problems.length > 0) {
+        failed += 1;
+        console.log(`seed ${r.seed}: ${r.problems.length} problem(s)\n  ${r.problems.slice(0, 10).join('\n  ')}\n  replay: npm run test:sim -- --seed=${r.seed} --trace`);
+      } else if (options.verbose) {
+        console.log(`seed ${r.seed}: ok ${JSON.stringify(r.stats)}`);
+      }
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`simulation worker exited with ${code}`))));
+  });
+}
+
+async function lane(): Promise<void> {
+  while (next < first + count) {
+    const from = next;
+    const n = Math.min(chunk, first + count - from);
+    next += n;
+    await runChunk(from, n);
+  }
+}
+
+await Promise.all(Array.from({ length: workers }, lane));
+const seconds = (Date.now() - started) / 1000;
+console.log(`${done} seed(s) from ${first}: ${done - failed} ok, ${failed} failed; ${payments} payments, ${crashes} crashes; ${seconds.toFixed(1)} s, ${(done / seconds).toFixed(1)} seeds/s on ${workers} worker(s)`);
+process.exitCode = failed > 0 || done !== count ? 1 : 0;

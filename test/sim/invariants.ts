@@ -1,0 +1,97 @@
+import { createPaymentRepository } from '../../src/payments/repository.js';
+import { isFinal, settledMinor } from '../../src/payments/state-machine.js';
+import type { Payment } from '../../src/payments/types.js';
+import type { Sale } from './actors.js';
+import type { PartnerPeer } from './partner-peer.js';
+import type { PartPayPeer } from './partpay-peer.js';
+import type { World } from './world.js';
+
+/**
+ * What must hold when a run has settled, checked against the peers' own ledgers (never only
+ * against our rows):
+ * - the amount tenderbridge holds as charged equals the upstream's, for every payment;
+ * - a till or POS told "not paid" has a customer who is charged nothing upstream;
+ * - an advice the POS saw accepted reached the partner, with its final amount;
+ * - no upstream saw the same idempotency key, refund reference or advice id with other data,
+ *   nor two different advices for one payment;
+ * - nothing is left open or owed, and no owed delivery became a dead letter;
+ * - the journal replays to each payment's stored state.
+ */
+export function checkInvariants(world: World, peers: { partpay: PartPayPeer; partners: readonly PartnerPeer[] }, sales: readonly Sale[]): string[] {
+  const problems: string[] = [];
+  const db = world.daemon.db;
+  const repo = createPaymentRepository(db);
+  const rows = (db.prepare('SELECT id FROM payments').all() as Array<{ id: string }>).map((r) => repo.get(r.id) as Payment);
+  const byId = new Map(rows.map((p) => [p.id, p]));
+  const forward = db.prepare('SELECT request_id AS requestId, payment_id AS paymentId, partner_id AS partnerId FROM electrum_payments');
+  const forwards = forward.all() as Array<{ requestId: string; paymentId: string; partnerId: string | null }>;
+  const partnerOf = (id: string | null) => peers.partners.find((p) => p.id === id);
+  const short = (id: string) => id.slice(0, 8);
+
+  // Upstream vs tenderbridge, per payment.
+  const upstream = new Map<string, number>();
+  for (const order of peers.partpay.orders()) {
+    const p = byId.get(order.gatewayReference);
+    if (!p) {
+      problems.push(`PartPay order ${short(order.orderId)} names payment ${short(order.gatewayReference)}, which tenderbridge does not have`);
+      continue;
+    }
+    if (upstream.has(p.id)) problems.push(`payment ${short(p.id)} has two PartPay orders`);
+    upstream.set(p.id, peers.partpay.settled(order));
+  }
+  for (const f of forwards) {
+    const held = partnerOf(f.partnerId)?.payment(f.requestId);
+    if (held) upstream.set(f.paymentId, partnerOf(f.partnerId)?.settled(held) ?? 0);
+  }
+  for (const p of rows) {
+    const ours = settledMinor(p);
+    const theirs = upstream.get(p.id) ?? 0;
+    if (ours !== theirs && p.attention === null) problems.push(`payment ${short(p.id)} (${p.provider}, ${p.state}): tenderbridge holds ${ours} charged, the upstream ${theirs}`);
+    if (!isFinal(p.state)) problems.push(`payment ${short(p.id)} (${p.provider}) is still ${p.state} long after its expiry`);
+    if (p.attention !== null) problems.push(`payment ${short(p.id)} is flagged ${p.attention}: an operator would have to settle it (ours ${ours}, upstream ${theirs})`);
+  }
+
+  // What the tills and POS were told.
+  for (const sale of sales) {
+    if (sale.kind === 'partpay') {
+      if (!sale.paymentId || sale.told !== 'not_paid') continue;
+      const theirs = upstream.get(sale.paymentId) ?? 0;
+      if (theirs !== 0) problems.push(`till was told "not paid" for ${short(sale.paymentId)}, but PartPay holds ${theirs} charged`);
+      continue;
+    }
+    const f = forwards.find((x) => x.requestId === sale.requestId);
+    const theirs = f ? (upstream.get(f.paymentId) ?? 0) : 0;
+    if (sale.told === 'not_paid' && theirs !== 0) problems.push(`POS was told "not paid" for ${short(sale.requestId)}, but the partner holds ${theirs} charged`);
+    if (sale.advice?.acknowledged && f?.partnerId) {
+      const held = partnerOf(f.partnerId)?.payment(sale.requestId);
+      const paid = sale.told !== null && sale.told !== 'not_paid' ? sale.told.paid : null;
+      const expected = sale.advice.kind === 'reversal' ? (sale.advice.finalMinor ?? 0) : (sale.advice.finalMinor ?? paid);
+      if (held && expected !== null && paid !== null && (partnerOf(f.partnerId)?.settled(held) ?? 0) !== expected) {
+        problems.push(`POS's accepted ${sale.advice.kind} of ${short(sale.requestId)} (final ${sale.advice.finalMinor ?? 'all'}) left the partner holding ${partnerOf(f.partnerId)?.settled(held) ?? 0}, not ${expected}`);
+      }
+    }
+  }
+
+  // What the peers saw that they should not have.
+  for (const v of peers.partpay.violations) problems.push(`PartPay saw: ${v}`);
+  for (const partner of peers.partners) for (const v of partner.violations) problems.push(`partner ${partner.id} saw: ${v}`);
+
+  // Nothing owed is left, nothing died.
+  const owed = db.prepare("SELECT kind, state, payment_id AS paymentId, last_error AS lastError FROM outbox WHERE state != 'done'").all() as Array<{ kind: string; state: string; paymentId: string; lastError: string | null }>;
+  for (const o of owed) problems.push(`outbox ${o.kind} for ${short(o.paymentId ?? '-')} left ${o.state}${o.lastError ? ` (${o.lastError})` : ''}`);
+
+  // The journal replays to the stored state.
+  for (const p of rows) {
+    const changes = repo.events(p.id).filter((e) => e.kind === 'state_changed');
+    let state: string | null = null;
+    for (const e of changes) {
+      if (e.fromState !== state && !(e.fromState === null && state === null)) {
+        problems.push(`payment ${short(p.id)}: journal jumps from ${state} to a change from ${e.fromState}`);
+        break;
+      }
+      state = e.toState ?? state;
+    }
+    if (state !== p.state) problems.push(`payment ${short(p.id)}: the journal replays to ${state}, the row says ${p.state}`);
+  }
+  return problems;
+}
