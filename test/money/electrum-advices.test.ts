@@ -125,6 +125,28 @@ describe('partial advices reach the partner as the final amount', () => {
   });
 });
 
+describe('advices are resent until the partner gives a final answer', () => {
+  it.each(['confirm', 'reverse'] as const)('keeps a %s owed while the partner answers 503 (busy), and delivers it once it answers', async (kind) => {
+    const { request } = await approvedElectrumPayment(1000);
+    partnerA().setFaults({ busy: 1 });
+    try {
+      const res = kind === 'confirm' ? await pos.confirm(pos.confirmation(request.id)) : await pos.reverse(pos.reversal(request.id));
+      expect(res.status).toBe(202);
+      await eventually(() => partnerA().faults().injected[`${kind === 'confirm' ? 'confirmations' : 'reversals'}.busy`] !== undefined);
+      h.advanceClock(5_000);
+      await h.daemon.deliverer.run();
+      const { payment_id: id } = h.daemon.db.prepare('SELECT payment_id FROM electrum_payments WHERE request_id = ?').get(request.id) as { payment_id: string };
+      expect(h.daemon.outbox.ofPayment(id).map((o) => o.state)).toEqual(['pending']);
+    } finally {
+      partnerA().setFaults({});
+    }
+    await deliverUntil(() => {
+      const held = partnerA().payment(request.id);
+      return held?.state === (kind === 'confirm' ? 'confirmed' : 'reversed');
+    });
+  });
+});
+
 describe("the partner's answer is checked against the request", () => {
   it('records a partial approval as partial: what the partner approved is what can be settled', async () => {
     // The partner simulator approves half of amounts ending in .53.

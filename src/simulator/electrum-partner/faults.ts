@@ -27,6 +27,8 @@ export const electrumPartnerFaultsSchema = z
      * not processed (the intermediate must resend them).
      */
     error500: chance,
+    /** `confirmPayment` or `reversePayment` answers 503 (busy) without processing it: not a final answer, so it is resent. */
+    busy: chance,
   })
   .strict();
 

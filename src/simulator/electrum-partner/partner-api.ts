@@ -149,6 +149,7 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
   router.post('/payments/confirmations', (req, res) => {
     const message = ledger.record('confirmations', req.body);
     if (deps.faults?.dice.roll('confirmations.error500', deps.faults.options.error500)) return fail(res, message, 500, 'GENERAL_ERROR', 'Internal error (simulated fault)');
+    if (deps.faults?.dice.roll('confirmations.busy', deps.faults.options.busy)) return fail(res, message, 503, 'UPSTREAM_UNAVAILABLE', 'Busy (simulated fault)');
     const parsed = paymentConfirmationSchema.safeParse(req.body);
     if (!parsed.success) return void answerInvalid(res, message, parsed.error, req.body);
     const advice = parsed.data;
@@ -175,6 +176,7 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
   router.post('/payments/reversals', (req, res) => {
     const message = ledger.record('reversals', req.body);
     if (deps.faults?.dice.roll('reversals.error500', deps.faults.options.error500)) return fail(res, message, 500, 'GENERAL_ERROR', 'Internal error (simulated fault)');
+    if (deps.faults?.dice.roll('reversals.busy', deps.faults.options.busy)) return fail(res, message, 503, 'UPSTREAM_UNAVAILABLE', 'Busy (simulated fault)');
     const parsed = paymentReversalSchema.safeParse(req.body);
     if (!parsed.success) return void answerInvalid(res, message, parsed.error, req.body);
     const advice = parsed.data;
