@@ -8,7 +8,7 @@ import { writeYesterdaysReport } from './jobs/report.js';
 import { createDeliverer } from './outbox/deliverer.js';
 import { createOutboxRepository } from './outbox/repository.js';
 import { partpayCallbackRoutes } from './partpay/callback-routes.js';
-import { partpayClientFromConfig } from './partpay/from-config.js';
+import { partpayClientFromConfig, qrImageFetchPolicy } from './partpay/from-config.js';
 import { createTokenManager } from './partpay/token-manager.js';
 import { createPaymentsCore } from './payments/core.js';
 import { createPaymentEvents } from './payments/events.js';
@@ -107,7 +107,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   kick = deliverer.kick;
 
   configureSharp();
-  const images = createQrImages({ fetchTimeoutMs: config.partpay.imageFetch.timeoutMs, maxBytes: config.partpay.imageFetch.maxBytes });
+  const images = createQrImages({ fetchTimeoutMs: config.partpay.imageFetch.timeoutMs, maxBytes: config.partpay.imageFetch.maxBytes, fetchPolicy: qrImageFetchPolicy(config) });
   const qr = createPaymentQr({ images, cache: createQrCache(images, { maxEntries: 2_000 }), payments, logger: logger.child({ component: 'qr' }) });
   const service = createPaymentService({
     group,

@@ -32,7 +32,16 @@ export function providersFromConfig(
   const partnerClient = (partner: ElectrumPartner): PartnerClient => {
     let client = clients.get(partner.id);
     if (!client) {
-      client = createPartnerClient({ baseUrl: partner.baseUrl, username: partner.username, password: partner.outboundPassword, timeoutMs: config.electrum.partnerTimeoutSeconds * 1000, beforeSend: deps.beforeSend, logger: deps.logger.child({ component: 'electrum', partnerId: partner.id }), ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) });
+      client = createPartnerClient({
+        baseUrl: partner.baseUrl,
+        username: partner.username,
+        password: partner.outboundPassword,
+        timeoutMs: config.electrum.partnerTimeoutSeconds * 1000,
+        beforeSend: deps.beforeSend,
+        logger: deps.logger.child({ component: 'electrum', partnerId: partner.id }),
+        network: { key: 'electrum.partnerNetwork', ...config.electrum.partnerNetwork },
+        ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+      });
       clients.set(partner.id, client);
     }
     return client;

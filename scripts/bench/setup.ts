@@ -42,6 +42,8 @@ export function daemonConfig(options: { port: number; dbPath: string; partpayUrl
       apiBaseUrl: `${options.partpayUrl}/api`,
       // Port 0 (start-up runs) has no callback URL to give.
       ...(options.port === 0 ? {} : { callbackUrl: `${daemonUrl}/partpay/callback` }),
+      // The simulators are plain http on loopback: allowed explicitly, as in the demo config.
+      imageFetch: { allowLoopbackHttp: true },
     },
     displayProfiles: PROFILES,
     merchants: [{ id: 'bench-merchant', name: 'Bench Merchant', partpayMerchantId: BENCH.merchantId, clientId: BENCH.clientId, clientSecret: BENCH.clientSecret, callbackKeys: [BENCH.callbackKey], currency: 'NZD' }],
@@ -52,6 +54,7 @@ export function daemonConfig(options: { port: number; dbPath: string; partpayUrl
       scanWaitSeconds: 30,
       partnerTimeoutSeconds: 10,
       clients: [{ id: BENCH.pos.id, password: BENCH.pos.password, terminals: [BENCH.pos.terminal], provider: 'electrum' }],
+      partnerNetwork: { allowLoopbackHttp: true },
       partners: [{ id: BENCH.partner.id, name: 'Bench Wallet', password: BENCH.partner.password, baseUrl: `${options.partnerUrl}/qr/v1`, username: 'tenderbridge', outboundPassword: BENCH.partner.outbound }],
     },
   };

@@ -11,6 +11,8 @@ export interface CliIo {
   clock?: () => number;
   /** HTTP client for the doctor's clock check; defaults to the global fetch. */
   fetch?: typeof fetch;
+  /** Addresses a host name resolves to, for the doctor's partner address check; defaults to the system resolver. */
+  lookupHost?: (hostname: string) => Promise<string[]>;
 }
 
 /** Exit codes (sysexits.h where one fits). */

@@ -1,6 +1,8 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { Logger } from '../shared/logger.js';
+import { urlProblem, type EgressPolicy } from '../shared/net/egress-policy.js';
+import { createGuardedAgent, egressRefusal } from '../shared/net/guarded-agent.js';
 import { errorCode, isResponseTimeout, startDeadline } from '../shared/outbound-http.js';
 import { basicAuthHeader } from './basic-auth.js';
 import { classifyStatus, type PartnerResult } from './partner-result.js';
@@ -31,7 +33,9 @@ export const partnerClientOptionsSchema = z.object({
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && 'child' in v),
   /** Awaited before each call: our own record of what we are about to send must be durable first. */
   beforeSend: z.custom<() => Promise<void>>((v) => typeof v === 'function').optional(),
-  /** Where calls go (default: a keep-alive pool of its own); the simulator passes an in-process one. */
+  /** Where the partner may be (`electrum.partnerNetwork`); default https to public addresses only. */
+  network: z.custom<EgressPolicy>((v) => typeof v === 'object' && v !== null && 'key' in v).optional(),
+  /** Where calls go instead of the network (the simulator's in-process transport); default: a guarded keep-alive pool of its own. */
   dispatcher: z.custom<Dispatcher>((v) => typeof v === 'object' && v !== null && 'dispatch' in v).optional(),
 });
 
@@ -41,7 +45,9 @@ export type PartnerClientOptions = z.input<typeof partnerClientOptionsSchema>;
  * Calls one Electrum partner's `pay`, `confirmPayment` and `reversePayment` with HTTP basic
  * auth, classifying every outcome by the spec's rules (see {@link PartnerResult}). It never
  * retries: a `pay` that ends `unknown` must be reversed by the caller, and advices are
- * retried by the caller's store-and-forward outbox.
+ * retried by the caller's store-and-forward outbox. A base URL the network policy refuses
+ * throws at once; a name resolving to a refused address makes each call `unknown` without
+ * connecting, its reason naming the config key.
  * @example
  * const partner = createPartnerClient({ baseUrl: 'https://partner.example/qr/v1', username: 'tenderbridge', password, timeoutMs: 60_000, logger });
  * const result = await partner.pay(request);
@@ -50,11 +56,14 @@ export type PartnerClientOptions = z.input<typeof partnerClientOptionsSchema>;
 export function createPartnerClient(input: PartnerClientOptions) {
   const options = partnerClientOptionsSchema.parse(input);
   const base = options.baseUrl.replace(/\/+$/, '');
+  const network = options.network ?? { key: 'electrum.partnerNetwork' };
+  const problem = urlProblem(new URL(base), network);
+  if (problem !== null) throw new Error(`Electrum partner ${base}: ${problem}`);
   const authorization = basicAuthHeader(options.username, options.password);
   const logger = options.logger.child({ component: 'electrum-partner-client', partnerBaseUrl: base });
-  // One keep-alive pool per partner. Idle sockets are unref'd by undici, so the pool never
-  // keeps the process from exiting and needs no close.
-  const dispatcher = options.dispatcher ?? new Agent();
+  // One keep-alive pool per partner, every connection's address checked. Idle sockets are
+  // unref'd by undici, so the pool never keeps the process from exiting and needs no close.
+  const dispatcher = options.dispatcher ?? createGuardedAgent(network);
 
   async function post<T>(path: string, body: unknown, messageId: string, parseSuccess: (json: unknown) => T | undefined, notFoundIsSuccess: boolean): Promise<PartnerResult<T>> {
     await options.beforeSend?.();
@@ -134,6 +143,8 @@ function parseJson(text: string): unknown {
 }
 
 function describeNetworkError(err: unknown): string {
+  const refusal = egressRefusal(err);
+  if (refusal !== null) return `refused: ${refusal.message}`;
   const code = errorCode(err);
   return `network error${code ? ` (${code})` : ''}: ${err instanceof Error ? err.message : String(err)}`;
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../shared/config/load.js';
 import type { Logger } from '../shared/logger.js';
+import type { EgressPolicy } from '../shared/net/egress-policy.js';
 import { createPartPayClient, type PartPayClient } from './client.js';
 import { MAX_RETRY_AFTER_MS, type RequesterOptions } from './request.js';
 import type { TokenManager } from './token-manager.js';
@@ -18,6 +19,17 @@ export function partpayClientFromConfig(config: Config, tokens: Pick<TokenManage
     beforeSend: hooks.beforeSend,
     dispatcher: hooks.dispatcher,
   });
+}
+
+/**
+ * Where the QR image URLs PartPay sends may be fetched from (`partpay.imageFetch`). The API's
+ * own origin (scheme, host and port of apiBaseUrl) is always allowed: a relative QR URL
+ * resolves there, and we already trust it with our credentials.
+ * @example createQrImages({ fetchTimeoutMs, maxBytes, fetchPolicy: qrImageFetchPolicy(config) })
+ */
+export function qrImageFetchPolicy(config: Config): EgressPolicy {
+  const { allowedHosts, allowLoopbackHttp, allowedAddresses } = config.partpay.imageFetch;
+  return { key: 'partpay.imageFetch', allowedHosts, allowedOrigins: [new URL(config.partpay.apiBaseUrl).origin], allowLoopbackHttp, allowedAddresses };
 }
 
 /**

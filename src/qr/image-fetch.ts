@@ -1,5 +1,7 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { UpstreamError } from '../shared/errors.js';
+import { urlProblem, type EgressPolicy } from '../shared/net/egress-policy.js';
+import { createGuardedAgent, egressRefusal } from '../shared/net/guarded-agent.js';
 import { discardBody, headerValue } from '../shared/outbound-http.js';
 import { invalidImage } from './image-bytes.js';
 
@@ -8,9 +10,12 @@ export interface ImageFetchOptions {
   timeoutMs: number;
   /** Largest body accepted, counted while streaming. */
   maxBytes: number;
-  /** Extra guard on every URL fetched, redirect targets included (e.g. PartPay's hosts only). */
-  allowedUrl?: ((url: URL) => boolean) | undefined;
-  /** Redirects followed, each target checked like the first URL. */
+  /**
+   * Which URLs, hosts and addresses may be fetched, checked on the URL and on every address
+   * connected to. Default: https to public addresses, any host.
+   */
+  policy?: EgressPolicy | undefined;
+  /** Redirects followed, each within the first URL's origin and checked like it. */
   maxRedirects?: number | undefined;
 }
 
@@ -20,13 +25,19 @@ const ACCEPTED_TYPES = new Set(['image/jpeg', 'image/png']);
  * Creates the fetcher for QR image URLs PartPay gives us. Every failure is an
  * {@link UpstreamError}: timeout → 'upstream_timeout' and network → 'upstream_unavailable'
  * (both retryable); HTTP 5xx/429 → 'upstream_unavailable'; other statuses →
- * 'upstream_rejected'; wrong type, too big, disallowed URL → 'upstream_invalid_response'.
- * @example const fetchImage = createImageFetcher({ timeoutMs: 5000, maxBytes: 1_000_000 }); const bytes = await fetchImage(url);
+ * 'upstream_rejected'; wrong type, too big, a URL, redirect or address the policy refuses →
+ * 'upstream_invalid_response', before any connection to it. A redirect may not leave the first
+ * URL's origin (scheme, host, port), even for another allowed host.
+ * @example
+ * const fetchImage = createImageFetcher({ timeoutMs: 5000, maxBytes: 1_000_000, policy: { key: 'partpay.imageFetch', allowedHosts: ['*.zip.co'] } });
+ * const bytes = await fetchImage(url);
  */
 export function createImageFetcher(options: ImageFetchOptions): (url: string) => Promise<Buffer> {
   const maxRedirects = options.maxRedirects ?? 3;
-  // One keep-alive pool per fetcher; idle sockets are unref'd by undici and need no close.
-  const dispatcher = new Agent();
+  const policy = options.policy ?? { key: 'partpay.imageFetch' };
+  // One keep-alive pool per fetcher, every connection's address checked; idle sockets are
+  // unref'd by undici and need no close.
+  const dispatcher = createGuardedAgent(policy);
 
   function checkUrl(raw: string, base?: URL): URL {
     let url: URL;
@@ -35,8 +46,11 @@ export function createImageFetcher(options: ImageFetchOptions): (url: string) =>
     } catch (error) {
       throw invalidImage('URL is not valid', error);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidImage(`URL scheme ${url.protocol} is not http or https`);
-    if (options.allowedUrl && !options.allowedUrl(url)) throw invalidImage(`URL host ${url.host} is not allowed`);
+    if (base !== undefined && url.origin !== base.origin) {
+      throw invalidImage(`redirect from ${base.host} to ${url.host} refused: an image URL may redirect only within its own origin`);
+    }
+    const problem = urlProblem(url, policy);
+    if (problem !== null) throw invalidImage(`URL refused: ${problem}`);
     return url;
   }
 
@@ -101,6 +115,8 @@ async function readImage(response: Dispatcher.ResponseData, maxBytes: number): P
 
 function translate(error: unknown, signal: AbortSignal, url: URL): UpstreamError {
   if (error instanceof UpstreamError) return error;
+  const refusal = egressRefusal(error);
+  if (refusal !== null) return invalidImage(`URL refused: ${refusal.message}`, refusal);
   // The timeout may surface as the signal's TimeoutError or as the body stream's error.
   if (signal.aborted) {
     return new UpstreamError('upstream_timeout', `QR image: ${url.origin} did not answer in time`, { retryable: true, cause: error });

@@ -1,5 +1,6 @@
 import QRCode from 'qrcode';
 import { ValidationError } from '../shared/errors.js';
+import type { EgressPolicy } from '../shared/net/egress-policy.js';
 import type { DisplayProfile } from './display-profile.js';
 import type { GreyImage } from './grey-image.js';
 import { decodeBase64Image, decodeImage } from './image-bytes.js';
@@ -32,8 +33,8 @@ export interface QrImagesOptions {
   maxBytes: number;
   /** Largest decoded image, width × height; default 4,000,000. */
   maxPixels?: number | undefined;
-  /** Guard on image URLs and redirect targets, e.g. PartPay's hosts only. */
-  allowedUrl?: ((url: URL) => boolean) | undefined;
+  /** Which image URLs, hosts and addresses may be fetched; default https to public addresses, any host. */
+  fetchPolicy?: EgressPolicy | undefined;
   /** Reads text from pixels; default a jsQR worker thread started on first use. */
   decoder?: QrTextDecoder | undefined;
 }
@@ -41,7 +42,7 @@ export interface QrImagesOptions {
 export interface QrImages {
   /** PartPay's base64 JPEG/PNG, with or without a `data:` prefix. */
   fromBase64(data: string): Promise<QrSource>;
-  /** An http(s) URL of a JPEG/PNG, fetched with a timeout and a size cap. */
+  /** An https URL of a JPEG/PNG (http only where the fetch policy allows), fetched with a timeout and a size cap. */
   fromUrl(url: string): Promise<QrSource>;
   /** QR text we render ourselves (error correction M). */
   fromText(text: string): Promise<QrSource>;
@@ -62,7 +63,7 @@ export interface QrImages {
  */
 export function createQrImages(options: QrImagesOptions): QrImages {
   const maxPixels = options.maxPixels ?? 4_000_000;
-  const fetchImage = createImageFetcher({ timeoutMs: options.fetchTimeoutMs, maxBytes: options.maxBytes, allowedUrl: options.allowedUrl });
+  const fetchImage = createImageFetcher({ timeoutMs: options.fetchTimeoutMs, maxBytes: options.maxBytes, policy: options.fetchPolicy });
   // Pixels of the sources we made. Weak, so a source dropped from every cache takes its
   // pixels with it.
   const pixels = new WeakMap<QrSource, GreyImage>();

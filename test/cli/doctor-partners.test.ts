@@ -16,18 +16,37 @@ afterAll(async () => {
 
 type Doctor = { checks: Array<{ name: string; status: string; detail: string }> };
 const partner = (baseUrl: string, outboundPassword: string) => ({ id: 'partner-a', name: 'Wallet A', password: 'p', baseUrl, username: 'tenderbridge', outboundPassword });
+/** The partner simulators are plain http on loopback: allowed explicitly, as the demo config does. */
+const partnerNetwork = { allowLoopbackHttp: true };
 
 describe('tenderbridge doctor: Electrum partners', () => {
   it('reports a reachable partner that accepts our credentials as ok', async () => {
-    const run = await runTb(['doctor', '--json', '--config', harnessConfig(h, dir, {}, { electrum: { partners: [partner(`${h.partners?.a.url()}/qr/v1`, 'to-partner-a-secret')] } })]);
+    const run = await runTb(['doctor', '--json', '--config', harnessConfig(h, dir, {}, { electrum: { partnerNetwork, partners: [partner(`${h.partners?.a.url()}/qr/v1`, 'to-partner-a-secret')] } })]);
     expect(run.json<Doctor>().checks.find((c) => c.name === 'electrum partner (partner-a)')).toMatchObject({ status: 'ok' });
   });
 
+  it('fails a partner whose name resolves to a private address, naming the key that would allow it, without calling it', async () => {
+    const asked: string[] = [];
+    const config = harnessConfig(h, dir, {}, { electrum: { partners: [partner('https://wallet.internal.example/qr/v1', 'x')] } });
+    const run = await runTb(['doctor', '--json', '--config', config], {
+      lookupHost: (host: string) => Promise.resolve(host === 'wallet.internal.example' ? ['203.0.113.7', '10.1.2.3'] : []),
+      fetch: (input: string | URL | Request) => {
+        asked.push(String(input));
+        return Promise.reject(new Error('the doctor must not call a refused partner'));
+      },
+    });
+    expect(run.json<Doctor>().checks.find((c) => c.name === 'electrum partner (partner-a)')).toMatchObject({
+      status: 'fail',
+      detail: 'https://wallet.internal.example/qr/v1: wallet.internal.example resolves to 10.1.2.3, a private address, not allowed by electrum.partnerNetwork.allowedAddresses',
+    });
+    expect(asked.filter((url) => url.includes('wallet.internal.example'))).toEqual([]);
+  });
+
   it('fails a partner that refuses our credentials, and one that is unreachable', async () => {
-    const wrong = await runTb(['doctor', '--json', '--config', harnessConfig(h, dir, {}, { electrum: { partners: [partner(`${h.partners?.a.url()}/qr/v1`, 'wrong')] } })]);
+    const wrong = await runTb(['doctor', '--json', '--config', harnessConfig(h, dir, {}, { electrum: { partnerNetwork, partners: [partner(`${h.partners?.a.url()}/qr/v1`, 'wrong')] } })]);
     expect(wrong.json<Doctor>().checks.find((c) => c.name === 'electrum partner (partner-a)')).toMatchObject({ status: 'fail', detail: expect.stringContaining('refused our credentials') });
     const port = await freePort();
-    const down = await runTb(['doctor', '--json', '--config', harnessConfig(h, dir, {}, { electrum: { partners: [partner(`http://127.0.0.1:${port}/qr/v1`, 'x')] } })]);
+    const down = await runTb(['doctor', '--json', '--config', harnessConfig(h, dir, {}, { electrum: { partnerNetwork, partners: [partner(`http://127.0.0.1:${port}/qr/v1`, 'x')] } })]);
     expect(down.code).toBe(1);
     expect(down.json<Doctor>().checks.find((c) => c.name === 'electrum partner (partner-a)')).toMatchObject({ status: 'fail', detail: expect.stringContaining('unreachable') });
   });

@@ -11,6 +11,8 @@ import * as ex from './examples.js';
 
 const PASSWORD = 'partner-side-password-never-logged';
 const expects = { username: 'tenderbridge', password: PASSWORD };
+/** The partners here are plain http on loopback: allowed explicitly, as the demo and test configs do. */
+const LOOPBACK = { key: 'electrum.partnerNetwork', allowLoopbackHttp: true } as const;
 
 describe('Electrum partner client against the partner simulator', () => {
   let sim: ElectrumPartnerSimulator;
@@ -26,7 +28,7 @@ describe('Electrum partner client against the partner simulator', () => {
     }),
   });
   const client = (overrides: { password?: string; timeoutMs?: number; baseUrl?: string } = {}) =>
-    createPartnerClient({ baseUrl: overrides.baseUrl ?? baseUrl, username: expects.username, password: overrides.password ?? PASSWORD, timeoutMs: overrides.timeoutMs ?? 5_000, logger });
+    createPartnerClient({ baseUrl: overrides.baseUrl ?? baseUrl, username: expects.username, password: overrides.password ?? PASSWORD, timeoutMs: overrides.timeoutMs ?? 5_000, logger, network: LOOPBACK });
 
   beforeAll(async () => {
     sim = createElectrumPartnerSimulator({ expects, partnerId: ex.partner.id, partnerName: ex.partner.name });
@@ -102,6 +104,7 @@ describe('Electrum partner client status rules', () => {
   let server: Server;
   let baseUrl: string;
   let answer: { status: number; body?: unknown; stallBody?: boolean } = { status: 200 };
+  let connections = 0;
   const logger = createLogger({ level: 'error', silent: true });
 
   beforeAll(async () => {
@@ -114,6 +117,7 @@ describe('Electrum partner client status rules', () => {
         else res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
       });
     });
+    server.on('connection', () => connections++);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/qr/v1`;
@@ -123,7 +127,7 @@ describe('Electrum partner client status rules', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  const client = () => createPartnerClient({ baseUrl, username: 'u', password: 'p', timeoutMs: 2_000, logger });
+  const client = () => createPartnerClient({ baseUrl, username: 'u', password: 'p', timeoutMs: 2_000, logger, network: LOOPBACK });
   const detail = { id: 'e1', errorType: 'UPSTREAM_UNAVAILABLE', errorMessage: 'Down' };
 
   it.each([
@@ -160,19 +164,34 @@ describe('Electrum partner client status rules', () => {
   it('calls a body that stalls after a 201 unknown once the timeout passes', async () => {
     answer = { status: 201, stallBody: true };
     const started = Date.now();
-    const result = await createPartnerClient({ baseUrl, username: 'u', password: 'p', timeoutMs: 200, logger }).pay(ex.paymentRequest());
+    const result = await createPartnerClient({ baseUrl, username: 'u', password: 'p', timeoutMs: 200, logger, network: LOOPBACK }).pay(ex.paymentRequest());
     expect(result).toEqual({ kind: 'unknown', status: null, reason: 'timeout' });
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('calls a refused connection unknown', async () => {
-    const closed = createPartnerClient({ baseUrl: 'http://127.0.0.1:1/qr/v1', username: 'u', password: 'p', timeoutMs: 2_000, logger });
+    const closed = createPartnerClient({ baseUrl: 'http://127.0.0.1:1/qr/v1', username: 'u', password: 'p', timeoutMs: 2_000, logger, network: LOOPBACK });
     const result = await closed.pay(ex.paymentRequest());
     expect(result).toMatchObject({ kind: 'unknown', status: null });
     if (result.kind === 'unknown') expect(result.reason).toMatch(/network error/);
   });
 
+  it('refuses a partner on http unless loopback http is allowed, and then only to a loopback host', () => {
+    expect(() => createPartnerClient({ baseUrl, username: 'u', password: 'p', timeoutMs: 1_000, logger })).toThrow(/http:\/\/ is refused: https only/);
+    expect(() => createPartnerClient({ baseUrl: 'http://wallet.example/qr/v1', username: 'u', password: 'p', timeoutMs: 1_000, logger, network: LOOPBACK })).toThrow(/allowed only to a loopback host/);
+  });
+
+  it('refuses a partner whose name resolves to a loopback address, checking the address before connecting', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const before = connections;
+    const named = createPartnerClient({ baseUrl: `https://localhost:${port}/qr/v1`, username: 'u', password: 'p', timeoutMs: 2_000, logger });
+    const result = await named.pay(ex.paymentRequest());
+    expect(result).toMatchObject({ kind: 'unknown', status: null });
+    if (result.kind === 'unknown') expect(result.reason).toMatch(/localhost resolves to (127\.0\.0\.1|::1), a loopback address, not allowed by electrum\.partnerNetwork\.allowedAddresses/);
+    expect(connections).toBe(before);
+  });
+
   it('refuses credentials in the base URL', () => {
-    expect(() => createPartnerClient({ baseUrl: 'http://u:p@127.0.0.1/qr/v1', username: 'u', password: 'p', timeoutMs: 1_000, logger })).toThrow();
+    expect(() => createPartnerClient({ baseUrl: 'http://u:p@127.0.0.1/qr/v1', username: 'u', password: 'p', timeoutMs: 1_000, logger, network: LOOPBACK })).toThrow();
   });
 });

@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,8 +10,18 @@ const TEXT = 'https://partpay.example/qr/order-42';
 const MAX_BYTES = 64 * 1024;
 let server: Server;
 let base: string;
+let port: number;
+/** A second loopback server: where hostile URLs and redirects point. It must never be reached. */
+let other: Server;
+let otherBase: string;
+let otherPort: number;
 let jpeg: Buffer;
 const open = new Set<ServerResponse>();
+/** TCP connections each server accepted, to prove a refusal happened before connecting. */
+const accepted = { server: 0, other: 0 };
+/** These tests' servers are plain http on loopback: allowed explicitly, as the demo config does. */
+const LOOPBACK = { key: 'test.imageFetch', allowLoopbackHttp: true } as const;
+const PARTPAY_HOSTS = ['partpay.co.nz', '*.partpay.co.nz', 'zip.co', '*.zip.co'];
 
 function route(req: IncomingMessage, res: ServerResponse): void {
   open.add(res);
@@ -58,6 +69,21 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     case '/loop':
       res.writeHead(302, { location: '/loop' }).end();
       return;
+    case '/away':
+      res.writeHead(302, { location: `${otherBase}/ok.jpg` }).end();
+      return;
+    case '/hop':
+      // Stays on this host first, then leaves it: the second hop must be refused too.
+      res.writeHead(302, { location: '/away' }).end();
+      return;
+    case '/drip': {
+      // Slowloris: a byte a second, so no idle timeout ever fires.
+      res.writeHead(200, { 'content-type': 'image/jpeg' });
+      let i = 0;
+      const timer = setInterval(() => res.write(jpeg.subarray(i, ++i)), 1000);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
     case '/busy':
       res.writeHead(503).end();
       return;
@@ -68,18 +94,38 @@ function route(req: IncomingMessage, res: ServerResponse): void {
 
 beforeAll(async () => {
   jpeg = await makeQrJpeg(TEXT);
-  server = createServer(route);
+  server = createServer(route).on('connection', () => accepted.server++);
+  other = createServer(route).on('connection', () => accepted.other++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+  otherPort = (other.address() as AddressInfo).port;
+  base = `http://127.0.0.1:${port}`;
+  otherBase = `http://127.0.0.1:${otherPort}`;
 });
 
 afterAll(async () => {
   for (const res of open) res.destroy();
-  server.closeAllConnections();
-  await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+  for (const s of [server, other]) {
+    s.closeAllConnections();
+    await new Promise<void>((resolve, reject) => s.close((e) => (e ? reject(e) : resolve())));
+  }
 });
 
-const images = createQrImages({ fetchTimeoutMs: 1500, maxBytes: MAX_BYTES });
+const images = createQrImages({ fetchTimeoutMs: 1500, maxBytes: MAX_BYTES, fetchPolicy: LOOPBACK });
+
+/** Hosts undici asked to connect to while `body` ran (its diagnostics channel, which sees every connection attempt). */
+async function connectionsDuring(body: () => Promise<unknown>): Promise<string[]> {
+  const hosts: string[] = [];
+  const listener = (message: unknown) => hosts.push(String((message as { connectParams: { hostname: string } }).connectParams.hostname));
+  subscribe('undici:client:beforeConnect', listener);
+  try {
+    await body();
+  } finally {
+    unsubscribe('undici:client:beforeConnect', listener);
+  }
+  return hosts;
+}
 
 async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
   const error = await promise.then(
@@ -106,21 +152,6 @@ describe('fromUrl', () => {
     expect(error.message).toMatch(/redirects/);
   });
 
-  it('checks every hop against allowedUrl', async () => {
-    const seen: string[] = [];
-    const guarded = createQrImages({
-      fetchTimeoutMs: 1500,
-      maxBytes: MAX_BYTES,
-      allowedUrl: (url) => {
-        seen.push(url.pathname);
-        return url.pathname !== '/ok.jpg';
-      },
-    });
-    const error = await failure(guarded.fromUrl(`${base}/redirect`));
-    expect(error).toMatchObject({ code: 'upstream_invalid_response' });
-    expect(seen).toEqual(['/redirect', '/ok.jpg']);
-  });
-
   it.each([['ftp://127.0.0.1/qr.jpg'], ['file:///etc/passwd'], ['not a url']])('refuses %s', async (url) => {
     expect(await failure(images.fromUrl(url))).toMatchObject({ code: 'upstream_invalid_response', retryable: false });
   });
@@ -144,7 +175,7 @@ describe('fromUrl', () => {
   });
 
   it.each([['/slow'], ['/slow-body']])('times out on %s as a retryable upstream_timeout', async (path) => {
-    const quick = createQrImages({ fetchTimeoutMs: 200, maxBytes: MAX_BYTES });
+    const quick = createQrImages({ fetchTimeoutMs: 200, maxBytes: MAX_BYTES, fetchPolicy: LOOPBACK });
     const error = await failure(quick.fromUrl(`${base}${path}`));
     expect(error).toMatchObject({ code: 'upstream_timeout', retryable: true, status: 504 });
     expect(error.cause).toBeDefined();
@@ -166,5 +197,102 @@ describe('fromUrl', () => {
     const error = await failure(images.fromUrl(`http://127.0.0.1:${port}/qr.jpg`));
     expect(error).toMatchObject({ code: 'upstream_unavailable', retryable: true });
     expect(error.cause).toBeDefined();
+  });
+});
+
+describe('fromUrl fetches nothing we did not mean', () => {
+  const refused = { code: 'upstream_invalid_response', retryable: false };
+
+  it('refuses http when only https is allowed, without connecting', async () => {
+    const httpsOnly = createQrImages({ fetchTimeoutMs: 1500, maxBytes: MAX_BYTES, fetchPolicy: { key: 'partpay.imageFetch' } });
+    const before = accepted.server;
+    const error = await failure(httpsOnly.fromUrl(`${base}/ok.jpg`));
+    expect(error).toMatchObject(refused);
+    expect(error.message).toMatch(/http:\/\/ is refused.*partpay\.imageFetch\.allowLoopbackHttp/);
+    expect(accepted.server).toBe(before);
+  });
+
+  it('refuses http to a host that is not loopback even when loopback http is allowed', async () => {
+    const error = await failure(images.fromUrl('http://qr.partpay.co.nz/qr.jpg'));
+    expect(error).toMatchObject(refused);
+    expect(error.message).toMatch(/http:\/\/ is allowed only to a loopback host/);
+  });
+
+  it('refuses a host that is not on the allow-list, naming it and the key, before resolving it', async () => {
+    const listed = createQrImages({ fetchTimeoutMs: 1500, maxBytes: MAX_BYTES, fetchPolicy: { key: 'partpay.imageFetch', allowedHosts: PARTPAY_HOSTS } });
+    let error: UpstreamError | undefined;
+    expect(await connectionsDuring(async () => (error = await failure(listed.fromUrl('https://qr.partpay.co.nz.evil.example/qr.jpg'))))).toEqual([]);
+    expect(error).toMatchObject(refused);
+    expect(error?.message).toContain('host qr.partpay.co.nz.evil.example is not in partpay.imageFetch.allowedHosts');
+  });
+
+  it('fetches from a listed host and port, and refuses the same address on another port without connecting', async () => {
+    const listed = createQrImages({ fetchTimeoutMs: 1500, maxBytes: MAX_BYTES, fetchPolicy: { ...LOOPBACK, allowedHosts: [`127.0.0.1:${port}`] } });
+    expect(await (await listed.fromUrl(`${base}/ok.jpg`)).text()).toBe(TEXT);
+    const before = accepted.other;
+    const error = await failure(listed.fromUrl(`${otherBase}/ok.jpg`));
+    expect(error).toMatchObject(refused);
+    expect(error.message).toContain(`host 127.0.0.1:${otherPort} is not in test.imageFetch.allowedHosts`);
+    expect(accepted.other).toBe(before);
+  });
+
+  it.each([
+    ['https://169.254.169.254/latest/meta-data/', /169\.254\.169\.254 is a link-local address/],
+    ['https://10.0.0.1/qr.jpg', /10\.0\.0\.1 is a private address/],
+    ['https://172.16.5.4/qr.jpg', /is a private address/],
+    ['https://192.168.1.1/qr.jpg', /is a private address/],
+    ['https://127.0.0.1/qr.jpg', /127\.0\.0\.1 is a loopback address/],
+    ['https://0.0.0.0/qr.jpg', /is an unspecified address/],
+    ['https://224.0.0.1/qr.jpg', /is a multicast address/],
+    ['https://[::1]/qr.jpg', /::1 is a loopback address/],
+    ['https://[fe80::1]/qr.jpg', /is a link-local address/],
+    ['https://[fd12:3456::1]/qr.jpg', /is a private address/],
+    ['https://[ff02::1]/qr.jpg', /is a multicast address/],
+    ['https://[::]/qr.jpg', /is an unspecified address/],
+    ['https://[::ffff:127.0.0.1]/qr.jpg', /is a loopback address/],
+    ['https://[::ffff:a9fe:a9fe]/qr.jpg', /is a link-local address/],
+    ['https://[::ffff:10.1.2.3]/qr.jpg', /is a private address/],
+  ])('refuses %s before any connection', async (url, reason) => {
+    // Any host name passes here (no allowedHosts): only the address check stands in the way.
+    const https = createQrImages({ fetchTimeoutMs: 1500, maxBytes: MAX_BYTES, fetchPolicy: { key: 'partpay.imageFetch' } });
+    let error: UpstreamError | undefined;
+    expect(await connectionsDuring(async () => (error = await failure(https.fromUrl(url))))).toEqual([]);
+    expect(error).toMatchObject(refused);
+    expect(error?.message).toMatch(reason);
+    expect(error?.message).toContain('partpay.imageFetch.allowedAddresses');
+  });
+
+  it('fetches from a non-public address the config lists in allowedAddresses', async () => {
+    const https = createQrImages({ fetchTimeoutMs: 1500, maxBytes: MAX_BYTES, fetchPolicy: { key: 'test.imageFetch', allowedAddresses: ['127.0.0.0/8'] } });
+    // Allowed through to the connection, which fails: the server speaks no TLS.
+    expect(await failure(https.fromUrl(`https://127.0.0.1:${port}/ok.jpg`))).toMatchObject({ code: 'upstream_unavailable' });
+  });
+
+  it('refuses a name that resolves to a loopback address, checking the address it would connect to', async () => {
+    const named = createQrImages({ fetchTimeoutMs: 1500, maxBytes: MAX_BYTES, fetchPolicy: { key: 'partpay.imageFetch', allowedHosts: [`localhost:${port}`] } });
+    const before = accepted.server;
+    const error = await failure(named.fromUrl(`https://localhost:${port}/ok.jpg`));
+    expect(error).toMatchObject(refused);
+    expect(error.message).toMatch(/localhost resolves to (127\.0\.0\.1|::1), a loopback address, not allowed by partpay\.imageFetch\.allowedAddresses/);
+    expect(accepted.server).toBe(before);
+  });
+
+  it('refuses a redirect to another host, even a listed one, without connecting to it', async () => {
+    const both = createQrImages({ fetchTimeoutMs: 1500, maxBytes: MAX_BYTES, fetchPolicy: { ...LOOPBACK, allowedHosts: [`127.0.0.1:${port}`, `127.0.0.1:${otherPort}`] } });
+    for (const start of ['/away', '/hop']) {
+      const before = accepted.other;
+      const error = await failure(both.fromUrl(`${base}${start}`));
+      expect(error).toMatchObject(refused);
+      expect(error.message).toContain(`redirect from 127.0.0.1:${port} to 127.0.0.1:${otherPort} refused`);
+      expect(accepted.other).toBe(before);
+    }
+  });
+
+  it('gives up on a body dripped a byte a second once the whole-fetch time limit passes', async () => {
+    const quick = createQrImages({ fetchTimeoutMs: 1200, maxBytes: MAX_BYTES, fetchPolicy: LOOPBACK });
+    const started = Date.now();
+    const error = await failure(quick.fromUrl(`${base}/drip`));
+    expect(error).toMatchObject({ code: 'upstream_timeout', retryable: true });
+    expect(Date.now() - started).toBeLessThan(2_500);
   });
 });

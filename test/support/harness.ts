@@ -117,6 +117,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         { id: ELECTRUM.pos.id, password: ELECTRUM.pos.password, terminals: [ELECTRUM.pos.terminal, ELECTRUM.pos.otherTerminal], provider: 'electrum' },
         { id: ELECTRUM.posPartPay.id, password: ELECTRUM.posPartPay.password, terminals: [ELECTRUM.posPartPay.terminal, ELECTRUM.posPartPay.otherTerminal], provider: 'partpay' },
       ],
+      // The partner simulators are plain http on loopback: allowed explicitly, as in the demo config.
+      partnerNetwork: { allowLoopbackHttp: true },
       partners: [
         { id: ELECTRUM.partnerA.id, name: ELECTRUM.partnerA.name, password: ELECTRUM.partnerA.password, baseUrl: `${urlA}/qr/v1`, username: 'tenderbridge', outboundPassword: ELECTRUM.partnerA.outbound },
         { id: ELECTRUM.partnerB.id, name: ELECTRUM.partnerB.name, password: ELECTRUM.partnerB.password, baseUrl: `${urlB}/qr/v1`, username: 'tenderbridge', outboundPassword: ELECTRUM.partnerB.outbound },
@@ -134,6 +136,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       callbackUrl: `${daemonUrl}/partpay/callback`,
       requestTimeoutMs: 3000,
       retries: { attempts: 2, initialDelayMs: 20 },
+      // The simulator serves its QR images over http on loopback: allowed explicitly, as in the demo config.
+      imageFetch: { allowLoopbackHttp: true },
       ...(options.config?.['partpay'] as object | undefined),
     },
     payments: { orderTtlSeconds: 60, ...(options.config?.['payments'] as object | undefined) },

@@ -150,6 +150,59 @@ describe('a bad config is refused with the file, the key path and what is wrong'
   });
 });
 
+describe('where tenderbridge may connect', () => {
+  const partner = (baseUrl: string) => ({ id: 'wallet-a', name: 'Wallet A', password: 'in', baseUrl, username: 'tenderbridge', outboundPassword: 'out' });
+  const withPartner = (baseUrl: string, partnerNetwork?: Section): TestConfig => ({ ...validConfig(), electrum: { partners: [partner(baseUrl)], ...(partnerNetwork ? { partnerNetwork } : {}) } });
+
+  it('defaults the QR image hosts to PartPay\'s published domains, https only, public addresses only', () => {
+    expect(parse(validConfig()).partpay.imageFetch).toEqual({
+      timeoutMs: 5_000,
+      maxBytes: 1_048_576,
+      allowedHosts: ['partpay.co.nz', '*.partpay.co.nz', 'zip.co', '*.zip.co'],
+      allowLoopbackHttp: false,
+      allowedAddresses: [],
+    });
+    expect(parse(validConfig()).electrum.partnerNetwork).toEqual({ allowLoopbackHttp: false, allowedAddresses: [] });
+  });
+
+  it('lets the shipped demo config reach its simulators on http://127.0.0.1, by saying so explicitly', () => {
+    const config = loadConfigFile(DEFAULT_CONFIG, {});
+    expect(config.partpay.imageFetch.allowLoopbackHttp).toBe(true);
+    expect(config.electrum.partnerNetwork.allowLoopbackHttp).toBe(true);
+  });
+
+  it.each<[string, string, Section | undefined, RegExp]>([
+    ['on http', 'http://wallet.example/qr/v1', undefined, /^electrum\.partners\[0\]\.baseUrl: http:\/\/ is refused: https only \(electrum\.partnerNetwork\.allowLoopbackHttp allows http to a loopback host, for simulators\)$/],
+    ['on http to a loopback simulator without the allowance', 'http://127.0.0.1:8491/qr/v1', undefined, /^electrum\.partners\[0\]\.baseUrl: http:\/\/ is refused/],
+    ['on http to a public host with the loopback allowance', 'http://wallet.example/qr/v1', { allowLoopbackHttp: true }, /^electrum\.partners\[0\]\.baseUrl: http:\/\/ is allowed only to a loopback host/],
+    ['at a private address', 'https://10.20.30.40/qr/v1', undefined, /^electrum\.partners\[0\]\.baseUrl: 10\.20\.30\.40 is a private address, not allowed by electrum\.partnerNetwork\.allowedAddresses$/],
+    ['at the cloud metadata address', 'https://169.254.169.254/qr/v1', undefined, /^electrum\.partners\[0\]\.baseUrl: 169\.254\.169\.254 is a link-local address/],
+    ['at an IPv4-mapped loopback address', 'https://[::ffff:127.0.0.1]/qr/v1', undefined, /^electrum\.partners\[0\]\.baseUrl: ::ffff:7f00:1 is a loopback address/],
+    ['at localhost (which resolves to loopback)', 'https://localhost:8491/qr/v1', undefined, /^electrum\.partners\[0\]\.baseUrl: localhost resolves to 127\.0\.0\.1, a loopback address/],
+    ['at a private address outside the allowed ranges', 'https://10.20.30.40/qr/v1', { allowedAddresses: ['10.99.0.0/16'] }, /^electrum\.partners\[0\]\.baseUrl: 10\.20\.30\.40 is a private address/],
+  ])('refuses a partner baseUrl %s, naming the key', (_name, baseUrl, partnerNetwork, expected) => {
+    expect(configError(withPartner(baseUrl, partnerNetwork)).problems).toEqual([expect.stringMatching(expected)]);
+  });
+
+  it.each<[string, string, Section | undefined]>([
+    ['on https at a public host', 'https://wallet.example/qr/v1', undefined],
+    ['on http to a loopback simulator with the allowance', 'http://127.0.0.1:8491/qr/v1', { allowLoopbackHttp: true }],
+    ['at a private address in allowedAddresses (a partner over a VPN)', 'https://10.20.30.40/qr/v1', { allowedAddresses: ['10.20.0.0/16'] }],
+  ])('accepts a partner baseUrl %s', (_name, baseUrl, partnerNetwork) => {
+    expect(parse(withPartner(baseUrl, partnerNetwork)).electrum.partners[0]?.baseUrl).toBe(baseUrl);
+  });
+
+  it.each([['https://zip.co'], ['*.'], ['*'], ['zip.co/path'], ['**.zip.co'], ['zip.co:99999']])('refuses the QR image host pattern %j, naming the key', (pattern) => {
+    const config = validConfig();
+    config.partpay.imageFetch = { allowedHosts: [pattern] };
+    expect(configError(config).problems).toEqual([expect.stringMatching(/^partpay\.imageFetch\.allowedHosts\[0\]: must be a host name or "\*\.domain", optionally with ":port"$/)]);
+  });
+
+  it('refuses an address range that is not one, naming the key', () => {
+    expect(configError(withPartner('https://wallet.example/qr/v1', { allowedAddresses: ['10.0.0.0/33'] })).problems).toEqual([expect.stringMatching(/^electrum\.partnerNetwork\.allowedAddresses\[0\]: must be an IP address or CIDR range/)]);
+  });
+});
+
 describe('reading the config file', () => {
   it('names the file and the key when the file is invalid', () => {
     const path = join(dir, 'bad.json');

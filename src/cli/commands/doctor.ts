@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { lookup } from 'node:dns/promises';
 import { ConfigError } from '../../shared/config/load.js';
 import type { Db } from '../../shared/db/open.js';
 import { action } from '../context.js';
@@ -39,6 +40,7 @@ export function registerDoctorCommand(program: Command, io: CliIo, checks: reado
               db: () => (db ??= openForDoctor(dbPath)),
               clock: ctx.clock,
               fetch: ctx.io.fetch ?? fetch,
+              lookupHost: ctx.io.lookupHost ?? (async (hostname) => (await lookup(hostname, { all: true })).map((a) => a.address)),
               logger: cliLogger(ctx),
             })),
           );

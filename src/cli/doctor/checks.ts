@@ -4,6 +4,8 @@ import { createPaymentRepository } from '../../payments/repository.js';
 import type { Config } from '../../shared/config/load.js';
 import { integrityProblems, LATEST_VERSION, openDatabase, schemaVersion, type Db } from '../../shared/db/open.js';
 import type { Logger } from '../../shared/logger.js';
+import { resolvedProblem } from '../../shared/net/egress-policy.js';
+import { ipLiteral } from '../../shared/net/ip-address.js';
 import { cliTokenManager } from '../wiring.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -23,6 +25,8 @@ export interface DoctorEnv {
   db(): Db | Error;
   clock: () => number;
   fetch: typeof fetch;
+  /** Addresses a host name resolves to (the system resolver in the CLI). */
+  lookupHost: (hostname: string) => Promise<string[]>;
   logger: Logger;
 }
 
@@ -161,10 +165,29 @@ export const operatorQueueCheck: DoctorCheck = {
   },
 };
 
-/** The checks `tenderbridge doctor` runs, in order. Add partner reachability checks here. */
 /**
- * Each Electrum partner's interface answers over HTTP with our credentials. A GET of the
- * payments path has no side effect: any HTTP answer but 401/403 means reachable and accepted.
+ * Why the addresses a partner's host name resolves to now are refused by
+ * `electrum.partnerNetwork`, or null. Config load checks only literal addresses and localhost;
+ * the daemon refuses the others when connecting. A name that does not resolve is left to the
+ * reachability check.
+ */
+async function partnerAddressProblem(env: DoctorEnv, baseUrl: string): Promise<string | null> {
+  const { hostname } = new URL(baseUrl);
+  if (ipLiteral(hostname) !== null) return null;
+  let addresses: string[];
+  try {
+    addresses = await env.lookupHost(hostname);
+  } catch {
+    return null;
+  }
+  const policy = { key: 'electrum.partnerNetwork', ...env.config.electrum.partnerNetwork };
+  return addresses.map((a) => resolvedProblem(hostname, a, policy)).find((problem) => problem !== null) ?? null;
+}
+
+/**
+ * Each Electrum partner's interface answers over HTTP with our credentials, at an address
+ * `electrum.partnerNetwork` allows. A GET of the payments path has no side effect: any HTTP
+ * answer but 401/403 means reachable and accepted.
  */
 export const partnerCheck: DoctorCheck = {
   name: 'electrum partner',
@@ -172,6 +195,8 @@ export const partnerCheck: DoctorCheck = {
     return Promise.all(
       env.config.electrum.partners.map(async (p) => {
         const name = `electrum partner (${p.id})`;
+        const refused = await partnerAddressProblem(env, p.baseUrl);
+        if (refused !== null) return line(name, 'fail', `${p.baseUrl}: ${refused}`);
         try {
           const res = await env.fetch(`${p.baseUrl.replace(/\/+$/, '')}/payments`, {
             method: 'GET',
@@ -190,6 +215,7 @@ export const partnerCheck: DoctorCheck = {
   },
 };
 
+/** The checks `tenderbridge doctor` runs, in order. */
 export const DEFAULT_CHECKS: readonly DoctorCheck[] = [databaseCheck, clockCheck, tokenCheck, callbackUrlCheck, partnerCheck, operatorQueueCheck];
 
 /** Runs checks in order; a check that throws is reported as a failure of that check, not of the doctor. */

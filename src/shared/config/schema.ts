@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { partpayProtocolSchema } from '../../partpay/protocol.js';
 import { displayProfileSchema } from '../../qr/display-profile.js';
+import { configUrlProblem, parseHostPattern } from '../net/egress-policy.js';
 import { secretRefSchema } from './secret.js';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, dot, dash or underscore');
@@ -19,6 +20,12 @@ const ipOrCidr = z.string().refine((v) => {
   const bits = Number(prefix);
   return /^\d+$/.test(prefix) && bits >= 0 && bits <= (version === 4 ? 32 : 128);
 }, 'must be an IP address or CIDR range such as 203.0.113.0/24');
+
+/** An allowed-host entry: exact host, or "*.domain" for its subdomains; without ":port" only the default port. */
+const hostPattern = z.string().refine((v) => parseHostPattern(v) !== null, 'must be a host name or "*.domain", optionally with ":port"');
+
+/** PartPay's published domains (README, "PartPay's published environments"): where its QR images may live. */
+export const PARTPAY_IMAGE_HOSTS = ['partpay.co.nz', '*.partpay.co.nz', 'zip.co', '*.zip.co'];
 
 /** Where tenderbridge listens. */
 const serverSchema = z
@@ -90,9 +97,20 @@ const partpaySchema = z
       .prefault({}),
     /** Seconds before a token's expiry at which it is refreshed. */
     tokenRefreshMarginSeconds: z.number().int().min(0).default(300),
-    /** Fetching the QR image when PartPay answers with a URL. */
+    /** Fetching the QR image when PartPay answers with a URL (https only, redirects only within the URL's origin). */
     imageFetch: z
-      .object({ timeoutMs: z.number().int().positive().default(5_000), maxBytes: z.number().int().positive().default(1_048_576) })
+      .object({
+        /** Milliseconds for the whole fetch, redirects and body included. */
+        timeoutMs: z.number().int().positive().default(5_000),
+        /** Largest image accepted, in bytes, counted while it streams in. */
+        maxBytes: z.number().int().positive().default(1_048_576),
+        /** Hosts an image URL may name: "host" or "*.domain" (subdomains only), with ":port" for another port than 443; apiBaseUrl's origin is always allowed. */
+        allowedHosts: z.array(hostPattern).default(() => [...PARTPAY_IMAGE_HOSTS]),
+        /** Demo/test only: allow http:// to a loopback host and loopback addresses, for a PartPay simulator on this machine. */
+        allowLoopbackHttp: z.boolean().default(false),
+        /** Non-public addresses or CIDR ranges (private, link-local ...) an image host may resolve to anyway; https still applies. */
+        allowedAddresses: z.array(ipOrCidr).default([]),
+      })
       .strict()
       .prefault({}),
   })
@@ -216,6 +234,16 @@ const electrumSchema = z
     merchantCity: z.string().min(1).max(15).default('Auckland'),
     clients: z.array(electrumClientSchema).default([]),
     partners: z.array(electrumPartnerSchema).default([]),
+    /** Where partners' baseUrls may point: https to public addresses unless allowed here. */
+    partnerNetwork: z
+      .object({
+        /** Demo/test only: allow http:// to a loopback host and loopback addresses, for partner simulators on this machine. */
+        allowLoopbackHttp: z.boolean().default(false),
+        /** Non-public addresses or CIDR ranges a partner may be at (e.g. over a VPN); https still applies. */
+        allowedAddresses: z.array(ipOrCidr).default([]),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .prefault({});
@@ -356,6 +384,12 @@ export const configSchema = z
     unique(cfg.terminals, 'terminals');
     unique(cfg.electrum.clients, 'electrum.clients');
     unique(cfg.electrum.partners, 'electrum.partners');
+    const partnerNetwork = { key: 'electrum.partnerNetwork', ...cfg.electrum.partnerNetwork };
+    cfg.electrum.partners.forEach((p, i) => {
+      // Literal addresses and localhost only: names are checked against their addresses when connecting.
+      const problem = configUrlProblem(new URL(p.baseUrl), partnerNetwork);
+      if (problem !== null) ctx.addIssue({ code: 'custom', path: ['electrum', 'partners', i, 'baseUrl'], message: problem });
+    });
     const terminalIds = new Set(cfg.terminals.map((t) => t.id));
     cfg.electrum.clients.forEach((c, i) => {
       c.terminals.forEach((t, j) => {
