@@ -114,11 +114,16 @@ function missingAmount(): never {
   throw new ElectrumError(400, 'FORMAT_ERROR', 'amounts.requestAmount is required', { detailMessage: 'amounts.requestAmount is required' });
 }
 
-/** Moves the code to used, records that the forward has its answer, and applies what it said: one transaction. */
-function settle(deps: ElectrumDeps, req: PaymentRequest, paymentId: string, apply: () => unknown): void {
+/**
+ * Moves the code to used, records that the forward has its answer, and applies what it said:
+ * one transaction. An unknown outcome (no answer in time, a broken connection, a 500) is not an
+ * answer: the partner may still be deciding, so what is owed to it waits out the time it was
+ * given (see the Electrum provider's flight window) rather than overtake its decision.
+ */
+function settle(deps: ElectrumDeps, req: PaymentRequest, paymentId: string, answered: boolean, apply: () => unknown): void {
   deps.group.transaction(() => {
     deps.repo.moveQr(req.tranId, 'scanned', 'used');
-    deps.repo.markAnswered(req.id, deps.clock());
+    if (answered) deps.repo.markAnswered(req.id, deps.clock());
     apply();
     // An advice that waited for this answer may go now.
     deps.core.owed.dueNow(paymentId);
@@ -147,7 +152,7 @@ async function forward(deps: ElectrumDeps, req: PaymentRequest, paymentId: strin
   const result = await deps.partnerClient(partner).pay(forwarded);
   const checked = result.kind === 'success' ? checkPartnerResponse(forwarded, result.body, currencyNumeric) : null;
   if (result.kind === 'success' && checked?.ok) {
-    settle(deps, req, paymentId, () => deps.core.applier.apply(paymentId, { type: 'provider_status', outcome: 'approved', approvedMinor: checked.approvedMinor, source: 'partner' }, { actor, kind: 'partner_response', detail: { status: result.status, approvedMinor: checked.approvedMinor }, resolvedBy: 'partner' }));
+    settle(deps, req, paymentId, true, () => deps.core.applier.apply(paymentId, { type: 'provider_status', outcome: 'approved', approvedMinor: checked.approvedMinor, source: 'partner' }, { actor, kind: 'partner_response', detail: { status: result.status, approvedMinor: checked.approvedMinor }, resolvedBy: 'partner' }));
     const p = deps.payments.get(paymentId) as Payment;
     // Reversed or cancelled while the partner decided: the POS is not told "paid"; the reversal owed undoes it.
     if (p.state !== 'approved') return ended(deps, req, p, true);
@@ -156,7 +161,7 @@ async function forward(deps: ElectrumDeps, req: PaymentRequest, paymentId: strin
   if (result.kind === 'failed') {
     // 400 is the partner's decline; 501, 503 and the like: it did not process the payment. Either way nothing moved.
     const declined = result.status === 400;
-    settle(deps, req, paymentId, () => deps.core.applier.apply(paymentId, { type: 'provider_status', outcome: 'declined', source: 'partner' }, { actor, kind: 'partner_response', detail: { status: result.status, errorType: result.error?.errorType }, resolvedBy: 'partner' }));
+    settle(deps, req, paymentId, true, () => deps.core.applier.apply(paymentId, { type: 'provider_status', outcome: 'declined', source: 'partner' }, { actor, kind: 'partner_response', detail: { status: result.status, errorType: result.error?.errorType }, resolvedBy: 'partner' }));
     const p = deps.payments.get(paymentId) as Payment;
     if (p.state !== 'declined') return ended(deps, req, p, true);
     const error = declined && result.error ? result.error : errorDetail({ errorType: declined ? 'DECLINED_BY_PARTNER' : 'UPSTREAM_UNAVAILABLE', errorMessage: declined ? 'Declined by partner' : 'Partner refused the request', providerErrorCode: String(result.status), tranId: req.tranId, originalId: req.id });
@@ -164,7 +169,7 @@ async function forward(deps: ElectrumDeps, req: PaymentRequest, paymentId: strin
   }
   // No final answer, or one that contradicts the request: the POS hears 504 and the partner is sent a reversal.
   const why = result.kind === 'unknown' ? result.reason : `answer does not match the request: ${checked && !checked.ok ? checked.problem : 'unreadable'}`;
-  settle(deps, req, paymentId, () =>
+  settle(deps, req, paymentId, false, () =>
     deps.core.applier.apply(paymentId, { type: 'outcome_unknown', message: `partner gave no final answer: ${why}` }, { actor, kind: 'partner_response', detail: { status: result.status, reason: why }, resolvedBy: 'partner', upstream: { reason: 'TIMEOUT' } }),
   );
   return answer(deps, req.id, 504, errorDetail({ errorType: 'UPSTREAM_UNAVAILABLE', errorMessage: 'Partner did not answer in time', detailMessage: `no final answer from ${partner.id}; a TIMEOUT reversal is sent to the partner`, tranId: req.tranId, originalId: req.id }));

@@ -36,7 +36,8 @@ const REASONS: readonly Reason[] = ['TIMEOUT', 'CANCELLED', 'RESPONSE_NOT_FINAL'
  */
 export function createElectrumProvider(deps: ElectrumProviderDeps): PaymentProvider {
   const { repo } = deps;
-  const flightMs = (deps.partnerTimeoutSeconds + 5) * 1000;
+  // The time the partner was given to decide, and a little for our own call to end.
+  const flightMs = (deps.partnerTimeoutSeconds + 2) * 1000;
 
   const forwardOf = (p: Payment): ElectrumPaymentRow | null => repo.paymentByPaymentId(p.id);
   /** Until when the forward may still be answered (null: not in flight). After that the call has ended, or the process that made it has. */

@@ -187,9 +187,10 @@ export function createRefunds(deps: RefundsDeps) {
       const p = payments.get(paymentId) as Payment;
       if (prepared.fresh && prepared.owed && input.now && deps.providers.of(p).refundsAtOnce) {
         const result = await attempt(p, prepared.refund, prepared.owed);
-        // Not done at once: bring the owed row forward (or to when the provider said).
-        if (result !== 'done' && prepared.outboxId !== null) {
-          deps.outbox.postpone(prepared.outboxId, result === 'retry' ? deps.clock() : result.waitUntilMs, deps.clock());
+        if (prepared.outboxId !== null) {
+          // Done at once: the safety net is not needed. Not done: bring it forward (or to when the provider said).
+          if (result === 'done') deps.outbox.markDone(prepared.outboxId, deps.clock());
+          else deps.outbox.postpone(prepared.outboxId, result === 'retry' ? deps.clock() : result.waitUntilMs, deps.clock());
           deps.onOutbox();
         }
       } else if (prepared.fresh) {

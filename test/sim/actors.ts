@@ -45,7 +45,7 @@ async function persist(world: World, attempts: number, send: () => Promise<Answe
  * Idempotency-Key), follow the outcome by long-poll, sometimes cancel, sometimes refund part
  * or all, sometimes give up following.
  */
-export async function tillSale(world: World, till: (typeof SIM.terminals)[number], sale: TillSale, show: (orderId: string) => void): Promise<void> {
+export async function tillSale(world: World, till: (typeof SIM.terminals)[number], sale: TillSale, partpay: { show: (orderId: string) => void; approveNow: (orderId: string) => void }): Promise<void> {
   const rng = world.rng;
   const auth = { authorization: `Bearer ${till.key}` };
   const key = rng.uuid('till.key');
@@ -55,7 +55,8 @@ export async function tillSale(world: World, till: (typeof SIM.terminals)[number
   const p = created.body as { id?: string; version?: number; state?: string; partpay?: { orderId?: string } | null; error?: { details?: { paymentId?: string } } } | null;
   sale.paymentId = p?.id ?? p?.error?.details?.paymentId ?? null;
   // The till shows the QR: only now can the customer pay.
-  if (p?.partpay?.orderId) show(p.partpay.orderId);
+  const orderId = p?.partpay?.orderId;
+  if (orderId) partpay.show(orderId);
   if (created.status !== 201 && created.status !== 200) {
     if (created.status >= 400 && created.status < 600 && sale.paymentId) sale.told = 'not_paid';
     return;
@@ -66,6 +67,8 @@ export async function tillSale(world: World, till: (typeof SIM.terminals)[number
   const giveUpAt = world.now() + (rng.chance('till.giveup', 0.1) ? rng.int('till.giveup.at', 1_000, 30_000) : 120_000);
   while (!FINAL.has(state) && world.now() < giveUpAt) {
     if (world.now() >= cancelAt) {
+      // The customer approves in the app at the moment the till cancels.
+      if (orderId && rng.chance('till.cancel.race', 0.3)) world.after(rng.int('till.cancel.race.at', 0, 400), () => partpay.approveNow(orderId));
       const cancelled = await persist(world, 3, () => world.request('POST', `/v1/payments/${sale.paymentId}/cancel`, auth, {}));
       world.trace(`till ${till.id}: cancel ${sale.paymentId?.slice(0, 8)} -> ${cancelled.status}`);
       const c = cancelled.body as { state?: string } | null;
@@ -137,7 +140,9 @@ export async function posSale(world: World, lane: number, partners: readonly Par
       world.trace(`lane ${terminalId}: /v1 cancel -> ${res.status}`);
     });
   }
-  const paid = await world.request('POST', '/qr/v1/payments', auth, request);
+  // Some POS clients give up on a pay sooner than the daemon does (their own timeout), and reverse it.
+  const giveUp = rng.chance('pos.giveup', 0.3) ? rng.int('pos.giveup.at', 2_000, 30_000) : undefined;
+  const paid = await world.request('POST', '/qr/v1/payments', auth, request, giveUp === undefined ? {} : { giveUpAfterMs: giveUp });
   world.trace(`pos ${terminalId}: pay ${sale.requestId.slice(0, 8)} -> ${paid.status}`);
   if (paid.status === 201) {
     const approved = (paid.body?.['amounts'] as { approvedAmount?: { amount: number } } | undefined)?.approvedAmount?.amount ?? sale.amountMinor;

@@ -5,6 +5,14 @@ import type { World } from './world.js';
 export interface PartnerPeerFaults {
   /** Of a pay: declined; approved for half (a partial approval); never answered (held until the caller gives up); answered 500 (approved or not, a coin toss). */
   decline: number;
+  /** Longest time a pay takes to process (the customer confirming in the app). */
+  processingMs: number;
+  /**
+   * A reversal that arrives while the pay is still processing is accepted, and then, when the
+   * customer approves, overwritten by the approval (the partner keeps money the POS reversed);
+   * otherwise (a careful partner) the reversal voids the approval to come.
+   */
+  racy: boolean;
   partial: number;
   noAnswer: number;
   error500: number;
@@ -14,7 +22,7 @@ interface PartnerPayment {
   requestId: string;
   tranId: string;
   requestedMinor: number;
-  state: 'approved' | 'declined' | 'confirmed' | 'reversed';
+  state: 'processing' | 'approved' | 'declined' | 'confirmed' | 'reversed';
   approvedMinor: number | null;
   finalMinor: number | null;
   /** Advice ids received for this payment, with the content each carried the first time. */
@@ -43,26 +51,32 @@ export function createPartnerPeer(world: World, opts: { id: string; name: string
     const requested = body.amounts.requestAmount;
     const faults = opts.faults();
     const roll = rng.next(`partner.${opts.id}.pay`);
-    const p: PartnerPayment = { requestId: body.id, tranId: body.tranId, requestedMinor: requested.amount, state: 'approved', approvedMinor: requested.amount, finalMinor: null, advices: new Map() };
+    const processing = rng.int(`partner.${opts.id}.processing`, 0, faults.processingMs);
+    const p: PartnerPayment = { requestId: body.id, tranId: body.tranId, requestedMinor: requested.amount, state: 'processing', approvedMinor: null, finalMinor: null, advices: new Map() };
     payments.set(p.requestId, p);
-    if (roll < faults.decline) {
-      p.state = 'declined';
-      p.approvedMinor = null;
-      world.trace(`partner ${opts.id}: declined ${p.requestId.slice(0, 8)}`);
-      return error(400, 'DECLINED_BY_PARTNER', 'Declined by the customer', p.requestId);
-    }
-    if (roll < faults.decline + faults.partial) p.approvedMinor = Math.max(1, Math.floor(requested.amount / 2));
-    world.trace(`partner ${opts.id}: approved ${p.approvedMinor} of ${requested.amount} for ${p.requestId.slice(0, 8)}`);
-    if (rng.chance(`partner.${opts.id}.noAnswer`, faults.noAnswer)) return { status: 0, body: null };
-    if (rng.chance(`partner.${opts.id}.error500`, faults.error500)) {
-      if (rng.chance(`partner.${opts.id}.error500.moved`, 0.5)) {
+    const declined = roll < faults.decline;
+    const approvedMinor = roll < faults.decline + faults.partial ? Math.max(1, Math.floor(requested.amount / 2)) : requested.amount;
+    const noAnswer = rng.chance(`partner.${opts.id}.noAnswer`, faults.noAnswer);
+    const error500 = rng.chance(`partner.${opts.id}.error500`, faults.error500);
+    const movedBefore500 = rng.chance(`partner.${opts.id}.error500.moved`, 0.5);
+    // The customer decides in the app while the pay is processing.
+    world.after(processing, () => {
+      const reversedMeanwhile = p.state === 'reversed';
+      if (reversedMeanwhile && !faults.racy) return void world.trace(`partner ${opts.id}: ${p.requestId.slice(0, 8)} stays reversed (reversed while processing)`);
+      if (declined || (error500 && !movedBefore500)) {
         p.state = 'declined';
-        p.approvedMinor = null;
+        return void world.trace(`partner ${opts.id}: declined ${p.requestId.slice(0, 8)}`);
       }
-      return error(500, 'GENERAL_ERROR', 'Internal error');
-    }
-    const approved = { amount: p.approvedMinor as number, currency: requested.currency };
-    return json(201, { ...body, partner: { id: opts.id, name: opts.name }, amounts: { ...body.amounts, approvedAmount: approved }, time: new Date(world.now()).toISOString() });
+      p.state = 'approved';
+      p.approvedMinor = approvedMinor;
+      p.finalMinor = null;
+      world.trace(`partner ${opts.id}: approved ${approvedMinor} of ${requested.amount} for ${p.requestId.slice(0, 8)}${reversedMeanwhile ? ' (over a reversal accepted while processing)' : ''}`);
+    });
+    if (noAnswer) return { status: 0, body: null };
+    if (error500) return { ...error(500, 'GENERAL_ERROR', 'Internal error'), afterMs: processing };
+    if (declined) return { ...error(400, 'DECLINED_BY_PARTNER', 'Declined by the customer', p.requestId), afterMs: processing };
+    const approved = { amount: approvedMinor, currency: requested.currency };
+    return { ...json(201, { ...body, partner: { id: opts.id, name: opts.name }, amounts: { ...body.amounts, approvedAmount: approved }, time: new Date(world.now()).toISOString() }), afterMs: processing };
   }
 
   function advice(kind: 'confirmation' | 'reversal', req: PeerRequest): PeerAnswer {
@@ -84,6 +98,7 @@ export function createPartnerPeer(world: World, opts: { id: string; name: string
     p.advices.set(body.id, content);
     const final = body.amounts?.approvedAmount?.amount;
     if (kind === 'confirmation') {
+      if (p.state === 'processing') return answer(error(400, 'GENERAL_ERROR', 'Payment not approved yet', p.requestId));
       if (p.state === 'reversed') return answer(error(400, 'GENERAL_ERROR', 'Payment already reversed', p.requestId));
       if (p.state === 'declined') return answer(error(400, 'GENERAL_ERROR', 'Payment was declined', p.requestId));
       if (final !== undefined && final > (p.approvedMinor ?? 0)) return answer(error(400, 'INVALID_AMOUNT', 'Final amount exceeds the approval', p.requestId));

@@ -14,6 +14,8 @@ export interface PartPayPeerFaults {
   callbackDrop: number;
   /** A callback is sent twice. */
   callbackDuplicate: number;
+  /** The daemon's 200 to a callback is lost on the way back: PartPay sends it again later, and again. */
+  callbackAckLost: number;
   /** After the true callback, a stale contradicting one follows (never a false approval). */
   callbackReorder: number;
   /** Refunds answered "pending" (settled a little later) or "declined". */
@@ -78,10 +80,11 @@ export function createPartPayPeer(world: World, opts: { protocol: PartPayProtoco
       ],
       opts.callbackKey,
     );
-    void world.request('POST', '/partpay/callback', { 'content-type': 'application/x-www-form-urlencoded' }, body, '203.0.113.10').then((res) => {
-      world.trace(`partpay: callback ${o.orderId.slice(0, 8)} ${status} -> ${res.status}`);
-      // PartPay retries what was not acknowledged (the daemon down, or refusing).
-      if (res.status !== 200 && attempt < 4) world.after(1_000 * 2 ** attempt, () => sendCallback(o, status, attempt + 1));
+    void world.request('POST', '/partpay/callback', { 'content-type': 'application/x-www-form-urlencoded' }, body, { remoteAddress: '203.0.113.10' }).then((res) => {
+      const lost = res.status === 200 && rng.chance('partpay.callback.ackLost', opts.faults().callbackAckLost);
+      world.trace(`partpay: callback ${o.orderId.slice(0, 8)} ${status} -> ${res.status}${lost ? ' (acknowledgement lost)' : ''}`);
+      // PartPay retries what it did not see acknowledged (the daemon down or refusing, or the 200 lost).
+      if ((res.status !== 200 || lost) && attempt < 5) world.after(5_000 * 2 ** attempt, () => sendCallback(o, status, attempt + 1));
     });
   }
 
@@ -200,6 +203,11 @@ export function createPartPayPeer(world: World, opts: { protocol: PartPayProtoco
   return {
     peer,
     violations,
+    /** The customer approves now, if the order is still open (racing a till's cancel). */
+    approveNow(orderId: string): void {
+      const o = orders.get(orderId);
+      if (o) customer(o, 'approved');
+    },
     /** A till shows the order's QR to the customer. */
     show: (orderId: string): void => void shown.add(orderId),
     orders: (): Order[] => [...orders.values()],

@@ -47,12 +47,17 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
     decideWithinMs: rng.int('decide', 2_000, 90_000),
     callbackDrop: level('cb.drop', 0.3),
     callbackDuplicate: level('cb.dup', 0.3),
+    callbackAckLost: level('cb.acklost', 0.3),
     callbackReorder: level('cb.reorder', 0.3),
     refundPending: level('refund.pending', 0.3),
     refundDeclined: level('refund.declined', 0.1),
     tokenError: level('token', 0.1),
   };
-  const partnerFaults: PartnerPeerFaults = { decline: 0.1, partial: level('partial', 0.2), noAnswer: level('noanswer', 0.1), error500: level('500', 0.1) };
+  // Some partners take a while to decide, careful ones even past our timeout; racy ones (a reversal
+  // during processing overwritten by the approval) answer in time, as the spec asks.
+  const racy = rng.chance('racy.partner', 0.5);
+  const processingMs = rng.int('processing', 100, racy ? 4_000 : 8_000);
+  const partnerFaults: PartnerPeerFaults = { decline: 0.1, partial: level('partial', 0.2), noAnswer: level('noanswer', 0.1), error500: level('500', 0.1), processingMs, racy };
   const calmLink = (): LinkFaults => (calm ? NO_FAULTS : link);
 
   const partpay = createPartPayPeer(world, { protocol: world.config.partpay.protocol, merchantId: SIM.merchantId, callbackKey: SIM.callbackKey, faults: () => (calm ? { ...partpayFaults, callbackDrop: 0, tokenError: 0 } : partpayFaults) });
@@ -95,7 +100,7 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
         for (let i = 0; i < perActor; i += 1) {
           const sale: TillSale = { kind: 'partpay', paymentId: null, amountMinor: rng.int('amount', 100, 50_000), told: null, refundedMinor: 0 };
           sales.push(sale);
-          await tillSale(world, till, sale, partpay.show);
+          await tillSale(world, till, sale, partpay);
         }
       })(),
     );

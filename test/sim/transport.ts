@@ -14,6 +14,8 @@ export interface PeerAnswer {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** How long the peer takes before it answers (its own processing), on top of the network's latency. */
+  afterMs?: number;
 }
 
 /** A party upstream of the daemon, answering at once from its own state (its effects happen when the request arrives). */
@@ -160,7 +162,7 @@ export class SimTransport extends Dispatcher {
         const result = link.peer.handle(req);
         // A peer that never answers (status 0) leaves the caller to its own timeout.
         if (result.status === 0) return void this.world.trace(`net: ${tag} never answered`);
-        this.world.after(slow ? f.slowMs : outbound, () => answer(result));
+        this.world.after((slow ? f.slowMs : outbound) + (result.afterMs ?? 0), () => answer(result));
       });
     });
     return true;

@@ -103,8 +103,12 @@ export function createWorld(options: WorldOptions) {
       own.add(Number(handle));
     },
 
-    /** An HTTP request to the daemon, in process. */
-    request(method: string, url: string, headers: Record<string, string>, body?: unknown, remoteAddress = '127.0.0.1'): Promise<Answer> {
+    /**
+     * An HTTP request to the daemon, in process. `giveUpAfterMs`: the caller stops waiting then
+     * (it sees status 0) while the daemon carries on, as a client whose own timeout fired.
+     */
+    request(method: string, url: string, headers: Record<string, string>, body?: unknown, opts: { remoteAddress?: string; giveUpAfterMs?: number } = {}): Promise<Answer> {
+      const remoteAddress = opts.remoteAddress ?? '127.0.0.1';
       return new Promise<Answer>((resolve) => {
         let settled = false;
         const settle = (a: Answer) => {
@@ -114,6 +118,7 @@ export function createWorld(options: WorldOptions) {
           resolve(a);
         };
         inflight.set(settle, `${method} ${url.slice(0, 60)} since ${clock.now - EPOCH} ms (daemon #${incarnation})`);
+        if (opts.giveUpAfterMs !== undefined) world.after(opts.giveUpAfterMs, () => settle({ status: 0, body: null, text: 'the caller gave up waiting' }));
         const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
         inject(daemon.app as never, { method: method as 'GET', url, headers: { ...(payload !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers }, ...(payload === undefined ? {} : { payload }), remoteAddress })
           .then((res) => {
