@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { buildSignedCallbackBody } from '../../src/partpay/signature.js';
 import { SECURITY_HEADER_OPTIONS } from '../../src/shared/http/security.js';
 import { CALLBACK_KEY, freePort, startHarness, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
+import { describeWhenAvailable, tools } from '../support/system-tools.js';
 
 const orphanCallback = () =>
   buildSignedCallbackBody(
@@ -133,7 +134,7 @@ describe('brute-force limits', () => {
   });
 });
 
-describe('listeners: TLS, a separate callback listener, callback sources', () => {
+describeWhenAvailable('listeners: TLS and a separate callback listener', [tools.openssl()], () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'tb-tls-'));
@@ -147,7 +148,7 @@ describe('listeners: TLS, a separate callback listener, callback sources', () =>
     const h = await startHarness({ config: { server: { tls, callbackListener: { host: '127.0.0.1', port: callbackPort, tls } } } });
     try {
       expect(h.url.startsWith('https://')).toBe(true);
-      const agent = new https.Agent({ ca: execFileSync('cat', [tls.certFile]) });
+      const agent = new https.Agent({ ca: readFileSync(tls.certFile) });
       const get = (url: string, headers: Record<string, string> = {}) =>
         new Promise<number>((resolve, reject) => {
           https.get(url, { agent, headers }, (res) => {
@@ -175,7 +176,9 @@ describe('listeners: TLS, a separate callback listener, callback sources', () =>
       await h.stop();
     }
   });
+});
 
+describe('listeners: callback sources', () => {
   it('refuses callbacks from sources outside the configured list, and accepts those inside it', async () => {
     const closed = await startHarness({ config: { partpay: { callbackAllowedSources: ['203.0.113.0/24'] } } });
     const open = await startHarness({ config: { partpay: { callbackAllowedSources: ['127.0.0.0/8', '::1'] } } });

@@ -1,12 +1,13 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSystemdNotifier } from '../../src/ops/systemd-notify.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { eventually } from '../support/harness.js';
+import { describeWhenAvailable, tools } from '../support/system-tools.js';
 
 // Plays systemd's side of $NOTIFY_SOCKET: a unix datagram socket that prints each message
 // as a JSON line and, like systemd, closes the descriptors that come with it (the barrier's
@@ -27,15 +28,8 @@ while True:
         os.close(fd)
 `;
 
-function requireTool(command: string, args: string[], hint: string): void {
-  const probe = spawnSync(command, args, { encoding: 'utf8' });
-  if (probe.error) throw new Error(`${command} is needed by this test but was not found: ${hint}`);
-}
-
-beforeAll(() => {
-  requireTool('systemd-notify', ['--version'], "install Debian's `systemd` package (apt-get install systemd)");
-  requireTool('python3', ['--version'], "install Debian's `python3` package (it plays systemd's notify socket)");
-});
+// systemd-notify sends the messages; python3 plays systemd's notify socket.
+const needs = () => [tools.systemdNotify(), tools.python3()];
 
 let dir: string;
 let listener: ChildProcess | null = null;
@@ -86,7 +80,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('systemd notifier', () => {
+describe('systemd notifier outside systemd', () => {
   it('does nothing, and spawns nothing, when NOTIFY_SOCKET is unset', async () => {
     const notifier = createSystemdNotifier({ env: { WATCHDOG_USEC: '1000' }, logger: logger(), command: join(dir, 'must-not-run') });
     await notifier.ready();
@@ -96,7 +90,9 @@ describe('systemd notifier', () => {
     stop();
     expect(logLines).toBe('');
   });
+});
 
+describeWhenAvailable('systemd notifier', needs(), () => {
   it('sends READY=1 and has systemd acknowledge it (barrier) before ready() resolves', async () => {
     const socket = await listen();
     const notifier = createSystemdNotifier({ env: { NOTIFY_SOCKET: socket, PATH: process.env['PATH'] }, logger: logger() });
@@ -159,7 +155,7 @@ describe('systemd notifier', () => {
   });
 });
 
-describe('the built daemon under Type=notify', () => {
+describeWhenAvailable('the built daemon under Type=notify', needs(), () => {
   it('sends READY=1 once it serves, feeds the watchdog, and STOPPING=1 on SIGTERM', async () => {
     const root = resolve(import.meta.dirname, '../..');
     if (!existsSync(join(root, 'dist/main.js'))) throw new Error('dist/main.js is missing: run `npm run build` (npm test does)');

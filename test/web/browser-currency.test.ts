@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TERMINAL_KEY, eventually, type Harness } from '../support/harness.js';
+import { describeWhenAvailable, tools } from '../support/system-tools.js';
 import { launchBrowser, screenshotOnFailure, type TestBrowser } from './browser.js';
 import { OPERATOR, startWebHarness } from './support.js';
 
@@ -16,7 +17,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-describe('a merchant whose currency has no minor units (JPY)', () => {
+describeWhenAvailable('a merchant whose currency has no minor units (JPY)', [tools.chromium()], () => {
   it('takes "500" typed on the virtual terminal as ¥500, sends PartPay 500 and shows JPY 500 in the console', async () => {
     const ctx = await b.context({ httpCredentials: { username: OPERATOR.name, password: OPERATOR.password } });
     const till = await ctx.newPage();

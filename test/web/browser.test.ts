@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ELECTRUM, TERMINAL_KEY, eventually, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
 import Database from 'better-sqlite3';
+import { describeWhenAvailable, tools } from '../support/system-tools.js';
 import { launchBrowser, screenshotOnFailure, type TestBrowser } from './browser.js';
 import { OPERATOR, startWebHarness } from './support.js';
 
@@ -42,7 +43,7 @@ async function startSale(page: Page, opts: { amount: string; reference: string; 
 
 const statusText = (page: Page) => page.getByRole('status').first().textContent();
 
-describe('virtual terminal and customer pages', () => {
+describeWhenAvailable('virtual terminal and customer pages', [tools.chromium()], () => {
   it('takes a PartPay payment: QR shown, approved on the customer phone, then refunded', async () => {
     const ctx = await b.context();
     const till = await ctx.newPage();
@@ -101,7 +102,7 @@ describe('virtual terminal and customer pages', () => {
   });
 });
 
-describe('operator console', () => {
+describeWhenAvailable('operator console', [tools.chromium()], () => {
   it('refuses access without credentials', async () => {
     const ctx = await b.context();
     const page = await ctx.newPage();

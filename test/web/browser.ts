@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { onTestFailed } from 'vitest';
+import { chromiumPath, tools } from '../support/system-tools.js';
 
-/** Debian's chromium package (`.ci/run` installs it); playwright-core drives it, no downloaded browser. */
-export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const RESULTS = resolve(import.meta.dirname, '../../test-results');
 
@@ -21,8 +20,12 @@ export interface TestBrowser {
  * (and refuses `--user-data-dir` in args); TMPDIR points it into a folder we remove after.
  */
 export async function launchBrowser(): Promise<TestBrowser> {
+  // Suites gate on tools.chromium() with describeWhenAvailable; a hook outside that gate (or CI=true,
+  // where the gate fails instead of skipping) still gets the same words rather than a spawn error.
+  const needed = tools.chromium();
+  if (!needed.found) throw new Error(`Chromium is missing: needs ${needed.needs}`);
   const profile = mkdtempSync(join(tmpdir(), 'tenderbridge-chromium-'));
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true, timeout: 20_000, env: { ...process.env, TMPDIR: profile } });
+  const browser = await chromium.launch({ executablePath: chromiumPath(), args: ARGS, headless: true, timeout: 20_000, env: { ...process.env, TMPDIR: profile } });
   const contexts: BrowserContext[] = [];
   return {
     browser,
