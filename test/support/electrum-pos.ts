@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { basicAuthHeader } from '../../src/electrum/basic-auth.js';
 import { ELECTRUM, type Harness } from './harness.js';
 import { call, type JsonResponse } from './http.js';
-import { validateElectrum } from './swagger.js';
+import { electrumOperation, validateElectrum } from './swagger.js';
 
 /** A POS device speaking Electrum QR v1.7.0 to the harness daemon. Every answer is checked against the spec. */
 export function electrumPos(h: Harness, who: typeof ELECTRUM.pos | typeof ELECTRUM.posPartPay = ELECTRUM.pos) {
@@ -16,10 +16,15 @@ export function electrumPos(h: Harness, who: typeof ELECTRUM.pos | typeof ELECTR
   const thirdPartyIdentifiers = [{ institutionId: '4021', transactionIdentifier: 'till-7-001' }];
   const now = () => new Date().toISOString();
 
-  /** Posts and asserts the answer matches the spec definition for its status. */
+  /** Posts and asserts the answer matches the spec: a success has the operation's status, and every body its definition. */
   async function post<T = Record<string, unknown>>(path: string, body: unknown, okDefinition: string | null, headers: Record<string, string> = auth): Promise<JsonResponse<T>> {
     const res = await call<T>(`${h.url}/qr/v1${path}`, { headers, json: body });
-    const definition = res.status >= 200 && res.status < 300 ? okDefinition : 'ErrorDetail';
+    const success = res.status >= 200 && res.status < 300;
+    if (success) {
+      const declared = Object.keys(electrumOperation(`/qr/v1${path}`).responses).filter((s) => s.startsWith('2'));
+      if (!declared.includes(String(res.status))) throw new Error(`${path} answered ${res.status}; the spec's success is ${declared.join(' or ')}\n${res.text}`);
+    }
+    const definition = success ? okDefinition : 'ErrorDetail';
     if (definition) {
       const errors = validateElectrum(definition, res.body);
       if (errors.length > 0) throw new Error(`${path} answered ${res.status} with a body that is not a valid ${definition}: ${errors.join('; ')}\n${res.text}`);

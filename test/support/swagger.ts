@@ -1,62 +1,78 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import * as ajvFormats from 'ajv-formats';
-import { parse } from 'yaml';
+import { FIXTURE_PATH, locateElectrumSwagger, type ElectrumOperation, type ElectrumSchema, type JsonSchema } from '../../scripts/electrum-schema.js';
+import type { Prerequisite } from './system-tools.js';
 
 /**
- * Validates bodies against the published Electrum QR v1.7.0 Swagger definitions (read from
- * the shared reference, never copied into the project), with the README's errata applied.
+ * Validates bodies against the Electrum QR v1.7.0 definitions in the project's own fixture,
+ * test/fixtures/electrum-qr-1.7.0.schema.json: the facts of the published Swagger document with
+ * the known errata applied, derived by scripts/electrum-schema.ts. The published document itself
+ * is needed only to prove the fixture still matches it (test/electrum/schema-fixture.test.ts).
  */
 
-export const SWAGGER_PATH = fileURLToPath(new URL('../../../shared/reference/electrum-qr/swagger-1.7.0.yaml', import.meta.url));
+/** The committed fixture, parsed. */
+export function electrumSchema(): ElectrumSchema {
+  return JSON.parse(readFileSync(FIXTURE_PATH, 'utf8')) as ElectrumSchema;
+}
 
-type Definitions = Record<string, Record<string, unknown>>;
+/** The published spec, for the one suite that checks the fixture against it. */
+export function electrumSpec(): Prerequisite & { path: string } {
+  const { path, found } = locateElectrumSwagger();
+  return { path, found, needs: `the published Electrum spec at ${path} (set ELECTRUM_SWAGGER=/path/to/swagger-1.7.0.yaml to check the fixture against it)` };
+}
 
-let compiled: { ajv: Ajv; cache: Map<string, ValidateFunction> } | null = null;
+export type ElectrumValidator = (definition: string, body: unknown) => string[];
 
-function load() {
-  if (compiled) return compiled;
-  const spec = parse(readFileSync(SWAGGER_PATH, 'utf8')) as { definitions: Definitions };
-  const definitions = structuredClone(spec.definitions);
-  // Errata: the generator leaked Java's OffsetDateTime; on the wire expiryDate is an RFC 3339 string.
-  const qrProperties = definitions.QrProperties?.properties as Record<string, unknown> | undefined;
-  if (!qrProperties) throw new Error('QrProperties missing from the spec');
-  qrProperties.expiryDate = { type: 'string', format: 'date-time' };
-
-  const ajv = new Ajv({ strict: false, allErrors: true });
+/**
+ * A validator over `definitions` (Ajv in strict mode, with the formats the spec uses).
+ * @example createElectrumValidator(electrumSchema().definitions)('ErrorDetail', body) // [] when valid
+ */
+export function createElectrumValidator(definitions: Record<string, JsonSchema>, options: { strict?: boolean } = {}): ElectrumValidator {
+  const ajv = new Ajv({ strict: options.strict ?? true, allErrors: true });
   // ajv-formats is CommonJS; its plugin function is the module's default export.
   const addFormats = (ajvFormats as unknown as { default: (a: Ajv) => Ajv }).default;
   addFormats(ajv);
   ajv.addSchema({ $id: 'electrum', definitions }, 'electrum');
-  compiled = { ajv, cache: new Map() };
-  return compiled;
+  const cache = new Map<string, ValidateFunction>();
+  return (definition, body) => {
+    let validate = cache.get(definition);
+    if (!validate) {
+      validate = ajv.getSchema(`electrum#/definitions/${definition}`);
+      if (!validate) throw new Error(`no definition ${definition} in the Electrum schema`);
+      cache.set(definition, validate);
+    }
+    if (validate(body)) return [];
+    return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`);
+  };
 }
 
-function validator(definition: string): ValidateFunction {
-  const { ajv, cache } = load();
-  let validate = cache.get(definition);
-  if (!validate) {
-    const schema = ajv.getSchema(`electrum#/definitions/${definition}`);
-    if (!schema) throw new Error(`no definition ${definition} in the Electrum spec`);
-    validate = schema;
-    cache.set(definition, validate);
+let fromFixture: { validate: ElectrumValidator; operations: ElectrumOperation[] } | null = null;
+const loaded = () => {
+  if (!fromFixture) {
+    const schema = electrumSchema();
+    fromFixture = { validate: createElectrumValidator(schema.definitions), operations: Object.values(schema['x-operations']) };
   }
-  return validate;
-}
+  return fromFixture;
+};
 
 /**
  * Validates `body` against `#/definitions/<definition>`; returns the errors (empty when valid).
  * @example expect(validateElectrum('ErrorDetail', body)).toEqual([]);
  */
 export function validateElectrum(definition: string, body: unknown): string[] {
-  const validate = validator(definition);
-  if (validate(body)) return [];
-  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`);
+  return loaded().validate(definition, body);
 }
 
 /** Throws with Ajv's errors unless `body` is a valid `definition`. */
 export function expectElectrum(definition: string, body: unknown): void {
   const errors = validateElectrum(definition, body);
   if (errors.length > 0) throw new Error(`not a valid Electrum ${definition}:\n  ${errors.join('\n  ')}\nbody: ${JSON.stringify(body, null, 2)}`);
+}
+
+/** The operation served at `POST <path>` (`/qr/v1/scans`), as the fixture declares it. */
+export function electrumOperation(path: string): ElectrumOperation {
+  const op = loaded().operations.find((o) => o.method === 'POST' && o.path === path);
+  if (!op) throw new Error(`no Electrum operation at POST ${path}`);
+  return op;
 }
