@@ -28,6 +28,7 @@ let failed = 0;
 let done = 0;
 let payments = 0;
 let crashes = 0;
+let lateApprovals = 0;
 
 /** Runs seeds [from, from+n) in a fresh worker. */
 function runChunk(from: number, n: number): Promise<void> {
@@ -37,6 +38,7 @@ function runChunk(from: number, n: number): Promise<void> {
       done += 1;
       payments += Number(r.stats['payments'] ?? 0);
       crashes += Number(r.stats['crashes'] ?? 0);
+      lateApprovals += Number(r.stats['lateApprovals'] ?? 0);
       if (options.trace) console.log(r.trace.join('\n'));
       if (r.problems.length > 0) {
         failed += 1;
@@ -61,5 +63,5 @@ async function lane(): Promise<void> {
 
 await Promise.all(Array.from({ length: workers }, lane));
 const seconds = (Date.now() - started) / 1000;
-console.log(`${done} seed(s) from ${first}: ${done - failed} ok, ${failed} failed; ${payments} payments, ${crashes} crashes; ${seconds.toFixed(1)} s, ${(done / seconds).toFixed(1)} seeds/s on ${workers} worker(s)`);
+console.log(`${done} seed(s) from ${first}: ${done - failed} ok, ${failed} failed; ${payments} payments, ${crashes} crashes, ${lateApprovals} late approvals; ${seconds.toFixed(1)} s, ${(done / seconds).toFixed(1)} seeds/s on ${workers} worker(s)`);
 process.exitCode = failed > 0 || done !== count ? 1 : 0;

@@ -68,7 +68,7 @@ export async function tillSale(world: World, till: (typeof SIM.terminals)[number
   while (!FINAL.has(state) && world.now() < giveUpAt) {
     if (world.now() >= cancelAt) {
       // The customer approves in the app at the moment the till cancels.
-      if (orderId && rng.chance('till.cancel.race', 0.3)) world.after(rng.int('till.cancel.race.at', 0, 400), () => partpay.approveNow(orderId));
+      if (orderId && rng.chance('till.cancel.race', 0.3)) world.after(rng.int('till.cancel.race.at', 0, 8_000), () => partpay.approveNow(orderId));
       const cancelled = await persist(world, 3, () => world.request('POST', `/v1/payments/${sale.paymentId}/cancel`, auth, {}));
       world.trace(`till ${till.id}: cancel ${sale.paymentId?.slice(0, 8)} -> ${cancelled.status}`);
       const c = cancelled.body as { state?: string } | null;

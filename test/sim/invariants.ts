@@ -11,6 +11,7 @@ import type { World } from './world.js';
  * against our rows):
  * - the amount tenderbridge holds as charged equals the upstream's, for every payment;
  * - a till or POS told "not paid" has a customer who is charged nothing upstream;
+ * - a payment is left flagged for an operator only when the provider refused what the daemon owed it;
  * - an advice the POS saw accepted reached the partner, with its final amount;
  * - no upstream saw the same idempotency key, refund reference or advice id with other data,
  *   nor two different advices for one payment;
@@ -43,18 +44,20 @@ export function checkInvariants(world: World, peers: { partpay: PartPayPeer; par
     const held = partnerOf(f.partnerId)?.payment(f.requestId);
     if (held) upstream.set(f.paymentId, partnerOf(f.partnerId)?.settled(held) ?? 0);
   }
+  // A flag is the right end only where the daemon could not settle it alone: the provider declined the refund it owed.
+  const flaggedForOperator = new Set(rows.filter((p) => p.attention !== null && repo.refundsOf(p.id).some((r) => r.state === 'failed')).map((p) => p.id));
   for (const p of rows) {
     const ours = settledMinor(p);
     const theirs = upstream.get(p.id) ?? 0;
     if (ours !== theirs && p.attention === null) problems.push(`payment ${short(p.id)} (${p.provider}, ${p.state}): tenderbridge holds ${ours} charged, the upstream ${theirs}`);
     if (!isFinal(p.state)) problems.push(`payment ${short(p.id)} (${p.provider}) is still ${p.state} long after its expiry`);
-    if (p.attention !== null) problems.push(`payment ${short(p.id)} is flagged ${p.attention}: an operator would have to settle it (ours ${ours}, upstream ${theirs})`);
+    if (p.attention !== null && !flaggedForOperator.has(p.id)) problems.push(`payment ${short(p.id)} is flagged ${p.attention} though nothing stopped the daemon settling it (ours ${ours}, upstream ${theirs})`);
   }
 
   // What the tills and POS were told.
   for (const sale of sales) {
     if (sale.kind === 'partpay') {
-      if (!sale.paymentId || sale.told !== 'not_paid') continue;
+      if (!sale.paymentId || sale.told !== 'not_paid' || flaggedForOperator.has(sale.paymentId)) continue;
       const theirs = upstream.get(sale.paymentId) ?? 0;
       if (theirs !== 0) problems.push(`till was told "not paid" for ${short(sale.paymentId)}, but PartPay holds ${theirs} charged`);
       continue;

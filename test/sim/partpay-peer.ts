@@ -70,6 +70,12 @@ export function createPartPayPeer(world: World, opts: { protocol: PartPayProtoco
   };
 
   function sendCallback(o: Order, status: Order['status'], attempt = 1): void {
+    // The store's uplink is down: the callback does not get through; PartPay tries again later.
+    if (world.uplinkDown()) {
+      world.trace(`partpay: callback ${o.orderId.slice(0, 8)} ${status} could not connect`);
+      if (attempt < 5) world.after(5_000 * 2 ** attempt, () => sendCallback(o, status, attempt + 1));
+      return;
+    }
     const body = buildSignedCallbackBody(
       [
         ['orderId', o.orderId],

@@ -19,7 +19,7 @@ export interface SimOptions {
 export interface SimResult {
   seed: number;
   problems: string[];
-  stats: { sales: number; payments: number; crashes: number; upstreamCalls: Record<string, number>; virtualMinutes: number };
+  stats: { lateApprovals: number; sales: number; payments: number; crashes: number; upstreamCalls: Record<string, number>; virtualMinutes: number };
   trace: string[];
 }
 
@@ -117,6 +117,9 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
       })(),
     );
   }
+  // The store's uplink drops now and then (PartPay and partners unreachable both ways).
+  const outages = rng.chance('outages', 0.6) ? rng.int('outages.n', 1, 2) : 0;
+  for (let i = 0; i < outages; i += 1) world.outage(rng.int('outage.at', 1_000, ACTIVE_MS - 20_000), rng.int('outage.ms', 3_000, 40_000));
   const crashes = rng.int('crashes', 0, options.maxCrashes ?? 2);
   for (let i = 0; i < crashes; i += 1) world.after(rng.int('crash.at', 1_000, ACTIVE_MS), () => world.crash());
 
@@ -133,7 +136,10 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
   const result: SimResult = {
     seed: options.seed,
     problems,
-    stats: { sales: sales.length, payments: (world.daemon.db.prepare('SELECT count(*) AS n FROM payments').get() as { n: number }).n, crashes: world.crashes, upstreamCalls: { ...world.transport.counts }, virtualMinutes: Math.round((ACTIVE_MS + SETTLE_MS) / 60_000) },
+    stats: {
+      lateApprovals: (world.daemon.db.prepare("SELECT count(DISTINCT payment_id) AS n FROM payment_events WHERE kind = 'state_changed' AND detail LIKE '%late_approval%'").get() as { n: number }).n,
+      sales: sales.length,
+      payments: (world.daemon.db.prepare('SELECT count(*) AS n FROM payments').get() as { n: number }).n, crashes: world.crashes, upstreamCalls: { ...world.transport.counts }, virtualMinutes: Math.round((ACTIVE_MS + SETTLE_MS) / 60_000) },
     trace: problems.length > 0 || options.keepTrace ? [...world.traceLines] : [],
   };
   world.dispose();

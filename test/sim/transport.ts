@@ -50,6 +50,8 @@ export interface TransportWorld {
   after(ms: number, fn: () => void): void;
   /** Which daemon incarnation is alive (a crash starts a new one). */
   incarnation(): number;
+  /** True while the store's uplink is down: nothing gets through, either way. */
+  uplinkDown(): boolean;
   trace(line: string): void;
 }
 
@@ -141,6 +143,7 @@ export class SimTransport extends Dispatcher {
       }
       const f = link.faults();
       const rng = this.world.rng;
+      if (this.world.uplinkDown()) return void this.world.after(f.minDelayMs, () => fail(networkError('ECONNREFUSED', `connect ECONNREFUSED ${origin}`)));
       const req: PeerRequest = { method: String(opts.method), path: String(opts.path), headers: flatHeaders(opts.headers), body };
       this.counts[link.name] = (this.counts[link.name] ?? 0) + 1;
       // The request travels, the peer acts on arrival, the answer travels back: each leg its own latency.

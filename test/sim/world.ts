@@ -59,6 +59,8 @@ export function createWorld(options: WorldOptions) {
   const problems: string[] = [];
   let incarnation = 0;
   let crashes = 0;
+  /** Windows of virtual time when the store's uplink is down. */
+  const outages: Array<[number, number]> = [];
   let daemon: Daemon;
   /** Requests in flight into the daemon: a crash breaks them (the actor sees status 0). */
   const inflight = new Map<(answer: Answer) => void, string>();
@@ -79,6 +81,12 @@ export function createWorld(options: WorldOptions) {
     traceLines,
     transport: null as unknown as SimTransport,
     now: (): number => clock.now,
+    /** The store's uplink goes down from `at` for `ms` (virtual time from the start). */
+    outage(at: number, ms: number): void {
+      outages.push([EPOCH + at, EPOCH + at + ms]);
+      world.after(at, () => trace(`uplink down for ${ms} ms`));
+    },
+    uplinkDown: (): boolean => outages.some(([from, to]) => clock.now >= from && clock.now < to),
     incarnation: (): number => incarnation,
     get daemon(): Daemon {
       return daemon;
@@ -181,7 +189,7 @@ export function createWorld(options: WorldOptions) {
     trace(`daemon #${incarnation} started`);
   }
 
-  world.transport = new SimTransport({ rng, after: world.after, incarnation: () => incarnation, trace });
+  world.transport = new SimTransport({ rng, after: world.after, incarnation: () => incarnation, uplinkDown: world.uplinkDown, trace });
   return world;
 }
 
