@@ -120,7 +120,8 @@ export class SimTransport extends Dispatcher {
       handler.onError?.(err ?? networkError('UND_ERR_ABORTED', 'aborted'));
     });
     const fail = (err: Error) => {
-      if (aborted || finished) return;
+      // Nobody is left to hear of a failure of a daemon that crashed meanwhile.
+      if (aborted || finished || this.world.incarnation() !== born) return;
       finished = true;
       handler.onError?.(err);
     };

@@ -53,6 +53,11 @@ export function createWorld(options: WorldOptions) {
     clock.setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms);
     return controller.signal;
   };
+  // A promise of the daemon's that nothing awaits and that fails is a defect of the run, not a reason to stop the process.
+  const onUnhandled = (reason: unknown): void => {
+    problems.push(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`);
+  };
+  process.on('unhandledRejection', onUnhandled);
   /** Timers the simulation owns: they survive a crash (the daemon's do not). */
   const own = new Set<number>();
   const traceLines: string[] = [];
@@ -173,6 +178,7 @@ export function createWorld(options: WorldOptions) {
 
     /** Stops the clock's faking and removes the files. */
     dispose(): void {
+      process.off('unhandledRejection', onUnhandled);
       clock.uninstall();
       AbortSignal.timeout = realTimeout;
       if (daemon.db.open) daemon.db.close();
