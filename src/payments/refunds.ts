@@ -187,11 +187,16 @@ export function createRefunds(deps: RefundsDeps) {
       const p = payments.get(paymentId) as Payment;
       if (prepared.fresh && prepared.owed && input.now && deps.providers.of(p).refundsAtOnce) {
         const result = await attempt(p, prepared.refund, prepared.owed);
-        if (prepared.outboxId !== null) {
-          // Done at once: the safety net is not needed. Not done: bring it forward (or to when the provider said).
-          if (result === 'done') deps.outbox.markDone(prepared.outboxId, deps.clock());
-          else deps.outbox.postpone(prepared.outboxId, result === 'retry' ? deps.clock() : result.waitUntilMs, deps.clock());
-          deps.onOutbox();
+        const outboxId = prepared.outboxId;
+        if (outboxId !== null) {
+          if (result === 'done') {
+            // Settled (or refused) at once: the safety-net row owes nothing more. It joins the settlement's batch.
+            group.transaction(() => deps.outbox.markDone(outboxId, deps.clock()));
+          } else {
+            // Not done at once: bring the owed row forward (or to when the provider said).
+            deps.outbox.postpone(outboxId, result === 'retry' ? deps.clock() : result.waitUntilMs, deps.clock());
+            deps.onOutbox();
+          }
         }
       } else if (prepared.fresh) {
         deps.onOutbox();

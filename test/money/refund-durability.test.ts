@@ -57,6 +57,13 @@ describe('a settled refund is stored in one transaction', () => {
 });
 
 describe('an immediate refund and its safety-net outbox row never both call PartPay', () => {
+  it('leaves nothing owed once PartPay made the refund at once (its safety-net row is done with it)', async () => {
+    const p = await approvedPayment(1300);
+    const res = await v1(`/payments/${p.id}/refunds`, { amountMinor: 300 });
+    expect(res.body).toMatchObject({ refund: { state: 'succeeded' } });
+    expect(h.daemon.outbox.ofPayment(p.id).map((o) => [o.kind, o.state])).toEqual([['upstream.refund', 'done']]);
+  });
+
   it('does not send the refund again from the outbox while the first call is still in flight', async () => {
     const p = await approvedPayment(1700);
     const before = h.sim.stats().calls['refundOrder'] ?? 0;
