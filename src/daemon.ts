@@ -32,6 +32,7 @@ import { createMetrics } from './ops/metrics.js';
 import { metricsRoutes } from './ops/metrics-routes.js';
 import type { Config } from './shared/config/load.js';
 import { providersFromConfig } from './providers-from-config.js';
+import { watchCommits } from './shared/db/commit-watch.js';
 import { createGroupCommit } from './shared/db/group-commit.js';
 import { integrityProblems, migrate, openDatabase, type Db } from './shared/db/open.js';
 import type { Logger } from './shared/logger.js';
@@ -51,6 +52,12 @@ export interface DaemonOptions {
   newId?: () => string;
   /** Collect the process's own metrics (default true); off where many daemons share one process (the simulator). */
   processMetrics?: boolean;
+  /**
+   * Called synchronously right after each durable commit from `start()` on, with how many there
+   * have been: a group-commit batch, or a write that committed by itself (see `watchCommits`).
+   * The crash suite's hook (main.ts kills the process here); unset, nothing is counted.
+   */
+  onCommitted?: (count: number) => void;
 }
 
 /**
@@ -69,7 +76,18 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   }
   const applied = migrate(db);
   if (applied.length > 0) logger.info('database migrated', { versions: applied });
+  // Crash points: commits are counted from start() on (start-up's own writes are the same every time).
+  let commits = 0;
+  let counting = false;
+  const onCommitted = options.onCommitted;
+  const committed = onCommitted
+    ? () => {
+        if (counting) onCommitted((commits += 1));
+      }
+    : undefined;
+  if (committed) watchCommits(db, committed);
   const group = createGroupCommit(db, {
+    ...(committed ? { onCommitted: committed } : {}),
     onCommitFailure: (error) => logger.error('database commit failed: the writes of this batch were rolled back', { code: (error as { code?: string }).code, error: (error as Error).message }),
     onCallbackError: (error) => logger.error('listener failed after commit', { error: (error as Error).message, stack: (error as Error).stack }),
   });
@@ -229,6 +247,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     group,
     /** Listens on the configured (or given) address and starts the jobs; resolves with the base URL. */
     async start(at: { host?: string; port?: number } = {}): Promise<string> {
+      counting = true;
       const main = await listen(app, { host: at.host ?? config.server.host, port: at.port ?? config.server.port, tls: config.server.tls });
       servers = [main.server];
       callbackUrl = main.url;

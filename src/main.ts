@@ -6,6 +6,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDaemon } from './daemon.js';
+import { crashAfterCommit, crashPointFrom, CRASH_AFTER_COMMIT_ENV } from './ops/crash-point.js';
 import { startEmbeddedElectrumPartner, startEmbeddedPartPay } from './demo/embedded-simulator.js';
 import { createSystemdNotifier } from './ops/systemd-notify.js';
 import { ConfigError, configPathFrom, loadConfigFile, maskedConfig } from './shared/config/load.js';
@@ -15,8 +16,10 @@ const appRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 async function main(): Promise<void> {
   let config;
+  let crashPoint: number | null;
   try {
     config = loadConfigFile(configPathFrom(process.argv.slice(2), process.env, appRoot), process.env);
+    crashPoint = crashPointFrom(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -30,7 +33,10 @@ async function main(): Promise<void> {
   const notifier = createSystemdNotifier({ env: process.env, logger });
   let stopWatchdog = (): void => undefined;
 
-  const daemon = createDaemon(config, { logger });
+  // The crash suite's hook: SIGKILL right after the k-th durable commit (never set in production).
+  if (crashPoint !== null) logger.warn(`test hook ${CRASH_AFTER_COMMIT_ENV} is set: ${crashPoint === 0 ? 'every durable commit is counted' : `this daemon kills itself (SIGKILL) right after durable commit ${crashPoint}`}`, { crashPoint });
+  const onCommitted = crashPoint === null ? undefined : crashAfterCommit(crashPoint, { logger, kill: () => process.kill(process.pid, 'SIGKILL') });
+  const daemon = createDaemon(config, { logger, ...(onCommitted ? { onCommitted } : {}) });
   const url = await daemon.start();
   const simulator = await startEmbeddedPartPay(config, config.server.publicUrl ?? url, logger);
   const partnerSimulator = await startEmbeddedElectrumPartner(config, config.server.publicUrl ?? url, logger);

@@ -3,6 +3,16 @@ import type { Db } from './open.js';
 /** Called when a batch's COMMIT fails; every write in the batch is rolled back. */
 export type CommitFailureListener = (error: unknown) => void;
 
+export interface GroupCommitOptions {
+  onCommitFailure?: CommitFailureListener;
+  onCallbackError?: (error: unknown) => void;
+  /**
+   * Called synchronously right after each batch's COMMIT returned (the writes are durable), before
+   * anyone waiting on them hears of it. The crash suite kills the process here (see `watchCommits`).
+   */
+  onCommitted?: () => void;
+}
+
 export interface GroupCommit {
   /**
    * Runs `fn` inside the open batch (opening one if none is open) and returns its result.
@@ -48,7 +58,7 @@ interface Waiter {
  * const row = group.run(() => insertPayment(...));
  * await group.settled(); // now it may be acknowledged
  */
-export function createGroupCommit(db: Db, options: { onCommitFailure?: CommitFailureListener; onCallbackError?: (error: unknown) => void } = {}): GroupCommit {
+export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): GroupCommit {
   let open = false;
   let waiters: Waiter[] = [];
   let after: Array<() => void> = [];
@@ -87,6 +97,7 @@ export function createGroupCommit(db: Db, options: { onCommitFailure?: CommitFai
     }
     open = false;
     lost = null;
+    options.onCommitted?.();
     const done = waiters;
     const then = after;
     waiters = [];
