@@ -3,22 +3,27 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPartPaySimulator, type PartPaySimulator } from '../../src/simulator/partpay/index.js';
-import { CALLBACK_KEY, CLIENT_SECRET, freePort, TERMINAL_KEY } from '../support/harness.js';
-import { AUDIENCE, daemonProcess, writeDaemonConfig } from './daemon-process.js';
+import { freePort, TERMINAL_KEY } from '../support/harness.js';
+import { daemonProcess, writeDaemonConfig } from './daemon-process.js';
+import { startSims, type Sims } from './sims-client.js';
 import { dice, longPollFinal, OPEN, PAID, pool, recordSummary, SCALE, SEED, sleep, sseFinal, terminalCall, until } from './support.js';
 
 // The built daemon as a real process, killed with SIGKILL at seeded moments while payments
 // flow (mid-create, mid-callback, mid-delivery, or anywhere), restarted each time on the same
-// database. The PartPay simulator lives in the test process, so it outlives every crash.
+// database. The simulators live in a process of their own, so they outlive every crash.
 
 const root = resolve(import.meta.dirname, '../..');
 const AUTH = { Authorization: `Bearer ${TERMINAL_KEY}` };
-const PAYMENTS = Math.round(24 * SCALE);
-const KILLS = Math.round(4 * SCALE);
+/** This suite's own multiplier (`CHAOS_CRASH_SCALE`, else `CHAOS_SCALE`): `npm run test:chaos` sets 42, for 1,008 payments and 101 kills. */
+const CRASH_SCALE = Math.max(1, Number.parseFloat(process.env['CHAOS_CRASH_SCALE'] ?? '') || SCALE);
+const PAYMENTS = Math.round(24 * CRASH_SCALE);
+/** A kill per 10 payments, at least 4. */
+const KILLS = Math.max(4, Math.ceil(PAYMENTS / 10));
+/** About how long one kill takes (the killer's pause, then a restart): payments are spread over the kills. */
+const KILL_CYCLE_MS = 3_200;
 
 let dir: string;
-let sim: PartPaySimulator;
+let sims: Sims;
 let daemon: ReturnType<typeof daemonProcess>;
 let base: string;
 let dbPath: string;
@@ -28,40 +33,36 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tenderbridge-crash-'));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  sim = createPartPaySimulator({
-    protocol: {},
-    audience: AUDIENCE,
-    merchants: [{ merchantId: 'PP-MERCHANT-1', clientId: 'test-client', clientSecret: CLIENT_SECRET, callbackKey: CALLBACK_KEY, qrDelivery: 'base64' }],
-    callbackUrl: `${base}/partpay/callback`,
-    // Retries span the daemon's downtime (0.2 + 0.4 + ... s); reconciliation covers the rest.
-    callbackRetry: { attempts: 6, initialDelayMs: 200 },
-  });
-  const simUrl = await sim.listen(0, '127.0.0.1');
-  const configFile = writeDaemonConfig(dir, port, simUrl);
+  sims = await startSims(base);
+  const configFile = writeDaemonConfig(dir, port, sims.partpayUrl);
   dbPath = join(dir, 'chaos.db');
   daemon = daemonProcess(configFile, dir);
   await daemon.start();
-});
+}, 30_000);
 
 afterAll(async () => {
   await daemon?.stop('SIGTERM');
-  await sim?.close();
+  await sims?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
 type Kind = 'random' | 'mid-upstream' | 'mid-callback' | 'mid-delivery';
 
 describe('crash recovery: SIGKILL at random moments loses no payment', () => {
-  it(`${PAYMENTS} payments through ${KILLS} SIGKILLs end consistent with PartPay`, { timeout: 90_000 * SCALE }, async () => {
+  it(`${PAYMENTS} payments through ${KILLS} SIGKILLs end consistent with PartPay`, { timeout: 90_000 * CRASH_SCALE }, async () => {
     const started = Date.now();
-    const deadline = Date.now() + 60_000 * SCALE;
+    const deadline = Date.now() + 60_000 * CRASH_SCALE;
+    // Payments keep coming for as long as the kills go on.
+    const spacingMs = Math.max(40, (KILLS * KILL_CYCLE_MS) / PAYMENTS);
     const killer = dice(SEED + 7);
     const kills: Kind[] = [];
+    // Orders whose QR a terminal shows: the only ones a customer can approve.
+    const shown = new Set<string>();
     let streaming = true;
 
-    const stream = pool(Array.from({ length: PAYMENTS }, (_, i) => i), 8, async (i) => {
+    const stream = pool(Array.from({ length: PAYMENTS }, (_, i) => i), 16, async (i) => {
       const d = dice(SEED * 7 + i);
-      await sleep(d.int(0, 300) + i * 40);
+      await sleep(Math.max(0, started + d.int(0, 300) + i * spacingMs - Date.now()));
       const plan = d.pick({ approve: 60, decline: 20, cancel: 10, refund: 10 });
       const amountMinor = d.int(100, 30_000);
       const created = await terminalCall<{ id: string; version: number; partpay: { orderId: string } | null; error?: { details?: { paymentId?: string } } }>(
@@ -73,11 +74,12 @@ describe('crash recovery: SIGKILL at random moments loses no payment', () => {
       if (created.status !== 201 && created.status !== 200) return { i, plan, amountMinor, id: created.body.error?.details?.paymentId ?? null, told: `create ${created.status}` };
       const id = created.body.id;
       const orderId = created.body.partpay?.orderId as string;
+      shown.add(orderId);
       const sse = i % 3 === 0 ? sseFinal(base, AUTH, id, deadline) : null;
       await sleep(d.int(0, 400));
-      if (plan === 'decline') await sim.decline(orderId).catch(() => undefined);
+      if (plan === 'decline') await sims.decline(orderId).catch(() => undefined);
       else if (plan === 'cancel') await terminalCall(`${base}/v1/payments/${id}/cancel`, { headers: AUTH, json: {} }, deadline);
-      else await sim.approve(orderId).catch(() => undefined);
+      else await sims.approve(orderId).catch(() => undefined);
       const final = await longPollFinal(base, AUTH, id, created.body.version, deadline);
       if (plan === 'refund' && final.state === 'approved') {
         await terminalCall(`${base}/v1/payments/${id}/refunds`, { headers: { ...AUTH, 'Idempotency-Key': `crash-${i}-refund` }, json: { amountMinor: Math.ceil(amountMinor / 2) } }, deadline);
@@ -93,20 +95,20 @@ describe('crash recovery: SIGKILL at random moments loses no payment', () => {
       const kind = killer.pick<Kind>({ random: 1, 'mid-upstream': 1, 'mid-callback': 1, 'mid-delivery': 1 });
       if (kind === 'mid-upstream') {
         // Every PartPay call answers late: creates, cancels and refunds are done upstream but unanswered when the kill lands.
-        sim.setFaults({ seed: SEED + k, api: { slow: 1, slowMs: 400 } });
+        await sims.setFaults({ seed: SEED + k, api: { slow: 1, slowMs: 400 } });
         await sleep(250);
       } else if (kind === 'mid-callback') {
-        for (const o of sim.listOrders().filter((x) => x.status === 'pending').slice(0, 3)) await sim.approve(o.orderId).catch(() => undefined);
+        for (const orderId of (await sims.pendingOrders()).filter((o) => shown.has(o)).slice(0, 3)) await sims.approve(orderId).catch(() => undefined);
       } else if (kind === 'mid-delivery') {
         // PartPay fails for a moment: cancels and refunds are owed from the outbox; the kill lands while it delivers them.
-        sim.setFaults({ seed: SEED + k, api: { error5xx: 1 } });
+        await sims.setFaults({ seed: SEED + k, api: { error5xx: 1 } });
         await sleep(400);
-        sim.setFaults({});
+        await sims.setFaults({});
         await sleep(killer.int(0, 1_100));
       }
       await daemon.stop('SIGKILL');
       kills.push(kind);
-      sim.setFaults({});
+      await sims.setFaults({});
       await sleep(killer.int(0, 300));
       await daemon.start();
     }
@@ -124,7 +126,7 @@ describe('crash recovery: SIGKILL at random moments loses no payment', () => {
       await sleep(500);
 
       const problems: string[] = [];
-      const orders = sim.orders();
+      const orders = await sims.orders();
       const byRef = new Map<string, typeof orders>();
       for (const o of orders) byRef.set(o.gatewayReference, [...(byRef.get(o.gatewayReference) ?? []), o]);
       const known = new Set<string>();
@@ -165,7 +167,7 @@ describe('crash recovery: SIGKILL at random moments loses no payment', () => {
       const stuck = db.prepare("SELECT id, payment_id FROM refunds WHERE state = 'pending'").all() as Array<{ id: string; payment_id: string }>;
       for (const r of stuck) problems.push(`refund ${r.id} of payment ${r.payment_id} stuck pending`);
 
-      const summary = { scale: SCALE, seed: SEED, payments: tracked.length, crashes: kills.length, kinds: kills, outcomes, upstreamOrders: orders.length, problems: problems.length, durationMs: Date.now() - started };
+      const summary = { scale: CRASH_SCALE, seed: SEED, payments: tracked.length, crashes: kills.length, kinds: kills, outcomes, upstreamOrders: orders.length, problems: problems.length, durationMs: Date.now() - started };
       console.log(`[chaos] crash: ${tracked.length} payments, ${kills.length} SIGKILLs (${kills.join(', ')}), ${problems.length === 0 ? 'consistent' : `${problems.length} PROBLEMS`} ${JSON.stringify(outcomes)}`);
       await recordSummary('crash', summary);
       expect(problems).toEqual([]);
@@ -182,15 +184,16 @@ describe('crash recovery: a refund cut off by a crash', () => {
     if (!daemon.alive()) await daemon.start();
     const created = await terminalCall<{ id: string; version: number; partpay: { orderId: string } }>(`${base}/v1/payments`, { headers: { ...AUTH, 'Idempotency-Key': 'refund-crash-1' }, json: { amountMinor: 4000, currency: 'NZD', merchantReference: 'refund-crash-1' } });
     expect(created.status).toBe(201);
-    await sim.approve(created.body.partpay.orderId);
+    await sims.approve(created.body.partpay.orderId);
     expect((await longPollFinal(base, AUTH, created.body.id, created.body.version, Date.now() + 10_000)).state).toBe('approved');
     // PartPay does the refund but answers late; the daemon dies while waiting for the answer.
-    sim.setFaults({ api: { slow: 1, slowMs: 600 } });
+    await sims.setFaults({ api: { slow: 1, slowMs: 600 } });
     const refund = { headers: { ...AUTH, 'Idempotency-Key': 'refund-crash-1-r' }, json: { amountMinor: 1500 } };
     void terminalCall(`${base}/v1/payments/${created.body.id}/refunds`, refund, Date.now() + 1_000).catch(() => undefined);
-    await until(() => (sim.getOrder(created.body.partpay.orderId)?.refunds.length ?? 0) > 0, () => sleep(20), 5_000, 10);
+    const refundsAtPartPay = async () => (await sims.orders(created.body.id)).flatMap((o) => o.refunds);
+    await until(async () => (await refundsAtPartPay()).length > 0, () => sleep(20), 5_000, 10);
     await daemon.stop('SIGKILL');
-    sim.setFaults({});
+    await sims.setFaults({});
     await daemon.start();
     const retried = await terminalCall<{ refund: { state: string } }>(`${base}/v1/payments/${created.body.id}/refunds`, refund, Date.now() + 10_000);
     expect([201, 202]).toContain(retried.status);
@@ -199,7 +202,7 @@ describe('crash recovery: a refund cut off by a crash', () => {
       () => sleep(250),
       8_000,
     );
-    expect(sim.getOrder(created.body.partpay.orderId)?.refunds.reduce((a, r) => a + r.amountCents, 0)).toBe(1500);
+    expect((await refundsAtPartPay()).reduce((a, r) => a + r.amountCents, 0)).toBe(1500);
     expect(settled).toBe(true);
   });
 });
