@@ -18,4 +18,5 @@ const stale = !existsSync(marker) || newest('src') > statSync(marker).mtimeMs ||
 if (stale) {
   console.error('building tenderbridge (dist/ is missing or out of date)...');
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['scripts/build-info.mjs'], { stdio: 'inherit' });
 }

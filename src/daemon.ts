@@ -30,6 +30,7 @@ import { closeGracefully, listen } from './ops/listeners.js';
 import { authFailureLimits } from './shared/http/security.js';
 import { createMetrics } from './ops/metrics.js';
 import { metricsRoutes } from './ops/metrics-routes.js';
+import type { BuildInfo } from './ops/build-info.js';
 import type { Config } from './shared/config/load.js';
 import { providersFromConfig } from './providers-from-config.js';
 import { watchCommits } from './shared/db/commit-watch.js';
@@ -52,6 +53,8 @@ export interface DaemonOptions {
   newId?: () => string;
   /** Collect the process's own metrics (default true); off where many daemons share one process (the simulator). */
   processMetrics?: boolean;
+  /** Which tenderbridge this is, shown on /healthz, /v1/terminal, the console and in metrics (default: unknown). */
+  build?: BuildInfo;
   /**
    * Called synchronously right after each durable commit from `start()` on, with how many there
    * have been: a group-commit batch, or a write that committed by itself (see `watchCommits`).
@@ -106,7 +109,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     now: clock,
     ...(options.dispatcher ? { fetch: fetchThrough(options.dispatcher) } : {}),
   });
-  const metrics = createMetrics({ db, tokens: () => tokens.status(), clock, ...(options.processMetrics === false ? { processMetrics: false } : {}) });
+  const build: BuildInfo = options.build ?? { version: 'unknown', commit: null, node: process.version };
+  const metrics = createMetrics({ db, tokens: () => tokens.status(), clock, build, ...(options.processMetrics === false ? { processMetrics: false } : {}) });
   const partpay = partpayClientFromConfig(config, tokens, logger.child({ component: 'partpay' }), { observe: (attempt) => metrics.partpayAttempt(attempt), beforeSend: () => group.settled(), dispatcher: options.dispatcher });
 
   // The deliverer needs the core and the core needs to kick the deliverer: tie the knot late.
@@ -178,7 +182,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
         })(),
       ]),
     );
-  const health = { path: '/', router: healthRoutes({ db, outbox, clock, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000, upstream: upstreamChecks }) };
+  const health = { path: '/', router: healthRoutes({ db, outbox, clock, build, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000, upstream: upstreamChecks }) };
   const callback = {
     path: '/',
     router: partpayCallbackRoutes({
@@ -200,12 +204,12 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     errorFormats: [{ prefix: '/qr/v1', body: electrumErrorBody }],
     mounts: [
       // The API families own their prefixes (nothing at the root answers under them): first, so their requests skip the root routers.
-      { path: '/v1', router: terminalRoutes({ registry, service, payments, events, qr, sse, electrumQr: electrumDeps.repo, bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds, detail }) },
+      { path: '/v1', router: terminalRoutes({ registry, service, payments, events, qr, sse, electrumQr: electrumDeps.repo, bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds, detail, build }) },
       { path: '/qr/v1', router: electrumRoutes(electrumDeps, config.server.bodyLimit) },
       health,
       { path: '/', router: metricsRoutes(metrics, { mode: config.ops.metricsAccess, token: config.ops.metricsToken }) },
       ...(separateCallback ? [] : [callback]),
-      { path: '/', router: webRoutes({ db, config, registry, payments, outbox, events, operator, detail, metrics, kickOutbox: () => deliverer.kick(), logger: logger.child({ component: 'web' }), clock }) },
+      { path: '/', router: webRoutes({ db, config, registry, payments, outbox, events, operator, detail, build, metrics, kickOutbox: () => deliverer.kick(), logger: logger.child({ component: 'web' }), clock }) },
     ],
   });
   // PartPay's callback on its own listener (public), apart from the terminals' (store LAN).

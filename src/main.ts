@@ -8,27 +8,35 @@ import { fileURLToPath } from 'node:url';
 import { createDaemon } from './daemon.js';
 import { crashAfterCommit, crashPointFrom, CRASH_AFTER_COMMIT_ENV } from './ops/crash-point.js';
 import { startEmbeddedElectrumPartner, startEmbeddedPartPay } from './demo/embedded-simulator.js';
+import { describeBuild, readBuildInfo } from './ops/build-info.js';
 import { createSystemdNotifier } from './ops/systemd-notify.js';
 import { ConfigError, configPathFrom, loadConfigFile, maskedConfig } from './shared/config/load.js';
-import { createLogger } from './shared/logger.js';
+import { createLogger, logFormatFrom, LOG_LEVELS, type LogFormat } from './shared/logger.js';
 
 const appRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 async function main(): Promise<void> {
   let config;
   let crashPoint: number | null;
+  let format: LogFormat;
   try {
     config = loadConfigFile(configPathFrom(process.argv.slice(2), process.env, appRoot), process.env);
     crashPoint = crashPointFrom(process.env);
+    format = logFormatFrom(process.argv.slice(2), process.env, process.stdout.isTTY === true);
+    const override = process.env['TENDERBRIDGE_LOG_LEVEL'];
+    if (override && !LOG_LEVELS.includes(override)) throw new ConfigError('TENDERBRIDGE_LOG_LEVEL', [`must be one of ${LOG_LEVELS.join(', ')}, not "${override}"`]);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || (error instanceof Error && error.message.startsWith('--log-format'))) {
       console.error(error.message);
       process.exit(78); // EX_CONFIG: systemd shows it, and Restart=on-failure will not help
     }
     throw error;
   }
-  const logger = createLogger({ level: config.log.level });
-  logger.info('starting tenderbridge', { config: config.source, effective: maskedConfig(config.raw) });
+  // TENDERBRIDGE_LOG_LEVEL overrides the config's level (e.g. debug for one run, without editing the file).
+  const level = process.env['TENDERBRIDGE_LOG_LEVEL'] || config.log.level;
+  const logger = createLogger({ level, format });
+  const build = readBuildInfo(appRoot);
+  logger.info(`starting tenderbridge ${describeBuild(build)}`, { version: build.version, commit: build.commit, node: build.node, config: config.source, effective: maskedConfig(config.raw) });
   // systemd Type=notify (a no-op without $NOTIFY_SOCKET): READY=1, STOPPING=1, WATCHDOG=1.
   const notifier = createSystemdNotifier({ env: process.env, logger });
   let stopWatchdog = (): void => undefined;
@@ -36,12 +44,14 @@ async function main(): Promise<void> {
   // The crash suite's hook: SIGKILL right after the k-th durable commit (never set in production).
   if (crashPoint !== null) logger.warn(`test hook ${CRASH_AFTER_COMMIT_ENV} is set: ${crashPoint === 0 ? 'every durable commit is counted' : `this daemon kills itself (SIGKILL) right after durable commit ${crashPoint}`}`, { crashPoint });
   const onCommitted = crashPoint === null ? undefined : crashAfterCommit(crashPoint, { logger, kill: () => process.kill(process.pid, 'SIGKILL') });
-  const daemon = createDaemon(config, { logger, ...(onCommitted ? { onCommitted } : {}) });
+  const daemon = createDaemon(config, { logger, build, ...(onCommitted ? { onCommitted } : {}) });
   const url = await daemon.start();
   const simulator = await startEmbeddedPartPay(config, config.server.publicUrl ?? url, logger);
   const partnerSimulator = await startEmbeddedElectrumPartner(config, config.server.publicUrl ?? url, logger);
-  logger.info(`tenderbridge ready on ${url}`, {
+  logger.info(`tenderbridge ready on ${url} (${describeBuild(build)})`, {
     url,
+    version: build.version,
+    commit: build.commit,
     virtualTerminal: `${url}/terminal`,
     console: `${url}/console`,
     terminalApi: `${url}/v1`,

@@ -1,3 +1,4 @@
+import type { BuildInfo } from '../ops/build-info.js';
 /** Where a CLI run writes, what it reads from its environment, and the exit codes it returns. */
 export interface CliIo {
   stdout: { write(text: string): unknown };
@@ -7,6 +8,8 @@ export interface CliIo {
   cwd: string;
   /** Folder holding `config/default.json`; defaults to the package root. */
   appRoot?: string;
+  /** Which tenderbridge this is (`--version`); read from the install by the entry point. */
+  build?: BuildInfo;
   /** Epoch ms; injectable so tests can fake a skewed clock. */
   clock?: () => number;
   /** HTTP client for the doctor's clock check; defaults to the global fetch. */

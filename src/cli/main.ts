@@ -2,9 +2,13 @@
  * Entry of the `tenderbridge` CLI (bin/tenderbridge.js imports the compiled file). The only
  * place the CLI touches process globals.
  */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readBuildInfo } from '../ops/build-info.js';
 import { createCli, runCli } from './program.js';
 
-const io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+const appRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), build: readBuildInfo(appRoot) };
 
 runCli(createCli(io), process.argv.slice(2)).then(
   (code) => {

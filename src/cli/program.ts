@@ -7,6 +7,7 @@ import { registerReportCommand } from './commands/report.js';
 import { registerTerminalCommands } from './commands/terminals.js';
 import { EXIT_SIGNAL } from './context.js';
 import { EXIT, type CliIo } from './io.js';
+import { describeBuild } from '../ops/build-info.js';
 
 /**
  * Builds the `tenderbridge` command-line program. Nothing runs until it is parsed, and no
@@ -24,6 +25,7 @@ export function createCli(io: CliIo): Command {
     .showSuggestionAfterError()
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .description('Store IT tool for the tenderbridge payment daemon: check config and health, manage terminals, inspect and resolve payments, end-of-day reports, database backup.')
+    .version(io.build ? describeBuild(io.build) : 'unknown', '-V, --version', 'print the version (and the commit it was built from)')
     .option('--config <file>', 'config file (default: $TENDERBRIDGE_CONFIG, else config/default.json of the install)')
     .option('--json', 'machine-readable JSON on stdout instead of tables')
     .addHelpText(

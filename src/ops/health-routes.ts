@@ -3,11 +3,14 @@ import express, { type Router } from 'express';
 import type { Db } from '../shared/db/open.js';
 import { LATEST_VERSION, schemaVersion } from '../shared/db/open.js';
 import type { OutboxRepository } from '../outbox/repository.js';
+import type { BuildInfo } from './build-info.js';
 
 type Check = { ok: boolean; detail?: string };
 
 export interface HealthDeps {
   db: Db;
+  /** Which tenderbridge this is, told on /healthz. */
+  build?: BuildInfo;
   outbox: OutboxRepository;
   clock: () => number;
   /** True while the daemon is shutting down: not ready for new work. */
@@ -57,7 +60,7 @@ async function withTimeout(check: Promise<Check>, ms: number): Promise<Check> {
 export function healthRoutes(deps: HealthDeps): Router {
   const router = express.Router();
   router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.json({ status: 'ok', ...(deps.build ? { version: deps.build.version, commit: deps.build.commit } : {}) });
   });
   router.get('/readyz', async (_req, res) => {
     const checks: Record<string, Check> = { database: databaseCheck(deps.db) };

@@ -3,6 +3,7 @@ import type { RequestHandler, Response } from 'express';
 import type { Db } from '../shared/db/open.js';
 import type { PartPayAttemptInfo } from '../partpay/request.js';
 import type { TokenStatus } from '../partpay/token-manager.js';
+import type { BuildInfo } from './build-info.js';
 
 const STARTED = Symbol('timerStarted');
 type TimedResponse = Response & { [STARTED]: bigint };
@@ -12,6 +13,8 @@ export interface MetricsSources {
   /** PartPay token state per merchant credential. */
   tokens: () => TokenStatus[];
   clock: () => number;
+  /** Which tenderbridge this is: `tenderbridge_build_info{version,commit,node} 1`. */
+  build?: BuildInfo;
   /** Also the process's own metrics (CPU, memory, event loop lag, GC), which set up process-wide observers: once per process (default true). */
   processMetrics?: boolean;
 }
@@ -25,6 +28,10 @@ export function createMetrics(sources: MetricsSources) {
   const registry = new client.Registry();
   if (sources.processMetrics !== false) client.collectDefaultMetrics({ register: registry, prefix: 'tenderbridge_' });
 
+  if (sources.build) {
+    const info = new client.Gauge({ name: 'tenderbridge_build_info', help: 'Which tenderbridge runs: always 1, with its version, commit and Node.js', labelNames: ['version', 'commit', 'node'], registers: [registry] });
+    info.set({ version: sources.build.version, commit: sources.build.commit ?? 'unknown', node: sources.build.node }, 1);
+  }
   const paymentsByState = sources.db.prepare('SELECT provider, state, count(*) AS n FROM payments GROUP BY provider, state');
   const outboxStats = sources.db.prepare("SELECT state, count(*) AS n, min(created_at) AS oldest FROM outbox WHERE state != 'done' GROUP BY state");
   const attention = sources.db.prepare('SELECT count(*) AS n FROM payments WHERE attention IS NOT NULL');

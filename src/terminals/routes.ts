@@ -4,6 +4,7 @@ import type { PaymentQr } from '../payments/payment-qr.js';
 import type { PaymentRepository } from '../payments/repository.js';
 import type { PaymentEvents } from '../payments/events.js';
 import type { Payment } from '../payments/types.js';
+import type { BuildInfo } from '../ops/build-info.js';
 import type { Registry } from '../registry/registry.js';
 import { applyOverrides, parseProfileOverrides } from '../qr/display-profile.js';
 import { invalidImage } from '../qr/image-bytes.js';
@@ -40,6 +41,8 @@ export interface TerminalRoutesDeps {
   maxWaitSeconds: number;
   /** The provider's own facts of a payment, shown under its name. */
   detail: ProviderDetail;
+  /** Which tenderbridge this is, told on GET /v1/terminal. */
+  build?: BuildInfo;
 }
 
 /**
@@ -54,7 +57,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
 
   router.get('/terminal', (_req, res) => {
     const t = currentTerminal(res);
-    res.json({ id: t.id, storeId: t.storeId, merchantId: t.merchantId, displayProfile: t.displayProfile });
+    res.json({ id: t.id, storeId: t.storeId, merchantId: t.merchantId, displayProfile: t.displayProfile, tenderbridge: deps.build ? { version: deps.build.version, commit: deps.build.commit } : null });
   });
 
   router.post('/payments', async (req, res) => {

@@ -1,4 +1,5 @@
 import type { Metrics } from '../ops/metrics.js';
+import type { BuildInfo } from '../ops/build-info.js';
 import type { OutboxRepository } from '../outbox/repository.js';
 import type { PaymentEvents } from '../payments/events.js';
 import type { OperatorActions } from '../payments/operator.js';
@@ -18,6 +19,8 @@ export interface WebDeps {
   outbox: OutboxRepository;
   events: PaymentEvents;
   operator: OperatorActions;
+  /** Which tenderbridge this is, in the console's footer. */
+  build?: BuildInfo;
   /** The provider's own facts of a payment (PartPay's order, Electrum's request, partner and advice). */
   detail: ProviderDetail;
   metrics: Metrics;

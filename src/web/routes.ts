@@ -1,3 +1,4 @@
+import { describeBuild } from '../ops/build-info.js';
 import express, { type Router } from 'express';
 import { currencyExponent } from '../shared/currency.js';
 import { consoleApp } from './client/console-app.js';
@@ -37,7 +38,7 @@ export function webRoutes(deps: WebDeps): Router {
   router.get('/console', (_req, res) => {
     const registry = deps.registry;
     const currencyDigits = Object.fromEntries(registry.merchants().map((m) => [m.currency, currencyExponent(m.currency)]));
-    const data = { operator: currentOperator(res), stores: registry.stores().map((s) => s.id), terminals: registry.terminals().map((t) => t.id), currencyDigits };
+    const data = { operator: currentOperator(res), stores: registry.stores().map((s) => s.id), terminals: registry.terminals().map((t) => t.id), currencyDigits, version: deps.build ? describeBuild(deps.build) : 'unknown version' };
     res.type('html').send(consolePage(data));
   });
   router.get('/console/assets/console.js', (_req, res) => void res.type('js').send(consoleJs));

@@ -50,6 +50,7 @@ export const tools = {
   systemdNotify: () => systemTool('systemd-notify', 'systemd'),
   openssl: () => systemTool('openssl', 'openssl'),
   python3: () => systemTool('python3', 'python3'),
+  promtool: () => systemTool('promtool', 'prometheus'),
 };
 
 /** CI=true (or any value but empty, 0 and false): prerequisites are required, never skipped. */

@@ -9,7 +9,7 @@ const options = (values: readonly string[], any = 'Any') => [`<option value="">$
  * The operator console: live payments, a payment's journal and resolutions, outbox, health, end
  * of day. `currencyDigits` gives the script each merchant currency's ISO 4217 minor-unit digits.
  */
-export function consolePage(data: { operator: string; stores: string[]; terminals: string[]; currencyDigits: Record<string, number> }): string {
+export function consolePage(data: { operator: string; stores: string[]; terminals: string[]; currencyDigits: Record<string, number>; version: string }): string {
   return pageShell({
     title: 'Operator console · tenderbridge',
     heading: 'Operator console',
@@ -93,6 +93,7 @@ export function consolePage(data: { operator: string; stores: string[]; terminal
     <thead><tr><th scope="col">Currency</th><th scope="col" class="num">Approved</th><th scope="col" class="num">Amount</th><th scope="col" class="num">Declined</th><th scope="col" class="num">Cancelled</th><th scope="col" class="num">Expired</th><th scope="col" class="num">Refunded</th><th scope="col" class="num">Late approvals</th></tr></thead>
     <tbody id="eod-rows"></tbody></table></div>
 </section>
+<footer class="version"><p>tenderbridge ${escapeHtml(data.version)}</p></footer>
 </div>`,
   });
 }
