@@ -18,7 +18,7 @@ const metricValue = (text: string, name: string, labels = ''): number | null => 
 
 describe('health, readiness and metrics', () => {
   it('reports alive and ready with each check named', async () => {
-    expect((await call(`${h.url}/healthz`)).body).toEqual({ status: 'ok' });
+    expect((await call(`${h.url}/healthz`)).body).toEqual({ status: 'ok', version: 'unknown', commit: null });
     const ready = await call<{ status: string; checks: Record<string, { ok: boolean }> }>(`${h.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(ready.body.checks).toMatchObject({ database: { ok: true }, outbox: { ok: true }, 'partpay_token:m1': { ok: true } });
