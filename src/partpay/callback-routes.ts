@@ -18,10 +18,24 @@ export interface CallbackDeps {
   /** Source addresses/CIDRs allowed to post callbacks; empty = any. */
   allowSources?: readonly string[];
   /** Observers for metrics: outcome of each callback. */
-  onCallback?: (outcome: 'applied' | 'duplicate' | 'orphan' | 'rejected_signature' | 'malformed', payment: Payment | null) => void;
+  onCallback?: (outcome: 'applied' | 'duplicate' | 'orphan' | 'mismatch' | 'rejected_signature' | 'malformed', payment: Payment | null) => void;
 }
 
 const FIELD = /^[\x20-\x7E]{1,128}$/;
+
+/**
+ * The references of a signed callback that contradict the payment its orderId found: our
+ * payment id (sent as `gatewayReference`) and the terminal's `merchantReference`, both echoed
+ * by PartPay. A field left out is no contradiction; a different value is.
+ * @example referenceMismatch({ id: 'p1', merchantReference: 'R-1' }, new URLSearchParams('gatewayReference=p2')) // ['gatewayReference']
+ */
+export function referenceMismatch(payment: Pick<Payment, 'id' | 'merchantReference'>, fields: URLSearchParams): string[] {
+  const expected: Array<[string, string]> = [
+    ['gatewayReference', payment.id],
+    ['merchantReference', payment.merchantReference],
+  ];
+  return expected.filter(([name, value]) => fields.has(name) && fields.get(name) !== value).map(([name]) => name);
+}
 
 /**
  * `POST /partpay/callback`: PartPay's signed, form-encoded notice that an order reached a
@@ -69,6 +83,18 @@ export function partpayCallbackRoutes(deps: CallbackDeps): Router {
         deps.payments.journal({ paymentId: null, at: deps.clock(), kind: 'orphan_callback', actor: 'partpay', detail, rawBody: raw });
         deps.logger.warn('callback for an unknown order journaled as orphan', { orderId, gatewayReference });
         deps.onCallback?.('orphan', null);
+        res.status(200).json({ status: 'ok' });
+        return;
+      }
+      // Signed, but for another payment than the one its orderId names (PartPay mixing up
+      // orders, or our order id on someone else's payment): recorded, never acted on. A 200,
+      // as for an orphan, since PartPay resending it would not make it right; reconciliation
+      // asks PartPay about the order itself when the payment's own callback stays overdue.
+      const mismatched = referenceMismatch(payment, fields);
+      if (mismatched.length > 0) {
+        deps.payments.journal({ paymentId: payment.id, at: deps.clock(), kind: 'callback_mismatch', actor: 'partpay', detail: { ...detail, mismatched, note: 'references name another payment: recorded, not acted on' }, rawBody: raw });
+        deps.logger.warn('callback not acted on: its references contradict the payment', { paymentId: payment.id, terminalId: payment.terminalId, orderId, mismatched });
+        deps.onCallback?.('mismatch', payment);
         res.status(200).json({ status: 'ok' });
         return;
       }

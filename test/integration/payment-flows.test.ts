@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import sharp from 'sharp';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSignedCallbackBody } from '../../src/partpay/signature.js';
@@ -40,14 +41,15 @@ async function postCallback(body: string) {
   return call(`${h.url}/partpay/callback`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
 }
 
-function callbackBody(p: PaymentJson, status: string, key = CALLBACK_KEY): string {
+/** PartPay's callback for `p` as PartPay signs it: its order, our id and the terminal's reference echoed. */
+function callbackBody(p: PaymentJson, status: string, key = CALLBACK_KEY, references: { gatewayReference?: string; merchantReference?: string } = {}): string {
   return buildSignedCallbackBody(
     [
       ['orderId', p.partpay?.orderId ?? ''],
       ['orderNumber', p.partpay?.orderNumber ?? ''],
       ['orderStatus', status],
-      ['gatewayReference', p.id],
-      ['merchantReference', 'R'],
+      ['gatewayReference', references.gatewayReference ?? p.id],
+      ['merchantReference', references.merchantReference ?? p.merchantReference],
     ],
     key,
   );
@@ -59,7 +61,9 @@ describe('PartPay payment flows through the terminal API', () => {
     expect(p).toMatchObject({ state: 'awaiting_customer', amountMinor: 1234, final: false, paid: false });
     expect(p.partpay?.orderId).toMatch(/^[0-9a-f-]{36}$/);
     const order = h.sim.getOrder(p.partpay?.orderId as string);
-    expect(order).toMatchObject({ gatewayReference: p.id, merchantReference: `R-${refCounter}` });
+    // PartPay's order is for the amount the terminal asked, in major units, and names our payment.
+    expect(order).toMatchObject({ amount: 12.34, status: 'pending', gatewayReference: p.id, merchantReference: `R-${refCounter}` });
+    expect(h.sim.orders().filter((o) => o.gatewayReference === p.id).map((o) => o.amountCents)).toEqual([1234]);
 
     const qr = await fetch(`${h.url}${p.qr?.imageUrl}`, { headers: h.auth() });
     expect(qr.status).toBe(200);
@@ -74,7 +78,8 @@ describe('PartPay payment flows through the terminal API', () => {
     const waiting = getPayment(p.id, `?wait=10&version=${p.version}`);
     await h.sim.approve(p.partpay?.orderId as string);
     const done = await waiting;
-    expect(done).toMatchObject({ state: 'approved', final: true, paid: true });
+    expect(done).toMatchObject({ state: 'approved', final: true, paid: true, amountMinor: 1234, refundedMinor: 0 });
+    expect(h.sim.getOrder(p.partpay?.orderId as string)).toMatchObject({ status: 'approved', amount: 12.34, refunds: [] });
     // the QR text read from PartPay's image is kept on the payment
     expect((await getPayment(p.id)).qr?.text).toBe(read.body.text);
     const kinds = journal(p.id).map((e) => e.kind);
@@ -132,14 +137,28 @@ describe('PartPay payment flows through the terminal API', () => {
 
   it('answers "approved" when the customer approved just before the cancel reached PartPay', async () => {
     const p = await createPayment();
-    // Approve at PartPay but hold the callback back: the terminal does not know yet.
-    const order = h.sim.getOrder(p.partpay?.orderId as string);
-    expect(order).toBeTruthy();
-    await h.sim.approve(p.partpay?.orderId as string);
+    // Approve at PartPay with its callback dropped: the terminal does not know yet, and only
+    // PartPay's refusal of the cancel can tell us.
+    h.sim.setFaults({ callbacks: { drop: 1 } });
+    try {
+      await h.sim.approve(p.partpay?.orderId as string);
+      await eventually(() => h.sim.faults().injected['callbacks.drop'] === 1);
+    } finally {
+      h.sim.setFaults({});
+    }
+    expect((await getPayment(p.id)).state).toBe('awaiting_customer');
     const res = await call<ErrorJson & PaymentJson>(`${h.url}/v1/payments/${p.id}/cancel`, { method: 'POST', headers: h.auth() });
-    // either the callback won the race (409 already_approved) or the cancel learnt it from PartPay: never "cancelled"
-    expect(res.status).toBe(409);
-    expect((await getPayment(p.id)).state).toBe('approved');
+    expect(res.status, res.text).toBe(409);
+    expect(res.body.error.code).toBe('already_approved');
+    expect(await getPayment(p.id)).toMatchObject({ state: 'approved', paid: true });
+    expect(h.sim.getOrder(p.partpay?.orderId as string)?.status).toBe('approved');
+    // The cancel learnt the approval by asking PartPay: journaled as a reconcile, no callback at all.
+    const events = journal(p.id);
+    expect(events.filter((e) => e.kind === 'callback')).toEqual([]);
+    const reconciled = events.findIndex((e) => e.kind === 'reconcile');
+    expect(reconciled, JSON.stringify(events.map((e) => e.kind))).toBeGreaterThanOrEqual(0);
+    expect(events[reconciled + 1]).toMatchObject({ kind: 'state_changed', to_state: 'approved' });
+    expect(h.daemon.payments.get(p.id)?.resolvedBy).toBe('reconcile');
   });
 
   it('does not lose an approval that arrives after the terminal cancelled: flags it and refunds it', async () => {
@@ -160,6 +179,7 @@ describe('PartPay payment flows through the terminal API', () => {
     expect(kinds.some((e) => e.kind === 'resolution')).toBe(true);
     const refunds = h.daemon.payments.refundsOf(p.id);
     expect(refunds).toEqual([expect.objectContaining({ state: 'succeeded', amountMinor: 2500, requestedBy: 'system:late-approval' })]);
+    expect(h.sim.getOrder(p.partpay?.orderId as string)).toMatchObject({ status: 'approved', amount: 25, refunds: [expect.objectContaining({ amountCents: 2500, status: 'succeeded' })] });
   });
 
   it('keeps a late approval flagged for an operator when the policy is "flag"', async () => {
@@ -190,8 +210,28 @@ describe('PartPay payment flows through the terminal API', () => {
     expect([first.status, second.status]).toEqual([200, 200]);
     const now = await getPayment(p.id);
     expect(now.state).toBe('approved');
-    expect(now.version).toBe(3); // created(1) -> awaiting_customer(2) -> approved(3), nothing more
+    expect(now.version).toBe(p.version + 1); // one change (awaiting_customer -> approved), nothing more
     expect(journal(p.id).filter((e) => e.kind === 'callback')).toHaveLength(2);
+  });
+
+  it('does not act on a signed callback whose references name another payment, and journals the mismatch', async () => {
+    const p = await createPayment();
+    const other = await createPayment();
+    const before = await getPayment(p.id);
+    // Validly signed, for p's order, but echoing another payment's id or another reference.
+    const wrongPayment = callbackBody(p, 'approved', CALLBACK_KEY, { gatewayReference: other.id });
+    const wrongReference = callbackBody(p, 'approved', CALLBACK_KEY, { merchantReference: 'R-not-this-sale' });
+    expect((await postCallback(wrongPayment)).status).toBe(200);
+    expect((await postCallback(wrongReference)).status).toBe(200);
+    expect(await getPayment(p.id)).toMatchObject({ state: 'awaiting_customer', version: before.version });
+    expect(await getPayment(other.id)).toMatchObject({ state: 'awaiting_customer', version: other.version });
+    const mismatches = journal(p.id).filter((e) => e.kind === 'callback_mismatch');
+    expect(mismatches.map((e) => e.raw_body)).toEqual([wrongPayment, wrongReference]);
+    expect(mismatches.map((e) => (JSON.parse(e.detail ?? '{}') as { mismatched: string[] }).mismatched)).toEqual([['gatewayReference'], ['merchantReference']]);
+    expect(journal(p.id).filter((e) => e.kind === 'callback')).toEqual([]);
+    // The genuine callback, references and all, still decides it.
+    expect((await postCallback(callbackBody(p, 'approved'))).status).toBe(200);
+    expect((await getPayment(p.id)).state).toBe('approved');
   });
 
   it('ignores a decline that arrives after the approval (out of order)', async () => {
@@ -253,6 +293,10 @@ describe('PartPay payment flows through the terminal API', () => {
     expect(rest.status).toBe(201);
     expect(rest.body.refund.amountMinor).toBe(3500);
     expect(rest.body.payment).toMatchObject({ state: 'refunded', refundedMinor: 5000 });
+    expect(h.sim.getOrder(p.partpay?.orderId as string)?.refunds.map((r) => [r.amountCents, r.status])).toEqual([
+      [1500, 'succeeded'],
+      [3500, 'succeeded'],
+    ]);
   });
 
   it('replays a refund with the same Idempotency-Key instead of refunding twice', async () => {
@@ -317,17 +361,26 @@ describe('PartPay payment flows through the terminal API', () => {
 
   it('renders the QR in the terminal display profile, with overrides', async () => {
     const p = await createPayment();
-    const jpeg = await fetch(`${h.url}/v1/payments/${p.id}/qr?format=webp&size=128`, { headers: h.auth() });
-    expect(jpeg.headers.get('content-type')).toBe('image/webp');
+    const overridden = { format: 'webp', size: 128 } as const;
+    const webp = await fetch(`${h.url}/v1/payments/${p.id}/qr?format=${overridden.format}&size=${overridden.size}`, { headers: h.auth() });
+    expect(webp.headers.get('content-type')).toBe(`image/${overridden.format}`);
+    const bytes = Buffer.from(await webp.arrayBuffer());
+    // The image itself is what the override asked for, not only its label.
+    expect(await sharp(bytes).metadata()).toMatchObject({ format: overridden.format, width: overridden.size, height: overridden.size });
+    const plain = await fetch(`${h.url}/v1/payments/${p.id}/qr`, { headers: h.auth() });
+    expect(await sharp(Buffer.from(await plain.arrayBuffer())).metadata()).toMatchObject({ format: 'png' });
     const bad = await call<ErrorJson>(`${h.url}/v1/payments/${p.id}/qr?format=gif`, { headers: h.auth() });
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/format/);
-    const etag = jpeg.headers.get('etag') as string;
+    const etag = webp.headers.get('etag') as string;
+    // An entity tag as RFC 9110 writes one (a quoted opaque string), naming these bytes: the
+    // same request revalidates to 304, another rendering has another tag.
+    expect(etag).toMatch(/^"[\x21\x23-\x7E]+"$/);
+    expect(plain.headers.get('etag')).not.toBe(etag);
     // (fetch() would add Cache-Control: no-cache to a conditional request, so use supertest)
-    const again = await request(h.url).get(`/v1/payments/${p.id}/qr?format=webp&size=128`).set(h.auth()).set('If-None-Match', etag);
+    const again = await request(h.url).get(`/v1/payments/${p.id}/qr?format=${overridden.format}&size=${overridden.size}`).set(h.auth()).set('If-None-Match', etag);
     expect(again.status).toBe(304);
     // Only images are revalidated; a payment's JSON is followed by long-poll or SSE, so it has no ETag.
-    expect(etag).toMatch(/^"[\w-]{22}"$/);
     expect((await fetch(`${h.url}/v1/payments/${p.id}`, { headers: h.auth() })).headers.get('etag')).toBeNull();
   });
 });

@@ -68,6 +68,7 @@ export type PaymentJson = {
   final: boolean;
   paid: boolean;
   amountMinor: number;
+  merchantReference: string;
   refundedMinor: number;
   attention: string | null;
   partpay: { orderId: string; orderNumber: string | null } | null;
