@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuthHeader } from '../../src/electrum/basic-auth.js';
 import { parseTlv, tranIdFromQr, verifyCrc } from '../../src/electrum/emv-qr.js';
-import { electrumPos } from '../support/electrum-pos.js';
+import { electrumPos, untilPayWaits } from '../support/electrum-pos.js';
 import { ELECTRUM, eventually, startHarness, type Harness } from '../support/harness.js';
 import { call } from '../support/http.js';
 import { validateElectrum } from '../support/swagger.js';
@@ -18,7 +18,6 @@ afterAll(async () => {
   await h.stop();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const count = (table: string) => (h.daemon.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 const counts = () => ({ payments: count('payments'), qr: count('electrum_qr_codes'), messages: count('electrum_messages'), outbox: count('outbox') });
 
@@ -70,7 +69,7 @@ describe('identifiers and idempotency', () => {
     const code = (await pos.createQrCode(pos.qrRequest(1000))).body;
     const request = pos.payRequest(code.tranId);
     const paying = pos.pay(request);
-    await sleep(150);
+    await untilPayWaits(h, request.id);
     await h.partners?.a.scan(code.qrCode);
     expect((await paying).status).toBe(201);
     const confirmation = pos.confirmation(request.id);
@@ -103,7 +102,7 @@ describe('identifiers and idempotency', () => {
     const code = (await pos.createQrCode(pos.qrRequest(1000))).body;
     const request = pos.payRequest(code.tranId);
     const paying = pos.pay(request);
-    await sleep(150);
+    await untilPayWaits(h, request.id);
     expect((await pos.reverse(pos.reversal(request.id, 'CANCELLED'))).status).toBe(202);
     const answer = await paying;
     expect(answer.status).toBe(400);
@@ -215,7 +214,7 @@ describe('PartPay through the Electrum retailer operations', () => {
     const orderId = code.body.qrCode.split('/').pop() as string;
     const request = pp.payRequest(code.body.tranId, 2599);
     const paying = pp.pay(request);
-    await sleep(100);
+    await untilPayWaits(h, request.id);
     await h.sim.approve(orderId);
     const answer = await paying;
     expect(answer.status, answer.text).toBe(201);
@@ -226,8 +225,9 @@ describe('PartPay through the Electrum retailer operations', () => {
   it('answers DECLINED_BY_PARTNER for a PartPay decline', async () => {
     const pp = electrumPos(h, ELECTRUM.posPartPay);
     const code = (await pp.createQrCode(pp.qrRequest(1000))).body;
-    const paying = pp.pay(pp.payRequest(code.tranId));
-    await sleep(100);
+    const request = pp.payRequest(code.tranId);
+    const paying = pp.pay(request);
+    await untilPayWaits(h, request.id);
     await h.sim.decline(code.qrCode.split('/').pop() as string);
     expect((await paying).body).toMatchObject({ errorType: 'DECLINED_BY_PARTNER' });
   });
@@ -246,7 +246,7 @@ describe('PartPay through the Electrum retailer operations', () => {
     const orderId = code.qrCode.split('/').pop() as string;
     const request = pp.payRequest(code.tranId, 1800);
     const paying = pp.pay(request);
-    await sleep(100);
+    await untilPayWaits(h, request.id);
     await h.sim.approve(orderId);
     expect((await paying).status).toBe(201);
     expect((await pp.reverse(pp.reversal(request.id, 'CANCELLED'))).status).toBe(202);
@@ -255,6 +255,10 @@ describe('PartPay through the Electrum retailer operations', () => {
       const row = h.daemon.db.prepare('SELECT p.state, p.refunded_minor FROM electrum_payments e JOIN payments p ON p.id = e.payment_id WHERE e.request_id = ?').get(request.id) as { state: string; refunded_minor: number };
       return row.state === 'refunded' && row.refunded_minor === 1800;
     });
+    // PartPay's books: the order was for 18.00, approved, and refunded once, in full.
+    const order = h.sim.orders().find((o) => o.orderId === orderId);
+    expect(order).toMatchObject({ status: 'approved', amountCents: 1800 });
+    expect(order?.refunds.map((r) => [r.amountCents, r.status])).toEqual([[1800, 'succeeded']]);
   });
 
   it('needs the amount at createQrCode for PartPay', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tranIdFromQr } from '../../src/electrum/emv-qr.js';
-import { electrumPos } from '../support/electrum-pos.js';
+import { settledMinor, type PartnerPayment } from '../../src/simulator/electrum-partner/partner-ledger.js';
+import { electrumPos, untilPayWaits } from '../support/electrum-pos.js';
 import { ELECTRUM, eventually, startHarness, type Harness } from '../support/harness.js';
 import { call } from '../support/http.js';
 import { validateElectrum } from '../support/swagger.js';
@@ -19,7 +20,6 @@ afterAll(async () => {
 });
 
 const partnerA = () => h.partners?.a as NonNullable<Harness['partners']>['a'];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function newCode(amountMinor: number | null = 1000, extra: Record<string, unknown> = {}) {
   const res = await pos.createQrCode(pos.qrRequest(amountMinor, extra));
@@ -32,7 +32,7 @@ async function payWithScan(amountMinor = 1000, scanner = partnerA()) {
   const code = await newCode(amountMinor);
   const request = pos.payRequest(code.tranId, amountMinor);
   const paying = pos.pay(request);
-  await sleep(150);
+  await untilPayWaits(h, request.id);
   const scan = await scanner.scan(code.qrCode);
   return { code, request, scan, answer: await paying };
 }
@@ -58,11 +58,17 @@ describe('full flow / r1 retailer payment / p1 partner payment / p3 scan notific
     expect(scan.status).toBe(202);
     expect(answer.status, answer.text).toBe(201);
     expect(answer.body).toMatchObject({ id: request.id, tranId: code.tranId, partner: { id: ELECTRUM.partnerA.id } });
-    // the partner received the forwarded PaymentRequest with its own payment token
-    const forwarded = partnerA().received().payments.find((m) => (m.body as { id: string }).id === request.id)?.body as Record<string, unknown>;
-    expect(forwarded).toMatchObject({ tranId: code.tranId, partner: { id: ELECTRUM.partnerA.id } });
+    // the partner received the forwarded PaymentRequest with its own payment token, for the amount the POS asked
+    const received = partnerA().received().payments.filter((m) => (m.body as { id: string }).id === request.id);
+    expect(received).toHaveLength(1);
+    const forwarded = received[0]?.body as Record<string, unknown>;
+    expect(forwarded).toMatchObject({ tranId: code.tranId, partner: { id: ELECTRUM.partnerA.id }, amounts: { requestAmount: request.amounts.requestAmount } });
     expect(typeof forwarded['partnerPaymentToken']).toBe('string');
     expect(validateElectrum('PaymentRequest', forwarded)).toEqual([]);
+    expect(partnerA().payment(request.id)).toMatchObject({ amountMinor: 1234, currency: '554', state: 'approved', approvedMinor: 1234 });
+    // what the POS was told is what the partner answered (its own transaction id included), not a copy we made up
+    expect(received[0]?.status).toBe(201);
+    expect(answer.body).toEqual(received[0]?.answer);
     expect(paymentState(request.id)).toBe('approved');
 
     const confirmation = pos.confirmation(request.id);
@@ -75,6 +81,8 @@ describe('full flow / r1 retailer payment / p1 partner payment / p3 scan notific
     });
     const relayed = partnerA().received().confirmations.find((m) => (m.body as { requestId: string }).requestId === request.id)?.body;
     expect(validateElectrum('PaymentConfirmation', relayed)).toEqual([]);
+    expect(partnerA().payment(request.id)).toMatchObject({ state: 'confirmed', approvedMinor: 1234 });
+    expect(settledMinor(partnerA().payment(request.id) as PartnerPayment)).toBe(1234);
   });
 
   it('routes each payment to the partner whose customer scanned', async () => {
@@ -184,6 +192,11 @@ describe('s5 timeout reversal after a successful payment / s6 payment void', () 
       await h.daemon.deliverer.run();
       return partnerA().received().reversals.some((m) => (m.body as { id: string }).id === reversal.id);
     });
+    // the relayed reversal carries the POS's reason, and the partner gave everything back
+    const relayed = partnerA().received().reversals.filter((m) => (m.body as { requestId: string }).requestId === request.id);
+    expect(relayed.map((m) => [(m.body as { reversalReason: string }).reversalReason, m.status])).toEqual([[reason, 202]]);
+    expect(partnerA().payment(request.id)).toMatchObject({ state: 'reversed', approvedMinor: 1000 });
+    expect(settledMinor(partnerA().payment(request.id) as PartnerPayment)).toBe(0);
     // once reversed it cannot be confirmed
     const confirm = await pos.confirm(pos.confirmation(request.id));
     expect(confirm.status).toBe(400);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settledMinor } from '../../src/simulator/electrum-partner/partner-ledger.js';
-import { electrumPos } from '../support/electrum-pos.js';
+import { electrumPos, untilPayWaits } from '../support/electrum-pos.js';
 import { ELECTRUM, eventually, startHarness, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
 import { paymentHeldAtPartner } from './slow-partner.js';
@@ -37,7 +37,7 @@ async function approvedElectrumPayment(amountMinor = 1000) {
   const code = (await pos.createQrCode(pos.qrRequest(amountMinor))).body;
   const request = pos.payRequest(code.tranId, amountMinor);
   const paying = pos.pay(request);
-  await sleep(150);
+  await untilPayWaits(h, request.id);
   expect((await partnerA().scan(code.qrCode)).status).toBe(202);
   const answer = await paying;
   return { request, answer };
@@ -48,7 +48,7 @@ async function approvedPartPayBridgePayment(amountMinor: number) {
   const orderId = code.qrCode.split('/').pop() as string;
   const request = pp.payRequest(code.tranId, amountMinor);
   const paying = pp.pay(request);
-  await sleep(100);
+  await untilPayWaits(h, request.id);
   await h.sim.approve(orderId);
   expect((await paying).status).toBe(201);
   return { request, orderId };

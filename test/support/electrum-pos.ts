@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { basicAuthHeader } from '../../src/electrum/basic-auth.js';
-import { ELECTRUM, type Harness } from './harness.js';
+import { ELECTRUM, eventually, type Harness } from './harness.js';
 import { call, type JsonResponse } from './http.js';
 import { electrumOperation, validateElectrum } from './swagger.js';
 
@@ -61,4 +61,13 @@ export function electrumPos(h: Pick<Harness, 'url'>, who: typeof ELECTRUM.pos | 
     reverse: (body: unknown, headers?: Record<string, string>) => post('/payments/reversals', body, 'PaymentReversal', headers),
     post,
   };
+}
+
+/**
+ * Resolves once the daemon holds the pay `requestId` open for a scan: its `electrum_payments`
+ * row is written in the same turn as the wait begins, so a scan from then on finds it waiting.
+ * Used instead of a fixed pause between sending the pay and scanning.
+ */
+export async function untilPayWaits(h: Pick<Harness, 'daemon'>, requestId: string, timeoutMs = 10_000): Promise<void> {
+  await eventually(() => h.daemon.db.prepare('SELECT 1 FROM electrum_payments WHERE request_id = ?').get(requestId) !== undefined, timeoutMs, 10);
 }

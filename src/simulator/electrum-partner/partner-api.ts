@@ -48,8 +48,8 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
 
   function fail(res: Response, message: ReceivedMessage | null, status: number, errorType: ErrorType, errorMessage: string, extra: { tranId?: string; originalId?: string } = {}): void {
     const body = errorDetail({ errorType, errorMessage, ...extra });
-    if (message) message.status = status;
-    res.status(status).json(body);
+    if (message) reply(res, message, status, body);
+    else res.status(status).json(body);
   }
 
   router.use((req, res, next) => {
@@ -65,8 +65,7 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
     const parsed = paymentRequestSchema.safeParse(req.body);
     if (!parsed.success) {
       counters.rejected += 1;
-      res.status(400).json(formatErrorFromZod(parsed.error));
-      message.status = 400;
+      reply(res, message, 400, formatErrorFromZod(parsed.error));
       return;
     }
     const request = parsed.data;
@@ -128,8 +127,7 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
     const respond = () => {
       if (res.writableEnded || res.destroyed) return;
       if (payment.status === 400) return fail(res, message, 400, 'DECLINED_BY_PARTNER', 'Declined by the customer', { tranId: request.tranId });
-      message.status = 201;
-      res.status(201).json(paymentResponse(request, options, payment.approvedMinor ?? amount.amount));
+      reply(res, message, 201, paymentResponse(request, options, payment.approvedMinor ?? amount.amount));
     };
     if (faults?.dice.roll('pay.late', faults.options.late)) {
       // Decided now, told too late: the intermediate has given up and must reverse.
@@ -158,8 +156,7 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
     const payment = ledger.payment(advice.requestId);
     const answer = (status: number, body: unknown) => {
       ledger.remember('confirmations', advice.id, { status, body });
-      message.status = status;
-      res.status(status).json(body);
+      reply(res, message, status, body);
     };
     const error = (status: number, type: ErrorType, text: string) => answer(status, errorDetail({ errorType: type, errorMessage: text, originalId: advice.requestId, ...(advice.tranId === undefined ? {} : { tranId: advice.tranId }) }));
     if (!payment) return error(404, 'UNABLE_TO_LOCATE_RECORD', 'No payment with this requestId');
@@ -184,8 +181,7 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
     const payment = ledger.payment(advice.requestId);
     const answer = (status: number, body: unknown) => {
       ledger.remember('reversals', advice.id, { status, body });
-      message.status = status;
-      res.status(status).json(body);
+      reply(res, message, status, body);
     };
     const error = (status: number, type: ErrorType, text: string) => answer(status, errorDetail({ errorType: type, errorMessage: text, originalId: advice.requestId, ...(advice.tranId === undefined ? {} : { tranId: advice.tranId }) }));
     if (!payment) return error(404, 'UNABLE_TO_LOCATE_RECORD', 'No payment with this requestId');
@@ -203,16 +199,21 @@ export function createPartnerApi(deps: PartnerApiDeps): Router {
   function remembered(res: Response, message: ReceivedMessage, kind: 'confirmations' | 'reversals', adviceId: string): boolean {
     const previous = ledger.answer(kind, adviceId);
     if (!previous) return false;
-    message.status = previous.status;
-    res.status(previous.status).json(previous.body);
+    reply(res, message, previous.status, previous.body);
     return true;
   }
 
   function answerInvalid(res: Response, message: ReceivedMessage, error: Parameters<typeof formatErrorFromZod>[0], body: unknown): void {
     const requestId = typeof body === 'object' && body !== null && 'requestId' in body && typeof body.requestId === 'string' ? body.requestId : undefined;
     counters.rejected += 1;
-    message.status = 400;
-    res.status(400).json(formatErrorFromZod(error, requestId === undefined ? {} : { originalId: requestId }));
+    reply(res, message, 400, formatErrorFromZod(error, requestId === undefined ? {} : { originalId: requestId }));
+  }
+
+  /** Answers `message`, keeping the status and body on it (what the intermediate was told). */
+  function reply(res: Response, message: ReceivedMessage, status: number, body: unknown): void {
+    message.status = status;
+    message.answer = body;
+    res.status(status).json(body);
   }
 
   router.use((_req, res) => {

@@ -32,11 +32,13 @@ export function settledMinor(p: Pick<PartnerPayment, 'state' | 'approvedMinor' |
   return 0;
 }
 
-/** A message as received, with the time and the status it was answered with (null: not answered). */
+/** A message as received, with the time and the status and body it was answered with (null: not answered). */
 export interface ReceivedMessage {
   time: string;
   body: unknown;
   status: number | null;
+  /** The body of the answer (what the intermediate got back), null while unanswered. */
+  answer: unknown;
 }
 
 /** An answer kept per advice id, so a repeated advice gets the same answer. */
@@ -65,7 +67,7 @@ export function createPartnerLedger(limit: number) {
   }
 
   function record(kind: keyof typeof received, body: unknown): ReceivedMessage {
-    const message: ReceivedMessage = { time: new Date().toISOString(), body, status: null };
+    const message: ReceivedMessage = { time: new Date().toISOString(), body, status: null, answer: null };
     const list = received[kind];
     list.push(message);
     if (list.length > limit) list.splice(0, list.length - limit);
