@@ -247,6 +247,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     deliverer,
     tokens,
     metrics,
+    /** Committed payment changes; its listener count is the long-polls and streams waiting on payments. */
+    events,
     jobs,
     group,
     /** Listens on the configured (or given) address and starts the jobs; resolves with the base URL. */
