@@ -12,10 +12,11 @@ export interface PaymentEnd {
   upstream: Record<string, unknown>;
 }
 
-/** Where a run ended: every payment (oldest first) and whatever is still owed. */
+/** Where a run ended: every payment (oldest first), whatever is still owed, and amounts the upstream holds that are not the payment's. */
 export interface RunEnd {
   payments: PaymentEnd[];
   owed: string[];
+  wrongAmounts: string[];
 }
 
 type Row = { id: string; provider: string; state: PaymentState; amount_minor: number; approved_minor: number | null; refunded_minor: number; attention: Attention | null; request_id: string | null };
@@ -61,19 +62,22 @@ export async function runEnd(dbPath: string, sims: Sims, before: ReadonlySet<str
     db.close();
   }
   const payments: PaymentEnd[] = [];
+  const wrongAmounts: string[] = [];
   for (const r of rows.filter((x) => !before.has(x.id))) {
     const facts = { state: r.state, amountMinor: r.amount_minor, approvedMinor: r.approved_minor, refundedMinor: r.refunded_minor, attention: r.attention, upstreamOrderId: null, errorCode: null };
     let upstream: Record<string, unknown>;
     if (r.provider === 'electrum') {
       const { reversals: _count, ...held } = await sims.partnerPayment(r.request_id ?? '');
       upstream = held;
+      if (held.amountMinor !== null && held.amountMinor !== r.amount_minor) wrongAmounts.push(`payment ${r.id} of ${r.amount_minor}: the partner received a payment of ${held.amountMinor}`);
     } else {
       const orders = await sims.orders(r.id);
-      upstream = { orders: orders.length, status: orders[0]?.status ?? 'none', refunds: orders.flatMap((o) => o.refunds.map((x) => x.amountCents)) };
+      upstream = { orders: orders.length, status: orders[0]?.status ?? 'none', amountsCents: orders.map((o) => o.amountCents), refunds: orders.flatMap((o) => o.refunds.map((x) => x.amountCents)) };
+      for (const o of orders) if (o.amountCents !== r.amount_minor) wrongAmounts.push(`payment ${r.id} of ${r.amount_minor}: PartPay's order ${o.orderId} is for ${o.amountCents}`);
     }
     payments.push({ id: r.id, tenderbridge: { state: r.state, approvedMinor: r.approved_minor, refundedMinor: r.refunded_minor, settledMinor: settledMinor(facts), attention: r.attention }, upstream });
   }
-  return { payments, owed };
+  return { payments, owed, wrongAmounts };
 }
 
 const show = (value: unknown) => JSON.stringify(value);
@@ -84,7 +88,7 @@ const show = (value: unknown) => JSON.stringify(value);
  * (its pay got no answer, so it was reversed and the sale tried again) must have taken nothing.
  */
 export function differences(reference: RunEnd, run: RunEnd): string[] {
-  const problems = [...run.owed];
+  const problems = [...run.owed, ...run.wrongAmounts];
   const last = run.payments[run.payments.length - 1];
   const expected = reference.payments[reference.payments.length - 1];
   if (!last || !expected) return [...problems, `${run.payments.length} payments, the uninterrupted run ${reference.payments.length}`];

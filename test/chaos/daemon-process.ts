@@ -24,7 +24,7 @@ function electrumSection(partnerUrl: string, extra: Record<string, unknown> = {}
     partnerTimeoutSeconds: 1,
     clients: [{ id: ELECTRUM.pos.id, password: ELECTRUM.pos.password, terminals: [ELECTRUM.pos.terminal], provider: 'electrum' }],
     partners: [{ id: p.id, name: p.name, password: p.password, baseUrl: `${partnerUrl}/qr/v1`, username: 'tenderbridge', outboundPassword: p.outbound }],
-    // The partner simulator listens on loopback over http.
+    // The partner simulator is plain http on loopback: allowed explicitly, as in the harness and the demo config.
     partnerNetwork: { allowLoopbackHttp: true },
     ...extra,
   };

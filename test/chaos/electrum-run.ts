@@ -1,5 +1,6 @@
 import type { ElectrumPartnerFaultsInput } from '../../src/simulator/electrum-partner/index.js';
-import { electrumPos } from '../support/electrum-pos.js';
+import { settledMinor } from '../../src/simulator/electrum-partner/partner-ledger.js';
+import { electrumPos, untilPayWaits } from '../support/electrum-pos.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { dice, pool, sleep, until } from './support.js';
 
@@ -11,12 +12,15 @@ export interface ElectrumScenarioResult {
   outcomes: Record<string, number>;
   posAnswers: Record<string, number>;
   reversalsDelivered: number;
+  /** Pays the POS was told were approved (201). */
+  approvals: number;
   durationMs: number;
   problems: string[];
 }
 
 interface Tracked {
   index: number;
+  amountMinor: number;
   requestId: string;
   tranId: string;
   payStatus: number;
@@ -42,10 +46,11 @@ export async function runElectrumScenario(fault: string, faults: ElectrumPartner
       const code = await pos.createQrCode(pos.qrRequest(amountMinor));
       const request = pos.payRequest(code.body.tranId, amountMinor);
       const paying = pos.pay(request);
-      await sleep(150 + d.int(0, 100));
+      await untilPayWaits(h, request.id);
+      await sleep(d.int(0, 100));
       await partner.scan(code.body.qrCode).catch(() => undefined);
       const answer = await paying;
-      const t: Tracked = { index: i, requestId: request.id, tranId: code.body.tranId, payStatus: answer.status, advice: null };
+      const t: Tracked = { index: i, amountMinor, requestId: request.id, tranId: code.body.tranId, payStatus: answer.status, advice: null };
       if (answer.status === 201) {
         t.advice = d.next() < 0.75 ? 'confirm' : 'reverse';
         const advice = t.advice === 'confirm' ? await pos.confirm(pos.confirmation(request.id)) : await pos.reverse(pos.reversal(request.id, 'CANCELLED'));
@@ -79,7 +84,11 @@ function check(h: Harness, fault: string, tracked: Tracked[], started: number): 
     outcomes[state] = (outcomes[state] ?? 0) + 1;
     const sent = forwarded.get(t.tranId) ?? 0;
     if (sent > 1) problems.push(`${where}: forwarded to the partner ${sent} times`);
-    const held = partner.payment(t.requestId)?.state ?? 'none';
+    const payment = partner.payment(t.requestId);
+    const held = payment?.state ?? 'none';
+    // What reached the partner is what the POS asked for.
+    if (payment && payment.amountMinor !== t.amountMinor) problems.push(`${where}: the partner holds a payment of ${String(payment.amountMinor)}, the POS asked ${t.amountMinor}`);
+    if (payment?.state === 'confirmed' && settledMinor(payment) !== payment.approvedMinor) problems.push(`${where}: the partner settled ${settledMinor(payment)} of ${String(payment.approvedMinor)} approved`);
     const allowed: Record<string, string[]> = {
       approved: t.advice === 'confirm' ? ['confirmed'] : ['approved'],
       reversed: ['reversed', 'none'],
@@ -103,6 +112,7 @@ function check(h: Harness, fault: string, tracked: Tracked[], started: number): 
     outcomes,
     posAnswers,
     reversalsDelivered: partner.received().reversals.filter((m) => m.status === 202).length,
+    approvals: tracked.filter((t) => t.payStatus === 201).length,
     durationMs: Date.now() - started,
     problems,
   };

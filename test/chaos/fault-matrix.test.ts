@@ -31,12 +31,39 @@ const PARTPAY_FAULTS: Record<string, PartPayFaultsInput> = {
   },
 };
 
+/**
+ * What each scenario must have injected, by the simulator's names: every group at least once,
+ * a group being satisfied by any of its faults. `all` needs each family it mixes.
+ */
+const PARTPAY_INJECTED: Record<string, string[][]> = {
+  'callbacks.drop': [['callbacks.drop']],
+  'callbacks.duplicate': [['callbacks.duplicate']],
+  'callbacks.delay': [['callbacks.delay']],
+  'callbacks.reorder': [['callbacks.reorder']],
+  'callbacks.badSignature': [['callbacks.badSignature']],
+  'api.5xx': [['api.error5xx']],
+  'api.429': [['api.rateLimit']],
+  'api.slow': [['api.slow']],
+  'api.reset': [['api.reset']],
+  'token.error': [['token.error']],
+  'token.earlyExpiry': [['token.earlyExpiry']],
+  all: [
+    ['callbacks.drop', 'callbacks.duplicate', 'callbacks.delay', 'callbacks.reorder', 'callbacks.badSignature'],
+    ['api.error5xx', 'api.rateLimit', 'api.slow', 'api.reset'],
+    ['token.error', 'token.earlyExpiry'],
+  ],
+};
+
+/** The groups of `expected` none of whose faults were injected. */
+const notInjected = (expected: string[][] | undefined, injected: Record<string, number>): string[] =>
+  (expected ?? [[]]).filter((group) => !group.some((kind) => Number(injected[kind]) > 0)).map((group) => group.join('|') || 'anything');
+
 const results: ScenarioResult[] = [];
 const electrumResults: ElectrumScenarioResult[] = [];
 
 afterAll(async () => {
-  const line = (r: { fault: string; payments: number; faultsInjected: number; outcomes: Record<string, number>; problems: string[]; durationMs: number }) =>
-    `${r.fault.padEnd(24)} payments ${String(r.payments).padStart(4)}  faults ${String(r.faultsInjected).padStart(4)}  ${r.problems.length === 0 ? 'consistent' : `${r.problems.length} PROBLEMS`}  ${JSON.stringify(r.outcomes)}  ${(r.durationMs / 1000).toFixed(1)} s`;
+  const line = (r: { fault: string; payments: number; faultsInjected: number; injected: Record<string, number>; outcomes: Record<string, number>; problems: string[]; durationMs: number }) =>
+    `${r.fault.padEnd(24)} payments ${String(r.payments).padStart(4)}  faults ${String(r.faultsInjected).padStart(4)} ${JSON.stringify(r.injected)}  ${r.problems.length === 0 ? 'consistent' : `${r.problems.length} PROBLEMS`}  ${JSON.stringify(r.outcomes)}  ${(r.durationMs / 1000).toFixed(1)} s`;
   for (const r of [...results, ...electrumResults]) console.log(`[chaos] ${line(r)}`);
   const total = (rs: Array<{ payments: number; faultsInjected: number; problems: string[] }>) => ({
     payments: rs.reduce((s, r) => s + r.payments, 0),
@@ -57,10 +84,21 @@ describe('PartPay fault matrix: payments end as PartPay holds them, whatever fai
       const result = await runPartPayScenario(fault, { seed: SEED + index, ...faults }, PER_FAULT, SEED + index);
       results.push(result);
       expect(result.problems).toEqual([]);
-      if (fault !== 'all') expect(result.faultsInjected).toBeGreaterThan(0);
+      // A scenario whose fault never fired would pass for nothing.
+      expect(notInjected(PARTPAY_INJECTED[fault], result.injected), `faults never injected (injected: ${JSON.stringify(result.injected)})`).toEqual([]);
     });
   }
 });
+
+const PARTNER_500S = ['pay.error500', 'confirmations.error500', 'reversals.error500'];
+const ELECTRUM_INJECTED: Record<string, string[][]> = {
+  'partner.late': [['pay.late']],
+  'partner.twice': [['scan.twice']],
+  'partner.500': [['pay.error500']],
+  'partner.all': [['pay.late'], ['scan.twice'], PARTNER_500S],
+};
+/** Approvals (201 to the POS) an Electrum run must have, so that advices of approved payments are checked at all: a fifth of its payments, at least 2. */
+const MIN_ELECTRUM_APPROVALS = Math.max(2, Math.ceil(ELECTRUM_PER_FAULT / 5));
 
 const ELECTRUM_FAULTS = {
   'partner.late': { late: 0.4, lateMs: 1_500 },
@@ -75,7 +113,8 @@ describe('Electrum partner fault matrix: the POS, tenderbridge and the partner a
       const result = await runElectrumScenario(fault, { seed: SEED + 100 + index, ...faults }, ELECTRUM_PER_FAULT, SEED + 100 + index);
       electrumResults.push(result);
       expect(result.problems).toEqual([]);
-      expect(result.faultsInjected).toBeGreaterThan(0);
+      expect(notInjected(ELECTRUM_INJECTED[fault], result.injected), `faults never injected (injected: ${JSON.stringify(result.injected)})`).toEqual([]);
+      expect(result.approvals, `POS answers ${JSON.stringify(result.posAnswers)}`).toBeGreaterThanOrEqual(MIN_ELECTRUM_APPROVALS);
     });
   }
 });

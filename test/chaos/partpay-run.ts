@@ -173,6 +173,9 @@ function check(h: Harness, fault: string, tracked: Tracked[], started: number): 
     const mine = byRef.get(t.id) ?? [];
     if (mine.length > 1) problems.push(`${where}: ${mine.length} PartPay orders for one payment`);
     const o = mine[0];
+    // The order PartPay holds is for what the terminal asked, as is our row.
+    if (p['amount_minor'] !== t.amountMinor) problems.push(`${where}: daemon holds ${String(p['amount_minor'])}, the terminal asked ${t.amountMinor}`);
+    if (o && o.amountCents !== t.amountMinor) problems.push(`${where}: PartPay's order is for ${o.amountCents}, the terminal asked ${t.amountMinor}`);
     const refunded = o ? o.refunds.reduce((s, r) => s + r.amountCents, 0) : 0;
     refunds += o?.refunds.length ?? 0;
     if (refunded > t.amountMinor) problems.push(`${where}: refunded ${refunded} of ${t.amountMinor}`);

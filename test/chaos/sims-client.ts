@@ -36,6 +36,8 @@ export interface SimOrderView {
 /** An Electrum payment as the partner holds it: its state and what it keeps from the customer. */
 export interface PartnerView {
   state: string;
+  /** The amount of the PaymentRequest the partner received (null: it received none). */
+  amountMinor: number | null;
   approvedMinor: number | null;
   finalMinor: number | null;
   settledMinor: number;

@@ -74,7 +74,9 @@ async function handle(request: SimsRequest): Promise<unknown> {
     case 'partnerPayment': {
       const p = partner.payment(request.requestId);
       const reversals = partner.received().reversals.filter((m) => (m.body as { requestId?: string }).requestId === request.requestId).length;
-      return p ? { state: p.state, approvedMinor: p.approvedMinor, finalMinor: p.finalMinor, settledMinor: settledMinor(p), reversals } : { state: 'none', approvedMinor: null, finalMinor: null, settledMinor: 0, reversals };
+      return p
+        ? { state: p.state, amountMinor: p.amountMinor, approvedMinor: p.approvedMinor, finalMinor: p.finalMinor, settledMinor: settledMinor(p), reversals }
+        : { state: 'none', amountMinor: null, approvedMinor: null, finalMinor: null, settledMinor: 0, reversals };
     }
   }
 }
