@@ -3,23 +3,29 @@ import { createServer as createHttpServer, type RequestListener, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { expressServerClasses } from '../shared/http/server-classes.js';
+import { DEFAULT_TLS_CIPHERS, DEFAULT_TLS_MIN_VERSION } from '../shared/http/tls-profile.js';
 
 export interface ListenOptions {
   host: string;
   port: number;
-  /** PEM certificate and key: serve HTTPS. */
-  tls?: { certFile: string; keyFile: string } | undefined;
+  /** PEM certificate and key: serve HTTPS, by default with the ECDHE + AEAD profile of {@link DEFAULT_TLS_CIPHERS}. */
+  tls?: { certFile: string; keyFile: string; minVersion?: 'TLSv1.2' | 'TLSv1.3' | undefined; ciphers?: string | undefined } | undefined;
 }
 
 /**
  * Starts one HTTP(S) listener for `handler` and resolves with the server and its base URL.
- * TLS files are read at start so a renewed certificate takes effect on restart. An express
+ * TLS files are read at start so a renewed certificate takes effect on restart; the client
+ * picks among the allowed suites (all of them strong), as Mozilla's profiles advise. An express
  * app's requests and responses are built with its prototypes (see {@link expressServerClasses}).
  */
 export async function listen(handler: RequestListener, options: ListenOptions): Promise<{ server: Server; url: string }> {
   const classes = expressServerClasses(handler);
-  const server: Server = options.tls
-    ? (createHttpsServer({ ...classes, cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, handler) as unknown as Server)
+  const tls = options.tls;
+  const server: Server = tls
+    ? (createHttpsServer(
+        { ...classes, cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), minVersion: tls.minVersion ?? DEFAULT_TLS_MIN_VERSION, ciphers: tls.ciphers ?? DEFAULT_TLS_CIPHERS },
+        handler,
+      ) as unknown as Server)
     : createHttpServer(classes, handler);
   // Longer than the usual proxy idle timeout, so the proxy closes first.
   server.keepAliveTimeout = 65_000;

@@ -94,6 +94,8 @@ describe('a bad config is refused with the file, the key path and what is wrong'
     ['a currency whose digits differ by three', (c) => (c.merchants[0].currency = 'IQD'), /^merchants\[0\]\.currency: IQD has 3 minor-unit digits in ISO 4217 but 0 in common use \(CLDR\); amounts could be read 1000x apart/],
     ['no merchant', (c) => Object.assign(c, { merchants: [], stores: [], terminals: [] }), /^merchants: needs at least one merchant$/],
     ['a bad terminal id', (c) => (c.terminals[0].id = 'lane 1'), /^terminals\[0\]\.id: must be 1-64 letters/],
+    ['a TLS cipher list OpenSSL does not know', (c) => (c.server = { tls: { certFile: 'c.pem', keyFile: 'k.pem', ciphers: 'ECDHE-RSA-AES128-GMC-SHA256' } }), /^server\.tls\.ciphers: must be an OpenSSL cipher list/],
+    ['a TLS version below 1.2', (c) => (c.server = { tls: { certFile: 'c.pem', keyFile: 'k.pem', minVersion: 'TLSv1.1' } }), /^server\.tls\.minVersion: /],
   ])('refuses %s', (_name, mutate, expected) => {
     const config = validConfig();
     mutate(config);

@@ -1,57 +1,13 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { partpayProtocolSchema } from '../../partpay/protocol.js';
 import { displayProfileSchema } from '../../qr/display-profile.js';
-import { configUrlProblem, parseHostPattern } from '../net/egress-policy.js';
+import { configUrlProblem } from '../net/egress-policy.js';
+import { hostPattern, httpUrl, id, ipOrCidr, port } from './fields.js';
 import { secretRefSchema } from './secret.js';
-
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, dot, dash or underscore');
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
-const port = z.number().int().min(0).max(65535);
-
-/** TLS for a listener: PEM files (relative paths are relative to the working directory). */
-const tlsSchema = z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict();
-
-const ipOrCidr = z.string().refine((v) => {
-  const [address = '', prefix, extra] = v.split('/');
-  const version = isIP(address);
-  if (version === 0 || extra !== undefined) return false;
-  if (prefix === undefined) return true;
-  const bits = Number(prefix);
-  return /^\d+$/.test(prefix) && bits >= 0 && bits <= (version === 4 ? 32 : 128);
-}, 'must be an IP address or CIDR range such as 203.0.113.0/24');
-
-/** An allowed-host entry: exact host, or "*.domain" for its subdomains; without ":port" only the default port. */
-const hostPattern = z.string().refine((v) => parseHostPattern(v) !== null, 'must be a host name or "*.domain", optionally with ":port"');
+import { serverSchema } from './server-schema.js';
 
 /** PartPay's published domains (README, "PartPay's published environments"): where its QR images may live. */
 export const PARTPAY_IMAGE_HOSTS = ['partpay.co.nz', '*.partpay.co.nz', 'zip.co', '*.zip.co'];
-
-/** Where tenderbridge listens. */
-const serverSchema = z
-  .object({
-    /** Bind address; loopback unless the terminals are on the LAN. */
-    host: z.string().min(1).default('127.0.0.1'),
-    /** TCP port; 0 picks a free one (tests). */
-    port: port.default(8480),
-    /** Base URL others use to reach us (links in responses, log lines). Defaults to http://host:port. */
-    publicUrl: httpUrl.optional(),
-    /** Largest request body accepted, e.g. "64kb". */
-    bodyLimit: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 64kb').default('64kb'),
-    /** Seconds to wait for in-flight requests on shutdown. */
-    shutdownGraceSeconds: z.number().positive().max(120).default(10),
-    /** Serve HTTPS on this listener with these PEM files. */
-    tls: tlsSchema.optional(),
-    /** Serve PartPay's callback on its own listener (e.g. public) instead of this one (store LAN). */
-    callbackListener: z.object({ host: z.string().min(1), port, tls: tlsSchema.optional() }).strict().optional(),
-    /** Failed authentications tolerated per minute before 429: per source address, and per presented credential. */
-    authFailures: z
-      .object({ perSourcePerMinute: z.number().int().min(1).default(60), perCredentialPerMinute: z.number().int().min(1).default(20) })
-      .strict()
-      .prefault({}),
-  })
-  .strict()
-  .prefault({});
 
 /** The SQLite database. */
 const databaseSchema = z

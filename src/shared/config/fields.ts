@@ -1,0 +1,28 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseHostPattern } from '../net/egress-policy.js';
+
+/** An id of ours (merchant, store, terminal): 1-64 letters, digits, dot, dash or underscore. */
+export const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, dot, dash or underscore');
+
+/** An absolute http(s) URL. */
+export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+/** A TCP port; 0 picks a free one. */
+export const port = z.number().int().min(0).max(65535);
+
+/** An IP address or a CIDR range. */
+export const ipOrCidr = z.string().refine((v) => {
+  const [address = '', prefix, extra] = v.split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits >= 0 && bits <= (version === 4 ? 32 : 128);
+}, 'must be an IP address or CIDR range such as 203.0.113.0/24');
+
+/** An allowed-host entry: exact host, or "*.domain" for its subdomains; without ":port" only the default port. */
+export const hostPattern = z.string().refine((v) => parseHostPattern(v) !== null, 'must be a host name or "*.domain", optionally with ":port"');
+
+/** A host name, IP literal (IPv6 in brackets) or "*.domain", without a port. */
+export const hostName = z.string().refine((v) => parseHostPattern(v)?.port === null, 'must be a host name, an IP address ("[::1]" for IPv6) or "*.domain", without a port');
