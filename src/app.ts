@@ -1,4 +1,4 @@
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { GroupCommit } from './shared/db/group-commit.js';
 import { holdResponsesUntilDurable } from './shared/http/durable-responses.js';
 import type { Logger } from './shared/logger.js';
@@ -23,6 +23,8 @@ export interface AppDeps {
   mounts: readonly Mount[];
   /** Middleware run before every route (e.g. the metrics timer). */
   before?: readonly RequestHandler[];
+  /** Error middleware that sees failures before the error handler writes them (the failed-authentication limiter). */
+  onError?: readonly ErrorRequestHandler[];
   /** Route families that answer errors in their own shape (Electrum's ErrorDetail). */
   errorFormats?: readonly ErrorFormat[];
   /** The database's group commit: answers wait for the writes they may report to be durable. */
@@ -52,6 +54,7 @@ export function createApp(deps: AppDeps): Express {
   for (const handler of deps.before ?? []) app.use(handler);
   for (const mount of deps.mounts) app.use(mount.path, mount.router);
   app.use(notFoundHandler);
+  for (const handler of deps.onError ?? []) app.use(handler);
   app.use(errorHandler);
   return app;
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import express from 'express';
 import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
@@ -27,7 +28,7 @@ import { electrumRoutes } from './electrum/routes.js';
 import { createScanWaiters } from './electrum/scan-waiters.js';
 import { healthRoutes } from './ops/health-routes.js';
 import { closeGracefully, listen } from './ops/listeners.js';
-import { authFailureLimits } from './shared/http/security.js';
+import { authFailureLimits } from './shared/http/auth-failure-limits.js';
 import { createMetrics } from './ops/metrics.js';
 import { metricsRoutes } from './ops/metrics-routes.js';
 import type { BuildInfo } from './ops/build-info.js';
@@ -183,9 +184,12 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       ]),
     );
   const health = { path: '/', router: healthRoutes({ db, outbox, clock, build, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000, upstream: upstreamChecks }) };
-  const callback = {
-    path: '/',
-    router: partpayCallbackRoutes({
+  // PartPay's failures are counted apart from the terminals': neither can spend the other's allowance.
+  const callbackLimits = authFailureLimits(config.server.authFailures);
+  const callbackRouter = express.Router();
+  const callback = { path: '/', router: callbackRouter };
+  callbackRouter.use(
+    partpayCallbackRoutes({
       registry,
       payments,
       applier: core.applier,
@@ -194,13 +198,15 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       allowSources: config.partpay.callbackAllowedSources,
       onCallback: (outcome, p) => metrics.callback(outcome, p?.createdAt ?? null),
     }),
-  };
-  const before = [metrics.httpTimer(), ...authFailureLimits(config.server.authFailures)];
+    callbackLimits,
+  );
+  const before = [metrics.httpTimer()];
   const separateCallback = config.server.callbackListener !== undefined;
   const app = createApp({
     logger,
     group,
     before,
+    onError: [authFailureLimits(config.server.authFailures)],
     errorFormats: [{ prefix: '/qr/v1', body: electrumErrorBody }],
     mounts: [
       // The API families own their prefixes (nothing at the root answers under them): first, so their requests skip the root routers.

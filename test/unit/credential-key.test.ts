@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { basicAuthHeader } from '../../src/electrum/basic-auth.js';
-import { credentialKey } from '../../src/shared/http/security.js';
+import { credentialKey } from '../../src/shared/http/auth-failure-limits.js';
 
 describe('credential keys for the failed-authentication limiter', () => {
   it('gives wrong passwords for a user a different key from the right one', () => {
