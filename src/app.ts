@@ -29,8 +29,8 @@ export interface AppDeps {
   errorFormats?: readonly ErrorFormat[];
   /** The database's group commit: answers wait for the writes they may report to be durable. */
   group?: Pick<GroupCommit, 'pending' | 'settled'>;
-  /** `trust proxy` setting for req.ip behind a reverse proxy. */
-  trustProxy?: boolean | string;
+  /** Reverse proxies (addresses, CIDR ranges) whose X-Forwarded-For names the client in `req.ip` (`server.trustProxy`); none by default. */
+  trustProxy?: readonly string[];
 }
 
 /**
@@ -45,7 +45,7 @@ export function createApp(deps: AppDeps): Express {
   // describe live payments, which terminals follow by long-poll or SSE, never by revalidation.
   // QR images set their own ETag and answer 304; static pages get theirs from express.static.
   app.set('etag', false);
-  app.set('trust proxy', deps.trustProxy ?? false);
+  app.set('trust proxy', [...(deps.trustProxy ?? [])]);
   app.set('query parser', 'simple');
   const errorHandler = createErrorHandler(deps.logger.child({ component: 'http' }), deps.errorFormats);
   app.use(requestContext(deps.logger.child({ component: 'http' })));

@@ -29,6 +29,7 @@ import { createScanWaiters } from './electrum/scan-waiters.js';
 import { healthRoutes } from './ops/health-routes.js';
 import { closeGracefully, listen } from './ops/listeners.js';
 import { authFailureLimits } from './shared/http/auth-failure-limits.js';
+import { allowedHostsFor, hostCheck } from './shared/http/host-check.js';
 import { createMetrics } from './ops/metrics.js';
 import { metricsRoutes } from './ops/metrics-routes.js';
 import type { BuildInfo } from './ops/build-info.js';
@@ -200,12 +201,13 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     }),
     callbackLimits,
   );
-  const before = [metrics.httpTimer()];
+  const timer = metrics.httpTimer();
   const separateCallback = config.server.callbackListener !== undefined;
   const app = createApp({
     logger,
     group,
-    before,
+    trustProxy: config.server.trustProxy,
+    before: [timer, hostCheck(allowedHostsFor(config.server))],
     onError: [authFailureLimits(config.server.authFailures)],
     errorFormats: [{ prefix: '/qr/v1', body: electrumErrorBody }],
     mounts: [
@@ -219,7 +221,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     ],
   });
   // PartPay's callback on its own listener (public), apart from the terminals' (store LAN).
-  const callbackApp = separateCallback ? createApp({ logger, group, before, mounts: [health, callback] }) : null;
+  // It answers whatever name the public reaches it by: it serves only signed callbacks and liveness.
+  const callbackApp = separateCallback ? createApp({ logger, group, trustProxy: config.server.trustProxy, before: [timer], mounts: [health, callback] }) : null;
 
   const jobs: Job[] = [
     { name: 'deliver-outbox', schedule: config.jobs.deliverOutbox, run: () => deliverer.run() },

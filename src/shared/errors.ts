@@ -62,6 +62,14 @@ export class ConflictError extends AppError {
   }
 }
 
+/** 421: the Host header names a host this listener does not answer to (DNS rebinding, a misrouted request). */
+export class MisdirectedRequestError extends AppError {
+  readonly status = 421;
+  constructor(message: string, options: AppErrorOptions = {}) {
+    super('host_not_allowed', message, options);
+  }
+}
+
 /** 415: the body is not in a content type this route accepts. */
 export class UnsupportedMediaTypeError extends AppError {
   readonly status = 415;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isLoopback } from '../../src/ops/metrics-routes.js';
+import { isLoopback } from '../../src/shared/http/client-address.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_TLS_CIPHERS, DEFAULT_TLS_MIN_VERSION, isCipherList } from '../http/tls-profile.js';
-import { httpUrl, port } from './fields.js';
+import { hostName, httpUrl, ipOrCidr, port } from './fields.js';
 
 /** TLS for a listener: PEM files (relative paths are relative to the working directory) and the protocol policy. */
 const tlsSchema = z
@@ -16,7 +16,7 @@ const tlsSchema = z
   })
   .strict();
 
-/** Where tenderbridge listens. */
+/** Where tenderbridge listens, and whom it believes about where a request comes from. */
 export const serverSchema = z
   .object({
     /** Bind address; loopback unless the terminals are on the LAN. */
@@ -33,11 +33,15 @@ export const serverSchema = z
     tls: tlsSchema.optional(),
     /** Serve PartPay's callback on its own listener (e.g. public) instead of this one (store LAN). */
     callbackListener: z.object({ host: z.string().min(1), port, tls: tlsSchema.optional() }).strict().optional(),
-    /** Failed authentications tolerated per minute before 429: per source address, and per presented credential. */
+    /** Failed authentications tolerated per minute before further failing ones get 429: per source address, and per presented credential. */
     authFailures: z
       .object({ perSourcePerMinute: z.number().int().min(1).default(60), perCredentialPerMinute: z.number().int().min(1).default(20) })
       .strict()
       .prefault({}),
+    /** Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client; empty: the TCP peer is the client. */
+    trustProxy: z.array(ipOrCidr).default([]),
+    /** Host names (or "*.domain") the main listener answers to, any port; default: on a loopback bind 127.0.0.1, localhost, [::1] and publicUrl's host, elsewhere any. */
+    allowedHosts: z.array(hostName).min(1, 'needs at least one host name (leave the key out to allow any)').optional(),
   })
   .strict()
   .prefault({});
