@@ -36,7 +36,7 @@ export interface AppDeps {
 /**
  * The HTTP application, separate from `listen()` so that tests run it in-process on port 0.
  * Routes never catch: one error handler, mounted last, writes every failure.
- * @example const app = createApp({ logger, mounts: [{ path: '/', router: healthRoutes(deps) }] });
+ * @example const app = createApp({ logger, mounts: [{ path: '/', router: livenessRoutes() }] });
  */
 export function createApp(deps: AppDeps): Express {
   const app = express();

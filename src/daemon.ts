@@ -26,7 +26,8 @@ import { electrumErrorBody } from './electrum/errors.js';
 import { createElectrumRepository } from './electrum/repository.js';
 import { electrumRoutes } from './electrum/routes.js';
 import { createScanWaiters } from './electrum/scan-waiters.js';
-import { healthRoutes } from './ops/health-routes.js';
+import { livenessRoutes, readinessRoutes } from './ops/health-routes.js';
+import { createReadiness } from './ops/readiness.js';
 import { closeGracefully, listen } from './ops/listeners.js';
 import { authFailureLimits } from './shared/http/auth-failure-limits.js';
 import { allowedHostsFor, hostCheck } from './shared/http/host-check.js';
@@ -172,19 +173,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const sse = createSseRegistry({ heartbeatMs: 15_000 });
   let shuttingDown = false;
 
-  const upstreamChecks = () =>
-    Object.fromEntries(
-      config.merchants.map((m) => [
-        `partpay_token:${m.id}`,
-        (async () => {
-          const held = tokens.status().find((t) => t.clientId === m.clientId);
-          if (held?.expiresAt && held.expiresAt > clock()) return { ok: true, detail: 'token held' };
-          await tokens.getToken(m);
-          return { ok: true, detail: 'token obtained' };
-        })(),
-      ]),
-    );
-  const health = { path: '/', router: healthRoutes({ db, outbox, clock, build, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000, upstream: upstreamChecks }) };
+  const readiness = createReadiness({ db, outbox, tokens: () => tokens.status(), merchants: config.merchants, clock, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000 });
+  const liveness = { path: '/', router: livenessRoutes(build) };
   // PartPay's failures are counted apart from the terminals': neither can spend the other's allowance.
   const callbackLimits = authFailureLimits(config.server.authFailures);
   const callbackRouter = express.Router();
@@ -214,17 +204,20 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       // The API families own their prefixes (nothing at the root answers under them): first, so their requests skip the root routers.
       { path: '/v1', router: terminalRoutes({ registry, service, payments, events, qr, sse, electrumQr: electrumDeps.repo, bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds, detail, build }) },
       { path: '/qr/v1', router: electrumRoutes(electrumDeps, config.server.bodyLimit) },
-      health,
+      liveness,
+      { path: '/', router: readinessRoutes(readiness, { token: config.ops.readinessToken }) },
       { path: '/', router: metricsRoutes(metrics, { mode: config.ops.metricsAccess, token: config.ops.metricsToken }) },
       ...(separateCallback ? [] : [callback]),
       { path: '/', router: webRoutes({ db, config, registry, payments, outbox, events, operator, detail, build, metrics, kickOutbox: () => deliverer.kick(), logger: logger.child({ component: 'web' }), clock }) },
     ],
   });
-  // PartPay's callback on its own listener (public), apart from the terminals' (store LAN).
-  // It answers whatever name the public reaches it by: it serves only signed callbacks and liveness.
-  const callbackApp = separateCallback ? createApp({ logger, group, trustProxy: config.server.trustProxy, before: [timer], mounts: [health, callback] }) : null;
+  // PartPay's callback on its own listener (public), apart from the terminals' (store LAN): the
+  // callback and /healthz (for a load balancer in front of it; constant, nothing to leak), no
+  // readiness, metrics, API or pages. It answers whatever name the public reaches it by.
+  const callbackApp = separateCallback ? createApp({ logger, group, trustProxy: config.server.trustProxy, before: [timer], mounts: [liveness, callback] }) : null;
 
   const jobs: Job[] = [
+    { name: 'readiness-probe', schedule: config.jobs.readinessProbe, run: async () => readiness.probe() },
     { name: 'deliver-outbox', schedule: config.jobs.deliverOutbox, run: () => deliverer.run() },
     { name: 'reconcile', schedule: config.jobs.reconcile, run: () => core.reconciler.reconcileOverdue(config.payments.callbackOverdueSeconds * 1000) },
     { name: 'expire', schedule: config.jobs.expire, run: () => core.reconciler.expireDue() },
@@ -262,6 +255,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     group,
     /** Listens on the configured (or given) address and starts the jobs; resolves with the base URL. */
     async start(at: { host?: string; port?: number } = {}): Promise<string> {
+      readiness.probe();
       counting = true;
       const main = await listen(app, { host: at.host ?? config.server.host, port: at.port ?? config.server.port, tls: config.server.tls });
       servers = [main.server];

@@ -2,6 +2,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { UpstreamError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { headerValue, isResponseTimeout, startDeadline } from '../shared/outbound-http.js';
+import { credentialsRefused, tokenFailure } from './credential-errors.js';
 import { describeErrorBody } from './error-body.js';
 import type { PartPayProtocol } from './protocol.js';
 import type { TokenManager } from './token-manager.js';
@@ -131,7 +132,7 @@ export function createPartPayRequester(options: RequesterOptions) {
           attempt += 1;
           continue;
         }
-        throw error;
+        throw tokenFailure(error);
       }
       const started = Date.now();
       const result = await attemptOnce(merchant, call, token);
@@ -155,6 +156,11 @@ export function createPartPayRequester(options: RequesterOptions) {
           continue;
         }
         const transient = result.status >= 500 || result.status === 429;
+        if (result.status === 401) {
+          // What PartPay says about our credentials is for operators, never for the terminal.
+          log.warn('partpay refused our credentials', { status: result.status, said: describeErrorBody(result.text) });
+          throw credentialsRefused(call.operation, result.status);
+        }
         if (!transient) throw rejected(call, result.status, result.text);
         if (attempt < attempts) {
           const delay = result.retryAfterMs !== null ? Math.min(result.retryAfterMs, MAX_RETRY_AFTER_MS) : backoff(attempt);

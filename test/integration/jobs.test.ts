@@ -21,7 +21,7 @@ const create = async (amountMinor: number) => (await call<PaymentJson>(`${h.url}
 
 describe('scheduled jobs, each run by calling run()', () => {
   it('registers every job with a schedule', () => {
-    expect(h.daemon.jobs.map((j) => j.name).sort()).toEqual(['deliver-outbox', 'expire', 'purge', 'reconcile', 'report']);
+    expect(h.daemon.jobs.map((j) => j.name).sort()).toEqual(['deliver-outbox', 'expire', 'purge', 'readiness-probe', 'reconcile', 'report']);
   });
 
   it('never runs two rounds of a job at once, and logs a failing round without stopping the next', async () => {

@@ -19,9 +19,10 @@ const metricValue = (text: string, name: string, labels = ''): number | null => 
 describe('health, readiness and metrics', () => {
   it('reports alive and ready with each check named', async () => {
     expect((await call(`${h.url}/healthz`)).body).toEqual({ status: 'ok', version: 'unknown', commit: null });
-    const ready = await call<{ status: string; checks: Record<string, { ok: boolean }> }>(`${h.url}/readyz`);
+    const ready = await call<{ status: string; checks: Record<string, { ok: boolean }>; alerts: Record<string, string> }>(`${h.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(ready.body.checks).toMatchObject({ database: { ok: true }, outbox: { ok: true }, 'partpay_token:m1': { ok: true } });
+    expect(ready.body.checks).toMatchObject({ database: { ok: true }, lifecycle: { ok: true } });
+    expect(ready.body.alerts).toEqual({});
   });
 
   it('exposes Prometheus metrics for payments, HTTP, PartPay calls, callbacks and the outbox', async () => {
@@ -89,13 +90,14 @@ describe('metrics protected by a token', () => {
     }
   });
 
-  it('is not ready when a merchant cannot get a PartPay token', async () => {
+  it('stays ready when a merchant cannot get a PartPay token, and says why in an alert (#17 item 2)', async () => {
     const t = await startHarness({ simulator: { merchants: [{ merchantId: 'PP-MERCHANT-1', clientId: 'test-client', clientSecret: 'another-secret', callbackKey: 'k', qrDelivery: 'base64' }] } });
     try {
-      const ready = await call<{ checks: Record<string, { ok: boolean; detail: string }> }>(`${t.url}/readyz`);
-      expect(ready.status).toBe(503);
-      expect(ready.body.checks['partpay_token:m1']).toMatchObject({ ok: false });
-      expect(ready.body.checks['partpay_token:m1']?.detail).toMatch(/PartPay|token|401|client/i);
+      // Readiness never asks PartPay: the token manager's last result comes from real work.
+      expect((await call(`${t.url}/v1/payments`, { headers: t.auth(), json: { amountMinor: 100, currency: 'NZD', merchantReference: 'TOK-1' } })).status).toBe(502);
+      const ready = await call<{ checks: Record<string, { ok: boolean }>; alerts: Record<string, string> }>(`${t.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(ready.body.alerts['partpay_token:m1']).toMatch(/PartPay token request for client test-client failed \(401\)/);
     } finally {
       await t.stop();
     }

@@ -82,6 +82,7 @@ describe('security headers', () => {
       const res = await call<{ error: { code: string; message: string } }>(`${h.url}/v1/payments`, request);
       expect(res.status).toBe(503);
       expect(res.body.error).toMatchObject({ code: 'storage_unavailable', message: expect.stringContaining('disk is full') });
+      await h.daemon.jobs.find((j) => j.name === 'readiness-probe')?.run();
       const ready = await call<{ checks: { database: { ok: boolean; detail: string } } }>(`${h.url}/readyz`);
       expect(ready.status).toBe(503);
       expect(ready.body.checks.database.ok).toBe(false);
@@ -92,6 +93,7 @@ describe('security headers', () => {
       h.daemon.db.pragma('max_page_count = 1073741823');
       h.daemon.db.exec('DROP TABLE filler');
     }
+    await h.daemon.jobs.find((j) => j.name === 'readiness-probe')?.run();
     expect((await call(`${h.url}/readyz`)).status).toBe(200);
     const retry = await call<PaymentJson>(`${h.url}/v1/payments`, request);
     expect([200, 201]).toContain(retry.status);
@@ -161,6 +163,7 @@ describeWhenAvailable('listeners: TLS and a separate callback listener', [tools.
       const cbBase = h.daemon.callbackBaseUrl() as string;
       expect(cbBase).toBe(`https://127.0.0.1:${callbackPort}`);
       expect(await get(`${cbBase}/healthz`)).toBe(200);
+      expect(await get(`${cbBase}/readyz`)).toBe(404);
       expect(await get(`${cbBase}/v1/terminal`, h.auth())).toBe(404);
       const post = (url: string) =>
         new Promise<number>((resolve, reject) => {

@@ -41,7 +41,7 @@ export function simConfig(dbPath: string): Config {
     },
     payments: { orderTtlSeconds: SIM.orderTtlSeconds, callbackOverdueSeconds: 10, lateApproval: 'refund', maxWaitSeconds: 30 },
     outbox: { baseDelayMs: 500, maxDelayMs: 10_000, maxAttempts: 100 },
-    jobs: { deliverOutbox: NEVER, reconcile: NEVER, expire: NEVER, purge: NEVER, report: NEVER },
+    jobs: { deliverOutbox: NEVER, reconcile: NEVER, expire: NEVER, purge: NEVER, report: NEVER, readinessProbe: NEVER },
     electrum: {
       providerId: 'nz.tenderbridge.sim',
       scanWaitSeconds: SIM.scanWaitSeconds,

@@ -49,7 +49,7 @@ export interface ElectrumPartner {
 
 export interface Config extends Omit<RawConfig, 'merchants' | 'terminals' | 'ops' | 'electrum'> {
   electrum: Omit<RawConfig['electrum'], 'clients' | 'partners'> & { clients: ElectrumClient[]; partners: ElectrumPartner[] };
-  ops: { metricsAccess: 'loopback' | 'token'; metricsToken: string | null; operators: Array<{ name: string; password: string }> };
+  ops: { metricsAccess: 'loopback' | 'token'; metricsToken: string | null; readinessToken: string | null; operators: Array<{ name: string; password: string }> };
   /** The file it came from (for messages). */
   source: string;
   merchants: Merchant[];
@@ -162,6 +162,7 @@ export function parseConfig(value: unknown, options: SecretContext & { source: s
   const ops = {
     metricsAccess: raw.ops.metricsAccess,
     metricsToken: raw.ops.metricsToken === undefined ? null : secret(raw.ops.metricsToken, 'ops.metricsToken'),
+    readinessToken: raw.ops.readinessToken === undefined ? null : secret(raw.ops.readinessToken, 'ops.readinessToken'),
     operators: raw.ops.operators.map((o, i) => ({ name: o.name, password: secret(o.password, `ops.operators[${i}].password`) })),
   };
   if (problems.length > 0) throw new ConfigError(options.source, problems);
@@ -208,6 +209,7 @@ export function maskedConfig(raw: RawConfig): unknown {
     ops: {
       ...raw.ops,
       ...(raw.ops.metricsToken === undefined ? {} : { metricsToken: describeSecret(raw.ops.metricsToken) }),
+      ...(raw.ops.readinessToken === undefined ? {} : { readinessToken: describeSecret(raw.ops.readinessToken) }),
       operators: raw.ops.operators.map((o) => ({ name: o.name, password: describeSecret(o.password) })),
     },
   };

@@ -117,6 +117,8 @@ const jobsSchema = z
     purge: cronExpr.default('17 3 * * *'),
     /** Write yesterday's end-of-day report (00:05 every day). */
     report: cronExpr.default('5 0 * * *'),
+    /** Prove the database takes writes (one rolled-back write) for /readyz, which only reads the last result. */
+    readinessProbe: cronExpr.default('*/10 * * * * *'),
   })
   .strict()
   .prefault({});
@@ -128,6 +130,8 @@ const opsSchema = z
     metricsAccess: z.enum(['loopback', 'token']).default('loopback'),
     /** Bearer token for /metrics when metricsAccess is "token". */
     metricsToken: secretRefSchema.optional(),
+    /** Bearer token that shows /readyz's checks to a client that is not on loopback; the status (200 or 503) is answered to anyone. */
+    readinessToken: secretRefSchema.optional(),
     /** Operators allowed into the console (HTTP basic auth); their name is journaled with each action. */
     operators: z
       .array(z.object({ name: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, 'must be 1-32 letters, digits, dot, dash or underscore'), password: secretRefSchema }).strict())
