@@ -1,8 +1,9 @@
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { integrityProblems, LATEST_VERSION, migrate, openDatabase, schemaVersion } from '../../shared/db/open.js';
+import { createPrivateFile } from '../../shared/db/private-files.js';
 import { action } from '../context.js';
 import { CliError, EXIT, type CliIo } from '../io.js';
 import { renderJson } from '../output.js';
@@ -47,6 +48,8 @@ export function registerDbCommands(program: Command, io: CliIo): void {
         const partial = `${target}.partial-${process.pid}`;
         rmSync(partial, { force: true });
         try {
+          // The copy holds what the database holds: owner-only from its first byte (SQLite would use the umask).
+          createPrivateFile(partial);
           await source.backup(partial);
           const copy = new Database(partial);
           let version: number;
@@ -60,6 +63,7 @@ export function registerDbCommands(program: Command, io: CliIo): void {
           }
           // A stale -wal beside an overwritten copy would be replayed into it on the next open.
           for (const suffix of ['-wal', '-shm', '-journal']) rmSync(`${target}${suffix}`, { force: true });
+          chmodSync(partial, 0o600);
           renameSync(partial, target);
           const size = statSync(target).size;
           if (ctx.json) ctx.out(renderJson({ file: target, bytes: size, schemaVersion: version, integrity: 'ok' }));

@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { LATEST_VERSION, MIGRATIONS, type Migration } from './migrations.js';
+import { createPrivateFile, databaseFiles, tightenToOwner } from './private-files.js';
 
 export type Db = Database.Database;
 
@@ -17,10 +16,15 @@ export class DatabaseError extends Error {
  * Opens (creating if needed) the SQLite file with the pragmas durability needs: WAL so
  * readers never block the writer, `synchronous=FULL` so a committed transaction survives
  * power loss, foreign keys on, and a busy timeout for the CLI running beside the daemon.
+ * Opened for writing, the file and its WAL and SHM files are readable by their owner only
+ * (0600), whoever runs the daemon or the CLI and whatever the umask.
  * @example const db = openDatabase('data/tenderbridge.db'); migrate(db);
  */
 export function openDatabase(path: string, options: { readonly?: boolean } = {}): Db {
-  if (path !== ':memory:' && !options.readonly) mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:' && !options.readonly) {
+    createPrivateFile(path);
+    tightenToOwner(databaseFiles(path));
+  }
   let db: Db;
   try {
     db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
