@@ -5,6 +5,7 @@ import { CommanderError, type Command } from 'commander';
 import { ConfigError, configPathFrom, loadConfigFile, type Config } from '../shared/config/load.js';
 import { DatabaseError, LATEST_VERSION, openDatabase, schemaVersion, type Db } from '../shared/db/open.js';
 import { isAppError } from '../shared/errors.js';
+import { neutraliseControls } from '../shared/text.js';
 import { CliError, EXIT, type CliIo } from './io.js';
 
 /** src/cli or dist/cli → the package root, where config/default.json lives. */
@@ -16,7 +17,9 @@ export interface CliContext {
   /** `--json` was given: write one JSON document to stdout instead of tables. */
   json: boolean;
   clock: () => number;
+  /** Writes to stdout, every control character but newline and tab shown as `\uXXXX`. */
   out(text: string): void;
+  /** Writes to stderr, neutralised like {@link CliContext.out}. */
   err(text: string): void;
   /** The config file this run uses (`--config`, `TENDERBRIDGE_CONFIG`, or the default). */
   configPath(): string;
@@ -45,8 +48,9 @@ function createContext(io: CliIo, globals: GlobalOptions): CliContext & { close(
     io,
     json: globals.json === true,
     clock: io.clock ?? Date.now,
-    out: (text: string) => void io.stdout.write(text),
-    err: (text: string) => void io.stderr.write(text),
+    // The last line of defence: whatever a command prints, no control character reaches the terminal.
+    out: (text: string) => void io.stdout.write(neutraliseControls(text)),
+    err: (text: string) => void io.stderr.write(neutraliseControls(text)),
     configPath(): string {
       const argv = globals.config === undefined ? [] : ['--config', resolve(io.cwd, globals.config)];
       const env = { ...io.env, ...(io.env['TENDERBRIDGE_CONFIG'] ? { TENDERBRIDGE_CONFIG: resolve(io.cwd, io.env['TENDERBRIDGE_CONFIG']) } : {}) };

@@ -1,17 +1,25 @@
 import Table from 'cli-table3';
 import { formatMoney } from '../shared/money.js';
+import { neutraliseControls } from '../shared/text.js';
+
+/**
+ * One table cell as the operator's terminal may show it: stored text (a merchant reference from
+ * an Electrum rrn, a raw callback body, a partner's error) has its control characters shown as
+ * `\uXXXX`, before the table measures it.
+ */
+const cellText = (value: string | number | null): string => (value === null ? '' : neutraliseControls(String(value)));
 
 /** Renders rows as a plain table for people (no colours: the output often lands in a ticket). */
 export function renderTable(head: string[], rows: Array<Array<string | number | null>>): string {
   const table = new Table({ head, style: { head: [], border: [] } });
-  for (const row of rows) table.push(row.map((cell) => (cell === null ? '' : String(cell))));
+  for (const row of rows) table.push(row.map(cellText));
   return `${table.toString()}\n`;
 }
 
 /** Renders `key: value` pairs as a two-column table. */
 export function renderPairs(pairs: Array<[string, string | number | null]>): string {
   const table = new Table({ style: { head: [], border: [] } });
-  for (const [key, value] of pairs) table.push({ [key]: value === null ? '' : String(value) });
+  for (const [key, value] of pairs) table.push({ [key]: cellText(value) });
   return `${table.toString()}\n`;
 }
 

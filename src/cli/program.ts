@@ -8,6 +8,7 @@ import { registerTerminalCommands } from './commands/terminals.js';
 import { EXIT_SIGNAL } from './context.js';
 import { EXIT, type CliIo } from './io.js';
 import { describeBuild } from '../ops/build-info.js';
+import { neutraliseControls } from '../shared/text.js';
 
 /**
  * Builds the `tenderbridge` command-line program. Nothing runs until it is parsed, and no
@@ -19,7 +20,8 @@ export function createCli(io: CliIo): Command {
   const program = new Command('tenderbridge');
   // Set before adding commands: subcommands inherit output, exit and help settings.
   program
-    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
+    // Usage errors quote the arguments given: neutralised like every other output (see CliContext.out).
+    .configureOutput({ writeOut: (s) => void io.stdout.write(neutraliseControls(s)), writeErr: (s) => void io.stderr.write(neutraliseControls(s)) })
     .exitOverride()
     .showHelpAfterError()
     .showSuggestionAfterError()

@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { UnsupportedMediaTypeError } from '../shared/errors.js';
+import { findUnprintable, unprintableMessage } from '../shared/text.js';
 import { confirmPayment, reversePayment } from './advices.js';
 import { electrumAuth, partnerCaller, posCaller } from './caller-auth.js';
 import type { ElectrumDeps } from './context.js';
@@ -10,14 +11,21 @@ import { notifyScan, pay } from './pay-flow.js';
 import { createQrCode } from './qr-issuer.js';
 import { createQrCodeRequestSchema, paymentConfirmationSchema, paymentRequestSchema, paymentReversalSchema, scanNotificationSchema } from './schemas.js';
 
-/** Parses a spec message or throws FORMAT_ERROR naming the bad field. */
+/**
+ * Parses a spec message or throws FORMAT_ERROR naming the bad field. Every string of the
+ * message (rrn, stan, basketRef, third-party identifiers, names, ids) must also be printable:
+ * they are stored, relayed, and shown to operators (the rrn becomes the merchant reference).
+ */
 function parseMessage<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ElectrumError(400, 'FORMAT_ERROR', 'Body must be a JSON object', { detailMessage: 'the request body must be a JSON object' });
   }
+  const context = typeof (body as { id?: unknown }).id === 'string' ? { originalId: (body as { id: string }).id } : {};
   const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  const detail = formatErrorFromZod(parsed.error, typeof (body as { id?: unknown }).id === 'string' ? { originalId: (body as { id: string }).id } : {});
+  const unprintable = parsed.success ? findUnprintable(parsed.data) : null;
+  if (parsed.success && unprintable === null) return parsed.data;
+  const error = parsed.success ? new z.ZodError([{ code: 'custom', path: unprintable?.path ?? [], message: unprintableMessage(unprintable?.found ?? ''), input: undefined }]) : parsed.error;
+  const detail = formatErrorFromZod(error, context);
   throw new ElectrumError(400, 'FORMAT_ERROR', detail.errorMessage, { body: detail });
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isCurrency } from '../shared/currency.js';
+import { unprintableIn, unprintableMessage } from '../shared/text.js';
 
 const MAX_AMOUNT_MINOR = 100_000_000; // 1,000,000.00 in a two-decimal currency: far above any till sale
 
@@ -36,7 +37,11 @@ export const cancelBody = z.object({}, { error: 'must be an empty JSON object or
 export const refundBody = z
   .object({
     amountMinor: z.number({ error: 'must be an integer number of minor units' }).int('must be an integer number of minor units (cents), not a decimal').positive('must be greater than zero').max(MAX_AMOUNT_MINOR).optional(),
-    reason: z.string({ error: 'must be a string' }).max(200, 'must be at most 200 characters').optional(),
+    reason: z
+      .string({ error: 'must be a string' })
+      .max(200, 'must be at most 200 characters')
+      .refine((text) => unprintableIn(text) === null, { error: (issue) => unprintableMessage(unprintableIn(issue.input as string) ?? '') })
+      .optional(),
   }, { error: 'must be a JSON object' })
   .strict();
 
