@@ -5,7 +5,7 @@ import { call, type JsonResponse } from './http.js';
 import { electrumOperation, validateElectrum } from './swagger.js';
 
 /** A POS device speaking Electrum QR v1.7.0 to the harness daemon. Every answer is checked against the spec. */
-export function electrumPos(h: Pick<Harness, 'url'>, who: typeof ELECTRUM.pos | typeof ELECTRUM.posPartPay = ELECTRUM.pos) {
+export function electrumPos(h: Pick<Harness, 'url'>, who: typeof ELECTRUM.pos | typeof ELECTRUM.posPartPay | typeof ELECTRUM.pos2 = ELECTRUM.pos) {
   const auth = { Authorization: basicAuthHeader(who.id, who.password) };
   const originator = {
     institution: { id: '4021', name: 'Test Grocers Ltd' },

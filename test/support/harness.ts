@@ -14,6 +14,8 @@ export const OTHER_TERMINAL_KEY = 'test-terminal-key-2';
 /** Keys of TERM0003 (the PartPay POS client's second till) and TERM0004 (the Electrum POS client's), configured with `electrum`. */
 export const TILL_3_KEY = 'test-terminal-key-3';
 export const TILL_4_KEY = 'test-terminal-key-4';
+/** Key of TERM0005, the second Electrum POS client's till (`electrum.secondPos`). */
+export const TILL_5_KEY = 'test-terminal-key-5';
 export const CALLBACK_KEY = 'iDt3PoeoSHu3r/mTbzkaHg';
 export const CLIENT_SECRET = 'test-client-secret-never-logged';
 
@@ -41,13 +43,15 @@ export interface HarnessOptions {
   /** The merchant's currency (default NZD). */
   currency?: string;
   /** Start two Electrum partner simulators and configure POS clients and partners. */
-  electrum?: { scanWaitSeconds?: number; partnerTimeoutSeconds?: number; behaviour?: Record<string, unknown>; defaultScheme?: string };
+  electrum?: { scanWaitSeconds?: number; partnerTimeoutSeconds?: number; behaviour?: Record<string, unknown>; defaultScheme?: string; secondPos?: boolean; partnerSimulator?: boolean };
 }
 
 /** Credentials of the Electrum parties the harness configures. */
 export const ELECTRUM = {
   pos: { id: 'pos-1', password: 'pos-1-secret-never-logged', terminal: 'TERM0001', otherTerminal: 'TERM0004' },
   posPartPay: { id: 'pos-pp', password: 'pos-pp-secret-never-logged', terminal: 'TERM0002', otherTerminal: 'TERM0003' },
+  /** A second Electrum POS client (another vendor's tills), configured with `electrum.secondPos`. */
+  pos2: { id: 'pos-2', password: 'pos-2-secret-never-logged', terminal: 'TERM0005', otherTerminal: 'TERM0005' },
   partnerA: { id: 'partner-a', name: 'Wallet A', password: 'partner-a-secret-never-logged', outbound: 'to-partner-a-secret' },
   partnerB: { id: 'partner-b', name: 'Wallet B', password: 'partner-b-secret-never-logged', outbound: 'to-partner-b-secret' },
   providerId: 'nz.tenderbridge.test',
@@ -116,6 +120,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       clients: [
         { id: ELECTRUM.pos.id, password: ELECTRUM.pos.password, terminals: [ELECTRUM.pos.terminal, ELECTRUM.pos.otherTerminal], provider: 'electrum' },
         { id: ELECTRUM.posPartPay.id, password: ELECTRUM.posPartPay.password, terminals: [ELECTRUM.posPartPay.terminal, ELECTRUM.posPartPay.otherTerminal], provider: 'partpay' },
+        ...(options.electrum.secondPos ? [{ id: ELECTRUM.pos2.id, password: ELECTRUM.pos2.password, terminals: [ELECTRUM.pos2.terminal], provider: 'electrum' }] : []),
       ],
       // The partner simulators are plain http on loopback: allowed explicitly, as in the demo config.
       partnerNetwork: { allowLoopbackHttp: true },
@@ -144,7 +149,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     outbox: { baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 5, ...(options.config?.['outbox'] as object | undefined) },
     ...(options.config?.['ops'] ? { ops: options.config['ops'] } : {}),
     ...(electrumConfig ? { electrum: electrumConfig } : {}),
-    jobs: { deliverOutbox: NEVER, reconcile: NEVER, expire: NEVER, purge: NEVER, report: NEVER },
+    // Partner A declared as the demo's partner simulator (what the virtual terminal's wallet link may open).
+    ...(options.electrum?.partnerSimulator && partners ? { simulators: { electrumPartner: { enabled: true, host: '127.0.0.1', port: Number(new URL(partners.a.url()).port), partnerId: ELECTRUM.partnerA.id } } } : {}),
+    jobs: { deliverOutbox: NEVER, reconcile: NEVER, expire: NEVER, purge: NEVER, report: NEVER, readinessProbe: NEVER },
     displayProfiles: { jpegMono: { format: 'jpeg', size: 200, margin: 10, colour: 'mono' } },
     merchants: [{ id: 'm1', name: 'Test Merchant', partpayMerchantId: 'PP-MERCHANT-1', clientId: 'test-client', clientSecret: CLIENT_SECRET, callbackKeys, currency: options.currency ?? 'NZD' }],
     stores: [{ id: 'S1', name: 'Test Store', merchant: 'm1' }],
@@ -155,6 +162,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         ? [
             { id: ELECTRUM.posPartPay.otherTerminal, store: 'S1', apiKey: TILL_3_KEY },
             { id: ELECTRUM.pos.otherTerminal, store: 'S1', apiKey: TILL_4_KEY },
+            ...(options.electrum.secondPos ? [{ id: ELECTRUM.pos2.terminal, store: 'S1', apiKey: TILL_5_KEY }] : []),
           ]
         : []),
     ],
@@ -197,8 +205,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await partners?.b.close();
       rmSync(dir, { recursive: true, force: true });
       // Every harness run doubles as a check that no configured secret reached the logs.
-      const electrumSecrets = options.electrum ? [ELECTRUM.pos.password, ELECTRUM.posPartPay.password, ELECTRUM.partnerA.password, ELECTRUM.partnerB.password, ELECTRUM.partnerA.outbound, ELECTRUM.partnerB.outbound] : [];
-      const leaked = [CLIENT_SECRET, TERMINAL_KEY, OTHER_TERMINAL_KEY, TILL_3_KEY, TILL_4_KEY, ...callbackKeys, ...electrumSecrets, ...(options.extraSecrets ?? [])].filter((secret) => logs.some((line) => line.includes(secret)));
+      const electrumSecrets = options.electrum ? [ELECTRUM.pos2.password, ELECTRUM.pos.password, ELECTRUM.posPartPay.password, ELECTRUM.partnerA.password, ELECTRUM.partnerB.password, ELECTRUM.partnerA.outbound, ELECTRUM.partnerB.outbound] : [];
+      const leaked = [CLIENT_SECRET, TERMINAL_KEY, OTHER_TERMINAL_KEY, TILL_3_KEY, TILL_4_KEY, TILL_5_KEY, ...callbackKeys, ...electrumSecrets, ...(options.extraSecrets ?? [])].filter((secret) => logs.some((line) => line.includes(secret)));
       if (leaked.length > 0) throw new Error(`secrets appeared in the daemon's logs: ${leaked.map((s) => `${s.slice(0, 3)}…`).join(', ')}`);
     },
   };

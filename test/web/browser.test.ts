@@ -14,7 +14,7 @@ let h: Harness;
 let b: TestBrowser;
 beforeAll(async () => {
   [h, b] = await Promise.all([
-    startWebHarness({ simulator: { autoDecideAfterMs: null }, electrum: { scanWaitSeconds: 20 }, config: { payments: { lateApproval: 'flag' } } }),
+    startWebHarness({ simulator: { autoDecideAfterMs: null }, electrum: { scanWaitSeconds: 20, partnerSimulator: true }, config: { payments: { lateApproval: 'flag' } } }),
     launchBrowser(),
   ]);
 }, 40_000);
@@ -26,8 +26,8 @@ afterAll(async () => {
 const partnerA = () => (h.partners as NonNullable<Harness['partners']>).a;
 
 /** Opens the virtual terminal and fills in the sale (the harness has no demo keys to prefill). */
-async function startSale(page: Page, opts: { amount: string; reference: string; electrum?: boolean }): Promise<void> {
-  await page.goto(`${h.url}/terminal?wallet=${encodeURIComponent(`${partnerA().url()}/`)}&phone=${encodeURIComponent(`${h.sim.url()}/phone`)}`);
+async function startSale(page: Page, opts: { amount: string; reference: string; electrum?: boolean; wallet?: string }): Promise<void> {
+  await page.goto(`${h.url}/terminal?wallet=${encodeURIComponent(opts.wallet ?? `${partnerA().url()}/`)}&phone=${encodeURIComponent(`${h.sim.url()}/phone`)}`);
   await page.getByLabel('Terminal API key').fill(TERMINAL_KEY);
   await page.getByLabel('Terminal API key').press('Tab');
   await expect.poll(() => page.locator('#terminal-info').textContent()).toContain('TERM0001');
@@ -86,6 +86,20 @@ describeWhenAvailable('virtual terminal and customer pages', [tools.chromium()],
     await expect.poll(() => wallet?.locator('#result').textContent()).toMatch(/Scan accepted/);
     await expect.poll(() => statusText(till), { timeout: 10_000 }).toMatch(/Approved: paid with Wallet A/);
     await expect.poll(() => till.locator('#log').textContent()).toMatch(/confirmations → 202/);
+  });
+
+  // Issue 17 item 9: ?wallet= took any https URL and handed it the QR text.
+  it('sends the QR code text only to the configured partner simulator, whatever ?wallet= says', async () => {
+    const ctx = await b.context();
+    const till = await ctx.newPage();
+    screenshotOnFailure('wallet-link', () => [till]);
+    await startSale(till, { amount: '3.10', reference: 'BROWSER-WALLET-1', electrum: true, wallet: 'https://wallet.attacker.example/collect' });
+    await till.getByRole('img', { name: /Electrum QR code for NZD 3.10/ }).waitFor();
+    const href = await till.getByRole('link', { name: /Open in the wallet app/ }).getAttribute('href');
+    expect(href?.startsWith(`${partnerA().url()}/?qr=`)).toBe(true);
+    expect(await till.locator('a[href*="attacker"]').count()).toBe(0);
+    await till.getByRole('button', { name: 'Cancel payment' }).click();
+    await expect.poll(() => statusText(till)).toMatch(/Cancelled|Reversed|reversed/);
   });
 
   it('cancels a PartPay payment from the terminal', async () => {

@@ -34,6 +34,26 @@ describe('virtual terminal settings', () => {
     expect(terminalPage(fromEnv)).not.toContain('from-env-key');
   });
 
+  // Issue 17 item 9: the prefill depended only on simulators.partpay.enabled, so a config that kept
+  // the simulator on with real keys and passwords written inline showed them to anyone on /terminal.
+  it('prefills only secrets that are the shipped demo values', () => {
+    const terminals = (demo['terminals'] as Array<Record<string, unknown>>).map((t) => (t['id'] === 'TERM0001' ? { ...t, apiKey: 'store-real-key-0001' } : t));
+    const electrum = demo['electrum'] as { clients: Array<Record<string, unknown>> };
+    const clients = electrum.clients.map((c) => (c['id'] === 'demo-pos' ? { ...c, password: 'store-real-pos-password' } : c));
+    const s = terminalPageSettings(parse({ ...demo, terminals, electrum: { ...electrum, clients } }));
+    expect(s.demoTerminals).toEqual([{ id: 'TERM0002', key: 'demo-terminal-key-2' }]);
+    expect(s.demoPosClients.map((c) => c.id)).toEqual(['demo-pos-partpay']);
+    const html = terminalPage(s);
+    expect(html).not.toContain('store-real-key-0001');
+    expect(html).not.toContain('store-real-pos-password');
+  });
+
+  it('lets wallet links go only to the configured partner simulator', () => {
+    expect(terminalPageSettings(parse(demo)).walletOrigins).toEqual(['http://127.0.0.1:8491']);
+    const off = terminalPageSettings(parse({ ...demo, simulators: { ...(demo['simulators'] as object), electrumPartner: { enabled: false } } }));
+    expect(off.walletOrigins).toEqual([]);
+  });
+
   it('tells the page the ISO 4217 minor-unit digits of the merchant currency, so it reads and shows amounts as the server does', () => {
     expect(terminalPageSettings(parse(demo)).currencyDigits).toBe(2);
     const merchants = (demo['merchants'] as Array<Record<string, unknown>>).map((m) => ({ ...m, currency: 'JPY' }));

@@ -10,6 +10,7 @@ export function terminalApp(): void {
     demoPosClients: Array<{ id: string; password: string; terminals: string[]; provider: string }>;
     customerPageUrl: string | null;
     walletUrl: string | null;
+    walletOrigins: string[];
     currency: string;
     currencyNumeric: string;
     /** ISO 4217 minor-unit digits of `currency` (NZD 2, JPY 0, BHD 3), as the server reads amounts. */
@@ -48,13 +49,20 @@ export function terminalApp(): void {
   };
   const settings = JSON.parse($('settings').textContent ?? '{}') as Settings;
   const params = new URLSearchParams(window.location.search);
-  // ?wallet= and ?phone= point the customer links at simulators running elsewhere (tests, a LAN demo).
-  const override = (name: string, fallback: string | null): string | null => {
+  // ?wallet= and ?phone= point the customer links elsewhere (tests). The wallet link hands over
+  // the QR code's text, so it may only go to the configured partner simulator's origin.
+  const override = (name: string, fallback: string | null, origins: readonly string[] | null): string | null => {
     const v = params.get(name);
-    return v && /^https?:\/\//.test(v) ? v : fallback;
+    if (!v || !/^https?:\/\//.test(v)) return fallback;
+    if (origins === null) return v;
+    try {
+      return origins.includes(new URL(v).origin) ? v : fallback;
+    } catch {
+      return fallback;
+    }
   };
-  const walletUrl = override('wallet', settings.walletUrl);
-  const phoneUrl = override('phone', settings.customerPageUrl);
+  const walletUrl = override('wallet', settings.walletUrl, settings.walletOrigins);
+  const phoneUrl = override('phone', settings.customerPageUrl, null);
 
   const form = $<HTMLFormElement>('sale-form');
   const keyInput = $<HTMLInputElement>('terminal-key');
