@@ -6,6 +6,7 @@ import { createApp } from './app.js';
 import { startJobs, type Job } from './jobs/scheduler.js';
 import { purgeExpiredData } from './jobs/purge.js';
 import { writeYesterdaysReport } from './jobs/report.js';
+import { writeScheduledBackup } from './jobs/backup.js';
 import { createDeliverer } from './outbox/deliverer.js';
 import { createOutboxRepository } from './outbox/repository.js';
 import { partpayCallbackRoutes } from './partpay/callback-routes.js';
@@ -38,7 +39,8 @@ import type { Config } from './shared/config/load.js';
 import { providersFromConfig } from './providers-from-config.js';
 import { watchCommits } from './shared/db/commit-watch.js';
 import { createGroupCommit } from './shared/db/group-commit.js';
-import { integrityProblems, migrate, openDatabase, type Db } from './shared/db/open.js';
+import { integrityProblems, openDatabase, type Db } from './shared/db/open.js';
+import { upgradeDatabase } from './shared/db/upgrade.js';
 import type { Logger } from './shared/logger.js';
 import { terminalRoutes } from './terminals/routes.js';
 import { createSseRegistry } from './terminals/sse.js';
@@ -80,8 +82,10 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   if (problems.length > 0) {
     throw new Error(`database ${config.database.path} failed its integrity check (${problems.slice(0, 3).join('; ')}); restore the latest backup (see README, "Backup and restore")`);
   }
-  const applied = migrate(db);
-  if (applied.length > 0) logger.info('database migrated', { versions: applied });
+  const build: BuildInfo = options.build ?? { version: 'unknown', commit: null, node: process.version };
+  const upgrade = upgradeDatabase(db, { appVersion: build.version, keepBackups: config.backups.keepBeforeMigration, now: clock });
+  if (upgrade.backup) logger.info('database backed up before migrating', { file: upgrade.backup.file, bytes: upgrade.backup.bytes, schemaVersion: upgrade.from, removed: upgrade.removed });
+  if (upgrade.applied.length > 0) logger.info('database migrated', { from: upgrade.from, versions: upgrade.applied });
   // Crash points: commits are counted from start() on (start-up's own writes are the same every time).
   let commits = 0;
   let counting = false;
@@ -112,7 +116,6 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     now: clock,
     ...(options.dispatcher ? { fetch: fetchThrough(options.dispatcher) } : {}),
   });
-  const build: BuildInfo = options.build ?? { version: 'unknown', commit: null, node: process.version };
   const metrics = createMetrics({ db, tokens: () => tokens.status(), clock, build, ...(options.processMetrics === false ? { processMetrics: false } : {}) });
   const partpay = partpayClientFromConfig(config, tokens, logger.child({ component: 'partpay' }), { observe: (attempt) => metrics.partpayAttempt(attempt), beforeSend: () => group.settled(), dispatcher: options.dispatcher });
 
@@ -231,6 +234,20 @@ export function createDaemon(config: Config, options: DaemonOptions) {
         return file;
       },
     },
+    // An in-memory database (tests) has no file to copy; keep 0 turns the job off.
+    ...(config.backups.keep > 0 && !db.memory
+      ? [
+          {
+            name: 'backup',
+            schedule: config.jobs.backup,
+            run: async () => {
+              const backup = await writeScheduledBackup(db.name, config.backups, clock());
+              logger.info('database backup written', { file: backup.file, bytes: backup.bytes, schemaVersion: backup.schemaVersion, removed: backup.removed });
+              return backup.file;
+            },
+          },
+        ]
+      : []),
   ];
   let servers: Server[] = [];
   let callbackUrl: string | null = null;

@@ -6,6 +6,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDaemon } from './daemon.js';
+import { acquireDatabaseLock } from './shared/db/daemon-lock.js';
 import { crashAfterCommit, crashPointFrom, CRASH_AFTER_COMMIT_ENV } from './ops/crash-point.js';
 import { startEmbeddedElectrumPartner, startEmbeddedPartPay } from './demo/embedded-simulator.js';
 import { describeBuild, readBuildInfo } from './ops/build-info.js';
@@ -44,6 +45,8 @@ async function main(): Promise<void> {
   // The crash suite's hook: SIGKILL right after the k-th durable commit (never set in production).
   if (crashPoint !== null) logger.warn(`test hook ${CRASH_AFTER_COMMIT_ENV} is set: ${crashPoint === 0 ? 'every durable commit is counted' : `this daemon kills itself (SIGKILL) right after durable commit ${crashPoint}`}`, { crashPoint });
   const onCommitted = crashPoint === null ? undefined : crashAfterCommit(crashPoint, { logger, kill: () => process.kill(process.pid, 'SIGKILL') });
+  // Held until the process ends: a second daemon, or `tenderbridge db restore`, on this database is refused meanwhile.
+  const lock = config.database.path === ':memory:' ? null : acquireDatabaseLock(resolve(config.database.path), `tenderbridge daemon ${build.version}`);
   const daemon = createDaemon(config, { logger, build, ...(onCommitted ? { onCommitted } : {}) });
   const url = await daemon.start();
   const simulator = await startEmbeddedPartPay(config, config.server.publicUrl ?? url, logger);
@@ -69,6 +72,7 @@ async function main(): Promise<void> {
     void notifier.stopping();
     try {
       await daemon.stop();
+      lock?.release();
       await simulator?.close();
       await partnerSimulator?.close();
       stopWatchdog();

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommanderError, type Command } from 'commander';
 import { ConfigError, configPathFrom, loadConfigFile, type Config } from '../shared/config/load.js';
-import { DatabaseError, LATEST_VERSION, openDatabase, schemaVersion, type Db } from '../shared/db/open.js';
+import { assertNotNewer, DatabaseError, LATEST_VERSION, openDatabase, schemaVersion, type Db } from '../shared/db/open.js';
 import { isAppError } from '../shared/errors.js';
 import { neutraliseControls } from '../shared/text.js';
 import { CliError, EXIT, type CliIo } from './io.js';
@@ -75,7 +75,7 @@ function createContext(io: CliIo, globals: GlobalOptions): CliContext & { close(
       });
       const version = schemaVersion(db);
       if (version < LATEST_VERSION) throw new CliError(`database ${path} is at schema version ${version}, this build needs ${LATEST_VERSION}: run \`tenderbridge db migrate\` (or restart the daemon)`);
-      if (version > LATEST_VERSION) throw new CliError(`database ${path} is at schema version ${version}, newer than this build knows (${LATEST_VERSION}): use the tenderbridge that wrote it`);
+      assertNotNewer(db, LATEST_VERSION, io.build?.version);
       return db;
     },
     defer(cleanup: () => void | Promise<void>): void {

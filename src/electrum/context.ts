@@ -48,11 +48,15 @@ export function assertClientIsCaller(client: Institution, caller: ElectrumClient
   }
 }
 
-/** The registry terminal behind `originator.terminalId`, if this client may act for it. */
+/** The registry terminal behind `originator.terminalId`, if this client may act for it and it is not disabled. */
 export function terminalFor(deps: ElectrumDeps, originator: Originator, caller: ElectrumClient): Terminal {
   const terminal = caller.terminals.includes(originator.terminalId) ? deps.registry.terminal(originator.terminalId) : null;
   if (!terminal) {
     throw new ElectrumError(400, 'INVALID_MERCHANT', 'Terminal not known for this client', { detailMessage: `originator.terminalId "${originator.terminalId}" is not a terminal of client "${caller.id}"` });
+  }
+  // New QR codes and payments only: confirmations and reversals of payments already made still go through.
+  if (terminal.disabled) {
+    throw new ElectrumError(400, 'INVALID_MERCHANT', 'Terminal disabled', { detailMessage: `terminal "${terminal.id}" is disabled (tenderbridge terminals enable ${terminal.id})` });
   }
   return terminal;
 }

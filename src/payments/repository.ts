@@ -138,6 +138,11 @@ export function createPaymentRepository(db: Db) {
     refundSettle: db.prepare('UPDATE refunds SET state = ?, upstream_refund_id = ?, error_message = ?, updated_at = ? WHERE id = ? AND state = \'pending\''),
     pendingRefunds: db.prepare("SELECT coalesce(sum(amount_minor), 0) AS total FROM refunds WHERE payment_id = ? AND state = 'pending'"),
     expiredOpen: db.prepare("SELECT * FROM payments WHERE state IN ('created','awaiting_customer') AND expires_at <= ? ORDER BY expires_at LIMIT ?"),
+    unsettledOfTerminal: db.prepare(`SELECT count(*) AS total,
+        coalesce(sum(state NOT IN ${FINAL_SQL}), 0) AS open,
+        coalesce(sum(attention IS NOT NULL), 0) AS attention,
+        (SELECT count(*) FROM outbox o JOIN payments q ON q.id = o.payment_id WHERE q.terminal_id = @terminalId AND o.state != 'done') AS owed
+      FROM payments WHERE terminal_id = @terminalId`),
     overdueOpen: db.prepare(`SELECT * FROM payments WHERE state = 'awaiting_customer' AND provider = 'partpay' AND created_at <= ?
       AND coalesce(last_checked_at, 0) <= ? ORDER BY coalesce(last_checked_at, 0), created_at LIMIT ?`),
   };
@@ -238,6 +243,13 @@ export function createPaymentRepository(db: Db) {
     /** Payments still waiting for a callback that were created before `createdBefore` and not checked since `checkedBefore`. */
     overdueOpen(createdBefore: number, checkedBefore: number, limit: number): Payment[] {
       return (s.overdueOpen.all(createdBefore, checkedBefore, limit) as Row[]).map(toPayment);
+    },
+    /**
+     * What a terminal's payments still need, before it may be removed: payments still open,
+     * payments flagged for an operator, and owed deliveries (refunds, cancels, advices) not done.
+     */
+    unsettledOfTerminal(terminalId: string): { total: number; open: number; attention: number; owed: number } {
+      return s.unsettledOfTerminal.get({ terminalId }) as { total: number; open: number; attention: number; owed: number };
     },
     list(filter: PaymentFilter): Payment[] {
       const where: string[] = [];

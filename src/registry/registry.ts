@@ -37,6 +37,8 @@ export function createRegistry(db: Db, config: { merchants: Merchant[]; stores: 
     byHash: db.prepare('SELECT * FROM terminals WHERE api_key_hash = ?'),
     byId: db.prepare('SELECT * FROM terminals WHERE id = ?'),
     all: db.prepare('SELECT * FROM terminals ORDER BY id'),
+    setDisabled: db.prepare('UPDATE terminals SET disabled = ?, updated_at = ? WHERE id = ?'),
+    remove: db.prepare('DELETE FROM terminals WHERE id = ?'),
     upsert: db.prepare(`INSERT INTO terminals (id, store_id, api_key_hash, display_profile, source, created_at, updated_at)
       VALUES (@id, @storeId, @apiKeyHash, @displayProfile, @source, @at, @at)
       ON CONFLICT (id) DO UPDATE SET store_id = excluded.store_id, api_key_hash = excluded.api_key_hash,
@@ -96,6 +98,19 @@ export function createRegistry(db: Db, config: { merchants: Merchant[]; stores: 
           s.upsert.run({ id: t.id, storeId: t.storeId, apiKeyHash: t.apiKeyHash, displayProfile: JSON.stringify(t.displayProfile), source: 'config', at });
         }
       });
+    },
+    /**
+     * Disables or re-enables a terminal. {@link authenticate} reads the row on every request, so
+     * a running daemon refuses a disabled terminal's key from its next request on. Config sync
+     * leaves the flag alone: a disabled config-declared terminal stays disabled across restarts.
+     * @returns false when there is no such terminal.
+     */
+    setDisabled(id: string, disabled: boolean, at: number): boolean {
+      return s.setDisabled.run(disabled ? 1 : 0, at, id).changes === 1;
+    },
+    /** Deletes a terminal's row (its key with it); its payments keep its id. @returns false when there was none. */
+    remove(id: string): boolean {
+      return s.remove.run(id).changes === 1;
     },
     /** Adds or re-keys a terminal (CLI). */
     upsertTerminal(t: { id: string; storeId: string; apiKeyHash: string; displayProfile: DisplayProfile }, at: number): void {

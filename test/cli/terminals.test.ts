@@ -1,8 +1,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
-import { call } from '../support/http.js';
+import { eventually, OTHER_TERMINAL_KEY, startHarness, TERMINAL_KEY, type Harness } from '../support/harness.js';
+import { call, type PaymentJson } from '../support/http.js';
 import { harnessConfig, runTb, tempDir } from './support.js';
 
 let h: Harness;
@@ -85,5 +85,66 @@ describe('tenderbridge terminals', () => {
     const run = await runTb(['terminals', 'rotate-key', 'TERM0001', '--config', declaring]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('declared in the config file');
+  });
+});
+
+describe('tenderbridge terminals disable, enable, remove', () => {
+  const addTerminal = async (id: string) => (await runTb(['--json', 'terminals', 'add', id, '--store', 'S1', '--config', config])).json<{ apiKey: string }>().apiKey;
+
+  it('disable: the running daemon refuses the key with 401 from the next request on; enable: it works again', async () => {
+    const key = await addTerminal('LANE-9');
+    expect((await whoAmI(key)).status).toBe(200);
+    const off = await runTb(['terminals', 'disable', 'LANE-9', '--config', config]);
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.stdout).toContain('terminal LANE-9 disabled');
+    const refused = await whoAmI(key);
+    expect(refused.status).toBe(401);
+    expect(refused.text).toContain('disabled');
+    expect((await runTb(['terminals', 'list', '--config', config])).stdout).toMatch(/LANE-9.*cli.*yes/);
+    expect((await runTb(['terminals', 'disable', 'LANE-9', '--config', config])).stdout).toContain('already disabled');
+    const on = await runTb(['--json', 'terminals', 'enable', 'LANE-9', '--config', config]);
+    expect(on.json()).toEqual({ terminal: 'LANE-9', disabled: false, changed: true });
+    expect((await whoAmI(key)).status).toBe(200);
+    expect((await runTb(['terminals', 'disable', 'NOPE', '--config', config])).stderr).toContain('no terminal NOPE');
+  });
+
+  it('disables a terminal the config file declares, and it stays disabled across a daemon restart', async () => {
+    expect((await runTb(['terminals', 'disable', 'TERM0002', '--config', config])).code).toBe(0);
+    expect((await whoAmI(OTHER_TERMINAL_KEY)).status).toBe(401);
+    await h.restart();
+    // (the first request may meet a kept-alive connection to the stopped daemon: retried)
+    await eventually(async () => (await whoAmI(OTHER_TERMINAL_KEY)).status === 401);
+    expect((await runTb(['terminals', 'enable', 'TERM0002', '--config', config])).code).toBe(0);
+    expect((await whoAmI(OTHER_TERMINAL_KEY)).status).toBe(200);
+  });
+
+  it('remove: refused while a payment is open; once it is final, the terminal and its key go and its payments stay', async () => {
+    const key = await addTerminal('LANE-10');
+    const auth = { Authorization: `Bearer ${key}` };
+    const created = await call<PaymentJson>(`${h.url}/v1/payments`, { headers: auth, json: { amountMinor: 1234, currency: 'NZD', merchantReference: 'RM-1' } });
+    expect(created.status, created.text).toBe(201);
+    const refused = await runTb(['terminals', 'remove', 'LANE-10', '--config', config]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('terminal LANE-10 has 1 payment(s) still open');
+    expect((await whoAmI(key)).status).toBe(200);
+
+    await h.sim.approve(created.body.partpay?.orderId as string);
+    await eventually(() => h.daemon.payments.get(created.body.id)?.state === 'approved');
+    const removed = await runTb(['terminals', 'remove', 'LANE-10', '--config', config]);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toContain('Its 1 payment(s) and their history are kept under the id LANE-10');
+    expect((await whoAmI(key)).status).toBe(401);
+    expect((await runTb(['terminals', 'list', '--config', config])).stdout).not.toContain('LANE-10');
+    const history = await runTb(['--json', 'payments', 'list', '--terminal', 'LANE-10', '--config', config]);
+    expect(JSON.stringify(history.json())).toContain(created.body.id);
+  });
+
+  it('remove refuses a terminal the config file declares, and an unknown one', async () => {
+    const declaring = harnessConfig(h, dir, {}, { terminals: [{ id: 'TERM0001', store: 'S1', apiKey: TERMINAL_KEY }] });
+    const declared = await runTb(['terminals', 'remove', 'TERM0001', '--config', declaring]);
+    expect(declared.code).toBe(1);
+    expect(declared.stderr).toContain('declared in the config file');
+    expect((await whoAmI(TERMINAL_KEY)).status).toBe(200);
+    expect((await runTb(['terminals', 'remove', 'NOPE', '--config', config])).stderr).toContain('no terminal NOPE');
   });
 });

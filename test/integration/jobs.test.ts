@@ -1,6 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purgeExpiredData } from '../../src/jobs/purge.js';
 import { previousLocalDay, writeYesterdaysReport } from '../../src/jobs/report.js';
@@ -11,7 +12,7 @@ import { call, type PaymentJson } from '../support/http.js';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ config: { backups: { keep: 2 } } });
 });
 afterAll(async () => {
   await h.stop();
@@ -21,7 +22,7 @@ const create = async (amountMinor: number) => (await call<PaymentJson>(`${h.url}
 
 describe('scheduled jobs, each run by calling run()', () => {
   it('registers every job with a schedule', () => {
-    expect(h.daemon.jobs.map((j) => j.name).sort()).toEqual(['deliver-outbox', 'expire', 'purge', 'readiness-probe', 'reconcile', 'report']);
+    expect(h.daemon.jobs.map((j) => j.name).sort()).toEqual(['backup', 'deliver-outbox', 'expire', 'purge', 'readiness-probe', 'reconcile', 'report']);
   });
 
   it('never runs two rounds of a job at once, and logs a failing round without stopping the next', async () => {
@@ -82,5 +83,29 @@ describe('scheduled jobs, each run by calling run()', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('backs the live database up online into backups.dir, keeping the newest backups.keep', async () => {
+    const job = h.daemon.jobs.find((j) => j.name === 'backup');
+    const dir = join(dirname(h.dbPath), 'backups');
+    const files: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      // a payment committed just before each round is in that round's copy
+      await create(4000 + i);
+      files.push((await job?.run()) as string);
+      h.advanceClock(60_000);
+    }
+    expect(files.every((f) => /\/backups\/tenderbridge-\d{8}T\d{6}\.\d{3}Z\.db$/.test(f))).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(files.slice(1).map((f) => basename(f)));
+    const copy = new Database(files[2] as string, { readonly: true });
+    try {
+      expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect(copy.pragma('journal_mode', { simple: true })).toBe('delete');
+      const amounts = (copy.prepare('SELECT amount_minor FROM payments').all() as Array<{ amount_minor: number }>).map((r) => r.amount_minor);
+      expect(amounts).toEqual(expect.arrayContaining([4000, 4001, 4002]));
+    } finally {
+      copy.close();
+    }
+    expect(h.logs.some((l) => l.includes('database backup written'))).toBe(true);
   });
 });

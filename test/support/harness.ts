@@ -151,7 +151,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(electrumConfig ? { electrum: electrumConfig } : {}),
     // Partner A declared as the demo's partner simulator (what the virtual terminal's wallet link may open).
     ...(options.electrum?.partnerSimulator && partners ? { simulators: { electrumPartner: { enabled: true, host: '127.0.0.1', port: Number(new URL(partners.a.url()).port), partnerId: ELECTRUM.partnerA.id } } } : {}),
-    jobs: { deliverOutbox: NEVER, reconcile: NEVER, expire: NEVER, purge: NEVER, report: NEVER, readinessProbe: NEVER },
+    jobs: { deliverOutbox: NEVER, reconcile: NEVER, expire: NEVER, purge: NEVER, report: NEVER, readinessProbe: NEVER, backup: NEVER },
+    backups: { dir: join(dir, 'backups'), ...(options.config?.['backups'] as object | undefined) },
     displayProfiles: { jpegMono: { format: 'jpeg', size: 200, margin: 10, colour: 'mono' } },
     merchants: [{ id: 'm1', name: 'Test Merchant', partpayMerchantId: 'PP-MERCHANT-1', clientId: 'test-client', clientSecret: CLIENT_SECRET, callbackKeys, currency: options.currency ?? 'NZD' }],
     stores: [{ id: 'S1', name: 'Test Store', merchant: 'm1' }],

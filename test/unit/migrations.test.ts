@@ -110,7 +110,7 @@ describe('migrate refuses what it cannot apply', () => {
     const db = memoryDb();
     db.pragma(`user_version = ${LATEST_VERSION + 1}`);
     expect(() => migrate(db)).toThrow(DatabaseError);
-    expect(() => migrate(db)).toThrow(/upgrade tenderbridge or restore a backup/);
+    expect(() => migrate(db)).toThrow(/is at schema version \d+ \(written by a newer tenderbridge\); this is tenderbridge unknown, which knows schema versions up to \d+\. Install the tenderbridge that wrote it \(or a later one\), or restore a backup/);
     expect(schemaVersion(db)).toBe(LATEST_VERSION + 1);
     expect(tables(db)).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { profileKey, type DisplayProfile } from '../../qr/display-profile.js';
+import { createPaymentRepository } from '../../payments/repository.js';
 import { createRegistry, type Terminal } from '../../registry/registry.js';
 import { hashApiKey, type Config } from '../../shared/config/load.js';
 import { action, type CliContext } from '../context.js';
@@ -34,13 +35,13 @@ function printKey(ctx: CliContext, terminal: Terminal, key: string, verb: string
 
 function assertNotInConfig(config: Config, id: string, what: string): void {
   if (config.terminals.some((t) => t.id === id)) {
-    throw new CliError(`terminal ${id} is declared in the config file, which wins at every daemon start: ${what} it there (apiKey or apiKeyHash) instead`);
+    throw new CliError(`terminal ${id} is declared in the config file, which wins at every daemon start: ${what} there instead`);
   }
 }
 
-/** `tenderbridge terminals add|list|rotate-key`. */
+/** `tenderbridge terminals add|list|rotate-key|disable|enable|remove`. */
 export function registerTerminalCommands(program: Command, io: CliIo): void {
-  const terminals = program.command('terminals').description('add terminals, list them, rotate their API keys');
+  const terminals = program.command('terminals').description('add terminals, list them, rotate their API keys, disable, enable or remove them');
 
   terminals
     .command('add')
@@ -56,7 +57,7 @@ export function registerTerminalCommands(program: Command, io: CliIo): void {
         const profile = config.displayProfiles[opts.profile];
         if (!profile) throw new CliError(`no display profile "${opts.profile}" in the config (have: ${Object.keys(config.displayProfiles).join(', ')})`);
         if (!config.stores.some((s) => s.id === opts.store)) throw new CliError(`no store "${opts.store}" in the config (have: ${config.stores.map((s) => s.id).join(', ') || 'none'})`);
-        assertNotInConfig(config, id, 'add');
+        assertNotInConfig(config, id, 'add it (apiKey or apiKeyHash)');
         const registry = createRegistry(ctx.openDb(), config);
         if (registry.terminal(id)) throw new CliError(`terminal ${id} already exists: use \`tenderbridge terminals rotate-key ${id}\` for a new key`);
         const key = generateApiKey();
@@ -93,10 +94,81 @@ export function registerTerminalCommands(program: Command, io: CliIo): void {
         const registry = createRegistry(ctx.openDb(), config);
         const terminal = registry.terminal(id);
         if (!terminal) throw new CliError(`no terminal ${id} (or its store is no longer configured): see \`tenderbridge terminals list\``);
-        assertNotInConfig(config, id, 'change its key');
+        assertNotInConfig(config, id, 'change its key (apiKey or apiKeyHash)');
         const key = generateApiKey();
         registry.upsertTerminal({ id, storeId: terminal.storeId, apiKeyHash: hashApiKey(key), displayProfile: terminal.displayProfile }, ctx.clock());
         printKey(ctx, terminal, key, 're-keyed: the old key no longer works');
+        return EXIT.ok;
+      }),
+    );
+
+  registerLifecycleCommands(terminals, io);
+}
+
+/** The terminal `id`, or a CliError pointing at `terminals list`. */
+function existing(registry: ReturnType<typeof createRegistry>, id: string): Terminal {
+  const terminal = registry.terminal(id);
+  if (!terminal) throw new CliError(`no terminal ${id} (or its store is no longer configured): see \`tenderbridge terminals list\``);
+  return terminal;
+}
+
+/** `terminals disable|enable|remove`. */
+function registerLifecycleCommands(terminals: Command, io: CliIo): void {
+  const toggle = (disabled: boolean) =>
+    action(io, (ctx, id: string) => {
+      const registry = createRegistry(ctx.openDb(), ctx.config());
+      const terminal = existing(registry, id);
+      const changed = terminal.disabled !== disabled;
+      if (changed) registry.setDisabled(id, disabled, ctx.clock());
+      const state = disabled ? 'disabled' : 'enabled';
+      if (ctx.json) ctx.out(renderJson({ terminal: id, disabled, changed }));
+      else if (!changed) ctx.out(`terminal ${id} is already ${state}\n`);
+      else if (disabled) ctx.out(`terminal ${id} disabled: the running daemon refuses its key from its next request on (401); \`tenderbridge terminals enable ${id}\` undoes it\n`);
+      else ctx.out(`terminal ${id} enabled: its key works again\n`);
+      return EXIT.ok;
+    });
+
+  terminals
+    .command('disable')
+    .description("refuse a terminal's key at once (401), keeping the terminal, its key and its history")
+    .argument('<id>', 'terminal id')
+    .addHelpText('after', '\nFor a lost or stolen terminal, or a lane out of service. Payments it already made go on\nsettling (callbacks, refunds owed). Works for terminals declared in the config file too, and\nstays disabled across restarts.\n\nExamples:\n  $ tenderbridge terminals disable TERM0003')
+    .action(toggle(true));
+
+  terminals
+    .command('enable')
+    .description('accept a disabled terminal\'s key again')
+    .argument('<id>', 'terminal id')
+    .addHelpText('after', '\nExamples:\n  $ tenderbridge terminals enable TERM0003')
+    .action(toggle(false));
+
+  terminals
+    .command('remove')
+    .description('delete a terminal and its key; its payments and their history are kept')
+    .argument('<id>', 'terminal id')
+    .addHelpText(
+      'after',
+      '\nRefused while any of its payments is open, flagged for an operator, or owes a delivery\n(a refund, cancel or advice): settle those first (`tenderbridge payments list --terminal ID`).\nIts payments, their journal and the end-of-day reports keep the terminal id; the purge job\ndeletes them after retention.paymentDays like any other. The id can be added again later.\nA terminal declared in the config file is removed there instead.\n\nExamples:\n  $ tenderbridge terminals remove LANE-7',
+    )
+    .action(
+      action(io, (ctx, id: string) => {
+        const config = ctx.config();
+        const db = ctx.openDb();
+        const registry = createRegistry(db, config);
+        existing(registry, id);
+        assertNotInConfig(config, id, 'remove it (then run this again to delete its row)');
+        const work = createPaymentRepository(db).unsettledOfTerminal(id);
+        const blocking = [
+          work.open > 0 ? `${work.open} payment(s) still open` : '',
+          work.attention > 0 ? `${work.attention} payment(s) flagged for an operator` : '',
+          work.owed > 0 ? `${work.owed} owed deliveries not done` : '',
+        ].filter(Boolean);
+        if (blocking.length > 0) {
+          throw new CliError(`terminal ${id} has ${blocking.join(', ')}: settle them first (\`tenderbridge payments list --terminal ${id}\`), or \`tenderbridge terminals disable ${id}\` to stop it now`);
+        }
+        registry.remove(id);
+        if (ctx.json) ctx.out(renderJson({ terminal: id, removed: true, paymentsKept: work.total }));
+        else ctx.out(`terminal ${id} removed: its key no longer works. Its ${work.total} payment(s) and their history are kept under the id ${id} (reports, \`payments list --terminal ${id}\`) until the purge job deletes them after retention.\n`);
         return EXIT.ok;
       }),
     );

@@ -119,6 +119,8 @@ const jobsSchema = z
     report: cronExpr.default('5 0 * * *'),
     /** Prove the database takes writes (one rolled-back write) for /readyz, which only reads the last result. */
     readinessProbe: cronExpr.default('*/10 * * * * *'),
+    /** Take an online backup of the database into backups.dir (02:45 every night). */
+    backup: cronExpr.default('45 2 * * *'),
   })
   .strict()
   .prefault({});
@@ -228,6 +230,19 @@ const reportsSchema = z
   .strict()
   .prefault({});
 
+/** Copies of the database: scheduled online backups, and the one taken before each migration. */
+const backupsSchema = z
+  .object({
+    /** Folder for the scheduled backups (tenderbridge-<UTC time>.db), relative to the working directory (the StateDirectory under systemd, the only place the unit may write). */
+    dir: z.string().min(1).default('backups'),
+    /** Scheduled backups kept (older ones are deleted after each new one); 0 turns the backup job off. */
+    keep: z.number().int().min(0).max(1000).default(7),
+    /** Backups taken before a migration, kept beside the database (tenderbridge.db.pre-migration-<time>-schema<N>.db); 0 migrates without one (not recommended). */
+    keepBeforeMigration: z.number().int().min(0).max(100).default(3),
+  })
+  .strict()
+  .prefault({});
+
 /** A merchant (a PartPay retailer brand) and its credentials. */
 const merchantSchema = z
   .object({
@@ -321,6 +336,7 @@ export const configSchema = z
     ops: opsSchema,
     retention: retentionSchema,
     reports: reportsSchema,
+    backups: backupsSchema,
     electrum: electrumSchema,
     jobs: jobsSchema,
     /** Named display profiles; "default" always exists. */

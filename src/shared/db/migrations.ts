@@ -191,6 +191,19 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE kind = 'electrum.reversal';
     `,
   },
+  {
+    version: 4,
+    name: 'schema history: which tenderbridge applied each migration',
+    sql: `
+      -- One row per migration applied from this one on, naming the tenderbridge version that
+      -- applied it: an older build refusing this database can say which version wrote it.
+      CREATE TABLE schema_history (
+        version INTEGER PRIMARY KEY,
+        app_version TEXT NOT NULL,
+        applied_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /** The latest schema version this build knows. */

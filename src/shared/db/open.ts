@@ -43,28 +43,68 @@ export function schemaVersion(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
+/** Who is migrating: recorded with each migration, and named when a database is too new. */
+export interface MigrateOptions {
+  /** This build's version (package.json); "unknown" when not given. */
+  appVersion?: string;
+  /** Epoch ms for the history rows. */
+  now?: () => number;
+}
+
 /**
  * Applies every migration newer than the database's version, each in one transaction
- * with its version bump, so a crash leaves the database at a whole version. Refuses a
- * database written by a newer build.
+ * with its version bump (and, from schema version 4 on, a `schema_history` row naming this
+ * build), so a crash leaves the database at a whole version. Refuses a database written by
+ * a newer build with {@link assertNotNewer}'s message.
  * @returns the versions applied.
+ * @example migrate(db, MIGRATIONS, { appVersion: '0.3.0' }) // [4]
  */
-export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): number[] {
+export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS, options: MigrateOptions = {}): number[] {
   const current = schemaVersion(db);
   const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
-  if (current > latest) {
-    throw new DatabaseError(`database schema version ${current} is newer than this build knows (${latest}); upgrade tenderbridge or restore a backup`);
-  }
+  assertNotNewer(db, latest, options.appVersion);
+  const now = options.now ?? Date.now;
   const applied: number[] = [];
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     if (migration.version <= current) continue;
     db.transaction(() => {
       db.exec(migration.sql);
       db.pragma(`user_version = ${migration.version}`);
+      if (hasTable(db, 'schema_history')) {
+        db.prepare('INSERT OR REPLACE INTO schema_history (version, app_version, applied_at) VALUES (?, ?, ?)').run(migration.version, options.appVersion ?? 'unknown', now());
+      }
     })();
     applied.push(migration.version);
   }
   return applied;
+}
+
+function hasTable(db: Db, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
+/** The tenderbridge version that brought the database to its schema version, when it recorded one. */
+export function writtenBy(db: Db): string | null {
+  if (!hasTable(db, 'schema_history')) return null;
+  const row = db.prepare('SELECT app_version FROM schema_history ORDER BY version DESC LIMIT 1').get() as { app_version: string } | undefined;
+  return row?.app_version ?? null;
+}
+
+/**
+ * Refuses a database whose schema is newer than this build knows, naming both schema versions
+ * and both tenderbridge versions, so store IT knows which build to install (or that a backup
+ * taken before the upgrade is the way back).
+ * @example assertNotNewer(db, LATEST_VERSION, '0.2.0')
+ */
+export function assertNotNewer(db: Db, latest: number = LATEST_VERSION, appVersion = 'unknown'): void {
+  const current = schemaVersion(db);
+  if (current <= latest) return;
+  const writer = writtenBy(db);
+  throw new DatabaseError(
+    `database ${db.name} is at schema version ${current}${writer ? `, written by tenderbridge ${writer}` : ' (written by a newer tenderbridge)'}; ` +
+      `this is tenderbridge ${appVersion}, which knows schema versions up to ${latest}. ` +
+      `${writer ? `Install tenderbridge ${writer} or later` : 'Install the tenderbridge that wrote it (or a later one)'}, or restore a backup taken before the upgrade (\`tenderbridge db restore FILE\`)`,
+  );
 }
 
 /** Runs SQLite's integrity check; returns the problems found (empty when healthy). */
