@@ -129,7 +129,21 @@ describe('tenderbridge db restore', () => {
     writeFileSync(notSqlite, 'this is not a database '.repeat(300));
     const otherApp = join(rdir, 'other-app.db');
     new Database(otherApp).exec('CREATE TABLE t (x)').close();
+    // damage only a full integrity check sees (quick_check does not compare indexes with their tables)
+    const skewed = join(rdir, 'skewed.db');
+    writeFileSync(skewed, readFileSync(join(rdir, 'monday.db')));
+    const skew = new Database(skewed);
+    skew.exec('CREATE INDEX terminals_store ON terminals (store_id)');
+    const { rootpage } = skew.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'terminals_store'").get() as { rootpage: number };
+    const pageSize = skew.pragma('page_size', { simple: true }) as number;
+    skew.close();
+    // the index says T1 stands in store S9; the table still says S1
+    const image = readFileSync(skewed);
+    const page = image.subarray((rootpage - 1) * pageSize, rootpage * pageSize);
+    page.write('S9', page.indexOf('S1'));
+    writeFileSync(skewed, image);
     for (const [file, why] of [
+      [skewed, /failed its integrity check \(.*terminals_store/],
       [damaged, /failed its integrity check|not a readable SQLite database/],
       [notSqlite, /not a readable SQLite database|cannot be opened/],
       [otherApp, /is not a tenderbridge database/],
