@@ -2,6 +2,7 @@ import { chmodSync, existsSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backupDatabaseFile, snapshotDatabase } from '../../src/shared/db/backup.js';
 import { openDatabase } from '../../src/shared/db/open.js';
 import { baseConfig, runTb, tempDir, writeConfig } from '../cli/support.js';
 import { startHarness } from '../support/harness.js';
@@ -48,6 +49,20 @@ describe('files holding payment data are 0600 whatever the umask', () => {
     chmodSync(join(dir, 'old.db'), 0o644);
     expect((await runTb(['db', 'backup', 'old.db', '--force', '--config', config], { cwd: dir })).code).toBe(0);
     expect(octal(join(dir, 'old.db'))).toBe('old.db: 600');
+  });
+
+  it('when the daemon backs up before a migration and on its schedule', async () => {
+    const path = join(dir, 'source.db');
+    const db = openDatabase(path);
+    try {
+      db.exec('CREATE TABLE t (x)');
+      // The two copies the daemon makes itself: VACUUM INTO before migrating, the backup API on the backup job.
+      snapshotDatabase(db, join(dir, 'pre-migration.db'));
+      await backupDatabaseFile(path, join(dir, 'scheduled.db'), 'quick');
+      expect([octal(join(dir, 'pre-migration.db')), octal(join(dir, 'scheduled.db'))]).toEqual(['pre-migration.db: 600', 'scheduled.db: 600']);
+    } finally {
+      db.close();
+    }
   });
 
   it('tightens a database (and its WAL and SHM) left world-readable by an earlier version when it opens it for writing', () => {
