@@ -1,7 +1,7 @@
 import { isOpen, PAID_STATES } from '../payments/state-machine.js';
 import type { Payment } from '../payments/types.js';
 import type { ElectrumClient } from '../shared/config/load.js';
-import { claimMessage, type ElectrumDeps } from './context.js';
+import { claimMessage, partnerFacingId, posSender, type ElectrumDeps } from './context.js';
 import { ElectrumError } from './errors.js';
 import { OWED_CONFIRMATION } from './provider.js';
 import type { ElectrumPaymentRow } from './repository.js';
@@ -13,16 +13,16 @@ import { alphaToNumeric } from './currency.js';
 export type AdviceAnswer = { status: number; body: unknown };
 
 function findPayment(deps: ElectrumDeps, caller: ElectrumClient, requestId: string): { ep: ElectrumPaymentRow; payment: Payment } {
-  const ep = deps.repo.payment(requestId);
-  // Another client's payment is as unknown as a missing one.
+  // Only the caller's own pays are looked at: another client's payment (whatever its id) is as unknown as a missing one.
+  const ep = deps.repo.payment(caller.id, requestId);
   if (!ep || ep.clientId !== caller.id) throw new ElectrumError(404, 'UNABLE_TO_LOCATE_RECORD', 'Unknown payment request', { originalId: requestId, detailMessage: `no payment request with id "${requestId}"` });
   return { ep, payment: deps.payments.get(ep.paymentId) as Payment };
 }
 
 function replayed(deps: ElectrumDeps, advice: { id: string }, kind: string, caller: ElectrumClient, body: unknown, relatedId: string): AdviceAnswer | null {
-  const seen = deps.repo.message(advice.id);
-  if (!seen) return null;
-  const claim = claimMessage(deps, { id: advice.id, kind, sender: caller.id, body, relatedId }, true);
+  const sender = posSender(caller.id);
+  if (!deps.repo.message(sender, advice.id)) return null;
+  const claim = claimMessage(deps, { id: advice.id, kind, sender, body, relatedId }, true);
   if (claim.replay === null) return null;
   return { status: claim.replay.responseStatus as number, body: claim.replay.responseBody ? (JSON.parse(claim.replay.responseBody) as unknown) : undefined };
 }
@@ -58,20 +58,23 @@ export function confirmPayment(deps: ElectrumDeps, caller: ElectrumClient, c: Pa
   const body = toWire(c);
   const actor = `pos:${caller.id}`;
   deps.group.transaction(() => {
-    claimMessage(deps, { id: c.id, kind: 'confirmPayment', sender: caller.id, body: c, relatedId: c.requestId }, true);
-    if (deps.repo.setAdvice(ep.requestId, 'confirmed', c.id)) {
+    claimMessage(deps, { id: c.id, kind: 'confirmPayment', sender: posSender(caller.id), body: c, relatedId: c.requestId }, true);
+    if (firstAdvice(deps, ep)) {
       const p = deps.payments.get(payment.id) as Payment;
-      deps.payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'advice', actor, detail: { advice: 'confirmation', adviceId: c.id, finalMinor: final } });
+      // The id the partner hears the confirmation by (the POS's, unless we already sent a partner that id).
+      const key = p.provider === 'electrum' ? partnerFacingId(deps, c.id, 'confirmPayment', p.id) : c.id;
+      deps.repo.setAdvice(ep.paymentId, 'confirmed', key);
+      deps.payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'advice', actor, detail: { advice: 'confirmation', adviceId: c.id, ...(key === c.id ? {} : { partnerAdviceId: key }), finalMinor: final } });
       const less = final === null ? 0 : (p.approvedMinor ?? p.amountMinor) - p.refundedMinor - final;
       if (p.provider === 'electrum') {
         // For less than approved, the confirmation itself carries the difference back: it is the refund's delivery.
-        if (less > 0) deps.core.refunds.record(p, { amountMinor: less, reason: 'confirmed for less', actor, now: false, key: c.id, claimed: true });
-        else deps.outbox.enqueue(OWED_CONFIRMATION, p.id, { requestId: ep.requestId, adviceId: c.id }, deps.clock());
+        if (less > 0) deps.core.refunds.record(p, { amountMinor: less, reason: 'confirmed for less', actor, now: false, key, claimed: true });
+        else deps.outbox.enqueue(OWED_CONFIRMATION, p.id, { requestId: ep.partnerRequestId, adviceId: key }, deps.clock());
       } else if (less > 0) {
         deps.core.refunds.record(p, { amountMinor: less, reason: 'confirmed for less', actor, now: false });
       }
     }
-    deps.repo.answerMessage(c.id, 202, body);
+    deps.repo.answerMessage(posSender(caller.id), c.id, 202, body);
   });
   deps.onOutbox();
   return { status: 202, body };
@@ -100,9 +103,15 @@ export function reversePayment(deps: ElectrumDeps, caller: ElectrumClient, r: Pa
   const body = toWire(r);
   const actor = `pos:${caller.id}`;
   deps.group.transaction(() => {
-    claimMessage(deps, { id: r.id, kind: 'reversePayment', sender: caller.id, body: r, relatedId: r.requestId }, true);
-    if (deps.repo.setAdvice(ep.requestId, 'reversed', r.id)) reverse(deps, deps.payments.get(payment.id) as Payment, r, final, actor);
-    deps.repo.answerMessage(r.id, 202, body);
+    claimMessage(deps, { id: r.id, kind: 'reversePayment', sender: posSender(caller.id), body: r, relatedId: r.requestId }, true);
+    if (firstAdvice(deps, ep)) {
+      const p = deps.payments.get(payment.id) as Payment;
+      // The id the partner hears the reversal by (the POS's, unless we already sent a partner that id).
+      const key = p.provider === 'electrum' ? partnerFacingId(deps, r.id, 'reversePayment', p.id) : r.id;
+      deps.repo.setAdvice(ep.paymentId, 'reversed', key);
+      reverse(deps, p, r, key, final, actor);
+    }
+    deps.repo.answerMessage(posSender(caller.id), r.id, 202, body);
   });
   // A pay still waiting for its scan ends now.
   deps.waiters.wake(ep.tranId, 'cancelled');
@@ -110,14 +119,19 @@ export function reversePayment(deps: ElectrumDeps, caller: ElectrumClient, r: Pa
   return { status: 202, body };
 }
 
-/** The money side of a first reversal advice, inside its transaction. */
-function reverse(deps: ElectrumDeps, p: Payment, r: PaymentReversal, final: number | null, actor: string): void {
-  const ctx = { actor, kind: 'advice', detail: { advice: 'reversal', adviceId: r.id, reason: r.reversalReason, finalMinor: final }, resolvedBy: 'reversal', upstream: { key: r.id, reason: r.reversalReason } };
+/** Whether the payment has no advice yet (read inside the advice's transaction, so a racing advice sees the first one's). */
+function firstAdvice(deps: ElectrumDeps, ep: ElectrumPaymentRow): boolean {
+  return deps.repo.paymentByPaymentId(ep.paymentId)?.advice === null;
+}
+
+/** The money side of a first reversal advice, inside its transaction; `key` is the id the partner hears it by. */
+function reverse(deps: ElectrumDeps, p: Payment, r: PaymentReversal, key: string, final: number | null, actor: string): void {
+  const ctx = { actor, kind: 'advice', detail: { advice: 'reversal', adviceId: r.id, ...(key === r.id ? {} : { partnerAdviceId: key }), reason: r.reversalReason, finalMinor: final }, resolvedBy: 'reversal', upstream: { key, reason: r.reversalReason } };
   const paid = PAID_STATES.includes(p.state);
   if (paid && final !== null && final > 0) {
     // To a final amount: give back the difference (an Electrum partner hears it as this reversal, with its id).
     const amountMinor = (p.approvedMinor ?? p.amountMinor) - p.refundedMinor - final;
-    deps.core.refunds.record(p, { amountMinor, reason: r.reversalReason, actor, now: false, ...(p.provider === 'electrum' ? { key: r.id, claimed: true } : {}) });
+    deps.core.refunds.record(p, { amountMinor, reason: r.reversalReason, actor, now: false, ...(p.provider === 'electrum' ? { key, claimed: true } : {}) });
     return;
   }
   if (p.provider === 'electrum') {

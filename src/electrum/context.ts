@@ -79,20 +79,42 @@ export function checkAmount(amount: LedgerAmount, expectedNumeric: string, field
   return amount.amount;
 }
 
+/** The sender of a POS client's messages: its ids are its own, whatever ids other parties use. */
+export const posSender = (clientId: string): string => `pos:${clientId}`;
+/** The sender of a partner's messages (scan notifications). */
+export const partnerSender = (partnerId: string): string => `partner:${partnerId}`;
+/** Ourselves, as the sender of what we send partners: to a partner all our POS clients are this one sender. */
+export const OUR_SENDER = 'tenderbridge';
+
 /**
- * Records a request id. A fresh id is claimed; an id seen before is a DUPLICATE_RECORD for a
- * request, and for an advice a repeat to be answered exactly as the first time (`replay`).
+ * Records a request id from `sender`. A fresh id is claimed; an id this sender used before is
+ * a DUPLICATE_RECORD for a request, and for an advice a repeat to be answered exactly as the
+ * first time (`replay`). Another sender's ids are never looked at: no party learns of, or
+ * blocks, another's messages.
  */
 export function claimMessage(
   deps: ElectrumDeps,
   m: { id: string; kind: string; sender: string; body: unknown; relatedId?: string | undefined },
   advice: boolean,
 ): { replay: null } | { replay: MessageRow } {
-  const seen = deps.repo.message(m.id);
+  const seen = deps.repo.message(m.sender, m.id);
   if (!seen) {
-    deps.repo.insertMessage({ id: m.id, kind: m.kind, sender: m.sender, requestHash: hashBody(m.body), relatedId: m.relatedId ?? null, responseStatus: null, responseBody: null, createdAt: deps.clock() });
+    deps.repo.insertMessage({ sender: m.sender, id: m.id, kind: m.kind, requestHash: hashBody(m.body), relatedId: m.relatedId ?? null, responseStatus: null, responseBody: null, createdAt: deps.clock() });
     return { replay: null };
   }
-  if (advice && seen.kind === m.kind && seen.sender === m.sender && seen.responseStatus !== null) return { replay: seen };
+  if (advice && seen.kind === m.kind && seen.responseStatus !== null) return { replay: seen };
   throw new ElectrumError(400, 'DUPLICATE_RECORD', 'Duplicate message id', { originalId: m.id, detailMessage: `a message with id "${m.id}" was already received` });
+}
+
+/**
+ * The id a message from a POS carries on to a partner (inside the caller's transaction): the
+ * POS's own id, unless we already sent a partner that id (for another POS client's message) or
+ * it names another order; then a fresh one of ours. Claimed under {@link OUR_SENDER}, so every
+ * partner sees each of our messages once, with an id of its own.
+ */
+export function partnerFacingId(deps: ElectrumDeps, posId: string, kind: string, paymentId: string): string {
+  const taken = (id: string) => deps.repo.message(OUR_SENDER, id) !== null || deps.payments.getByOrderId(id, 'partpay') !== null || deps.payments.getByOrderId(id, 'electrum') !== null;
+  const id = taken(posId) ? deps.newId() : posId;
+  deps.repo.insertMessage({ sender: OUR_SENDER, id, kind, requestHash: hashBody({ posId }), relatedId: paymentId, responseStatus: null, responseBody: null, createdAt: deps.clock() });
+  return id;
 }

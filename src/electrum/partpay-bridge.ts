@@ -3,7 +3,7 @@ import type { Payment } from '../payments/types.js';
 import type { Terminal } from '../registry/registry.js';
 import type { ElectrumClient } from '../shared/config/load.js';
 import { ConflictError } from '../shared/errors.js';
-import { claimMessage, type ElectrumDeps } from './context.js';
+import { claimMessage, posSender, type ElectrumDeps } from './context.js';
 import { errorDetail } from './error-detail.js';
 import { ElectrumError } from './errors.js';
 import type { PayAnswer } from './pay-flow.js';
@@ -21,11 +21,13 @@ export const PARTPAY_INSTITUTION = { id: 'partpay', name: 'PartPay' } as const;
  */
 export async function payThroughPartPay(deps: ElectrumDeps, caller: ElectrumClient, req: PaymentRequest, qr: QrCodeRow, terminal: Terminal): Promise<PayAnswer> {
   const paymentId = qr.paymentId as string;
+  const sender = posSender(caller.id);
   deps.group.transaction(() => {
-    claimMessage(deps, { id: req.id, kind: 'pay', sender: caller.id, body: req, relatedId: req.tranId }, false);
+    claimMessage(deps, { id: req.id, kind: 'pay', sender, body: req, relatedId: req.tranId }, false);
     if (!deps.repo.moveQr(req.tranId, 'issued', 'paying')) throw new ElectrumError(400, 'INVALID_TRAN_ID', 'QR code already used', { tranId: req.tranId });
-    deps.repo.insertPayment({ requestId: req.id, paymentId, tranId: req.tranId, clientId: caller.id, requestBody: JSON.stringify(req), createdAt: deps.clock() });
-    deps.repo.setPartner(req.id, PARTPAY_INSTITUTION.id);
+    // No Electrum partner hears of it: PartPay knows it by its own order id.
+    deps.repo.insertPayment({ requestId: req.id, partnerRequestId: null, paymentId, tranId: req.tranId, clientId: caller.id, requestBody: JSON.stringify(req), createdAt: deps.clock() });
+    deps.repo.setPartner(paymentId, PARTPAY_INSTITUTION.id);
     deps.payments.journal({ paymentId, at: deps.clock(), kind: 'request', actor: `pos:${caller.id}`, detail: { operation: 'pay', via: 'electrum', requestId: req.id, tranId: req.tranId } });
   });
 
@@ -41,8 +43,8 @@ export async function payThroughPartPay(deps: ElectrumDeps, caller: ElectrumClie
   const body = status === 201 ? approvedResponse(req, payment) : failure(req, payment);
   deps.group.transaction(() => {
     deps.repo.moveQr(req.tranId, 'paying', 'used');
-    deps.repo.answerMessage(req.id, status, body);
-    deps.repo.setResponse(req.id, status, body);
+    deps.repo.answerMessage(sender, req.id, status, body);
+    deps.repo.setResponse(paymentId, status, body);
   });
   return { status, body };
 }

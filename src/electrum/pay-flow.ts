@@ -1,12 +1,12 @@
 import { isOpen } from '../payments/state-machine.js';
 import type { Payment } from '../payments/types.js';
 import type { ElectrumClient, ElectrumPartner } from '../shared/config/load.js';
-import { assertClientIsCaller, checkAmount, claimMessage, currencyOf, terminalFor, type ElectrumDeps } from './context.js';
+import { assertClientIsCaller, checkAmount, claimMessage, currencyOf, partnerFacingId, partnerSender, posSender, terminalFor, type ElectrumDeps } from './context.js';
 import { errorDetail } from './error-detail.js';
 import { ElectrumError } from './errors.js';
 import { payThroughPartPay } from './partpay-bridge.js';
 import { checkPartnerResponse } from './partner-response.js';
-import type { QrCodeRow } from './repository.js';
+import type { ElectrumPaymentRow, QrCodeRow } from './repository.js';
 import type { ErrorDetail, PaymentRequest, PaymentResponse, ScanNotification } from './schemas.js';
 import { toWire } from './serialize.js';
 
@@ -26,21 +26,30 @@ function usableQr(deps: ElectrumDeps, tranId: string, clientId: string, terminal
   return qr;
 }
 
-/** Answers `pay` and remembers the answer against the request id. */
-export function answer(deps: ElectrumDeps, requestId: string, status: number, body: PaymentResponse | ErrorDetail): PayAnswer {
+/** A pay being held: the POS's request, who sent it, and its payment. */
+interface Held {
+  req: PaymentRequest;
+  /** The POS client's sender (its message ids are its own). */
+  sender: string;
+  paymentId: string;
+}
+
+/** Answers `pay` and remembers the answer against the sender's request id and the payment. */
+function answer(deps: ElectrumDeps, held: Held, status: number, body: PaymentResponse | ErrorDetail): PayAnswer {
   deps.group.transaction(() => {
-    deps.repo.answerMessage(requestId, status, body);
-    deps.repo.setResponse(requestId, status, body);
+    deps.repo.answerMessage(held.sender, held.req.id, status, body);
+    deps.repo.setResponse(held.paymentId, status, body);
   });
   return { status, body };
 }
 
 /** The answer to a pay whose payment was cancelled (terminal, console) or reversed (the POS) before the partner's answer counted. */
-function ended(deps: ElectrumDeps, req: PaymentRequest, p: Payment, forwarded: boolean): PayAnswer {
+function ended(deps: ElectrumDeps, held: Held, p: Payment, forwarded: boolean): PayAnswer {
+  const { req } = held;
   const how = p.state === 'reversed' ? 'reversed' : p.state;
   return answer(
     deps,
-    req.id,
+    held,
     400,
     errorDetail({
       errorType: 'GENERAL_ERROR',
@@ -72,13 +81,14 @@ export async function pay(deps: ElectrumDeps, caller: ElectrumClient, req: Payme
 
   const now = deps.clock();
   const paymentId = deps.newId();
+  const held: Held = { req, sender: posSender(caller.id), paymentId };
   deps.group.transaction(() => {
-    claimMessage(deps, { id: req.id, kind: 'pay', sender: caller.id, body: req, relatedId: req.tranId }, false);
-    // The partner will know the payment by this id: it must name no other order.
-    if (deps.payments.getByOrderId(req.id, 'partpay')) throw new ElectrumError(400, 'DUPLICATE_RECORD', 'Duplicate message id', { originalId: req.id });
+    claimMessage(deps, { id: req.id, kind: 'pay', sender: held.sender, body: req, relatedId: req.tranId }, false);
     if (!deps.repo.moveQr(req.tranId, 'issued', 'paying')) throw new ElectrumError(400, 'INVALID_TRAN_ID', 'QR code already used', { tranId: req.tranId });
+    // The partner knows the payment by this id: the POS's, unless another payment already has it.
+    const partnerRequestId = partnerFacingId(deps, req.id, 'pay', paymentId);
     deps.payments.insert({ id: paymentId, provider: 'electrum', terminalId: terminal.id, storeId: terminal.storeId, merchantId: terminal.merchantId, merchantReference: (req.rrn ?? req.tranId).slice(0, 64), amountMinor, currency: currency.alpha, createdAt: now, expiresAt: now + deps.settings.scanWaitSeconds * 1000 });
-    deps.repo.insertPayment({ requestId: req.id, paymentId, tranId: req.tranId, clientId: caller.id, requestBody: JSON.stringify(req), createdAt: now });
+    deps.repo.insertPayment({ requestId: req.id, partnerRequestId, paymentId, tranId: req.tranId, clientId: caller.id, requestBody: JSON.stringify(req), createdAt: now });
     deps.payments.journal({ paymentId, at: now, kind: 'request', actor: `pos:${caller.id}`, detail: { operation: 'pay', requestId: req.id, tranId: req.tranId, amountMinor } });
     deps.payments.journal({ paymentId, at: now, kind: 'state_changed', actor: `pos:${caller.id}`, fromState: null, toState: 'created', version: 1 });
   });
@@ -103,11 +113,11 @@ export async function pay(deps: ElectrumDeps, caller: ElectrumClient, req: Payme
     });
     if (gaveUp) {
       const p = deps.payments.get(paymentId) as Payment;
-      if (p.state !== 'expired') return ended(deps, req, p, false);
-      return answer(deps, req.id, 400, errorDetail({ errorType: 'NO_SCAN_RECEIVED', errorMessage: 'No scan received', detailMessage: `no partner reported a scan of this QR code within ${deps.settings.scanWaitSeconds} s`, tranId: req.tranId, originalId: req.id }));
+      if (p.state !== 'expired') return ended(deps, held, p, false);
+      return answer(deps, held, 400, errorDetail({ errorType: 'NO_SCAN_RECEIVED', errorMessage: 'No scan received', detailMessage: `no partner reported a scan of this QR code within ${deps.settings.scanWaitSeconds} s`, tranId: req.tranId, originalId: req.id }));
     }
   }
-  return forward(deps, req, paymentId, currency.numeric);
+  return forward(deps, held, currency.numeric);
 }
 
 function missingAmount(): never {
@@ -120,10 +130,10 @@ function missingAmount(): never {
  * answer: the partner may still be deciding, so what is owed to it waits out the time it was
  * given (see the Electrum provider's flight window) rather than overtake its decision.
  */
-function settle(deps: ElectrumDeps, req: PaymentRequest, paymentId: string, answered: boolean, apply: () => unknown): void {
+function settle(deps: ElectrumDeps, { req, paymentId }: Held, answered: boolean, apply: () => unknown): void {
   deps.group.transaction(() => {
     deps.repo.moveQr(req.tranId, 'scanned', 'used');
-    if (answered) deps.repo.markAnswered(req.id, deps.clock());
+    if (answered) deps.repo.markAnswered(paymentId, deps.clock());
     apply();
     // An advice that waited for this answer may go now.
     deps.core.owed.dueNow(paymentId);
@@ -131,48 +141,56 @@ function settle(deps: ElectrumDeps, req: PaymentRequest, paymentId: string, answ
   deps.onOutbox();
 }
 
-async function forward(deps: ElectrumDeps, req: PaymentRequest, paymentId: string, currencyNumeric: string): Promise<PayAnswer> {
+async function forward(deps: ElectrumDeps, held: Held, currencyNumeric: string): Promise<PayAnswer> {
+  const { req, paymentId } = held;
   const qr = deps.repo.qr(req.tranId) as QrCodeRow;
   const partner = deps.settings.partners.find((p) => p.id === qr.partnerId) as ElectrumPartner;
   const actor = `partner:${partner.id}`;
-  const forwarded: PaymentRequest = toWire({ ...req, partner: { id: partner.id, name: partner.name }, ...(qr.partnerPaymentToken ? { partnerPaymentToken: qr.partnerPaymentToken } : {}) });
+  const partnerRequestId = (deps.repo.paymentByPaymentId(paymentId) as ElectrumPaymentRow).partnerRequestId as string;
+  // The partner hears our id for the payment; the POS hears its own back in every answer.
+  const forwarded: PaymentRequest = toWire({ ...req, id: partnerRequestId, partner: { id: partner.id, name: partner.name }, ...(qr.partnerPaymentToken ? { partnerPaymentToken: qr.partnerPaymentToken } : {}) });
   const started = deps.group.transaction(() => {
     // Cancelled between the scan and now: nothing goes to the partner.
     if ((deps.payments.get(paymentId) as Payment).state !== 'created') return false;
-    deps.repo.markForwarded(req.id, partner.id, deps.clock());
+    deps.repo.markForwarded(paymentId, partner.id, deps.clock());
     deps.payments.setExpiresAt(paymentId, deps.clock() + (deps.settings.partnerTimeoutSeconds + 5) * 1000);
-    deps.core.applier.apply(paymentId, { type: 'order_created', orderId: req.id, orderNumber: null }, { actor, kind: 'forward', detail: { partnerId: partner.id, tranId: req.tranId } });
+    deps.core.applier.apply(paymentId, { type: 'order_created', orderId: partnerRequestId, orderNumber: null }, { actor, kind: 'forward', detail: { partnerId: partner.id, tranId: req.tranId } });
     return true;
   });
   if (!started) {
     deps.group.transaction(() => deps.repo.moveQr(req.tranId, 'scanned', 'used'));
-    return ended(deps, req, deps.payments.get(paymentId) as Payment, false);
+    return ended(deps, held, deps.payments.get(paymentId) as Payment, false);
   }
 
   const result = await deps.partnerClient(partner).pay(forwarded);
   const checked = result.kind === 'success' ? checkPartnerResponse(forwarded, result.body, currencyNumeric) : null;
   if (result.kind === 'success' && checked?.ok) {
-    settle(deps, req, paymentId, true, () => deps.core.applier.apply(paymentId, { type: 'provider_status', outcome: 'approved', approvedMinor: checked.approvedMinor, source: 'partner' }, { actor, kind: 'partner_response', detail: { status: result.status, approvedMinor: checked.approvedMinor }, resolvedBy: 'partner' }));
+    settle(deps, held, true, () => deps.core.applier.apply(paymentId, { type: 'provider_status', outcome: 'approved', approvedMinor: checked.approvedMinor, source: 'partner' }, { actor, kind: 'partner_response', detail: { status: result.status, approvedMinor: checked.approvedMinor }, resolvedBy: 'partner' }));
     const p = deps.payments.get(paymentId) as Payment;
     // Reversed or cancelled while the partner decided: the POS is not told "paid"; the reversal owed undoes it.
-    if (p.state !== 'approved') return ended(deps, req, p, true);
-    return answer(deps, req.id, 201, toWire(result.body));
+    if (p.state !== 'approved') return ended(deps, held, p, true);
+    return answer(deps, held, 201, toWire({ ...result.body, id: req.id }));
   }
   if (result.kind === 'failed') {
     // 400 is the partner's decline; 501, 503 and the like: it did not process the payment. Either way nothing moved.
     const declined = result.status === 400;
-    settle(deps, req, paymentId, true, () => deps.core.applier.apply(paymentId, { type: 'provider_status', outcome: 'declined', source: 'partner' }, { actor, kind: 'partner_response', detail: { status: result.status, errorType: result.error?.errorType }, resolvedBy: 'partner' }));
+    settle(deps, held, true, () => deps.core.applier.apply(paymentId, { type: 'provider_status', outcome: 'declined', source: 'partner' }, { actor, kind: 'partner_response', detail: { status: result.status, errorType: result.error?.errorType }, resolvedBy: 'partner' }));
     const p = deps.payments.get(paymentId) as Payment;
-    if (p.state !== 'declined') return ended(deps, req, p, true);
-    const error = declined && result.error ? result.error : errorDetail({ errorType: declined ? 'DECLINED_BY_PARTNER' : 'UPSTREAM_UNAVAILABLE', errorMessage: declined ? 'Declined by partner' : 'Partner refused the request', providerErrorCode: String(result.status), tranId: req.tranId, originalId: req.id });
-    return answer(deps, req.id, declined ? 400 : 503, error);
+    if (p.state !== 'declined') return ended(deps, held, p, true);
+    const error = declined && result.error ? ownIds(result.error, req, partnerRequestId) : errorDetail({ errorType: declined ? 'DECLINED_BY_PARTNER' : 'UPSTREAM_UNAVAILABLE', errorMessage: declined ? 'Declined by partner' : 'Partner refused the request', providerErrorCode: String(result.status), tranId: req.tranId, originalId: req.id });
+    return answer(deps, held, declined ? 400 : 503, error);
   }
   // No final answer, or one that contradicts the request: the POS hears 504 and the partner is sent a reversal.
   const why = result.kind === 'unknown' ? result.reason : `answer does not match the request: ${checked && !checked.ok ? checked.problem : 'unreadable'}`;
-  settle(deps, req, paymentId, false, () =>
+  settle(deps, held, false, () =>
     deps.core.applier.apply(paymentId, { type: 'outcome_unknown', message: `partner gave no final answer: ${why}` }, { actor, kind: 'partner_response', detail: { status: result.status, reason: why }, resolvedBy: 'partner', upstream: { reason: 'TIMEOUT' } }),
   );
-  return answer(deps, req.id, 504, errorDetail({ errorType: 'UPSTREAM_UNAVAILABLE', errorMessage: 'Partner did not answer in time', detailMessage: `no final answer from ${partner.id}; a TIMEOUT reversal is sent to the partner`, tranId: req.tranId, originalId: req.id }));
+  return answer(deps, held, 504, errorDetail({ errorType: 'UPSTREAM_UNAVAILABLE', errorMessage: 'Partner did not answer in time', detailMessage: `no final answer from ${partner.id}; a TIMEOUT reversal is sent to the partner`, tranId: req.tranId, originalId: req.id }));
+}
+
+/** A partner's decline as the POS hears it: naming the POS's id where the partner named ours. */
+function ownIds(error: ErrorDetail, req: PaymentRequest, partnerRequestId: string): ErrorDetail {
+  return error.originalId === partnerRequestId ? { ...error, originalId: req.id } : error;
 }
 
 /**
@@ -195,12 +213,12 @@ export function notifyScan(deps: ElectrumDeps, partner: ElectrumPartner, scan: S
   deps.group.transaction(() => {
     // A payment cancelled (or reversed) while it waited takes no scan.
     if (!ep || deps.payments.get(ep.paymentId)?.state !== 'created') throw notWaiting();
-    claimMessage(deps, { id: scan.id, kind: 'notifyScan', sender: partner.id, body: scan, relatedId: scan.tranId }, false);
+    claimMessage(deps, { id: scan.id, kind: 'notifyScan', sender: partnerSender(partner.id), body: scan, relatedId: scan.tranId }, false);
     if (!deps.repo.recordScan(scan.tranId, { partnerId: partner.id, token: scan.partnerPaymentToken ?? null, scanId: scan.id, at: deps.clock() })) {
       throw new ElectrumError(400, 'INVALID_TRAN_ID', 'QR code already scanned', { tranId: scan.tranId });
     }
     deps.payments.journal({ paymentId: ep.paymentId, at: deps.clock(), kind: 'scan', actor: `partner:${partner.id}`, detail: { scanId: scan.id, tranId: scan.tranId, token: scan.partnerPaymentToken ? 'present' : 'absent' } });
-    deps.repo.answerMessage(scan.id, 202, undefined);
+    deps.repo.answerMessage(partnerSender(partner.id), scan.id, 202, undefined);
   });
   deps.logger.info('electrum scan matched', { tranId: scan.tranId, partnerId: partner.id, ...(ep ? { paymentId: ep.paymentId, terminalId: deps.payments.get(ep.paymentId)?.terminalId } : {}) });
   deps.waiters.wake(scan.tranId, 'scanned');

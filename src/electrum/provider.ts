@@ -27,8 +27,8 @@ type Reason = PaymentReversal['reversalReason'];
 const REASONS: readonly Reason[] = ['TIMEOUT', 'CANCELLED', 'RESPONSE_NOT_FINAL'];
 
 /**
- * Electrum partners behind the provider port. The partner knows a payment by the POS's
- * request id; a cancel is a reversal, a refund is a reversal (or, after a confirmation for
+ * Electrum partners behind the provider port. The partner knows a payment by its
+ * `partnerRequestId` (the POS's request id unless another payment had it); a cancel is a reversal, a refund is a reversal (or, after a confirmation for
  * less, that confirmation) carrying the *final* amount, as the spec defines advice amounts.
  * Partners have no status inquiry and no refund after a confirmation. Any advice waits while
  * the forwarded pay is still in flight, so the partner never hears of a reversal before the
@@ -60,7 +60,7 @@ export function createElectrumProvider(deps: ElectrumProviderDeps): PaymentProvi
       partner,
       message: {
         id,
-        requestId: ep.requestId,
+        requestId: ep.partnerRequestId ?? ep.requestId,
         time: electrumTime(deps.clock()),
         thirdPartyIdentifiers: request.thirdPartyIdentifiers,
         amounts,
@@ -123,7 +123,7 @@ export function createElectrumProvider(deps: ElectrumProviderDeps): PaymentProvi
         throw new ConflictError('not_refundable', `payment ${p.id} was already reversed to partner ${ep.partnerId} (advice ${ep.adviceId ?? ''}); an Electrum payment takes one advice`, { details: { paymentId: p.id, advice: 'reversed' } });
       }
       // A refund of an approved payment is its reversal to the final amount: the one advice it gets.
-      if (!repo.setAdvice(ep.requestId, 'reversed', owed.key)) throw new ConflictError('not_refundable', `payment ${p.id} already has an advice`);
+      if (!repo.setAdvice(ep.paymentId, 'reversed', owed.key)) throw new ConflictError('not_refundable', `payment ${p.id} already has an advice`);
     },
 
     async refund(p: Payment, refund: Refund, owed: OwedRefund): Promise<RefundAnswer> {
@@ -166,7 +166,7 @@ export function createElectrumProvider(deps: ElectrumProviderDeps): PaymentProvi
 
     describe(p: Payment) {
       const ep = forwardOf(p);
-      return ep ? { requestId: ep.requestId, tranId: ep.tranId, partnerId: ep.partnerId, advice: ep.advice } : null;
+      return ep ? { requestId: ep.requestId, partnerRequestId: ep.partnerRequestId, clientId: ep.clientId, tranId: ep.tranId, partnerId: ep.partnerId, advice: ep.advice } : null;
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { ElectrumClient } from '../shared/config/load.js';
 import { isAppError } from '../shared/errors.js';
-import { assertClientIsCaller, checkAmount, claimMessage, currencyOf, terminalFor, type ElectrumDeps } from './context.js';
+import { assertClientIsCaller, checkAmount, claimMessage, currencyOf, posSender, terminalFor, type ElectrumDeps } from './context.js';
 import { buildQrCode } from './emv-qr.js';
 import { ElectrumError } from './errors.js';
 import type { CreateQrCodeRequest, CreateQrCodeResponse } from './schemas.js';
@@ -43,13 +43,13 @@ export async function createQrCode(deps: ElectrumDeps, caller: ElectrumClient, r
   const tranId = newTranId(deps.newId);
   // Claimed before anything is made upstream: a retry with the same id (even one racing this
   // request) is a DUPLICATE_RECORD, as the spec requires, and never a second PartPay order.
-  deps.group.transaction(() => claimMessage(deps, { id: req.id, kind: 'createQrCode', sender: caller.id, body: req, relatedId: tranId }, false));
+  deps.group.transaction(() => claimMessage(deps, { id: req.id, kind: 'createQrCode', sender: posSender(caller.id), body: req, relatedId: tranId }, false));
   let qrCode: string;
   let paymentId: string | null = null;
   if (caller.provider === 'partpay') {
     if (amountMinor === null) throw new ElectrumError(400, 'INVALID_AMOUNT', 'PartPay needs the amount', { detailMessage: 'give qrProperties.value or amounts.requestAmount: PartPay creates the order when the QR code is made' });
     const created = await deps.service
-      .create(terminal, { amountMinor, currency: currency.alpha, merchantReference: (req.rrn ?? tranId).slice(0, 64) }, `electrum:${req.id}`)
+      .create(terminal, { amountMinor, currency: currency.alpha, merchantReference: (req.rrn ?? tranId).slice(0, 64) }, `electrum:${caller.id}:${req.id}`)
       .catch((error: unknown) => {
         throw new ElectrumError(isAppError(error) && error.status < 500 ? 400 : 503, 'UPSTREAM_UNAVAILABLE', 'PartPay could not create the order', { detailMessage: error instanceof Error ? error.message : String(error), cause: error });
       });
@@ -98,7 +98,7 @@ export async function createQrCode(deps: ElectrumDeps, caller: ElectrumClient, r
       createdAt: now,
       expiresAt,
     });
-    deps.repo.answerMessage(req.id, 201, response);
+    deps.repo.answerMessage(posSender(caller.id), req.id, 201, response);
   });
   deps.logger.info('electrum QR code issued', { tranId, terminalId: terminal.id, clientId: caller.id, provider: caller.provider, scheme, ...(paymentId ? { paymentId } : {}) });
   return response;

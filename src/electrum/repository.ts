@@ -26,7 +26,10 @@ export interface QrCodeRow {
 
 /** A pay request and what became of it. */
 export interface ElectrumPaymentRow {
+  /** The POS's id for the pay: unique only for its client. */
   requestId: string;
+  /** The id the partner knows the payment by: the POS's, or ours when another payment already had it (null: a PartPay payment). */
+  partnerRequestId: string | null;
   paymentId: string;
   tranId: string;
   clientId: string;
@@ -43,11 +46,14 @@ export interface ElectrumPaymentRow {
   answeredAt: number | null;
 }
 
-/** Every message id we were sent, for DUPLICATE_RECORD and for answering a repeated advice the same way. */
+/**
+ * Every message id we were sent (per sender), for DUPLICATE_RECORD and for answering a repeated
+ * advice the same way; and the ids we sent partners (sender "tenderbridge").
+ */
 export interface MessageRow {
+  sender: string;
   id: string;
   kind: string;
-  sender: string;
   requestHash: string;
   relatedId: string | null;
   responseStatus: number | null;
@@ -70,20 +76,20 @@ export function createElectrumRepository(db: Db) {
     qrState: db.prepare('UPDATE electrum_qr_codes SET state = @state WHERE tran_id = @tranId AND state = @from'),
     qrScan: db.prepare(`UPDATE electrum_qr_codes SET state = 'scanned', partner_id = @partnerId, partner_payment_token = @token, scan_id = @scanId, scanned_at = @at
       WHERE tran_id = @tranId AND state = 'paying'`),
-    message: db.prepare('SELECT * FROM electrum_messages WHERE id = ?'),
-    insertMessage: db.prepare(`INSERT INTO electrum_messages (id, kind, sender, request_hash, related_id, response_status, response_body, created_at)
-      VALUES (@id, @kind, @sender, @requestHash, @relatedId, @responseStatus, @responseBody, @createdAt)`),
-    answerMessage: db.prepare('UPDATE electrum_messages SET response_status = ?, response_body = ? WHERE id = ?'),
-    insertPayment: db.prepare(`INSERT INTO electrum_payments (request_id, payment_id, tran_id, client_id, request_body, created_at)
-      VALUES (@requestId, @paymentId, @tranId, @clientId, @requestBody, @createdAt)`),
-    payment: db.prepare('SELECT * FROM electrum_payments WHERE request_id = ?'),
+    message: db.prepare('SELECT * FROM electrum_messages WHERE sender = ? AND id = ?'),
+    insertMessage: db.prepare(`INSERT INTO electrum_messages (sender, id, kind, request_hash, related_id, response_status, response_body, created_at)
+      VALUES (@sender, @id, @kind, @requestHash, @relatedId, @responseStatus, @responseBody, @createdAt)`),
+    answerMessage: db.prepare('UPDATE electrum_messages SET response_status = ?, response_body = ? WHERE sender = ? AND id = ?'),
+    insertPayment: db.prepare(`INSERT INTO electrum_payments (client_id, request_id, partner_request_id, payment_id, tran_id, request_body, created_at)
+      VALUES (@clientId, @requestId, @partnerRequestId, @paymentId, @tranId, @requestBody, @createdAt)`),
+    payment: db.prepare('SELECT * FROM electrum_payments WHERE client_id = ? AND request_id = ?'),
     paymentByPaymentId: db.prepare('SELECT * FROM electrum_payments WHERE payment_id = ?'),
     paymentByTran: db.prepare('SELECT * FROM electrum_payments WHERE tran_id = ? ORDER BY created_at DESC LIMIT 1'),
-    setPartner: db.prepare('UPDATE electrum_payments SET partner_id = ? WHERE request_id = ?'),
-    forwarded: db.prepare('UPDATE electrum_payments SET partner_id = ?, forwarded_at = ? WHERE request_id = ?'),
-    answered: db.prepare('UPDATE electrum_payments SET answered_at = ? WHERE request_id = ? AND answered_at IS NULL'),
-    setResponse: db.prepare('UPDATE electrum_payments SET response_status = ?, response_body = ? WHERE request_id = ?'),
-    setAdvice: db.prepare('UPDATE electrum_payments SET advice = ?, advice_id = ? WHERE request_id = ? AND advice IS NULL'),
+    setPartner: db.prepare('UPDATE electrum_payments SET partner_id = ? WHERE payment_id = ?'),
+    forwarded: db.prepare('UPDATE electrum_payments SET partner_id = ?, forwarded_at = ? WHERE payment_id = ?'),
+    answered: db.prepare('UPDATE electrum_payments SET answered_at = ? WHERE payment_id = ? AND answered_at IS NULL'),
+    setResponse: db.prepare('UPDATE electrum_payments SET response_status = ?, response_body = ? WHERE payment_id = ?'),
+    setAdvice: db.prepare('UPDATE electrum_payments SET advice = ?, advice_id = ? WHERE payment_id = ? AND advice IS NULL'),
   };
   return {
     insertQr(row: Omit<QrCodeRow, 'state' | 'partnerId' | 'partnerPaymentToken' | 'scanId' | 'scannedAt'>): void {
@@ -99,20 +105,22 @@ export function createElectrumRepository(db: Db) {
     recordScan(tranId: string, scan: { partnerId: string; token: string | null; scanId: string; at: number }): boolean {
       return s.qrScan.run({ tranId, partnerId: scan.partnerId, token: scan.token, scanId: scan.scanId, at: scan.at }).changes === 1;
     },
-    message(id: string): MessageRow | null {
-      return mapRow<MessageRow>(s.message.get(id) as Row | undefined);
+    /** The message `id` from `sender`: ids of different senders never meet. */
+    message(sender: string, id: string): MessageRow | null {
+      return mapRow<MessageRow>(s.message.get(sender, id) as Row | undefined);
     },
     insertMessage(m: MessageRow & { createdAt: number }): void {
       s.insertMessage.run(m);
     },
-    answerMessage(id: string, status: number, body: unknown): void {
-      s.answerMessage.run(status, body === undefined ? null : JSON.stringify(body), id);
+    answerMessage(sender: string, id: string, status: number, body: unknown): void {
+      s.answerMessage.run(status, body === undefined ? null : JSON.stringify(body), sender, id);
     },
-    insertPayment(p: Pick<ElectrumPaymentRow, 'requestId' | 'paymentId' | 'tranId' | 'clientId' | 'requestBody' | 'createdAt'>): void {
+    insertPayment(p: Pick<ElectrumPaymentRow, 'requestId' | 'partnerRequestId' | 'paymentId' | 'tranId' | 'clientId' | 'requestBody' | 'createdAt'>): void {
       s.insertPayment.run(p);
     },
-    payment(requestId: string): ElectrumPaymentRow | null {
-      return mapRow<ElectrumPaymentRow>(s.payment.get(requestId) as Row | undefined);
+    /** The pay a POS client sent with `requestId`: another client's is not found. */
+    payment(clientId: string, requestId: string): ElectrumPaymentRow | null {
+      return mapRow<ElectrumPaymentRow>(s.payment.get(clientId, requestId) as Row | undefined);
     },
     paymentByPaymentId(paymentId: string): ElectrumPaymentRow | null {
       return mapRow<ElectrumPaymentRow>(s.paymentByPaymentId.get(paymentId) as Row | undefined);
@@ -120,23 +128,23 @@ export function createElectrumRepository(db: Db) {
     paymentByTran(tranId: string): ElectrumPaymentRow | null {
       return mapRow<ElectrumPaymentRow>(s.paymentByTran.get(tranId) as Row | undefined);
     },
-    setPartner(requestId: string, partnerId: string): void {
-      s.setPartner.run(partnerId, requestId);
+    setPartner(paymentId: string, partnerId: string): void {
+      s.setPartner.run(partnerId, paymentId);
     },
     /** Records that the pay went to `partnerId` at `at`: from now until it is answered, it is in flight. */
-    markForwarded(requestId: string, partnerId: string, at: number): void {
-      s.forwarded.run(partnerId, at, requestId);
+    markForwarded(paymentId: string, partnerId: string, at: number): void {
+      s.forwarded.run(partnerId, at, paymentId);
     },
     /** Records that the forward has its answer (or that we gave up on it). */
-    markAnswered(requestId: string, at: number): void {
-      s.answered.run(at, requestId);
+    markAnswered(paymentId: string, at: number): void {
+      s.answered.run(at, paymentId);
     },
-    setResponse(requestId: string, status: number, body: unknown): void {
-      s.setResponse.run(status, JSON.stringify(body), requestId);
+    setResponse(paymentId: string, status: number, body: unknown): void {
+      s.setResponse.run(status, JSON.stringify(body), paymentId);
     },
     /** Records the first advice (confirmation or reversal) of a payment; false if one was already recorded. */
-    setAdvice(requestId: string, advice: 'confirmed' | 'reversed', adviceId: string): boolean {
-      return s.setAdvice.run(advice, adviceId, requestId).changes === 1;
+    setAdvice(paymentId: string, advice: 'confirmed' | 'reversed', adviceId: string): boolean {
+      return s.setAdvice.run(advice, adviceId, paymentId).changes === 1;
     },
   };
 }

@@ -24,8 +24,9 @@ export function checkInvariants(world: World, peers: { partpay: PartPayPeer; par
   const repo = createPaymentRepository(db);
   const rows = (db.prepare('SELECT id FROM payments').all() as Array<{ id: string }>).map((r) => repo.get(r.id) as Payment);
   const byId = new Map(rows.map((p) => [p.id, p]));
-  const forward = db.prepare('SELECT request_id AS requestId, payment_id AS paymentId, partner_id AS partnerId FROM electrum_payments');
-  const forwards = forward.all() as Array<{ requestId: string; paymentId: string; partnerId: string | null }>;
+  // The partner knows a payment by partner_request_id (the POS's request id unless another payment had it).
+  const forward = db.prepare('SELECT request_id AS requestId, coalesce(partner_request_id, request_id) AS partnerRequestId, payment_id AS paymentId, partner_id AS partnerId FROM electrum_payments');
+  const forwards = forward.all() as Array<{ requestId: string; partnerRequestId: string; paymentId: string; partnerId: string | null }>;
   const partnerOf = (id: string | null) => peers.partners.find((p) => p.id === id);
   const short = (id: string) => id.slice(0, 8);
 
@@ -41,7 +42,7 @@ export function checkInvariants(world: World, peers: { partpay: PartPayPeer; par
     upstream.set(p.id, peers.partpay.settled(order));
   }
   for (const f of forwards) {
-    const held = partnerOf(f.partnerId)?.payment(f.requestId);
+    const held = partnerOf(f.partnerId)?.payment(f.partnerRequestId);
     if (held) upstream.set(f.paymentId, partnerOf(f.partnerId)?.settled(held) ?? 0);
   }
   // A flag is the right end only where the daemon could not settle it alone: the provider declined the refund it owed.
@@ -66,7 +67,7 @@ export function checkInvariants(world: World, peers: { partpay: PartPayPeer; par
     const theirs = f ? (upstream.get(f.paymentId) ?? 0) : 0;
     if (sale.told === 'not_paid' && theirs !== 0) problems.push(`POS was told "not paid" for ${short(sale.requestId)}, but the partner holds ${theirs} charged`);
     if (sale.advice?.acknowledged && f?.partnerId) {
-      const held = partnerOf(f.partnerId)?.payment(sale.requestId);
+      const held = partnerOf(f.partnerId)?.payment(f.partnerRequestId);
       const paid = sale.told !== null && sale.told !== 'not_paid' ? sale.told.paid : null;
       const expected = sale.advice.kind === 'reversal' ? (sale.advice.finalMinor ?? 0) : (sale.advice.finalMinor ?? paid);
       if (held && expected !== null && paid !== null && (partnerOf(f.partnerId)?.settled(held) ?? 0) !== expected) {

@@ -66,8 +66,10 @@ export function electrumPos(h: Pick<Harness, 'url'>, who: typeof ELECTRUM.pos | 
 /**
  * Resolves once the daemon holds the pay `requestId` open for a scan: its `electrum_payments`
  * row is written in the same turn as the wait begins, so a scan from then on finds it waiting.
+ * Request ids are per POS client: give `clientId` when another client may use the same id.
  * Used instead of a fixed pause between sending the pay and scanning.
  */
-export async function untilPayWaits(h: Pick<Harness, 'daemon'>, requestId: string, timeoutMs = 10_000): Promise<void> {
-  await eventually(() => h.daemon.db.prepare('SELECT 1 FROM electrum_payments WHERE request_id = ?').get(requestId) !== undefined, timeoutMs, 10);
+export async function untilPayWaits(h: Pick<Harness, 'daemon'>, requestId: string, clientId?: string, timeoutMs = 10_000): Promise<void> {
+  const held = h.daemon.db.prepare('SELECT 1 FROM electrum_payments WHERE request_id = ? AND (? IS NULL OR client_id = ?)');
+  await eventually(() => held.get(requestId, clientId ?? null, clientId ?? null) !== undefined, timeoutMs, 10);
 }

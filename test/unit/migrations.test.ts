@@ -105,6 +105,54 @@ describe('upgrading a version-2 database (before providers sat behind a port)', 
   });
 });
 
+describe('upgrading a version-4 database (Electrum message ids were global)', () => {
+  it('scopes every message id to its sender, keys pays by client, and remembers the ids partners were sent', () => {
+    const db = memoryDb();
+    migrate(db, MIGRATIONS.filter((m) => m.version <= 4));
+    const payment = db.prepare(`INSERT INTO payments (id, provider, terminal_id, store_id, merchant_id, merchant_reference, amount_minor, currency, state, upstream_order_id, created_at, updated_at, expires_at)
+      VALUES (@id, @provider, 'T1', 'S1', 'm1', @id, 1000, 'NZD', @state, @order, 1, 1, 2)`);
+    payment.run({ id: 'el', provider: 'electrum', state: 'approved', order: 'req-1' });
+    payment.run({ id: 'pp', provider: 'partpay', state: 'approved', order: 'o-1' });
+    const pay = db.prepare(`INSERT INTO electrum_payments (request_id, payment_id, tran_id, client_id, partner_id, request_body, advice, advice_id, created_at, forwarded_at, answered_at)
+      VALUES (?, ?, ?, ?, ?, '{}', ?, ?, 5, 6, 7)`);
+    pay.run('req-1', 'el', 'tran-1', 'pos-1', 'partner-a', 'confirmed', 'adv-1');
+    pay.run('req-2', 'pp', 'tran-2', 'pos-pp', 'partpay', null, null);
+    const message = db.prepare("INSERT INTO electrum_messages (id, kind, sender, request_hash, response_status, response_body, created_at) VALUES (?, ?, ?, 'h', ?, ?, 3)");
+    message.run('req-1', 'pay', 'pos-1', 201, '{}');
+    message.run('scan-1', 'notifyScan', 'partner-a', 202, null);
+    message.run('adv-1', 'confirmPayment', 'pos-1', 202, '{"id":"adv-1"}');
+    message.run('req-2', 'pay', 'pos-pp', 201, '{}');
+    db.prepare("INSERT INTO outbox (kind, payment_id, payload, next_attempt_at, created_at, updated_at) VALUES ('upstream.cancel', 'el', ?, 1, 1, 1)").run(JSON.stringify({ key: 'rev-9', reason: 'CANCELLED' }));
+
+    expect(migrate(db)).toEqual(MIGRATIONS.filter((m) => m.version > 4).map((m) => m.version));
+    const messages = db.prepare('SELECT sender, id, kind, response_status AS status, related_id AS related FROM electrum_messages ORDER BY sender, id').all();
+    expect(messages).toEqual([
+      { sender: 'partner:partner-a', id: 'scan-1', kind: 'notifyScan', status: 202, related: null },
+      { sender: 'pos:pos-1', id: 'adv-1', kind: 'confirmPayment', status: 202, related: null },
+      { sender: 'pos:pos-1', id: 'req-1', kind: 'pay', status: 201, related: null },
+      { sender: 'pos:pos-pp', id: 'req-2', kind: 'pay', status: 201, related: null },
+      // What Electrum partners were sent (a PartPay payment's id went to no partner).
+      { sender: 'tenderbridge', id: 'adv-1', kind: 'advice', status: null, related: 'el' },
+      { sender: 'tenderbridge', id: 'req-1', kind: 'pay', status: null, related: 'el' },
+      { sender: 'tenderbridge', id: 'rev-9', kind: 'advice', status: null, related: 'el' },
+    ]);
+    const pays = db.prepare('SELECT client_id, request_id, partner_request_id, payment_id, advice, advice_id, forwarded_at, answered_at FROM electrum_payments ORDER BY request_id').all();
+    expect(pays).toEqual([
+      { client_id: 'pos-1', request_id: 'req-1', partner_request_id: 'req-1', payment_id: 'el', advice: 'confirmed', advice_id: 'adv-1', forwarded_at: 6, answered_at: 7 },
+      { client_id: 'pos-pp', request_id: 'req-2', partner_request_id: null, payment_id: 'pp', advice: null, advice_id: null, forwarded_at: 6, answered_at: 7 },
+    ]);
+    // Another client may now use the same ids; the same client may not, and no two payments share the id a partner knows.
+    payment.run({ id: 'el-2', provider: 'electrum', state: 'created', order: null });
+    const insert = db.prepare("INSERT INTO electrum_payments (client_id, request_id, partner_request_id, payment_id, tran_id, request_body, created_at) VALUES (?, 'req-1', ?, 'el-2', 'tran-3', '{}', 8)");
+    expect(() => insert.run('pos-1', 'ours-1')).toThrow(/UNIQUE/);
+    expect(() => insert.run('pos-2', 'req-1')).toThrow(/UNIQUE/);
+    insert.run('pos-2', 'ours-1');
+    db.prepare("INSERT INTO electrum_messages (sender, id, kind, request_hash, created_at) VALUES ('pos:pos-2', 'req-1', 'pay', 'h', 9)").run();
+    expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name = 'electrum_payments_tran'").pluck().get()).toBe('electrum_payments_tran');
+    expect(integrityProblems(db)).toEqual([]);
+  });
+});
+
 describe('migrate refuses what it cannot apply', () => {
   it('refuses a database written by a newer build, saying to upgrade or restore', () => {
     const db = memoryDb();

@@ -204,6 +204,68 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 5,
+    name: 'electrum: message ids per sender, payments per POS client, the ids partners know',
+    sql: `
+      -- A message id is unique only for its sender: "pos:<client>", "partner:<partner>", or
+      -- "tenderbridge" for the ids we send partners (all our POS clients are one sender to them).
+      CREATE TABLE electrum_messages_v5 (
+        sender TEXT NOT NULL,
+        id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        related_id TEXT,
+        response_status INTEGER,
+        response_body TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (sender, id)
+      ) STRICT;
+      INSERT INTO electrum_messages_v5 (sender, id, kind, request_hash, related_id, response_status, response_body, created_at)
+        SELECT CASE kind WHEN 'notifyScan' THEN 'partner:' ELSE 'pos:' END || sender, id, kind, request_hash, related_id, response_status, response_body, created_at
+        FROM electrum_messages;
+      -- What partners were already sent: Electrum payments by the POS's request id, and the
+      -- advices by the POS's advice ids (recorded ones, and those still owed).
+      INSERT OR IGNORE INTO electrum_messages_v5 (sender, id, kind, request_hash, related_id, created_at)
+        SELECT 'tenderbridge', e.request_id, 'pay', '', e.payment_id, e.created_at
+        FROM electrum_payments e JOIN payments p ON p.id = e.payment_id WHERE p.provider = 'electrum';
+      INSERT OR IGNORE INTO electrum_messages_v5 (sender, id, kind, request_hash, related_id, created_at)
+        SELECT 'tenderbridge', e.advice_id, 'advice', '', e.payment_id, e.created_at
+        FROM electrum_payments e JOIN payments p ON p.id = e.payment_id WHERE p.provider = 'electrum' AND e.advice_id IS NOT NULL;
+      INSERT OR IGNORE INTO electrum_messages_v5 (sender, id, kind, request_hash, related_id, created_at)
+        SELECT 'tenderbridge', coalesce(json_extract(o.payload, '$.key'), json_extract(o.payload, '$.adviceId')), 'advice', '', o.payment_id, o.created_at
+        FROM outbox o JOIN payments p ON p.id = o.payment_id
+        WHERE p.provider = 'electrum' AND coalesce(json_extract(o.payload, '$.key'), json_extract(o.payload, '$.adviceId')) IS NOT NULL;
+      DROP TABLE electrum_messages;
+      ALTER TABLE electrum_messages_v5 RENAME TO electrum_messages;
+
+      -- A pay is found by its POS client and that client's request id; the partner knows an
+      -- Electrum payment by partner_request_id (the POS's id unless another payment had it).
+      CREATE TABLE electrum_payments_v5 (
+        client_id TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        partner_request_id TEXT UNIQUE,
+        payment_id TEXT NOT NULL UNIQUE REFERENCES payments (id),
+        tran_id TEXT NOT NULL,
+        partner_id TEXT,
+        request_body TEXT NOT NULL,
+        response_status INTEGER,
+        response_body TEXT,
+        advice TEXT CHECK (advice IN ('confirmed', 'reversed')),
+        advice_id TEXT,
+        created_at INTEGER NOT NULL,
+        forwarded_at INTEGER,
+        answered_at INTEGER,
+        PRIMARY KEY (client_id, request_id)
+      ) STRICT;
+      INSERT INTO electrum_payments_v5 (client_id, request_id, partner_request_id, payment_id, tran_id, partner_id, request_body, response_status, response_body, advice, advice_id, created_at, forwarded_at, answered_at)
+        SELECT e.client_id, e.request_id, CASE WHEN p.provider = 'electrum' THEN e.request_id END, e.payment_id, e.tran_id, e.partner_id, e.request_body, e.response_status, e.response_body, e.advice, e.advice_id, e.created_at, e.forwarded_at, e.answered_at
+        FROM electrum_payments e LEFT JOIN payments p ON p.id = e.payment_id;
+      DROP TABLE electrum_payments;
+      ALTER TABLE electrum_payments_v5 RENAME TO electrum_payments;
+      CREATE INDEX electrum_payments_tran ON electrum_payments (tran_id);
+    `,
+  },
 ];
 
 /** The latest schema version this build knows. */

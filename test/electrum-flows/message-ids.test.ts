@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { electrumPos, untilPayWaits } from '../support/electrum-pos.js';
+import { ELECTRUM, eventually, startHarness, type Harness } from '../support/harness.js';
+
+// Issue 17 item 10: message ids were one global namespace, so another client's `id` answered
+// DUPLICATE_RECORD: an oracle telling one party which ids another used, and a way to claim ids
+// first and block its messages. Ids are now scoped per sender; towards a partner, where all our
+// POS clients are one sender, a colliding id is replaced by one of ours.
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ electrum: { secondPos: true } });
+});
+afterAll(async () => {
+  await h.stop();
+});
+
+const partnerA = () => (h.partners as NonNullable<Harness['partners']>).a;
+type Received = { id: string; requestId?: string; tranId?: string };
+const bodies = (kind: 'payments' | 'confirmations' | 'reversals') => partnerA().received()[kind].map((m) => m.body as Received);
+
+describe('message ids are scoped per sender', () => {
+  it("does not answer DUPLICATE_RECORD for another client's createQrCode id, and still does for the client's own", async () => {
+    const pos = electrumPos(h);
+    const other = electrumPos(h, ELECTRUM.posPartPay);
+    const id = randomUUID();
+    expect((await pos.createQrCode({ ...pos.qrRequest(1000), id })).status).toBe(201);
+    const theirs = await other.createQrCode({ ...other.qrRequest(1000), id });
+    expect(theirs.status, theirs.text).toBe(201);
+    expect((await pos.createQrCode({ ...pos.qrRequest(1000), id })).body).toMatchObject({ errorType: 'DUPLICATE_RECORD' });
+  });
+
+  it('takes the same pay and advice ids from two POS clients paying through one partner, and the partner sees each payment once', async () => {
+    const first = electrumPos(h);
+    const second = electrumPos(h, ELECTRUM.pos2);
+    const payId = randomUUID();
+    const adviceId = randomUUID();
+    const paid: string[] = [];
+    for (const [pos, who] of [[first, ELECTRUM.pos], [second, ELECTRUM.pos2]] as const) {
+      const code = (await pos.createQrCode(pos.qrRequest(1000))).body;
+      const paying = pos.pay({ ...pos.payRequest(code.tranId), id: payId });
+      await untilPayWaits(h, payId, who.id);
+      expect((await partnerA().scan(code.qrCode))?.status).toBe(202);
+      const answer = await paying;
+      expect(answer.status, answer.text).toBe(201);
+      expect(answer.body).toMatchObject({ id: payId, tranId: code.tranId });
+      paid.push(code.tranId);
+      const advice = { ...pos.confirmation(payId), id: adviceId };
+      const confirmed = await pos.confirm(advice);
+      expect(confirmed.status, confirmed.text).toBe(202);
+      expect(confirmed.body).toMatchObject({ id: adviceId, requestId: payId });
+      // the sender's repeat (store-and-forward) is answered as the first time
+      const again = await pos.confirm(advice);
+      expect([again.status, again.body]).toEqual([202, confirmed.body]);
+    }
+    // the partner got two payments with two different ids (the first as the POS sent it)...
+    const forwarded = bodies('payments').filter((b) => paid.includes(b.tranId as string));
+    expect(forwarded).toHaveLength(2);
+    expect(new Set(forwarded.map((b) => b.id)).size).toBe(2);
+    expect(forwarded[0]?.id).toBe(payId);
+    // ...and one confirmation for each, each naming its own payment
+    await eventually(() => bodies('confirmations').filter((b) => forwarded.some((f) => f.id === b.requestId)).length === 2);
+    const confirmations = bodies('confirmations').filter((b) => forwarded.some((f) => f.id === b.requestId));
+    expect(new Set(confirmations.map((c) => c.requestId)).size).toBe(2);
+    expect(new Set(confirmations.map((c) => c.id)).size).toBe(2);
+    expect(forwarded.map((f) => partnerA().payment(f.id)?.state)).toEqual(['confirmed', 'confirmed']);
+  });
+
+  it("lets an advice name only the sender's own payment, whatever ids the others use", async () => {
+    const first = electrumPos(h);
+    const second = electrumPos(h, ELECTRUM.pos2);
+    const code = (await first.createQrCode(first.qrRequest(1000))).body;
+    const request = first.payRequest(code.tranId);
+    const paying = first.pay(request);
+    await untilPayWaits(h, request.id, ELECTRUM.pos.id);
+    await partnerA().scan(code.qrCode);
+    expect((await paying).status).toBe(201);
+    const reversal = await second.reverse(second.reversal(request.id));
+    expect(reversal.status).toBe(404);
+    expect(reversal.body).toMatchObject({ errorType: 'UNABLE_TO_LOCATE_RECORD' });
+    expect((await first.confirm(first.confirmation(request.id))).status).toBe(202);
+  });
+});
