@@ -85,6 +85,7 @@ export function createElectrumRepository(db: Db) {
     payment: db.prepare('SELECT * FROM electrum_payments WHERE client_id = ? AND request_id = ?'),
     paymentByPaymentId: db.prepare('SELECT * FROM electrum_payments WHERE payment_id = ?'),
     paymentByTran: db.prepare('SELECT * FROM electrum_payments WHERE tran_id = ? ORDER BY created_at DESC LIMIT 1'),
+    paymentIdsNamed: db.prepare('SELECT DISTINCT payment_id FROM electrum_payments WHERE request_id = ? OR tran_id = ? ORDER BY created_at'),
     setPartner: db.prepare('UPDATE electrum_payments SET partner_id = ? WHERE payment_id = ?'),
     forwarded: db.prepare('UPDATE electrum_payments SET partner_id = ?, forwarded_at = ? WHERE payment_id = ?'),
     answered: db.prepare('UPDATE electrum_payments SET answered_at = ? WHERE payment_id = ? AND answered_at IS NULL'),
@@ -124,6 +125,10 @@ export function createElectrumRepository(db: Db) {
     },
     paymentByPaymentId(paymentId: string): ElectrumPaymentRow | null {
       return mapRow<ElectrumPaymentRow>(s.paymentByPaymentId.get(paymentId) as Row | undefined);
+    },
+    /** For an operator: the payments a POS request id (of any client) or a tranId names. */
+    paymentIdsNamed(id: string): string[] {
+      return (s.paymentIdsNamed.all(id, id) as Array<{ payment_id: string }>).map((r) => r.payment_id);
     },
     paymentByTran(tranId: string): ElectrumPaymentRow | null {
       return mapRow<ElectrumPaymentRow>(s.paymentByTran.get(tranId) as Row | undefined);

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { harnessConfig, runTb, tempDir } from '../cli/support.js';
 import { electrumPos, untilPayWaits } from '../support/electrum-pos.js';
 import { ELECTRUM, eventually, startHarness, type Harness } from '../support/harness.js';
 
@@ -65,6 +67,26 @@ describe('message ids are scoped per sender', () => {
     expect(new Set(confirmations.map((c) => c.requestId)).size).toBe(2);
     expect(new Set(confirmations.map((c) => c.id)).size).toBe(2);
     expect(forwarded.map((f) => partnerA().payment(f.id)?.state)).toEqual(['confirmed', 'confirmed']);
+    // An operator finds each by its tranId, the second by the id the partner knows it by, and is told the shared POS id names both.
+    const dir = tempDir();
+    try {
+      const config = harnessConfig(h, dir);
+      const shown = async (id: string) => {
+        const run = await runTb(['payments', 'show', id, '--json', '--config', config]);
+        expect(run.code, run.stderr).toBe(0);
+        return (JSON.parse(run.stdout) as { payment: { id: string } }).payment.id;
+      };
+      const byTran = [await shown(paid[0] as string), await shown(paid[1] as string)];
+      expect(new Set(byTran).size).toBe(2);
+      // the second went to the partner under an id of ours, which names it alone
+      expect(await shown(forwarded[1]?.id as string)).toBe(byTran[1]);
+      const ambiguous = await runTb(['payments', 'show', payId, '--config', config]);
+      expect(ambiguous.code).toBe(1);
+      expect(ambiguous.stderr).toContain(`${payId} names 2 Electrum payments`);
+      for (const id of byTran) expect(ambiguous.stderr).toContain(id);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("lets an advice name only the sender's own payment, whatever ids the others use", async () => {

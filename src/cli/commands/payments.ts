@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { createElectrumRepository } from '../../electrum/repository.js';
 import { createOutboxRepository } from '../../outbox/repository.js';
 import { OPERATOR_ACTIONS, type OperatorAction } from '../../payments/operator.js';
 import { settledMinor } from '../../payments/state-machine.js';
@@ -48,8 +49,16 @@ function paymentPairs(p: Payment): Array<[string, string | number | null]> {
 function show(ctx: CliContext, id: string): number {
   const db = ctx.openDb({ readonly: true });
   const payments = createPaymentRepository(db);
-  const payment = payments.get(id) ?? payments.getByOrderId(id, 'partpay') ?? payments.getByOrderId(id, 'electrum');
-  if (!payment) throw new CliError(`no payment ${id} (give our payment id, the PartPay order id or the Electrum request id)`);
+  let payment = payments.get(id) ?? payments.getByOrderId(id, 'partpay');
+  if (!payment) {
+    // An Electrum id: as the partner knows it, as the POS sent it (a partner may know that payment
+    // by one of ours), or the QR code's tranId. POS clients choose ids apart, so one may name several.
+    const named = new Set([payments.getByOrderId(id, 'electrum')?.id, ...createElectrumRepository(db).paymentIdsNamed(id)].filter((p) => p !== undefined));
+    if (named.size > 1) throw new CliError(`${id} names ${named.size} Electrum payments (POS clients chose the same id): ${[...named].join(', ')}; show one by its payment id`);
+    const [only] = named;
+    payment = only === undefined ? null : payments.get(only);
+  }
+  if (!payment) throw new CliError(`no payment ${id} (give our payment id, the PartPay order id, the Electrum request id as the POS or the partner knows it, or the tranId)`);
   const events = payments.events(payment.id);
   const refunds = payments.refundsOf(payment.id);
   const outbox = createOutboxRepository(db).ofPayment(payment.id);
