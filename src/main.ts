@@ -69,13 +69,15 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('stopping', { signal });
-    void notifier.stopping();
+    // Queued behind any watchdog ping still in flight: it must be sent before we exit.
+    const toldStopping = notifier.stopping();
     try {
       await daemon.stop();
       lock?.release();
       await simulator?.close();
       await partnerSimulator?.close();
       stopWatchdog();
+      await toldStopping;
       logger.info('stopped');
       process.exit(0);
     } catch (error) {

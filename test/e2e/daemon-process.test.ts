@@ -22,10 +22,11 @@ beforeAll(async () => {
   child = spawn(process.execPath, [join(root, 'dist/main.js')], { cwd, env: { ...process.env, TENDERBRIDGE_CONFIG: '', JOURNAL_STREAM: '8:12345' }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  await eventually(() => output.includes('tenderbridge ready on'), 15_000, 50).catch((e: Error) => {
+  // A loaded box (a full CI run on 2 cores) can take many seconds to start node; the wait ends once it is ready.
+  await eventually(() => output.includes('tenderbridge ready on'), 50_000, 50).catch((e: Error) => {
     throw new Error(`${e.message}\n${output}`);
   });
-});
+}, 60_000);
 
 afterAll(async () => {
   if (child.exitCode === null) {

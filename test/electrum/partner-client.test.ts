@@ -57,10 +57,9 @@ describe('Electrum partner client against the partner simulator', () => {
   });
 
   it('classifies a payment that is never answered as unknown after the timeout', async () => {
-    const started = Date.now();
+    // never answered: without the timeout this would hang until the test's own timeout
     const result = await client({ timeoutMs: 300 }).pay(request(1252));
     expect(result).toEqual({ kind: 'unknown', status: null, reason: 'timeout' });
-    expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('classifies a wrong password as failed 401', async () => {
@@ -163,10 +162,8 @@ describe('Electrum partner client status rules', () => {
 
   it('calls a body that stalls after a 201 unknown once the timeout passes', async () => {
     answer = { status: 201, stallBody: true };
-    const started = Date.now();
     const result = await createPartnerClient({ baseUrl, username: 'u', password: 'p', timeoutMs: 200, logger, network: LOOPBACK }).pay(ex.paymentRequest());
     expect(result).toEqual({ kind: 'unknown', status: null, reason: 'timeout' });
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('calls a refused connection unknown', async () => {

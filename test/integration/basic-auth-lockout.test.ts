@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { basicAuthHeader } from '../../src/electrum/basic-auth.js';
-import { electrumPos } from '../support/electrum-pos.js';
+import { electrumPos, untilPayWaits } from '../support/electrum-pos.js';
 import { ELECTRUM, startHarness, type Harness } from '../support/harness.js';
 import { call } from '../support/http.js';
 
@@ -26,8 +26,9 @@ async function payWithScan(partner: 'a' | 'b') {
   const pos = electrumPos(h);
   const code = await pos.createQrCode(pos.qrRequest(1000));
   expect(code.status, code.text).toBe(201);
-  const paying = pos.pay(pos.payRequest(code.body.tranId, 1000));
-  await new Promise((r) => setTimeout(r, 150));
+  const request = pos.payRequest(code.body.tranId, 1000);
+  const paying = pos.pay(request);
+  await untilPayWaits(h, request.id);
   const scan = await h.partners?.[partner].scan(code.body.qrCode);
   return { scan: scan?.status, pay: (await paying).status };
 }

@@ -37,7 +37,8 @@ describe('scheduled jobs, each run by calling run()', () => {
           calls += 1;
           running += 1;
           maxRunning = Math.max(maxRunning, running);
-          await new Promise((r) => setTimeout(r, 50));
+          // still running while the other two calls are made
+          await new Promise((r) => setImmediate(r));
           running -= 1;
           if (calls === 1) throw new Error('boom');
         },

@@ -163,7 +163,6 @@ describe('lost callbacks and unreachable PartPay', () => {
       // PartPay comes back (same port); the outbox delivers the cancel.
       await h.sim.listen(Number(simPort), '127.0.0.1');
       await eventually(async () => {
-        await new Promise((r) => setTimeout(r, 30));
         await h.daemon.deliverer.run();
         return h.daemon.outbox.ofPayment(res.body.id)[0]?.state === 'done';
       });

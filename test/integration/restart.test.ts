@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { electrumPos } from '../support/electrum-pos.js';
+import { electrumPos, untilPayWaits } from '../support/electrum-pos.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
 
@@ -19,7 +19,7 @@ describe('restarts', () => {
     const code = (await pos.createQrCode(pos.qrRequest(1000))).body;
     const request = pos.payRequest(code.tranId);
     const paying = pos.pay(request);
-    await new Promise((r) => setTimeout(r, 150));
+    await untilPayWaits(h, request.id);
     await partner.scan(code.qrCode);
     expect((await paying).status).toBe(201);
     // The partner goes away; the confirmation is accepted (202) and owed.
@@ -40,6 +40,7 @@ describe('restarts', () => {
 
   it('ends long-polls with the current state and event streams with a final shutdown event on a graceful stop', async () => {
     const p = (await call<PaymentJson>(`${h.url}/v1/payments`, { headers: h.auth(), json: { amountMinor: 500, currency: 'NZD', merchantReference: 'SHUT-1' } })).body;
+    const waiting = h.daemon.events.listenerCount();
     const longPoll = call<PaymentJson>(`${h.url}/v1/payments/${p.id}?wait=60&version=${p.version}`, { headers: h.auth() });
     const stream = new Promise<string>((resolve, reject) => {
       http
@@ -51,7 +52,8 @@ describe('restarts', () => {
         })
         .on('error', reject);
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // both the long-poll and the stream are held open by the daemon before it stops
+    await eventually(() => h.daemon.events.listenerCount() - waiting === 2);
     await h.restart();
     const polled = await longPoll;
     expect(polled.status).toBe(200);

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
 
 let h: Harness;
@@ -10,6 +10,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.stop();
 });
+
+/** Resolves once `extra` more long-polls or streams are held open by the daemon than `before`. */
+const untilHeld = (before: number, extra = 1) => eventually(() => h.daemon.events.listenerCount() - before >= extra);
+
+/** Resolves once the daemon has recorded the payment as approved. */
+const untilApproved = (id: string) => eventually(async () => (await call<PaymentJson>(`${h.url}/v1/payments/${id}`, { headers: h.auth() })).body.state === 'approved');
 
 const create = async (amountMinor = 1000) => (await call<PaymentJson>(`${h.url}/v1/payments`, { headers: h.auth(), json: { amountMinor, currency: 'NZD', merchantReference: 'N-1' } })).body;
 
@@ -49,7 +55,7 @@ function readEvents(path: string, headers: Record<string, string>, until: (event
       res.on('error', () => undefined);
     });
     req.on('error', (e: Error) => (e.message.includes('aborted') || e.message.includes('socket hang up') ? undefined : reject(e)));
-    setTimeout(() => reject(new Error('no events in time')), 5000).unref();
+    setTimeout(() => reject(new Error('no events in time')), 20_000).unref();
   });
 }
 
@@ -57,8 +63,10 @@ describe('terminal notifications', () => {
   it('long-poll returns as soon as the outcome is known', async () => {
     const p = await create();
     // Asks for the longest wait (60 s, above the test's timeout): only an early answer passes.
+    const before = h.daemon.events.listenerCount();
     const waiting = call<PaymentJson>(`${h.url}/v1/payments/${p.id}?wait=60&version=${p.version}`, { headers: h.auth() });
-    setTimeout(() => void h.sim.approve(p.partpay?.orderId as string), 100);
+    await untilHeld(before);
+    await h.sim.approve(p.partpay?.orderId as string);
     const res = await waiting;
     expect(res.body.state).toBe('approved');
   });
@@ -78,8 +86,10 @@ describe('terminal notifications', () => {
 
   it('streams state changes over SSE', async () => {
     const p = await create();
+    const before = h.daemon.events.listenerCount();
     const stream = readEvents(`/v1/payments/${p.id}/events`, {}, (events) => events.some((e) => e.event === 'state' && e.data['state'] === 'approved'));
-    setTimeout(() => void h.sim.approve(p.partpay?.orderId as string), 150);
+    await untilHeld(before);
+    await h.sim.approve(p.partpay?.orderId as string);
     const { events, contentType } = await stream;
     expect(contentType).toMatch(/^text\/event-stream/);
     const states = events.map((e) => (e.event === 'transition' ? e.data['to'] : e.data['state']));
@@ -90,7 +100,7 @@ describe('terminal notifications', () => {
   it('resumes an SSE stream after Last-Event-ID without repeating what was seen', async () => {
     const p = await create();
     await h.sim.approve(p.partpay?.orderId as string);
-    await new Promise((r) => setTimeout(r, 200));
+    await untilApproved(p.id);
     const { events } = await readEvents(`/v1/payments/${p.id}/events`, { 'Last-Event-ID': '2' }, (ev) => ev.length >= 1);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ id: '3', event: 'state', data: { state: 'approved', final: true } });
@@ -101,7 +111,7 @@ describe('long-poll on a settled payment', () => {
   it('answers at once without a version when the payment is already final', async () => {
     const p = await create();
     await h.sim.approve(p.partpay?.orderId as string);
-    await new Promise((r) => setTimeout(r, 200));
+    await untilApproved(p.id);
     // wait=60 is above the test timeout: only an immediate answer passes
     const res = await call<PaymentJson>(`${h.url}/v1/payments/${p.id}?wait=60`, { headers: h.auth() });
     expect(res.body.state).toBe('approved');

@@ -21,7 +21,6 @@ afterAll(async () => {
   await h.stop();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const partnerA = () => h.partners?.a as NonNullable<Harness['partners']>['a'];
 const nzd = (amount: number) => ({ amount, currency: '554' });
 
@@ -165,7 +164,7 @@ describe("the partner's answer is checked against the request", () => {
 
 describe('a reversal that races the forwarded pay', () => {
   it('reaches the partner after its answer, so the partner does not keep an approval the POS reversed', async () => {
-    const { h: slow, pos: slowPos, partner, request, paying } = await paymentHeldAtPartner();
+    const { h: slow, pos: slowPos, partner, request, paying, paymentId } = await paymentHeldAtPartner();
     try {
       // the partner has the pay but has not answered; the POS gives up and reverses
       expect((await slowPos.reverse(slowPos.reversal(request.id, 'CANCELLED'))).status).toBe(202);
@@ -176,7 +175,11 @@ describe('a reversal that races the forwarded pay', () => {
         await slow.daemon.deliverer.run();
         return partner.payment(request.id)?.state === 'reversed';
       });
-      await sleep(300);
+      // nothing is left owed for the payment, so nothing more will reach the partner
+      await eventually(async () => {
+        await slow.daemon.deliverer.run();
+        return slow.daemon.outbox.ofPayment(paymentId).every((o) => o.state === 'done');
+      });
       await slow.daemon.deliverer.run();
       expect(partner.payment(request.id)?.state).toBe('reversed');
       expect(settledMinor(partner.payment(request.id) as never)).toBe(0);

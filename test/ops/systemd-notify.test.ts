@@ -29,6 +29,11 @@ while True:
 `;
 
 // systemd-notify sends the messages; python3 plays systemd's notify socket.
+
+// Every wait here is on a message arriving. Each message is a systemd-notify process, and on a
+// loaded box (a full CI run on 2 cores) spawning python3 or a helper can take seconds, so the
+// budgets are generous: a passing wait ends as soon as the message is in.
+const BUDGET_MS = 30_000;
 const needs = () => [tools.systemdNotify(), tools.python3()];
 
 let dir: string;
@@ -58,7 +63,7 @@ async function listen(): Promise<string> {
       else received.push({ message: entry.message ?? '', fds: entry.fds ?? 0 });
     }
   });
-  await eventually(() => ready, 5_000, 20);
+  await eventually(() => ready, BUDGET_MS, 20);
   return socketPath;
 }
 
@@ -86,6 +91,7 @@ describe('systemd notifier outside systemd', () => {
     await notifier.ready();
     await notifier.stopping();
     const stop = notifier.startWatchdog();
+    // Nothing to wait on: the test is that nothing happens. 50 ms is 50 pings' worth of WATCHDOG_USEC=1000.
     await new Promise((r) => setTimeout(r, 50));
     stop();
     expect(logLines).toBe('');
@@ -115,12 +121,13 @@ describeWhenAvailable('systemd notifier', needs(), () => {
     const notifier = createSystemdNotifier({ env: { NOTIFY_SOCKET: socket, WATCHDOG_USEC: '300000', WATCHDOG_PID: String(process.pid), PATH: process.env['PATH'] }, logger: logger() });
     const started = Date.now();
     const stop = notifier.startWatchdog();
-    await eventually(() => messages().filter((m) => m === 'WATCHDOG=1').length >= 3, 5_000, 20);
+    await eventually(() => messages().filter((m) => m === 'WATCHDOG=1').length >= 3, BUDGET_MS, 20);
     stop();
     // Three pings every 150 ms take at least 450 ms.
     expect(Date.now() - started).toBeGreaterThanOrEqual(440);
     expect(logLines).toContain('"pingEveryMs":150');
     const count = messages().filter((m) => m === 'WATCHDOG=1').length;
+    // Nothing to wait on after stop(): the test is that no ping follows. 400 ms is over two ping periods.
     await new Promise((r) => setTimeout(r, 400));
     expect(messages().filter((m) => m === 'WATCHDOG=1').length).toBe(count);
   });
@@ -129,6 +136,7 @@ describeWhenAvailable('systemd notifier', needs(), () => {
     const socket = await listen();
     const notifier = createSystemdNotifier({ env: { NOTIFY_SOCKET: socket, WATCHDOG_USEC: '20000', WATCHDOG_PID: String(process.pid + 1) }, logger: logger() });
     const stop = notifier.startWatchdog();
+    // The test is that nothing is sent: 150 ms is 15 periods of WATCHDOG_USEC=20000.
     await new Promise((r) => setTimeout(r, 150));
     stop();
     expect(received).toEqual([]);
@@ -138,6 +146,7 @@ describeWhenAvailable('systemd notifier', needs(), () => {
     const socket = await listen();
     const notifier = createSystemdNotifier({ env: { NOTIFY_SOCKET: socket }, logger: logger() });
     const stop = notifier.startWatchdog();
+    // The test is that nothing is sent; there is no period to wait past, 100 ms gives a stray timer its chance.
     await new Promise((r) => setTimeout(r, 100));
     stop();
     expect(received).toEqual([]);
@@ -156,7 +165,7 @@ describeWhenAvailable('systemd notifier', needs(), () => {
 });
 
 describeWhenAvailable('the built daemon under Type=notify', needs(), () => {
-  it('sends READY=1 once it serves, feeds the watchdog, and STOPPING=1 on SIGTERM', async () => {
+  it('sends READY=1 once it serves, feeds the watchdog, and STOPPING=1 on SIGTERM', { timeout: 4 * BUDGET_MS }, async () => {
     const root = resolve(import.meta.dirname, '../..');
     if (!existsSync(join(root, 'dist/main.js'))) throw new Error('dist/main.js is missing: run `npm run build` (npm test does)');
     const socket = await listen();
@@ -177,18 +186,19 @@ describeWhenAvailable('the built daemon under Type=notify', needs(), () => {
     daemon.stdout.on('data', (d: Buffer) => (output += d.toString()));
     daemon.stderr.on('data', (d: Buffer) => (output += d.toString()));
     try {
-      await eventually(() => messages().includes('READY=1\nSTATUS=serving'), 15_000, 20).catch((e: Error) => {
+      await eventually(() => messages().includes('READY=1\nSTATUS=serving'), BUDGET_MS, 20).catch((e: Error) => {
         throw new Error(`${e.message}: no READY=1 from dist/main.js (is src/main.ts calling createSystemdNotifier(...).ready()?)\n${output}`);
       });
       // READY=1 only after the daemon said it listens.
       expect(output).toContain('tenderbridge ready on http://127.0.0.1:');
-      await eventually(() => messages().filter((m) => m === 'WATCHDOG=1').length >= 2, 5_000, 20);
+      await eventually(() => messages().filter((m) => m === 'WATCHDOG=1').length >= 2, BUDGET_MS, 20);
     } finally {
       const exited = new Promise<number | null>((r) => daemon.once('exit', (code) => r(code)));
       daemon.kill('SIGTERM');
       expect(await exited).toBe(0);
     }
-    await eventually(() => messages().includes('STOPPING=1\nSTATUS=stopping'), 5_000, 20);
+    // main.ts waits for the helper before it exits, so STOPPING=1 is already in or on its way
+    await eventually(() => messages().includes('STOPPING=1\nSTATUS=stopping'), BUDGET_MS, 20);
     expect(messages().indexOf('READY=1\nSTATUS=serving')).toBeLessThan(messages().indexOf('STOPPING=1\nSTATUS=stopping'));
   });
 });

@@ -99,11 +99,10 @@ describe('PartPay client failure handling', () => {
       res.write('{"orderId":');
     });
     const { client } = adapterFor(fake.url, { tokens: stubTokens(), timeoutMs: 150, retries: { attempts: 2, initialDelayMs: 5 } });
-    const started = Date.now();
+    // The body never ends: without the timeout this call would hang until the test's own timeout.
     const err = await client.createOrder(cred, createReq).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'upstream_timeout', retryable: true });
     expect(fake.seen).toHaveLength(2);
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('reuses one kept-alive connection for the retries after error answers', async () => {

@@ -7,6 +7,7 @@ import { buildQrCode } from '../../src/electrum/emv-qr.js';
 import { createElectrumPartnerSimulator, type ElectrumPartnerSimulator } from '../../src/simulator/electrum-partner/index.js';
 import { settledMinor } from '../../src/simulator/electrum-partner/partner-ledger.js';
 import * as ex from '../electrum/examples.js';
+import { eventually } from '../support/harness.js';
 import { call } from '../support/http.js';
 import { expectElectrum, validateElectrum } from '../support/swagger.js';
 
@@ -261,7 +262,7 @@ describe('Electrum partner simulator behaviour options', () => {
       (r) => r.status,
       () => 'closed',
     );
-    await new Promise((r) => setTimeout(r, 150));
+    await eventually(() => sim.stats().held === 1);
     expect(sim.stats()).toMatchObject({ held: 1, payments: 1 });
     await sim.close();
     sims.length = 0;

@@ -103,6 +103,7 @@ describe('PartPay simulator terminal API', () => {
   it('refuses an expired token', async () => {
     const { url } = await simulator({ tokenTtlSeconds: 1 });
     const bearer = await token(url);
+    // The simulator's tokens expire on the real clock; waiting past the 1 s TTL is the behaviour under test.
     await new Promise((r) => setTimeout(r, 1100));
     const res = await createOrder(url, bearer, validOrder());
     expect(res.status).toBe(401);
@@ -185,6 +186,7 @@ describe('PartPay simulator callbacks and decisions', () => {
     const ids = await Promise.all([10.51, 10.52, 10.5, 7].map(async (amount, i) => String((await createOrder(url, bearer, validOrder(amount, `a${i}`))).json['orderId'])));
     await waitFor(() => (receiver.bodies.length === 3 ? true : undefined));
     expect(ids.map((id) => sim.getOrder(id)?.status)).toEqual(['declined', 'pending', 'approved', 'approved']);
+    // Nothing to wait on: the test is that .52 is never decided. Three times the 50 ms decide delay on the real clock.
     await new Promise((r) => setTimeout(r, 150));
     expect(sim.getOrder(ids[1] ?? '')?.status).toBe('pending');
   });
@@ -252,6 +254,7 @@ describe('PartPay simulator callbacks and decisions', () => {
     const env = await startSimulator({ callbackUrl: receiver.url, autoDecideAfterMs: 100 });
     await createOrder(env.url, await token(env.url), validOrder());
     await env.sim.close();
+    // Nothing to wait on: the test is that nothing happens. Twice the 100 ms decide delay on the real clock.
     await new Promise((r) => setTimeout(r, 200));
     expect(receiver.calls()).toBe(0);
     expect(env.sim.listOrders()[0]?.status).toBe('pending');
