@@ -1,11 +1,20 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLoopback } from '../../src/shared/http/client-address.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
 
+// The daemon is told what it was built as; /healthz and the metrics must say exactly that.
+const BUILD = {
+  version: (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version,
+  commit: '0123456789abcdef0123456789abcdef01234567',
+  node: process.version,
+};
+
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ build: BUILD });
 });
 afterAll(async () => {
   await h.stop();
@@ -18,7 +27,7 @@ const metricValue = (text: string, name: string, labels = ''): number | null => 
 
 describe('health, readiness and metrics', () => {
   it('reports alive and ready with each check named', async () => {
-    expect((await call(`${h.url}/healthz`)).body).toEqual({ status: 'ok', version: 'unknown', commit: null });
+    expect((await call(`${h.url}/healthz`)).body).toEqual({ status: 'ok', version: BUILD.version, commit: BUILD.commit });
     const ready = await call<{ status: string; checks: Record<string, { ok: boolean }>; alerts: Record<string, string> }>(`${h.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(ready.body.checks).toMatchObject({ database: { ok: true }, lifecycle: { ok: true } });
@@ -43,6 +52,7 @@ describe('health, readiness and metrics', () => {
     expect(metricValue(text, 'tenderbridge_partpay_token_refreshes', 'merchant="m1"')).toBe(1);
     expect(text).toMatch(/tenderbridge_partpay_clock_skew_seconds -?\d/);
     expect(text).toContain('tenderbridge_process_resident_memory_bytes');
+    expect(text).toContain(`tenderbridge_build_info{version="${BUILD.version}",commit="${BUILD.commit}",node="${BUILD.node}"} 1`);
   });
 
   it('echoes a safe X-Request-Id, makes one up otherwise, and logs it', async () => {

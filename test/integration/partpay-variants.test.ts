@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { eventually, startHarness, type Harness } from '../support/harness.js';
+import { DISPLAY_PROFILES, eventually, startHarness, type Harness } from '../support/harness.js';
 import { call, type ErrorJson, type PaymentJson } from '../support/http.js';
 
 async function withHarness(options: Parameters<typeof startHarness>[0], body: (h: Harness) => Promise<void>): Promise<void> {
@@ -79,10 +79,11 @@ describe('PartPay QR variants', () => {
   it("renders in the second terminal's own profile (JPEG, mono, 200 px)", async () => {
     await withHarness({}, async (h) => {
       const res = await create(h, 1000, 2);
+      const profile = DISPLAY_PROFILES.jpegMono;
       const img = await fetch(`${h.url}/v1/payments/${res.body.id}/qr`, { headers: h.auth(2) });
-      expect(img.headers.get('content-type')).toBe('image/jpeg');
-      const meta = await sharp(Buffer.from(await img.arrayBuffer())).metadata();
-      expect(meta).toMatchObject({ format: 'jpeg', width: 200, height: 200 });
+      expect(img.headers.get('content-type')).toBe(`image/${profile.format}`);
+      const bytes = Buffer.from(await img.arrayBuffer());
+      expect(await sharp(bytes).metadata()).toMatchObject({ format: profile.format, width: profile.size, height: profile.size });
     });
   });
 });

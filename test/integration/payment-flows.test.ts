@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSignedCallbackBody } from '../../src/partpay/signature.js';
-import { CALLBACK_KEY, eventually, startHarness, type Harness } from '../support/harness.js';
+import { CALLBACK_KEY, DISPLAY_PROFILES, eventually, startHarness, type Harness } from '../support/harness.js';
 import { call, type ErrorJson, type PaymentJson } from '../support/http.js';
 
 let h: Harness;
@@ -367,8 +368,12 @@ describe('PartPay payment flows through the terminal API', () => {
     const bytes = Buffer.from(await webp.arrayBuffer());
     // The image itself is what the override asked for, not only its label.
     expect(await sharp(bytes).metadata()).toMatchObject({ format: overridden.format, width: overridden.size, height: overridden.size });
+    // Without overrides: the terminal's configured profile, read back from the image.
     const plain = await fetch(`${h.url}/v1/payments/${p.id}/qr`, { headers: h.auth() });
-    expect(await sharp(Buffer.from(await plain.arrayBuffer())).metadata()).toMatchObject({ format: 'png' });
+    const profile = DISPLAY_PROFILES.default;
+    expect(plain.headers.get('content-type')).toBe(`image/${profile.format}`);
+    const plainBytes = Buffer.from(await plain.arrayBuffer());
+    expect(await sharp(plainBytes).metadata()).toMatchObject({ format: profile.format, width: profile.size, height: profile.size });
     const bad = await call<ErrorJson>(`${h.url}/v1/payments/${p.id}/qr?format=gif`, { headers: h.auth() });
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/format/);
@@ -376,6 +381,9 @@ describe('PartPay payment flows through the terminal API', () => {
     // An entity tag as RFC 9110 writes one (a quoted opaque string), naming these bytes: the
     // same request revalidates to 304, another rendering has another tag.
     expect(etag).toMatch(/^"[\x21\x23-\x7E]+"$/);
+    // README: the tag is the first 22 base64url characters of the SHA-256 of the image bytes.
+    expect(etag).toBe(etagOf(bytes));
+    expect(plain.headers.get('etag')).toBe(etagOf(plainBytes));
     expect(plain.headers.get('etag')).not.toBe(etag);
     // (fetch() would add Cache-Control: no-cache to a conditional request, so use supertest)
     const again = await request(h.url).get(`/v1/payments/${p.id}/qr?format=${overridden.format}&size=${overridden.size}`).set(h.auth()).set('If-None-Match', etag);
@@ -384,3 +392,8 @@ describe('PartPay payment flows through the terminal API', () => {
     expect((await fetch(`${h.url}/v1/payments/${p.id}`, { headers: h.auth() })).headers.get('etag')).toBeNull();
   });
 });
+
+/** The ETag README promises for an image: the first 22 base64url characters of the SHA-256 of its bytes. */
+function etagOf(bytes: Buffer): string {
+  return `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 22)}"`;
+}

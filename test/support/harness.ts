@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createDaemon, type Daemon } from '../../src/daemon.js';
+import type { BuildInfo } from '../../src/ops/build-info.js';
 import { parseConfig } from '../../src/shared/config/load.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createElectrumPartnerSimulator, type ElectrumPartnerSimulator } from '../../src/simulator/electrum-partner/index.js';
@@ -44,7 +45,18 @@ export interface HarnessOptions {
   currency?: string;
   /** Start two Electrum partner simulators and configure POS clients and partners. */
   electrum?: { scanWaitSeconds?: number; partnerTimeoutSeconds?: number; behaviour?: Record<string, unknown>; defaultScheme?: string; secondPos?: boolean; partnerSimulator?: boolean };
+  /** What the daemon says it was built as (/healthz, metrics); without it, the daemon's own default. */
+  build?: BuildInfo;
 }
+
+/**
+ * The display profiles the harness configures: TERM0001 uses `default` (as README's example
+ * config writes it), TERM0002 `jpegMono`. Tests read the expected image from here.
+ */
+export const DISPLAY_PROFILES = {
+  default: { format: 'png', size: 320, margin: 16, colour: 'greyscale' },
+  jpegMono: { format: 'jpeg', size: 200, margin: 10, colour: 'mono' },
+} as const;
 
 /** Credentials of the Electrum parties the harness configures. */
 export const ELECTRUM = {
@@ -153,7 +165,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(options.electrum?.partnerSimulator && partners ? { simulators: { electrumPartner: { enabled: true, host: '127.0.0.1', port: Number(new URL(partners.a.url()).port), partnerId: ELECTRUM.partnerA.id } } } : {}),
     jobs: { deliverOutbox: NEVER, reconcile: NEVER, expire: NEVER, purge: NEVER, report: NEVER, readinessProbe: NEVER, backup: NEVER },
     backups: { dir: join(dir, 'backups'), ...(options.config?.['backups'] as object | undefined) },
-    displayProfiles: { jpegMono: { format: 'jpeg', size: 200, margin: 10, colour: 'mono' } },
+    displayProfiles: DISPLAY_PROFILES,
     merchants: [{ id: 'm1', name: 'Test Merchant', partpayMerchantId: 'PP-MERCHANT-1', clientId: 'test-client', clientSecret: CLIENT_SECRET, callbackKeys, currency: options.currency ?? 'NZD' }],
     stores: [{ id: 'S1', name: 'Test Store', merchant: 'm1' }],
     terminals: [
@@ -179,7 +191,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logger = createLogger({ level: 'debug', stream });
   let clockOffset = 0;
   const clock = () => Date.now() + clockOffset;
-  let daemon = createDaemon(config, { logger, clock });
+  const daemonOptions = { logger, clock, ...(options.build ? { build: options.build } : {}) };
+  let daemon = createDaemon(config, daemonOptions);
   const url = await daemon.start();
   return {
     url,
@@ -188,7 +201,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async restart() {
       await daemon.stop();
-      daemon = createDaemon(config, { logger, clock });
+      daemon = createDaemon(config, daemonOptions);
       await daemon.start();
     },
     advanceClock(ms: number) {
