@@ -110,3 +110,95 @@ describe('scheduled jobs, each run by calling run()', () => {
     expect(h.logs.some((l) => l.includes('database backup written'))).toBe(true);
   });
 });
+
+// Every job on a schedule of every second, each observed through what it does, with no run()
+// called: a job left off its schedule never does it, and the wait runs out.
+describe('scheduled jobs, each run by its schedule', () => {
+  const EVERY_SECOND = '* * * * * *';
+  let s: Harness;
+  let reportsDir: string;
+  beforeAll(async () => {
+    reportsDir = mkdtempSync(join(tmpdir(), 'tb-scheduled-reports-'));
+    s = await startHarness({
+      config: {
+        backups: { keep: 2 },
+        reports: { dir: reportsDir },
+        jobs: { deliverOutbox: EVERY_SECOND, reconcile: EVERY_SECOND, expire: EVERY_SECOND, purge: EVERY_SECOND, report: EVERY_SECOND, readinessProbe: EVERY_SECOND, backup: EVERY_SECOND },
+      },
+    });
+  });
+  afterAll(async () => {
+    await s.stop();
+    rmSync(reportsDir, { recursive: true, force: true });
+  });
+
+  // A few rounds of a one-second schedule, with room for a loaded box.
+  const ROUNDS_MS = 15_000;
+  const createIn = async (amountMinor: number) => (await call<PaymentJson>(`${s.url}/v1/payments`, { headers: s.auth(), json: { amountMinor, currency: 'NZD', merchantReference: `S-${amountMinor}` } })).body;
+  const stateOf = async (id: string) => (await call<PaymentJson>(`${s.url}/v1/payments/${id}`, { headers: s.auth() })).body.state;
+
+  it('deliver-outbox: a cancel owed while PartPay failed reaches PartPay once it answers again', async () => {
+    const p = await createIn(5101);
+    const orderId = p.partpay?.orderId as string;
+    // PartPay answers 5xx for a moment: the cancel is owed (closing the simulator would stop its callbacks for good)
+    s.sim.setFaults({ api: { error5xx: 1 } });
+    try {
+      expect((await call<PaymentJson>(`${s.url}/v1/payments/${p.id}/cancel`, { method: 'POST', headers: s.auth() })).body.state).toBe('cancelled');
+      expect(s.daemon.outbox.ofPayment(p.id)).toEqual([expect.objectContaining({ kind: 'upstream.cancel', state: 'pending' })]);
+    } finally {
+      s.sim.setFaults({});
+    }
+    // nothing kicks the deliverer now: only its schedule can deliver the cancel
+    await eventually(() => s.sim.getOrder(orderId)?.status === 'cancelled', ROUNDS_MS);
+    await eventually(() => s.daemon.outbox.ofPayment(p.id)[0]?.state === 'done', ROUNDS_MS);
+  });
+
+  it('reconcile: an approval whose callback was lost is learnt from PartPay', async () => {
+    const p = await createIn(5102);
+    s.sim.setFaults({ callbacks: { drop: 1 } });
+    try {
+      await s.sim.approve(p.partpay?.orderId as string);
+      await eventually(() => s.sim.faults().injected['callbacks.drop'] === 1);
+    } finally {
+      s.sim.setFaults({});
+    }
+    expect(await stateOf(p.id)).toBe('awaiting_customer');
+    // overdue: created before payments.callbackOverdueSeconds (30 s)
+    s.daemon.db.prepare('UPDATE payments SET created_at = ? WHERE id = ?').run(Date.now() - 60_000, p.id);
+    await eventually(async () => (await stateOf(p.id)) === 'approved', ROUNDS_MS);
+    expect(s.daemon.payments.events(p.id).some((e) => e.kind === 'reconcile')).toBe(true);
+  });
+
+  it('expire: a payment past its deadline is expired', async () => {
+    const p = await createIn(5103);
+    s.daemon.db.prepare('UPDATE payments SET expires_at = ? WHERE id = ?').run(Date.now() - 1, p.id);
+    await eventually(async () => (await stateOf(p.id)) === 'expired', ROUNDS_MS);
+  });
+
+  it('purge: a payment settled past retention is deleted', async () => {
+    const p = await createIn(5104);
+    await s.sim.approve(p.partpay?.orderId as string);
+    await eventually(async () => (await stateOf(p.id)) === 'approved');
+    // retention.paymentDays defaults to 400
+    s.daemon.db.prepare('UPDATE payments SET final_at = ? WHERE id = ?').run(Date.now() - 401 * 86_400_000, p.id);
+    await eventually(() => s.daemon.payments.get(p.id) === null, ROUNDS_MS);
+  });
+
+  it("report: yesterday's report is written into reports.dir", async () => {
+    const day = new Date(previousLocalDay(Date.now()).from);
+    const name = `report-${day.getFullYear()}-${String(day.getMonth() + 1).padStart(2, '0')}-${String(day.getDate()).padStart(2, '0')}.csv`;
+    await eventually(() => existsSync(join(reportsDir, name)), ROUNDS_MS);
+  });
+
+  it('backup: a copy of the database is written into backups.dir', async () => {
+    const dir = join(dirname(s.dbPath), 'backups');
+    await eventually(() => existsSync(dir) && readdirSync(dir).some((f) => /^tenderbridge-\d{8}T\d{6}\.\d{3}Z\.db$/.test(f)), ROUNDS_MS);
+  });
+
+  it('readiness-probe: /readyz reports a fresh probe after the clock moved on', async () => {
+    const detail = async () => (await call<{ checks: { database: { detail?: string } } }>(`${s.url}/readyz`)).body.checks.database.detail ?? '';
+    s.advanceClock(600_000);
+    // the next round probes again, at the new time
+    await eventually(async () => /probed [0-9] s ago/.test(await detail()), ROUNDS_MS);
+  });
+});
