@@ -145,6 +145,8 @@ describe('scheduled jobs, each run by its schedule', () => {
     try {
       expect((await call<PaymentJson>(`${s.url}/v1/payments/${p.id}/cancel`, { method: 'POST', headers: s.auth() })).body.state).toBe('cancelled');
       expect(s.daemon.outbox.ofPayment(p.id)).toEqual([expect.objectContaining({ kind: 'upstream.cancel', state: 'pending' })]);
+      // the round the cancel's commit kicked has tried and failed: from now on only the schedule sends it
+      await eventually(() => (s.daemon.outbox.ofPayment(p.id)[0]?.attempts ?? 0) >= 1);
     } finally {
       s.sim.setFaults({});
     }
