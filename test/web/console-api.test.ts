@@ -80,11 +80,36 @@ describe('console API', () => {
   });
 
   it('shows a payment with its journal, refunds and outbox; 404 for an unknown id, 400 for a bad one', async () => {
-    const p = await createPayment('WEB-DETAIL-1');
-    const res = await call<{ payment: { id: string }; events: Array<{ kind: string }> }>(`${h.url}/console/api/payments/${p.id}`, { headers: AUTH() });
+    type Detail = { payment: { id: string }; events: Array<{ kind: string }>; refunds: Array<Record<string, unknown>>; outbox: Array<Record<string, unknown>> };
+    const detailOf = (id: string) => call<Detail>(`${h.url}/console/api/payments/${id}`, { headers: AUTH() });
+    // a paid payment with a partial refund: the console shows the refund PartPay holds
+    const p = await createPayment('WEB-DETAIL-1', 1995);
+    const orderId = p.partpay?.orderId as string;
+    await h.sim.approve(orderId);
+    await eventually(async () => (await call<PaymentJson>(`${h.url}/v1/payments/${p.id}`, { headers: h.auth() })).body.state === 'approved');
+    const refund = await call(`${h.url}/v1/payments/${p.id}/refunds`, { headers: { ...h.auth(), 'Idempotency-Key': 'web-detail-refund-1' }, json: { amountMinor: 495, reason: 'damaged box' } });
+    expect(refund.status, refund.text).toBe(201);
+    const atPartPay = h.sim.getOrder(orderId)?.refunds ?? [];
+    expect(atPartPay.map((r) => r.amountCents)).toEqual([495]);
+    const res = await detailOf(p.id);
     expect(res.status).toBe(200);
     expect(res.body.payment.id).toBe(p.id);
-    expect(res.body.events.length).toBeGreaterThan(0);
+    expect(res.body.events.map((e) => e.kind)).toEqual(expect.arrayContaining(['request', 'state_changed', 'callback']));
+    expect(res.body.refunds).toEqual([expect.objectContaining({ amountMinor: 495, state: 'succeeded', reason: 'damaged box', requestedBy: expect.any(String), error: null })]);
+    expect(res.body.refunds[0]?.['upstreamRefundId']).toBe(atPartPay[0]?.refundId);
+    // the refund's safety-net delivery, closed when PartPay answered
+    expect(res.body.outbox).toEqual(h.daemon.outbox.ofPayment(p.id).map((o) => expect.objectContaining({ id: o.id, kind: o.kind, paymentId: p.id, state: 'done' })));
+    // an open payment cancelled while PartPay fails: the cancel owed is shown as pending
+    const owed = await createPayment('WEB-DETAIL-2', 1200);
+    h.sim.setFaults({ api: { error5xx: 1 } });
+    try {
+      expect((await call<PaymentJson>(`${h.url}/v1/payments/${owed.id}/cancel`, { method: 'POST', headers: h.auth() })).body.state).toBe('cancelled');
+    } finally {
+      h.sim.setFaults({});
+    }
+    const shown = (await detailOf(owed.id)).body;
+    expect(shown.refunds).toEqual([]);
+    expect(shown.outbox).toEqual([expect.objectContaining({ kind: 'upstream.cancel', paymentId: owed.id, state: 'pending', attempts: expect.any(Number) })]);
     expect((await call(`${h.url}/console/api/payments/00000000-0000-4000-8000-000000000000`, { headers: AUTH() })).status).toBe(404);
     expect((await call(`${h.url}/console/api/payments/not-a-uuid`, { headers: AUTH() })).status).toBe(400);
   });
