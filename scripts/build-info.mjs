@@ -1,5 +1,7 @@
 // Records the commit a build was made from in dist/build-info.json (read by src/ops/build-info.ts),
 // so a packaged daemon can say which commit it runs without git beside it.
+// `node scripts/build-info.mjs [outDir]`: outDir is dist/ unless given (scripts/package.mjs builds elsewhere).
+import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -10,5 +12,6 @@ try {
   // not a git checkout (an unpacked release): the commit stays unknown
 }
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
-mkdirSync('dist', { recursive: true });
-writeFileSync('dist/build-info.json', `${JSON.stringify({ version, commit }, null, 2)}\n`);
+const outDir = process.argv[2] ?? 'dist';
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'build-info.json'), `${JSON.stringify({ version, commit }, null, 2)}\n`);

@@ -51,6 +51,9 @@ export const tools = {
   openssl: () => systemTool('openssl', 'openssl'),
   python3: () => systemTool('python3', 'python3'),
   promtool: () => systemTool('promtool', 'prometheus'),
+  dpkgDeb: () => systemTool('dpkg-deb', 'dpkg'),
+  lintian: () => systemTool('lintian', 'lintian'),
+  strip: () => systemTool('strip', 'binutils'),
 };
 
 /** CI=true (or any value but empty, 0 and false): prerequisites are required, never skipped. */

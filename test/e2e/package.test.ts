@@ -1,0 +1,155 @@
+/**
+ * `npm run package` (scripts/package.mjs): the .deb store IT installs offline, and the .tar.gz of
+ * the same tree. The .deb is unpacked into a staging root (dpkg-deb -x: no root, no dpkg
+ * database), and the daemon is started from there against a temporary config and the PartPay
+ * simulator, takes one payment and stops.
+ */
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startSims, type Sims } from '../chaos/sims-client.js';
+import { writeDaemonConfig } from '../chaos/daemon-process.js';
+import { eventually, freePort, TERMINAL_KEY } from '../support/harness.js';
+import { call, type PaymentJson } from '../support/http.js';
+import { describeWhenAvailable, tools } from '../support/system-tools.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+const AUTH = { Authorization: `Bearer ${TERMINAL_KEY}` };
+// The build and lintian take a minute: run asynchronously, so the test worker keeps talking to vitest.
+const run = promisify(execFile);
+
+let dir: string;
+let deb: string;
+let tarball: string;
+let staging: string;
+let built = '';
+
+/** The paths of an archive listing (`./usr/bin/x -> target` or `prefix/usr/bin/x`), without the top folder, files and links only. */
+const paths = (lines: string[], strip: RegExp): string[] =>
+  lines
+    .map((l) => l.replace(/ -> .*$/, '').replace(strip, ''))
+    .filter((p) => p !== '' && !p.endsWith('/'))
+    .sort();
+
+describeWhenAvailable('the Debian package and the tarball', [tools.dpkgDeb(), tools.strip()], () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tenderbridge-package-'));
+    built = (await run(process.execPath, [join(root, 'scripts/package.mjs'), '--out', join(dir, 'out')], { cwd: root, encoding: 'utf8', maxBuffer: 16 << 20 })).stdout;
+    deb = join(dir, 'out', `tenderbridge_${version}_amd64.deb`);
+    tarball = join(dir, 'out', `tenderbridge-${version}-linux-x64.tar.gz`);
+    staging = join(dir, 'root');
+    execFileSync('dpkg-deb', ['-x', deb, staging]);
+  }, 300_000);
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('builds both artifacts with the package.json version, and says how big they are', () => {
+    expect(statSync(deb).size).toBeGreaterThan(1_000_000);
+    expect(statSync(tarball).size).toBeGreaterThan(1_000_000);
+    expect(built).toMatch(new RegExp(`tenderbridge_${version.replaceAll('.', '\\.')}_amd64\\.deb \\(\\d+\\.\\d MB\\)`));
+  });
+
+  it('declares the package, its Node.js dependency and the config as a conffile', () => {
+    const field = (name: string) => execFileSync('dpkg-deb', ['-f', deb, name], { encoding: 'utf8' }).trim();
+    expect(field('Package')).toBe('tenderbridge');
+    expect(field('Version')).toBe(version);
+    expect(field('Architecture')).toBe('amd64');
+    expect(field('Depends')).toMatch(/^nodejs \(>= 20\.19\), libc6 \(>= 2\.\d+\)$/);
+    const control = join(dir, 'control');
+    execFileSync('dpkg-deb', ['-e', deb, control]);
+    expect(readFileSync(join(control, 'conffiles'), 'utf8')).toBe('/etc/tenderbridge/config.json\n');
+    for (const script of ['postinst', 'prerm', 'postrm']) expect(statSync(join(control, script)).mode & 0o777).toBe(0o755);
+    // Purge, and only purge, deletes the database and the secrets.
+    expect(readFileSync(join(control, 'postrm'), 'utf8')).toMatch(/if \[ "\$1" = "purge" \]; then[\s\S]*rm -rf \/etc\/tenderbridge \/var\/lib\/tenderbridge/);
+  });
+
+  it('installs the app, the unit pointing at it, the user, its directories, the config and the CLI', () => {
+    for (const path of ['usr/lib/tenderbridge/dist/main.js', 'usr/lib/tenderbridge/dist/build-info.json', 'usr/lib/tenderbridge/node_modules/better-sqlite3/build/Release/better_sqlite3.node', 'usr/lib/tenderbridge/node_modules/@img/sharp-linux-x64/package.json', 'usr/share/doc/tenderbridge/copyright', 'usr/share/doc/tenderbridge/changelog.gz', 'usr/share/man/man1/tenderbridge.1.gz']) {
+      expect(existsSync(join(staging, path)), path).toBe(true);
+    }
+    // Production dependencies only, and none of better-sqlite3's build leftovers.
+    for (const path of ['vitest', 'typescript', 'tsx', 'better-sqlite3/deps', 'better-sqlite3/build/Release/obj']) expect(existsSync(join(staging, 'usr/lib/tenderbridge/node_modules', path)), path).toBe(false);
+    const unit = readFileSync(join(staging, 'lib/systemd/system/tenderbridge.service'), 'utf8');
+    expect(unit).toContain('\nExecStart=/usr/bin/node /usr/lib/tenderbridge/dist/main.js --config /etc/tenderbridge/config.json\n');
+    expect(unit).not.toContain('/opt/tenderbridge');
+    expect(readFileSync(join(staging, 'usr/lib/sysusers.d/tenderbridge.conf'), 'utf8')).toMatch(/^u tenderbridge - /m);
+    expect(readFileSync(join(staging, 'usr/lib/tmpfiles.d/tenderbridge.conf'), 'utf8')).toMatch(/^d \/var\/lib\/tenderbridge +0700 tenderbridge tenderbridge/m);
+    expect(readFileSync(join(staging, 'etc/tenderbridge/config.json'), 'utf8')).toBe(readFileSync(join(root, 'config/example.json'), 'utf8'));
+    expect(statSync(join(staging, 'usr/bin/tenderbridge')).mode & 0o777).toBe(0o755);
+    expect(statSync(join(staging, 'usr/lib/tenderbridge/bin/tenderbridge.js')).mode & 0o777).toBe(0o755);
+  });
+
+  it('runs the installed CLI, which reports the package version and the build commit', () => {
+    const commit = (JSON.parse(readFileSync(join(staging, 'usr/lib/tenderbridge/dist/build-info.json'), 'utf8')) as { commit: string | null }).commit;
+    const cli = spawnSync(join(staging, 'usr/bin/tenderbridge'), ['--version'], { encoding: 'utf8' });
+    expect(cli.stderr).toBe('');
+    expect(cli.stdout.trim()).toBe(commit ? `${version} (commit ${commit.slice(0, 7)})` : version);
+    // Its default config is the installed service's (absent in the staging root: named in the error).
+    const check = spawnSync(join(staging, 'usr/bin/tenderbridge'), ['config', 'check'], { encoding: 'utf8', env: { ...process.env, TENDERBRIDGE_CONFIG: '' } });
+    expect(check.status).toBe(78);
+    expect(check.stderr).toContain('/etc/tenderbridge/config.json');
+  });
+
+  it('puts the same tree in the tarball, under one top folder', () => {
+    const inDeb = paths(execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -t', 'sh', deb], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n'), /^\.\//);
+    const inTar = paths(execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n'), new RegExp(`^tenderbridge-${version.replaceAll('.', '\\.')}-linux-x64/`));
+    expect(inDeb.length).toBeGreaterThan(1000);
+    expect(inTar).toEqual(inDeb);
+  });
+
+  describeWhenAvailable('lintian', [tools.lintian()], () => {
+    it('finds no error and no warning in the .deb', { timeout: 180_000 }, async () => {
+      // Exits non-zero (rejecting with its output) on any error or warning.
+      const result = await run('lintian', ['--fail-on', 'error,warning', deb], { encoding: 'utf8', maxBuffer: 16 << 20 }).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: `${e.stdout ?? ''}${e.stderr ?? ''}`, failed: true }));
+      expect(result.stdout.split('\n').filter((l) => /^[EW]: /.test(l))).toEqual([]);
+      expect('failed' in result ? result.stdout : '').toBe('');
+    });
+  });
+
+  it('starts the daemon from the staging root, takes one PartPay payment and stops on SIGTERM', { timeout: 90_000 }, async () => {
+    const work = join(dir, 'state');
+    mkdirSync(work);
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    let sims: Sims | undefined;
+    let child: ChildProcess | undefined;
+    let output = '';
+    try {
+      sims = await startSims(base);
+      const config = writeDaemonConfig(work, port, sims.partpayUrl);
+      child = spawn(process.execPath, [join(staging, 'usr/lib/tenderbridge/dist/main.js'), '--config', config], { cwd: work, env: { ...process.env, TENDERBRIDGE_CONFIG: '', NODE_ENV: 'production', NODE_PATH: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+      await eventually(() => output.includes('tenderbridge ready on'), 20_000, 50).catch((e: Error) => {
+        throw new Error(`${e.message}\n${output}`);
+      });
+      expect((await call(`${base}/healthz`)).body).toMatchObject({ status: 'ok', version });
+
+      const created = await call<PaymentJson>(`${base}/v1/payments`, { headers: { ...AUTH, 'Idempotency-Key': 'package-1' }, json: { amountMinor: 1250, currency: 'NZD', merchantReference: 'PACKAGE-1' } });
+      expect(created.status, created.text).toBe(201);
+      expect(created.body.state).toBe('awaiting_customer');
+      // The QR image goes through sharp, the packaged native module.
+      const qr = await fetch(`${base}${created.body.qr?.imageUrl}`, { headers: AUTH });
+      expect(qr.status).toBe(200);
+      expect(qr.headers.get('content-type')).toMatch(/^image\//);
+      await sims.approve(created.body.partpay?.orderId ?? '');
+      const done = await call<PaymentJson>(`${base}/v1/payments/${created.body.id}?wait=30&version=${created.body.version}`, { headers: AUTH });
+      expect(done.body).toMatchObject({ state: 'approved', paid: true });
+
+      const c = child;
+      const exited = new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
+      c.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(output).toContain('"message":"stopped"');
+    } finally {
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await sims?.stop();
+    }
+  });
+});
