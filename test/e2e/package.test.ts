@@ -5,7 +5,7 @@
  * simulator, takes one payment and stops.
  */
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,6 +26,7 @@ let dir: string;
 let deb: string;
 let tarball: string;
 let staging: string;
+let control: string;
 let built = '';
 
 /** The paths of an archive listing (`./usr/bin/x -> target` or `prefix/usr/bin/x`), without the top folder, files and links only. */
@@ -43,6 +44,8 @@ describeWhenAvailable('the Debian package and the tarball', [tools.dpkgDeb(), to
     tarball = join(dir, 'out', `tenderbridge-${version}-linux-x64.tar.gz`);
     staging = join(dir, 'root');
     execFileSync('dpkg-deb', ['-x', deb, staging]);
+    control = join(dir, 'control');
+    execFileSync('dpkg-deb', ['-e', deb, control]);
   }, 300_000);
 
   afterAll(() => {
@@ -61,12 +64,42 @@ describeWhenAvailable('the Debian package and the tarball', [tools.dpkgDeb(), to
     expect(field('Version')).toBe(version);
     expect(field('Architecture')).toBe('amd64');
     expect(field('Depends')).toMatch(/^nodejs \(>= 20\.19\), libc6 \(>= 2\.\d+\)$/);
-    const control = join(dir, 'control');
-    execFileSync('dpkg-deb', ['-e', deb, control]);
     expect(readFileSync(join(control, 'conffiles'), 'utf8')).toBe('/etc/tenderbridge/config.json\n');
     for (const script of ['postinst', 'prerm', 'postrm']) expect(statSync(join(control, script)).mode & 0o777).toBe(0o755);
-    // Purge, and only purge, deletes the database and the secrets.
-    expect(readFileSync(join(control, 'postrm'), 'utf8')).toMatch(/if \[ "\$1" = "purge" \]; then[\s\S]*rm -rf \/etc\/tenderbridge \/var\/lib\/tenderbridge/);
+  });
+
+  it('maintainer scripts: install sets up without starting, upgrade restarts, remove stops and keeps data, purge deletes it', () => {
+    // Each script runs with only stubs on its PATH (every command it calls logs its arguments
+    // and succeeds), so nothing on this machine changes; systemd is shown as running by
+    // pointing the scripts' /run/systemd/system test at a folder that exists.
+    const stubs = join(dir, 'stubs');
+    mkdirSync(stubs);
+    const commands = ['systemd-sysusers', 'systemd-tmpfiles', 'dpkg-statoverride', 'stat', 'chgrp', 'chmod', 'deb-systemd-helper', 'deb-systemd-invoke', 'systemctl', 'rm', 'getent', 'useradd', 'install'];
+    for (const command of commands) writeFileSync(join(stubs, command), '#!/bin/sh\nprintf \'%s\\n\' "${0##*/} $*" >> "$LOG"\n', { mode: 0o755 });
+    const log = join(dir, 'maintainer.log');
+    const script = (name: string, ...args: string[]): string[] => {
+      const file = join(dir, `${name}.sh`);
+      writeFileSync(file, readFileSync(join(control, name), 'utf8').replaceAll('/run/systemd/system', stubs));
+      writeFileSync(log, '');
+      const result = spawnSync('/bin/sh', ['-e', file, ...args], { encoding: 'utf8', env: { PATH: stubs, LOG: log } });
+      expect(result.status, `${name} ${args.join(' ')}: ${result.stderr}`).toBe(0);
+      return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    };
+
+    const install = script('postinst', 'configure', '');
+    expect(install).toEqual(expect.arrayContaining(['systemd-sysusers tenderbridge.conf', 'systemd-tmpfiles --create tenderbridge.conf', 'deb-systemd-helper update-state tenderbridge.service', 'systemctl --system daemon-reload']));
+    expect(install.filter((l) => / (enable|start|restart|try-restart)\b/.test(l))).toEqual([]);
+    expect(script('postinst', 'configure', '0.1.0')).toContain('deb-systemd-invoke try-restart tenderbridge.service');
+
+    expect(script('prerm', 'remove')).toEqual(['deb-systemd-invoke stop tenderbridge.service']);
+    expect(script('prerm', 'upgrade', '0.3.0')).toEqual([]);
+
+    const remove = script('postrm', 'remove');
+    expect(remove.filter((l) => l.startsWith('rm '))).toEqual([]);
+    expect(script('postrm', 'upgrade', '0.3.0').filter((l) => l.startsWith('rm '))).toEqual([]);
+    const purge = script('postrm', 'purge');
+    expect(purge).toContain('rm -rf /etc/tenderbridge /var/lib/tenderbridge /var/lib/private/tenderbridge');
+    expect(purge).toContain('deb-systemd-helper purge tenderbridge.service');
   });
 
   it('installs the app, the unit pointing at it, the user, its directories, the config and the CLI', () => {
