@@ -215,9 +215,16 @@ describe('crash recovery: a refund cut off by a crash', () => {
     // The precondition of the name: PartPay made the refund, and the daemon is killed before it heard so.
     expect(reached, 'the refund reached PartPay before the kill').toBe(true);
     expect((await refundsAtPartPay()).map((r) => r.amountCents)).toEqual([1500]);
-    expect(answered, 'the daemon answered the refund before the kill').toBe(false);
     await daemon.stop('SIGKILL');
     expect(await daemon.exited()).toBe('SIGKILL');
+    // ...and the daemon had neither answered the till nor recorded PartPay's answer when it died.
+    expect(answered, 'the daemon answered the refund before the kill').toBe(false);
+    const atKill = new Database(dbPath, { readonly: true, fileMustExist: true });
+    try {
+      expect(atKill.prepare('SELECT state FROM refunds WHERE payment_id = ?').all(created.body.id), 'the refund as the daemon held it when killed').toEqual([{ state: 'pending' }]);
+    } finally {
+      atKill.close();
+    }
     await sims.setFaults({});
     await daemon.start();
     const retried = await terminalCall<{ refund: { state: string } }>(`${base}/v1/payments/${created.body.id}/refunds`, refund, Date.now() + 10_000);
