@@ -43,9 +43,9 @@ describeWhenAvailable('the Debian package and the tarball', [tools.dpkgDeb(), to
     deb = join(dir, 'out', `tenderbridge_${version}_amd64.deb`);
     tarball = join(dir, 'out', `tenderbridge-${version}-linux-x64.tar.gz`);
     staging = join(dir, 'root');
-    execFileSync('dpkg-deb', ['-x', deb, staging]);
+    await run('dpkg-deb', ['-x', deb, staging]);
     control = join(dir, 'control');
-    execFileSync('dpkg-deb', ['-e', deb, control]);
+    await run('dpkg-deb', ['-e', deb, control]);
   }, 300_000);
 
   afterAll(() => {
@@ -129,9 +129,9 @@ describeWhenAvailable('the Debian package and the tarball', [tools.dpkgDeb(), to
     expect(check.stderr).toContain('/etc/tenderbridge/config.json');
   });
 
-  it('puts the same tree in the tarball, under one top folder', () => {
-    const inDeb = paths(execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -t', 'sh', deb], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n'), /^\.\//);
-    const inTar = paths(execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n'), new RegExp(`^tenderbridge-${version.replaceAll('.', '\\.')}-linux-x64/`));
+  it('puts the same tree in the tarball, under one top folder', async () => {
+    const inDeb = paths((await run('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -t', 'sh', deb], { encoding: 'utf8', maxBuffer: 64 << 20 })).stdout.split('\n'), /^\.\//);
+    const inTar = paths((await run('tar', ['-tzf', tarball], { encoding: 'utf8', maxBuffer: 64 << 20 })).stdout.split('\n'), new RegExp(`^tenderbridge-${version.replaceAll('.', '\\.')}-linux-x64/`));
     expect(inDeb.length).toBeGreaterThan(1000);
     expect(inTar).toEqual(inDeb);
   });

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -14,17 +14,27 @@ const UNINSTALL = join(root, 'scripts/uninstall.sh');
 
 let dest: string;
 
-function sh(script: string, args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync('bash', [script, ...args], { encoding: 'utf8', env: { ...process.env, DESTDIR: '', ...env } });
-  return { status: result.status, out: `${result.stdout}${result.stderr}` };
+/**
+ * Runs a script without blocking the test worker: a synchronous spawn of the whole install
+ * held vitest's worker past its RPC timeout on a loaded box ("Timeout calling onTaskUpdate").
+ */
+function sh(script: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [script, ...args], { env: { ...process.env, DESTDIR: '', ...env } });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, out }));
+  });
 }
-function install(...args: string[]) {
-  const r = sh(INSTALL, ['--destdir', dest, '--no-deps', ...args]);
+async function install(...args: string[]) {
+  const r = await sh(INSTALL, ['--destdir', dest, '--no-deps', ...args]);
   expect(r.status, r.out).toBe(0);
   return r.out;
 }
-function uninstall(...args: string[]) {
-  const r = sh(UNINSTALL, ['--destdir', dest, ...args]);
+async function uninstall(...args: string[]) {
+  const r = await sh(UNINSTALL, ['--destdir', dest, ...args]);
   expect(r.status, r.out).toBe(0);
   return r.out;
 }
@@ -63,8 +73,8 @@ afterEach(() => {
 });
 
 describe('scripts/install.sh --destdir', () => {
-  it('places the app, the unit, the user entry, the config, the credentials folder and the CLI link', () => {
-    const out = install();
+  it('places the app, the unit, the user entry, the config, the credentials folder and the CLI link', async () => {
+    const out = await install();
     // the app
     expect(filesUnder(at('opt/tenderbridge/dist'))).toEqual(filesUnder(join(root, 'dist')));
     expect(readFileSync(at('opt/tenderbridge/dist/main.js'), 'utf8')).toBe(readFileSync(join(root, 'dist/main.js'), 'utf8'));
@@ -96,26 +106,26 @@ describe('scripts/install.sh --destdir', () => {
     }
   });
 
-  it('changes nothing when run again, and never overwrites an edited config', () => {
-    install();
+  it('changes nothing when run again, and never overwrites an edited config', async () => {
+    await install();
     const configPath = at('etc/tenderbridge/config.json');
     writeFileSync(configPath, '{ "edited": true }\n', { mode: 0o640 });
     const before = snapshot(dest);
-    const out = install();
+    const out = await install();
     expect(snapshot(dest)).toEqual(before);
     expect(out).toContain('nothing to change');
     expect(out).toContain('keeping /etc/tenderbridge/config.json');
     expect(readFileSync(configPath, 'utf8')).toBe('{ "edited": true }\n');
   });
 
-  it('upgrades: replaces changed files, removes files the build dropped, restores modes, keeps the config', () => {
-    install();
+  it('upgrades: replaces changed files, removes files the build dropped, restores modes, keeps the config', async () => {
+    await install();
     writeFileSync(at('etc/tenderbridge/config.json'), '{ "mine": 1 }\n');
     writeFileSync(at('opt/tenderbridge/dist/main.js'), '// an older build\n');
     writeFileSync(at('opt/tenderbridge/dist/removed-module.js'), '// gone from the new build\n');
     writeFileSync(at('etc/tenderbridge/config.json.example'), '// older example\n');
     spawnSync('chmod', ['0755', at('etc/tenderbridge/credentials')]);
-    install();
+    await install();
     expect(readFileSync(at('opt/tenderbridge/dist/main.js'), 'utf8')).toBe(readFileSync(join(root, 'dist/main.js'), 'utf8'));
     expect(existsSync(at('opt/tenderbridge/dist/removed-module.js'))).toBe(false);
     expect(readFileSync(at('etc/tenderbridge/config.json.example'), 'utf8')).toBe(readFileSync(join(root, 'config/example.json'), 'utf8'));
@@ -123,51 +133,51 @@ describe('scripts/install.sh --destdir', () => {
     expect(readFileSync(at('etc/tenderbridge/config.json'), 'utf8')).toBe('{ "mine": 1 }\n');
   });
 
-  it('--dry-run prints every action and changes nothing, on a fresh or an outdated target', () => {
+  it('--dry-run prints every action and changes nothing, on a fresh or an outdated target', async () => {
     const fresh = join(dest, 'not-yet');
-    const dry = sh(INSTALL, ['--destdir', fresh, '--no-deps', '--dry-run']);
+    const dry = await sh(INSTALL, ['--destdir', fresh, '--no-deps', '--dry-run']);
     expect(dry.status, dry.out).toBe(0);
     expect(existsSync(fresh)).toBe(false);
     expect(dry.out).toContain(`would run: install -m 0644 ${root}/systemd/tenderbridge.service ${fresh}/etc/systemd/system/tenderbridge.service`);
     expect(dry.out).toContain(`would run: install -m 0640 ${root}/config/example.json ${fresh}/etc/tenderbridge/config.json`);
     expect(dry.out).toContain(`would run: ln -sfn /opt/tenderbridge/bin/tenderbridge.js ${fresh}/usr/local/bin/tenderbridge`);
 
-    install();
+    await install();
     writeFileSync(at('opt/tenderbridge/dist/main.js'), '// an older build\n');
     rmSync(at('usr/local/bin/tenderbridge'));
     const before = snapshot(dest);
-    const out = install('--dry-run');
+    const out = await install('--dry-run');
     expect(snapshot(dest)).toEqual(before);
     expect(out).toContain(`would run: install -m 0644 ${root}/dist/main.js ${dest}/opt/tenderbridge/dist/main.js`);
     expect(out).toContain('would run: ln -sfn');
   });
 
-  it('takes the destination from $DESTDIR too, and explains its options', () => {
-    const r = sh(INSTALL, ['--no-deps'], { DESTDIR: dest });
+  it('takes the destination from $DESTDIR too, and explains its options', async () => {
+    const r = await sh(INSTALL, ['--no-deps'], { DESTDIR: dest });
     expect(r.status, r.out).toBe(0);
     expect(existsSync(at('etc/systemd/system/tenderbridge.service'))).toBe(true);
-    const help = sh(INSTALL, ['--help']);
+    const help = await sh(INSTALL, ['--help']);
     expect(help.status).toBe(0);
     for (const option of ['--dry-run', '--destdir', '--no-deps']) expect(help.out).toContain(option);
-    const bad = sh(INSTALL, ['--frobnicate']);
+    const bad = await sh(INSTALL, ['--frobnicate']);
     expect(bad.status).toBe(2);
     expect(bad.out).toContain('unknown option --frobnicate');
   });
 });
 
 describe('scripts/uninstall.sh --destdir', () => {
-  it('removes the app, the unit and the CLI link but keeps config, credentials and state', () => {
-    install();
+  it('removes the app, the unit and the CLI link but keeps config, credentials and state', async () => {
+    await install();
     writeFileSync(at('etc/tenderbridge/credentials/partpay-client-secret'), 'secret\n');
     spawnSync('mkdir', ['-p', at('var/lib/tenderbridge')]);
     writeFileSync(at('var/lib/tenderbridge/tenderbridge.db'), 'payments');
 
     const before = snapshot(dest);
-    const dry = uninstall('--dry-run');
+    const dry = await uninstall('--dry-run');
     expect(snapshot(dest)).toEqual(before);
     expect(dry).toContain(`would run: rm -rf -- ${dest}/opt/tenderbridge`);
 
-    const out = uninstall();
+    const out = await uninstall();
     for (const gone of ['opt/tenderbridge', 'etc/systemd/system/tenderbridge.service', 'etc/sysusers.d/tenderbridge.conf', 'usr/local/bin/tenderbridge']) {
       expect(existsSync(at(gone)) || lstatSync(at(gone), { throwIfNoEntry: false }) !== undefined, gone).toBe(false);
     }
@@ -175,24 +185,24 @@ describe('scripts/uninstall.sh --destdir', () => {
     expect(readFileSync(at('etc/tenderbridge/credentials/partpay-client-secret'), 'utf8')).toBe('secret\n');
     expect(readFileSync(at('var/lib/tenderbridge/tenderbridge.db'), 'utf8')).toBe('payments');
     expect(out).toContain('keeping /etc/tenderbridge (use --purge');
-    expect(uninstall()).toContain('nothing to remove');
+    expect(await uninstall()).toContain('nothing to remove');
   });
 
-  it('--purge also deletes the config, the credentials and the state', () => {
-    install();
+  it('--purge also deletes the config, the credentials and the state', async () => {
+    await install();
     spawnSync('mkdir', ['-p', at('var/lib/tenderbridge')]);
     writeFileSync(at('var/lib/tenderbridge/tenderbridge.db'), 'payments');
-    uninstall('--purge');
+    await uninstall('--purge');
     expect(existsSync(at('etc/tenderbridge'))).toBe(false);
     expect(existsSync(at('var/lib/tenderbridge'))).toBe(false);
     expect(existsSync(at('opt/tenderbridge'))).toBe(false);
   });
 
-  it('leaves a CLI link that is not its own alone', () => {
-    install();
+  it('leaves a CLI link that is not its own alone', async () => {
+    await install();
     rmSync(at('usr/local/bin/tenderbridge'));
     spawnSync('ln', ['-s', '/somewhere/else', at('usr/local/bin/tenderbridge')]);
-    uninstall();
+    await uninstall();
     expect(readlinkSync(at('usr/local/bin/tenderbridge'))).toBe('/somewhere/else');
   });
 });
