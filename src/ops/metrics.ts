@@ -4,6 +4,7 @@ import type { Db } from '../shared/db/open.js';
 import type { PartPayAttemptInfo } from '../partpay/request.js';
 import type { TokenStatus } from '../partpay/token-manager.js';
 import type { BuildInfo } from './build-info.js';
+import { registerEventLoopDelay } from './event-loop-delay.js';
 
 const STARTED = Symbol('timerStarted');
 type TimedResponse = Response & { [STARTED]: bigint };
@@ -26,7 +27,10 @@ export interface MetricsSources {
  */
 export function createMetrics(sources: MetricsSources) {
   const registry = new client.Registry();
-  if (sources.processMetrics !== false) client.collectDefaultMetrics({ register: registry, prefix: 'tenderbridge_' });
+  if (sources.processMetrics !== false) {
+    client.collectDefaultMetrics({ register: registry, prefix: 'tenderbridge_' });
+    registerEventLoopDelay(registry);
+  }
 
   if (sources.build) {
     const info = new client.Gauge({ name: 'tenderbridge_build_info', help: 'Which tenderbridge runs: always 1, with its version, commit and Node.js', labelNames: ['version', 'commit', 'node'], registers: [registry] });
