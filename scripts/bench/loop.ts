@@ -43,3 +43,49 @@ export async function closedLoop<T extends { end: number }>(concurrency: number,
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** What an open-loop run produced: each finished flow with the time it was due to start. */
+export interface OpenLoopRun<T> {
+  results: Array<{ scheduledAt: number; value: T }>;
+  offered: number;
+  errors: number;
+  firstError: string | null;
+  /** How late this process started each flow after its scheduled time (the load generator's own delay). */
+  startLateMs: number[];
+}
+
+/**
+ * Starts flows at a fixed arrival rate for `durationMs`, whatever the daemon's answers do:
+ * flow i is due at start + i / rate, and callers count latency from that due time. A daemon
+ * that stalls therefore shows its stall in every flow that arrived meanwhile, instead of
+ * slowing the arrivals down (coordinated omission, which a closed loop suffers from).
+ */
+export async function openLoop<T>(ratePerSec: number, durationMs: number, flow: (seq: number) => Promise<T>): Promise<OpenLoopRun<T>> {
+  const intervalMs = 1000 / ratePerSec;
+  const offered = Math.max(1, Math.floor((durationMs * ratePerSec) / 1000));
+  const start = monoMs();
+  const results: OpenLoopRun<T>['results'] = [];
+  const startLateMs: number[] = [];
+  const running: Array<Promise<void>> = [];
+  let errors = 0;
+  let firstError: string | null = null;
+  for (let seq = 0; seq < offered; seq++) {
+    const scheduledAt = start + seq * intervalMs;
+    // Timers may fire a fraction of a millisecond early: never start a flow before it is due.
+    for (let wait = scheduledAt - monoMs(); wait > 0; wait = scheduledAt - monoMs()) await sleep(Math.ceil(wait));
+    startLateMs.push(monoMs() - scheduledAt);
+    running.push(
+      flow(seq).then(
+        (value) => {
+          results.push({ scheduledAt, value });
+        },
+        (error: unknown) => {
+          errors += 1;
+          firstError ??= error instanceof Error ? error.message : String(error);
+        },
+      ),
+    );
+  }
+  await Promise.all(running);
+  return { results, offered, errors, firstError, startLateMs };
+}

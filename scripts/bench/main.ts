@@ -7,7 +7,8 @@
  *   npm run bench                    # full run (about 3-4 minutes on 2 cores)
  *   npm run bench -- --quick         # smoke run, a few seconds
  *   npm run bench -- --cpu-prof      # also writes the daemon's V8 CPU profile to bench/profiles/
- *   npm run bench -- --only=partpay  # phases: sqlite,qr,startup,http,partpay,electrum,refetch
+ *   npm run bench -- --only=partpay  # phases: sqlite,qr,startup,http,partpay,openloop,electrum,refetch
+ *                                    # (openloop runs the partpay phase too: it offers fractions of that capacity)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -17,11 +18,12 @@ import { cannon, type CannonRun } from './cannon.js';
 import { electrumPhase, partpayPhase } from './flow-phases.js';
 import { createHttpClient } from './http-client.js';
 import { machineFacts } from './machine.js';
+import { openLoopPhase } from './open-loop.js';
 import { partpayFlow } from './partpay-flow.js';
 import { procStats, ROOT, sampleRss, startBareHttp, startDaemon } from './procs.js';
 import { createProgress } from './progress.js';
 import { qrMicro } from './qr-micro.js';
-import { printTable, targets } from './report.js';
+import { at, printTable, targets } from './report.js';
 import { BENCH, startStack, startupConfig } from './setup.js';
 import { sqliteBaseline } from './sqlite-baseline.js';
 import { latencies, monoMs, round, spread } from './stats.js';
@@ -47,6 +49,9 @@ const settings = {
   sqliteSeconds: quick ? 0.3 : 1,
   startupRuns: quick ? 1 : 3,
   qrSamples: quick ? 4 : 30,
+  /** Open loop: offered load as fractions of the measured PartPay capacity, and seconds per level. */
+  openLoopFractions: [0.25, 0.5, 0.8],
+  openLoopSeconds: quick ? 1 : 10,
   /** PartPay simulator's decision delay and the Electrum customer's scan delay. */
   decideMs: 50,
   qrDelivery: 'url' as const,
@@ -106,7 +111,7 @@ if (run('http')) {
   await bare.stop();
 }
 
-if (run('http') || run('partpay') || run('electrum') || run('refetch')) {
+if (run('http') || run('partpay') || run('openloop') || run('electrum') || run('refetch')) {
   const profileDir = resolve(ROOT, 'bench/profiles');
   if (flags['cpu-prof']) mkdirSync(profileDir, { recursive: true });
   const stack = await startStack({ decideMs: settings.decideMs, qrDelivery: settings.qrDelivery, ...(flags['cpu-prof'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) });
@@ -122,7 +127,13 @@ if (run('http') || run('partpay') || run('electrum') || run('refetch')) {
       rss['trivialRoute'] = sampler.stop();
     }
     const flowSettings = { concurrency: settings.concurrency, rounds: settings.rounds, flowSeconds: settings.flowSeconds, warmMs: quick ? 300 : 1500, decideMs: settings.decideMs };
-    if (run('partpay')) results['partpayFlows'] = { qrDelivery: settings.qrDelivery, ...(await partpayPhase(stack, http, flowSettings, progress, rss)) };
+    if (run('partpay') || run('openloop')) results['partpayFlows'] = { qrDelivery: settings.qrDelivery, ...(await partpayPhase(stack, http, flowSettings, progress, rss)) };
+    if (run('openloop')) {
+      const capacity = Math.max(...settings.concurrency.map((c) => at(results, `partpayFlows.byConcurrency.${c}.flowsPerSec`)));
+      const sampler = sampleRss(stack.daemon.pid);
+      results['openLoop'] = await openLoopPhase(stack, http, capacity, { fractions: settings.openLoopFractions, seconds: settings.openLoopSeconds }, progress);
+      rss['open loop'] = sampler.stop();
+    }
     if (run('electrum')) results['electrumFlows'] = await electrumPhase(stack, http, partner, flowSettings, progress, rss);
     if (run('refetch')) {
       // A cached re-fetch of a payment's QR over HTTP, as a terminal repainting its screen:

@@ -6,6 +6,8 @@ import { monoMs } from './stats.js';
 export interface PartPayFlow {
   paymentId: string;
   orderId: string;
+  /** When create was sent (an open loop counts from its schedule instead, see open-loop.ts). */
+  sentAt: number;
   /** Terminal's round trip of POST /v1/payments (the PartPay call included). */
   createMs: number;
   /** First GET of the QR image after create. */
@@ -52,7 +54,7 @@ export function partpayFlow(http: HttpClient, terminalKey: string) {
     if (qr.r.status !== 200 || qr.r.body.length < 100) throw new Error(`QR answered ${qr.r.status} with ${qr.r.body.length} bytes`);
     const outcome = http.json<PaymentJson>(poll.r);
     if ((poll.r.status !== 200 && !final) || outcome.state !== 'approved') throw new Error(`long-poll answered ${poll.r.status} in state ${outcome.state}`);
-    return { paymentId: p.id, orderId: p.partpay.orderId, createMs: t1 - t0, qrMs: qr.at - t1, qrBytes: qr.r.body.length, pollSent, pollAnswered: poll.at, end: poll.at };
+    return { paymentId: p.id, orderId: p.partpay.orderId, sentAt: t0, createMs: t1 - t0, qrMs: qr.at - t1, qrBytes: qr.r.body.length, pollSent, pollAnswered: poll.at, end: poll.at };
   };
 }
 

@@ -3,8 +3,8 @@ import { round, type Spread } from './stats.js';
 
 type Results = Record<string, unknown>;
 
-/** Reads a dotted path; NaN when absent. */
-function at(r: Results, path: string): number {
+/** Reads a dotted path (the median of a per-round figure); NaN when absent. */
+export function at(r: Results, path: string): number {
   let v: unknown = r;
   for (const k of path.split('.')) v = (v as Record<string, unknown> | undefined)?.[k];
   if (typeof v === 'number') return v;
@@ -36,6 +36,10 @@ export function targets(r: Results) {
   add('create-p50', `create middleware p50 at ${ref}`, at(r, `partpayFlows.byConcurrency.${ref}.createMiddlewareMs.p50`), 'ms', 2, true);
   add('create-p99', `create middleware p99 at ${ref}`, at(r, `partpayFlows.byConcurrency.${ref}.createMiddlewareMs.p99`), 'ms', 10, true);
   add('callback-p99', `callback->terminal p99 at ${ref}`, at(r, `partpayFlows.byConcurrency.${ref}.callbackToTerminalMs.p99`), 'ms', 5, true);
+  // Open loop: the latency targets at half the measured capacity, counted from each flow's scheduled start.
+  add('open-create-p99', 'open loop at 50% of capacity: create overhead p99', at(r, 'openLoop.byPercentOfCapacity.50.createOverheadMs.p99'), 'ms', 10, true);
+  add('open-callback-p99', 'open loop at 50%: callback->terminal p99', at(r, 'openLoop.byPercentOfCapacity.50.callbackToTerminalMs.p99'), 'ms', 5, true);
+  add('open-loop-delay-p99', "open loop at 50%: daemon's event-loop delay p99", at(r, 'openLoop.byPercentOfCapacity.50.eventLoopDelayMs.p99'), 'ms', 10, true);
   add('electrum-cost', `Electrum / PartPay daemon CPU per flow at ${top}`, at(r, 'ratios.electrumVsPartPayCpuPerFlow'), 'x', 2, true);
   add('qr-render', 'QR first render p50, worst profile/variant', worstRender, 'ms', 3, true);
   add('qr-cached', 'QR cached re-fetch over HTTP p50', at(r, 'qr.httpRefetch.image200.p50'), 'ms', 0.5, true);
@@ -94,6 +98,8 @@ export function printTable(r: Results): void {
   }
   if (Object.keys(perProfile).length > 0) console.log(qr.toString());
 
+  printOpenLoop(r);
+
   const other = new Table({ head: ['other', 'value'], style: { head: [], border: [] } });
   other.push(
     ['B: raw SQLite commits/s (WAL, synchronous=FULL)', cell(r, 'baselineSqlite.commitsPerSec', 0)],
@@ -109,5 +115,26 @@ export function printTable(r: Results): void {
 
   const t = new Table({ head: ['target', 'value', 'goal', 'met'], style: { head: [], border: [] } });
   for (const x of r['targets'] as ReturnType<typeof targets>) t.push([x.what, `${fmt(x.value, 2)} ${x.unit}`, x.target, x.met ? 'yes' : 'NO']);
+  console.log(t.toString());
+}
+
+/** The open-loop levels side by side (p50 / p99 / p99.9 / max), with the targets at 50 % beside them. */
+function printOpenLoop(r: Results): void {
+  const open = r['openLoop'] as { capacityFlowsPerSec: number; byPercentOfCapacity: Record<string, { offeredPerSec: number; flows: number; errors: number }> } | undefined;
+  if (!open) return;
+  const pcts = Object.keys(open.byPercentOfCapacity);
+  const goals = new Map((r['targets'] as ReturnType<typeof targets>).map((x) => [x.id, x]));
+  const t = new Table({ head: [`open loop, ms: p50 / p99 / p99.9 / max (capacity ${fmt(open.capacityFlowsPerSec, 0)} flows/s)`, ...pcts.map((p) => `${p}%`), 'target at 50%'], style: { head: [], border: [] } });
+  const tails = (p: string, k: string) => ['p50', 'p99', 'p999', 'max'].map((q) => fmt(at(r, `openLoop.byPercentOfCapacity.${p}.${k}.${q}`), 1)).join(' / ');
+  const goal = (id: string) => {
+    const g = goals.get(id);
+    return g ? `p99 ${g.target}: ${g.met ? 'met' : 'missed'}` : '';
+  };
+  t.push(['offered flows/s (flows, errors)', ...pcts.map((p) => `${fmt(open.byPercentOfCapacity[p]?.offeredPerSec ?? Number.NaN, 1)} (${open.byPercentOfCapacity[p]?.flows ?? 0}, ${open.byPercentOfCapacity[p]?.errors ?? 0})`), '']);
+  t.push(['create overhead (from schedule, simulator time subtracted)', ...pcts.map((p) => tails(p, 'createOverheadMs')), goal('open-create-p99')]);
+  t.push(['first QR fetch (from create answered)', ...pcts.map((p) => tails(p, 'qrFirstFetchMs')), '']);
+  t.push(['callback -> terminal', ...pcts.map((p) => tails(p, 'callbackToTerminalMs')), goal('open-callback-p99')]);
+  t.push(["daemon's event-loop delay", ...pcts.map((p) => tails(p, 'eventLoopDelayMs')), goal('open-loop-delay-p99')]);
+  t.push(['load generator late to start a flow', ...pcts.map((p) => tails(p, 'generatorStartLateMs')), '']);
   console.log(t.toString());
 }

@@ -15,12 +15,13 @@ export interface LatencySummary {
   p50: number;
   p90: number;
   p99: number;
+  p999: number;
   max: number;
 }
 
 export function latencies(samples: readonly number[]): LatencySummary {
   const s = ascending(samples);
-  return { n: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1] ?? Number.NaN };
+  return { n: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), p999: percentile(s, 99.9), max: s[s.length - 1] ?? Number.NaN };
 }
 
 /** One figure measured over several rounds: the median is the headline, min/max and IQR the noise. */

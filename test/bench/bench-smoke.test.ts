@@ -19,12 +19,18 @@ const positive = (r: Json, path: string) => {
   expect(typeof v === 'number' && Number.isFinite(v) && v > 0, `${path} = ${JSON.stringify(v)}`).toBe(true);
 };
 
+/** A latency that may be 0 (an idle event loop), but is a number. */
+const nonNegative = (r: Json, path: string) => {
+  const v = get(r, path);
+  expect(typeof v === 'number' && Number.isFinite(v) && v >= 0, `${path} = ${JSON.stringify(v)}`).toBe(true);
+};
+
 describe('npm run bench -- --quick', () => {
   // Asynchronous on purpose: a synchronous child would block the test worker's event loop.
   it('runs every phase and writes results.json with every section filled with positive figures', { timeout: 360_000 }, async () => {
     await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/bench/main.ts', '--quick', '--quiet', `--out=${out}`], { cwd: root, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
     const r = JSON.parse(readFileSync(out, 'utf8')) as Json;
-    for (const section of ['machine', 'settings', 'baselineSqlite', 'baselineHttp', 'trivialRoute', 'partpayFlows', 'electrumFlows', 'qr', 'startup', 'memory', 'ratios', 'targets']) {
+    for (const section of ['machine', 'settings', 'baselineSqlite', 'baselineHttp', 'trivialRoute', 'partpayFlows', 'openLoop', 'electrumFlows', 'qr', 'startup', 'memory', 'ratios', 'targets']) {
       expect(r, section).toHaveProperty(section);
     }
     expect(get(r, 'machine.cpuModel')).toEqual(expect.any(String));
@@ -46,6 +52,16 @@ describe('npm run bench -- --quick', () => {
     // At one terminal the long-poll is always open before the simulator decides.
     positive(r, 'partpayFlows.byConcurrency.1.callbackToTerminalMs.p50.median');
     expect(get(r, 'partpayFlows.durable.approvedRows')).toBe(get(r, 'partpayFlows.durable.flowsSeenApproved'));
+    // The open loop offers fractions of the capacity measured above and reports each tail.
+    positive(r, 'openLoop.capacityFlowsPerSec');
+    for (const pct of ['25', '50', '80']) {
+      expect(get(r, `openLoop.byPercentOfCapacity.${pct}.errors`)).toBe(0);
+      positive(r, `openLoop.byPercentOfCapacity.${pct}.flows`);
+      for (const measure of ['createOverheadMs', 'qrFirstFetchMs', 'eventLoopDelayMs']) {
+        for (const q of ['p50', 'p99', 'p999', 'max']) nonNegative(r, `openLoop.byPercentOfCapacity.${pct}.${measure}.${q}`);
+      }
+      expect(get(r, `openLoop.byPercentOfCapacity.${pct}.callbackToTerminalMs`)).toHaveProperty('p999');
+    }
     for (const profile of ['default', 'mono', 'jpeg', 'webp']) {
       for (const variant of ['base64', 'url', 'renderOnly']) positive(r, `qr.perProfile.${profile}.${variant}.p50`);
       positive(r, `qr.perProfile.${profile}.bytes`);
@@ -57,6 +73,6 @@ describe('npm run bench -- --quick', () => {
     positive(r, 'memory.peakRssMb');
     positive(r, 'ratios.durableStateChangesPerSec');
     positive(r, 'ratios.electrumVsPartPayCpuPerFlow');
-    expect((get(r, 'targets') as unknown[]).length).toBeGreaterThanOrEqual(9);
+    expect((get(r, 'targets') as unknown[]).length).toBeGreaterThanOrEqual(12);
   });
 });
