@@ -7,23 +7,27 @@
  *   npm run bench                    # full run (about 3-4 minutes on 2 cores)
  *   npm run bench -- --quick         # smoke run, a few seconds
  *   npm run bench -- --cpu-prof      # also writes the daemon's V8 CPU profile to bench/profiles/
+ *   npm run bench -- --compare=HEAD~3  # A/B: this build against another revision, alternating rounds
  *   npm run bench -- --only=partpay  # phases: sqlite,qr,startup,http,partpay,openloop,electrum,refetch
  *                                    # (openloop runs the partpay phase too: it offers fractions of that capacity)
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cannon, type CannonRun } from './cannon.js';
+import { compareBuilds } from './compare.js';
 import { electrumPhase, partpayPhase } from './flow-phases.js';
 import { createHttpClient } from './http-client.js';
 import { machineFacts } from './machine.js';
 import { openLoopPhase } from './open-loop.js';
 import { partpayFlow } from './partpay-flow.js';
-import { procStats, ROOT, sampleRss, startBareHttp, startDaemon } from './procs.js';
+import { DAEMON_ROOT, procStats, ROOT, sampleRss, startBareHttp, startDaemon } from './procs.js';
 import { createProgress } from './progress.js';
 import { qrMicro } from './qr-micro.js';
-import { at, printTable, targets } from './report.js';
+import { at, printCompare, printTable, targets } from './report.js';
+import { prepareRevision } from './revision.js';
 import { BENCH, startStack, startupConfig } from './setup.js';
 import { sqliteBaseline } from './sqlite-baseline.js';
 import { latencies, monoMs, round, spread } from './stats.js';
@@ -35,6 +39,7 @@ const { values: flags } = parseArgs({
     out: { type: 'string', default: 'bench/results.json' },
     'cpu-prof': { type: 'boolean', default: false },
     only: { type: 'string' },
+    compare: { type: 'string' },
     quiet: { type: 'boolean', default: false },
   },
   strict: true,
@@ -57,7 +62,9 @@ const settings = {
   qrDelivery: 'url' as const,
 };
 const only = flags.only ? new Set(flags.only.split(',')) : null;
-const run = (phase: string) => only === null || only.has(phase);
+/** `--compare=<ref>` runs the A/B rounds instead of the phases. */
+const comparing = flags.compare !== undefined;
+const run = (phase: string) => !comparing && (only === null || only.has(phase));
 const progress = createProgress({ quiet: flags.quiet ?? false });
 const results: Record<string, unknown> = { machine: machineFacts(), settings };
 const perC = <T>(fn: (c: number) => T): Record<string, T> => Object.fromEntries(settings.concurrency.map((c) => [String(c), fn(c)]));
@@ -76,7 +83,9 @@ async function cannonSeries(label: string, url: string, headers: Record<string, 
   return out;
 }
 
-progress.step(`tenderbridge bench (${quick ? 'quick' : 'full'}): ${settings.rounds} round(s), concurrency ${settings.concurrency.join('/')}`);
+/** A/B rounds of `--compare` (each runs both builds once). */
+const compareRounds = Number(flags.rounds ?? (quick ? 2 : 3));
+progress.step(`tenderbridge bench (${quick ? 'quick' : 'full'}): ${comparing ? `--compare=${flags.compare}, ${compareRounds} A/B round(s)` : `${settings.rounds} round(s)`}, concurrency ${settings.concurrency.join('/')}`);
 
 if (run('sqlite')) {
   const rounds = Array.from({ length: settings.rounds }, (_, r) => {
@@ -176,13 +185,30 @@ if (run('http') || run('partpay') || run('openloop') || run('electrum') || run('
   if (flags['cpu-prof']) progress.step(`daemon CPU profile written to ${profileDir}`);
 }
 
+if (comparing) {
+  const ref = flags.compare as string;
+  const other = await prepareRevision(ROOT, ref, progress);
+  try {
+    const flowSettings = { concurrency: settings.concurrency, rounds: 1, flowSeconds: settings.flowSeconds, warmMs: quick ? 300 : 1500, decideMs: settings.decideMs, cannonSeconds: settings.cannonSeconds, qrDelivery: settings.qrDelivery };
+    const a = { label: DAEMON_ROOT === ROOT ? `this checkout (${gitHead(ROOT)})` : DAEMON_ROOT, root: DAEMON_ROOT };
+    const b = { label: `${ref} (${other.commit.slice(0, 12)})`, root: other.root };
+    results['compare'] = { ...(await compareBuilds(a, b, compareRounds, flowSettings, progress)), ref, commit: other.commit, nodeModules: other.modules };
+  } finally {
+    other.remove();
+    progress.step(`compare: removed the worktree of ${ref}`);
+  }
+}
+
 (results['machine'] as Record<string, unknown>)['loadAverageAtEnd'] = Math.round((loadavg()[0] ?? 0) * 100) / 100;
-results['ratios'] = ratios(results);
-results['targets'] = targets(results);
+if (!comparing) {
+  results['ratios'] = ratios(results);
+  results['targets'] = targets(results);
+}
 const out = resolve(ROOT, flags.out ?? 'bench/results.json');
 mkdirSync(resolve(out, '..'), { recursive: true });
 writeFileSync(out, `${JSON.stringify(results, (_k, v: unknown) => (typeof v === 'number' ? round(v, 3) : v), 2)}\n`);
-printTable(results);
+if (comparing) printCompare(results);
+else printTable(results);
 progress.step(`done in ${round(progress.elapsedMs() / 1000, 1)} s; figures in ${out}`);
 
 /** Ratios to the baselines: the daemon's trivial route vs bare node:http, and durable state changes vs raw commits. */
@@ -204,4 +230,11 @@ function ratios(r: Record<string, unknown>) {
     electrumVsPartPayCpuPerFlow: get(`electrumFlows.byConcurrency.${top}.daemonCpuMsPerFlow.median`) / get(`partpayFlows.byConcurrency.${top}.daemonCpuMsPerFlow.median`),
     electrumVsPartPayFlowsPerSec: get(`electrumFlows.byConcurrency.${top}.flowsPerSec.median`) / get(`partpayFlows.byConcurrency.${top}.flowsPerSec.median`),
   };
+}
+
+/** The short commit of a checkout, with `+changes` when its tree differs from it. */
+function gitHead(dir: string): string {
+  const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
+  const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: dir, encoding: 'utf8' }).trim() !== '';
+  return dirty ? `${head}+changes` : head;
 }

@@ -60,8 +60,8 @@ export function sampleRss(pid: number, everyMs = 100) {
  * as production does (e.g. NODE_ENV, MALLOC_ARENA_MAX).
  * @example unitEnvironment() // { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' }
  */
-export function unitEnvironment(): Record<string, string> {
-  const unit = readFileSync(resolve(DAEMON_ROOT, 'systemd/tenderbridge.service'), 'utf8');
+export function unitEnvironment(root = DAEMON_ROOT): Record<string, string> {
+  const unit = readFileSync(resolve(root, 'systemd/tenderbridge.service'), 'utf8');
   return Object.fromEntries(
     [...unit.matchAll(/^Environment=(\w+)=(.*)$/gm)].map((m) => [m[1] as string, (m[2] as string).trim()]),
   );
@@ -79,13 +79,14 @@ export interface Daemon {
 
 /**
  * Starts the built daemon as production does (`node dist/main.js --config FILE`, with the
- * unit's environment) and waits
+ * unit's environment), from `root` (default {@link DAEMON_ROOT}), and waits
  * for its "tenderbridge ready on URL" log line, then for /healthz. Its stdout (the JSON log)
  * is drained and dropped so logging costs what it costs under journald.
  */
-export async function startDaemon(configPath: string, options: { nodeArgs?: string[]; timeoutMs?: number } = {}): Promise<Daemon> {
+export async function startDaemon(configPath: string, options: { nodeArgs?: string[]; timeoutMs?: number; root?: string } = {}): Promise<Daemon> {
+  const root = options.root ?? DAEMON_ROOT;
   const t0 = monoMs();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), resolve(DAEMON_ROOT, 'dist/main.js'), '--config', configPath], { cwd: DAEMON_ROOT, env: { ...process.env, ...unitEnvironment() }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), resolve(root, 'dist/main.js'), '--config', configPath], { cwd: root, env: { ...process.env, ...unitEnvironment(root) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => {
     stderr += c.toString('utf8');

@@ -138,3 +138,18 @@ function printOpenLoop(r: Results): void {
   t.push(['load generator late to start a flow', ...pcts.map((p) => tails(p, 'generatorStartLateMs')), '']);
   console.log(t.toString());
 }
+
+/** The A/B table of `--compare`: each figure's medians and the median of its per-round ratio B/A. */
+export function printCompare(r: Results): void {
+  const c = r['compare'] as { a: { label: string }; b: { label: string }; rounds: number; order: string; nodeModules: string; figures: Record<string, { a: Spread; b: Spread; ratioBA: Spread; higherIsBetter: boolean }> } | undefined;
+  if (!c) return;
+  const m = r['machine'] as { cpuModel: string; cores: number; node: string; date: string; loadAverageAtStart: number; loadAverageAtEnd: number };
+  console.log(`\ntenderbridge bench --compare, ${m.date}: ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, load average ${m.loadAverageAtStart} at start, ${m.loadAverageAtEnd} at end`);
+  console.log(`A = ${c.a.label}; B = ${c.b.label} (node_modules ${c.nodeModules}); rounds ${c.order}`);
+  const t = new Table({ head: ['figure', 'A median', 'B median', 'B/A median (min-max over rounds)', 'better'], style: { head: [], border: [] } });
+  for (const [name, f] of Object.entries(c.figures)) {
+    const ratio = f.ratioBA.rounds > 1 ? `${fmt(f.ratioBA.median, 2)} (${fmt(f.ratioBA.min, 2)}-${fmt(f.ratioBA.max, 2)})` : fmt(f.ratioBA.median, 2);
+    t.push([name, fmt(f.a.median, 2), fmt(f.b.median, 2), ratio, f.higherIsBetter ? 'higher' : 'lower']);
+  }
+  console.log(t.toString());
+}

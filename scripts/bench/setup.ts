@@ -69,8 +69,8 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Simulators' process first (the daemon's config needs their URLs), then the built daemon. */
-export async function startStack(options: { decideMs: number; qrDelivery: 'url' | 'base64'; nodeArgs?: string[] }): Promise<Stack> {
+/** Simulators' process first (the daemon's config needs their URLs), then the built daemon (from `root` if given). */
+export async function startStack(options: { decideMs: number; qrDelivery: 'url' | 'base64'; nodeArgs?: string[]; root?: string }): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'tenderbridge-bench-'));
   const dbPath = join(dir, 'bench.db');
   const [port, partpayPort] = [await freePort(), await freePort()];
@@ -92,7 +92,7 @@ export async function startStack(options: { decideMs: number; qrDelivery: 'url' 
   writeFileSync(configPath, JSON.stringify(daemonConfig({ port, dbPath, partpayUrl: sims.partpayUrl, partnerUrl: sims.partnerUrl }), null, 2));
   let daemon: Daemon;
   try {
-    daemon = await startDaemon(configPath, options.nodeArgs ? { nodeArgs: options.nodeArgs } : {});
+    daemon = await startDaemon(configPath, { ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}), ...(options.root ? { root: options.root } : {}) });
   } catch (error) {
     await sims.stop();
     throw error;
