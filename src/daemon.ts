@@ -301,6 +301,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       await running?.stop();
       await deliverer.stop();
       group.flush();
+      metrics.stop();
       if (!options.db) db.close();
     },
   };

@@ -10,9 +10,9 @@ const QUANTILES = [0.5, 0.99, 0.999, 1] as const;
  * every 10 ms, since the previous scrape (quantile 1 is the maximum). prom-client's
  * `nodejs_eventloop_lag_p*_seconds` come from the same Node histogram but report the whole
  * interval (an idle loop shows 10 ms) and stop at p99, while the tail is what a till feels.
- * Each scrape starts a new window, so one scraper should read it.
+ * Each scrape starts a new window, so one scraper should read it. Returns what stops the sampling.
  */
-export function registerEventLoopDelay(registry: client.Registry): void {
+export function registerEventLoopDelay(registry: client.Registry): () => void {
   const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   histogram.enable();
   new client.Gauge({
@@ -27,4 +27,5 @@ export function registerEventLoopDelay(registry: client.Registry): void {
       histogram.reset();
     },
   });
+  return () => histogram.disable();
 }

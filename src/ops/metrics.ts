@@ -27,9 +27,10 @@ export interface MetricsSources {
  */
 export function createMetrics(sources: MetricsSources) {
   const registry = new client.Registry();
+  let stopSampling = (): void => undefined;
   if (sources.processMetrics !== false) {
     client.collectDefaultMetrics({ register: registry, prefix: 'tenderbridge_' });
-    registerEventLoopDelay(registry);
+    stopSampling = registerEventLoopDelay(registry);
   }
 
   if (sources.build) {
@@ -189,6 +190,10 @@ export function createMetrics(sources: MetricsSources) {
     },
     async render(): Promise<{ contentType: string; body: string }> {
       return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+    /** Stops the event-loop delay sampling (at the daemon's stop). */
+    stop(): void {
+      stopSampling();
     },
   };
 }
