@@ -66,6 +66,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     const promise = (async () => {
       try {
         const order = await deps.creator.create(payment);
+        const qr = { qrKind: order.qr.kind, qrData: order.qr.kind === 'base64' ? order.qr.data : order.qr.url };
         const { after } = applier.apply(
           payment.id,
           { type: 'order_created', orderId: order.orderId, orderNumber: order.orderNumber },
@@ -73,10 +74,14 @@ export function createPaymentService(deps: PaymentServiceDeps) {
             actor: deps.creator.name,
             kind: 'upstream_response',
             detail: { call: 'createOrder', orderId: order.orderId, orderNumber: order.orderNumber, status: order.status, qr: order.qr.kind },
-            alsoInTransaction: () => payments.setQr(payment.id, order.qr.kind, order.qr.kind === 'base64' ? order.qr.data : order.qr.url),
+            alsoInTransaction: () => payments.setQr(payment.id, qr.qrKind, qr.qrData),
           },
         );
-        deps.onOrderCreated?.(payments.get(after.id) ?? after);
+        // The row as just written (the decision's payment plus the QR stored with it, whatever the
+        // decision), without reading back a row that carries the QR image.
+        const created: Payment = { ...after, ...qr };
+        deps.onOrderCreated?.(created);
+        return created;
       } catch (error) {
         // Our own database failing (disk full) is not PartPay failing: leave the payment
         // created; a retry with the same Idempotency-Key resubmits with the same data.
