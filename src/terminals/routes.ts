@@ -93,7 +93,11 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
       return;
     }
     const abort = new AbortController();
-    res.on('close', () => abort.abort());
+    // Only a terminal gone before its answer ends the wait; aborting after every answer (an
+    // AbortError built and sent down the combined signals) cost a measurable share of a flow.
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
     const waitMs = Math.min(q.wait, deps.maxWaitSeconds) * 1000;
     const payment = await deps.service.waitForChange(terminal, id, q.version ?? current.version, waitMs, deps.sse.shutdownSignal(abort.signal));
     if (!res.writableEnded) res.json(present(payment));

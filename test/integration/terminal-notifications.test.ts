@@ -71,6 +71,17 @@ describe('terminal notifications', () => {
     expect(res.body.state).toBe('approved');
   });
 
+  it('a terminal that hangs up during a long-poll stops being waited for at once', async () => {
+    const p = await create();
+    const before = h.daemon.events.listenerCount();
+    const { hostname, port } = new URL(h.url);
+    const req = http.get({ hostname, port, path: `/v1/payments/${p.id}?wait=60&version=${p.version}`, headers: h.auth() });
+    req.on('error', () => undefined);
+    await untilHeld(before);
+    req.destroy();
+    await eventually(() => h.daemon.events.listenerCount() === before);
+  });
+
   it('long-poll returns the current state when the wait runs out', async () => {
     const p = await create();
     const res = await call<PaymentJson>(`${h.url}/v1/payments/${p.id}?wait=1`, { headers: h.auth() });
