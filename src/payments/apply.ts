@@ -102,7 +102,8 @@ export function createApplier(deps: ApplyDeps) {
     const paymentId = result.after.id;
     const { before, after, decision } = result;
     // An enclosing transaction that threw after this decision rolled it back with itself.
-    // The version alone tells: reading the whole row again (QR image included) cost more than the decision.
+    // The version alone tells; the whole row (every column, a base64 QR image among them when
+    // PartPay sends one) was read and mapped again for every decision.
     if (after.version !== before.version && (payments.version(paymentId) ?? 0) < after.version) return;
     if (after.version !== before.version) deps.events.publish(after);
     if (before.finalAt === null && after.finalAt !== null) deps.onFinal?.(after, ctx.resolvedBy ?? ctx.actor);

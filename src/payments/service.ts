@@ -78,7 +78,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           },
         );
         // The row as just written (the decision's payment plus the QR stored with it, whatever the
-        // decision), without reading back a row that carries the QR image.
+        // decision), instead of reading the row back twice (with PartPay's base64 image in it, when it sent one).
         const created: Payment = { ...after, ...qr };
         deps.onOrderCreated?.(created);
         return created;
