@@ -1,10 +1,10 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeQrJpeg } from '../qr/helpers.js';
 import { startHarness, type Harness, type HarnessOptions } from '../support/harness.js';
 import { call, type ErrorJson, type PaymentJson } from '../support/http.js';
+import { connectionsDuring } from '../support/connections.js';
 
 /**
  * A PartPay that names hostile QR image URLs in its create-order answers (the simulator's
@@ -99,18 +99,6 @@ async function qrImage(h: Harness) {
   return call<ErrorJson>(`${h.url}/v1/payments/${created.body.id}/qr`, { headers: h.auth() });
 }
 
-/** Host names undici was asked to connect to while `body` ran (the daemon's fetches and the test's own). */
-async function connectionsDuring(body: () => Promise<void>): Promise<string[]> {
-  const hosts: string[] = [];
-  const listener = (message: unknown) => hosts.push(String((message as { connectParams: { hostname: string } }).connectParams.hostname));
-  subscribe('undici:client:beforeConnect', listener);
-  try {
-    await body();
-  } finally {
-    unsubscribe('undici:client:beforeConnect', listener);
-  }
-  return hosts;
-}
 
 const refusal = (status: number, message: RegExp) => ({ status, body: { error: expect.objectContaining({ code: 'upstream_invalid_response', message: expect.stringMatching(message) }) } });
 

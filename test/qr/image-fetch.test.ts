@@ -1,10 +1,10 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQrImages } from '../../src/qr/qr-images.js';
 import { UpstreamError } from '../../src/shared/errors.js';
 import { makeQrJpeg } from './helpers.js';
+import { connectionsDuring } from '../support/connections.js';
 
 const TEXT = 'https://partpay.example/qr/order-42';
 const MAX_BYTES = 64 * 1024;
@@ -114,18 +114,6 @@ afterAll(async () => {
 
 const images = createQrImages({ fetchTimeoutMs: 1500, maxBytes: MAX_BYTES, fetchPolicy: LOOPBACK });
 
-/** Hosts undici asked to connect to while `body` ran (its diagnostics channel, which sees every connection attempt). */
-async function connectionsDuring(body: () => Promise<unknown>): Promise<string[]> {
-  const hosts: string[] = [];
-  const listener = (message: unknown) => hosts.push(String((message as { connectParams: { hostname: string } }).connectParams.hostname));
-  subscribe('undici:client:beforeConnect', listener);
-  try {
-    await body();
-  } finally {
-    unsubscribe('undici:client:beforeConnect', listener);
-  }
-  return hosts;
-}
 
 async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
   const error = await promise.then(
