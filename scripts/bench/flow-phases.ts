@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import Database from 'better-sqlite3';
+import { sampleDaemon } from './daemon-probe.js';
 import { electrumFlow, type ElectrumFlow } from './electrum-flow.js';
 import type { HttpClient } from './http-client.js';
 import { closedLoop, sleep } from './loop.js';
@@ -105,7 +106,10 @@ export async function partpayPhase(stack: Stack, http: HttpClient, s: FlowSettin
       progress.step(`PartPay flows c=${c} round ${r}/${s.rounds}: ${Math.round(x.perSec)} flows/s, CPU ms/flow daemon ${round(x.cpuPerFlow, 2)} sims ${round(x.simsCpuPerFlow, 2)} load ${round(x.loadCpuPerFlow, 2)}, create (middleware) p50 ${round(x.create.p50)} ms p99 ${round(x.create.p99)} ms, callback->terminal p99 ${round(x.cbToTerminal.p99)} ms${loop.errors ? `, ${loop.errors} errors: ${loop.firstError}` : ''}`);
     }
     rss[`partpay c=${c}`] = sampler.stop();
+    // What the RSS is made of once the level is done: V8 heap, external buffers, native.
+    const memory = await sampleDaemon(http, stack.daemon.pid, stack.dbPath);
     byConcurrency[String(c)] = {
+      memoryAfterMb: { rss: memory.rssMb, heapUsed: memory.heapUsedMb, heapTotal: memory.heapTotalMb, external: memory.externalMb, native: memory.nativeMb, openFds: memory.openFds },
       flowsPerSec: spread(rounds.map((x) => x.perSec)),
       ...cpuSummary(rounds),
       createMiddlewareMs: p50p99(rounds, (x) => x.create),

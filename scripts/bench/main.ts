@@ -10,6 +10,7 @@
  *   npm run bench -- --compare=HEAD~3  # A/B: this build against another revision, alternating rounds
  *   npm run bench -- --only=partpay  # phases: sqlite,qr,startup,http,partpay,openloop,electrum,refetch
  *                                    # (openloop runs the partpay phase too: it offers fractions of that capacity)
+ *   npm run bench -- --soak=30m      # the PartPay phase for capacity, then 30 minutes at 50 % of it (growth, WAL, fds)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { qrMicro } from './qr-micro.js';
 import { at, printCompare, printTable, targets } from './report.js';
 import { prepareRevision } from './revision.js';
 import { BENCH, startStack, startupConfig } from './setup.js';
+import { parseDuration, soakPhase } from './soak.js';
 import { sqliteBaseline } from './sqlite-baseline.js';
 import { latencies, monoMs, round, spread } from './stats.js';
 
@@ -41,6 +43,7 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     compare: { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    soak: { type: 'string' },
   },
   strict: true,
 });
@@ -61,21 +64,23 @@ const settings = {
   decideMs: 50,
   qrDelivery: 'url' as const,
 };
-const only = flags.only ? new Set(flags.only.split(',')) : null;
+const soakMs = flags.soak === undefined ? null : parseDuration(flags.soak);
+// A soak measures capacity with the PartPay phase, then runs; other phases only when asked for.
+const only = flags.only ? new Set(flags.only.split(',')) : soakMs !== null ? new Set(['partpay']) : null;
 /** `--compare=<ref>` runs the A/B rounds instead of the phases. */
 const comparing = flags.compare !== undefined;
 const run = (phase: string) => !comparing && (only === null || only.has(phase));
 const progress = createProgress({ quiet: flags.quiet ?? false });
 const results: Record<string, unknown> = { machine: machineFacts(), settings };
 const perC = <T>(fn: (c: number) => T): Record<string, T> => Object.fromEntries(settings.concurrency.map((c) => [String(c), fn(c)]));
-const summarizeCannon = (runs: CannonRun[]) => ({ rps: spread(runs.map((r) => r.rps)), p50Ms: spread(runs.map((r) => r.p50Ms)), p99Ms: spread(runs.map((r) => r.p99Ms)), errors: runs.reduce((n, r) => n + r.errors + r.non2xx, 0) });
+const summarizeCannon = (runs: CannonRun[]) => ({ rps: spread(runs.map((r) => r.rps)), serverCpuUsPerRequest: spread(runs.map((r) => r.serverCpuUsPerRequest)), p50Ms: spread(runs.map((r) => r.p50Ms)), p99Ms: spread(runs.map((r) => r.p99Ms)), errors: runs.reduce((n, r) => n + r.errors + r.non2xx, 0) });
 
-async function cannonSeries(label: string, url: string, headers: Record<string, string> = {}) {
+async function cannonSeries(label: string, url: string, serverPid: number, headers: Record<string, string> = {}) {
   const out: Record<string, ReturnType<typeof summarizeCannon>> = {};
   for (const c of settings.concurrency) {
     const runs: CannonRun[] = [];
     for (let r = 1; r <= settings.rounds; r++) {
-      runs.push(await cannon(url, c, settings.cannonSeconds, headers));
+      runs.push(await cannon(url, c, settings.cannonSeconds, headers, serverPid));
       progress.step(`${label} c=${c} round ${r}/${settings.rounds}: ${Math.round(runs[runs.length - 1]?.rps ?? 0)} req/s`);
     }
     out[String(c)] = summarizeCannon(runs);
@@ -116,11 +121,11 @@ if (run('startup')) {
 
 if (run('http')) {
   const bare = await startBareHttp();
-  results['baselineHttp'] = await cannonSeries('baseline A (bare node:http)', `${bare.url}/`);
+  results['baselineHttp'] = await cannonSeries('baseline A (bare node:http)', `${bare.url}/`, bare.child.pid as number);
   await bare.stop();
 }
 
-if (run('http') || run('partpay') || run('openloop') || run('electrum') || run('refetch')) {
+if (run('http') || run('partpay') || run('openloop') || run('electrum') || run('refetch') || soakMs !== null) {
   const profileDir = resolve(ROOT, 'bench/profiles');
   if (flags['cpu-prof']) mkdirSync(profileDir, { recursive: true });
   const stack = await startStack({ decideMs: settings.decideMs, qrDelivery: settings.qrDelivery, ...(flags['cpu-prof'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) });
@@ -132,16 +137,22 @@ if (run('http') || run('partpay') || run('openloop') || run('electrum') || run('
   try {
     if (run('http')) {
       const sampler = sampleRss(stack.daemon.pid);
-      results['trivialRoute'] = { route: 'GET /healthz', byConcurrency: await cannonSeries('daemon GET /healthz', `${stack.daemon.url}/healthz`) };
+      results['trivialRoute'] = { route: 'GET /healthz', byConcurrency: await cannonSeries('daemon GET /healthz', `${stack.daemon.url}/healthz`, stack.daemon.pid) };
       rss['trivialRoute'] = sampler.stop();
     }
     const flowSettings = { concurrency: settings.concurrency, rounds: settings.rounds, flowSeconds: settings.flowSeconds, warmMs: quick ? 300 : 1500, decideMs: settings.decideMs };
-    if (run('partpay') || run('openloop')) results['partpayFlows'] = { qrDelivery: settings.qrDelivery, ...(await partpayPhase(stack, http, flowSettings, progress, rss)) };
+    if (run('partpay') || run('openloop') || soakMs !== null) results['partpayFlows'] = { qrDelivery: settings.qrDelivery, ...(await partpayPhase(stack, http, flowSettings, progress, rss)) };
     if (run('openloop')) {
       const capacity = Math.max(...settings.concurrency.map((c) => at(results, `partpayFlows.byConcurrency.${c}.flowsPerSec`)));
       const sampler = sampleRss(stack.daemon.pid);
       results['openLoop'] = await openLoopPhase(stack, http, capacity, { fractions: settings.openLoopFractions, seconds: settings.openLoopSeconds }, progress);
       rss['open loop'] = sampler.stop();
+    }
+    if (soakMs !== null) {
+      const capacity = Math.max(...settings.concurrency.map((c) => at(results, `partpayFlows.byConcurrency.${c}.flowsPerSec`)));
+      const sampler = sampleRss(stack.daemon.pid, 1000);
+      results['soak'] = await soakPhase(stack, http, capacity, { durationMs: soakMs, fraction: 0.5, windowMs: quick ? 2000 : 30_000 }, progress);
+      rss['soak'] = sampler.stop();
     }
     if (run('electrum')) results['electrumFlows'] = await electrumPhase(stack, http, partner, flowSettings, progress, rss);
     if (run('refetch')) {
