@@ -224,7 +224,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     { name: 'deliver-outbox', schedule: config.jobs.deliverOutbox, run: () => deliverer.run() },
     { name: 'reconcile', schedule: config.jobs.reconcile, run: () => core.reconciler.reconcileOverdue(config.payments.callbackOverdueSeconds * 1000) },
     { name: 'expire', schedule: config.jobs.expire, run: () => core.reconciler.expireDue() },
-    { name: 'purge', schedule: config.jobs.purge, run: async () => purgeExpiredData(db, clock(), { ...config.retention, idempotencyKeyHours: config.payments.idempotencyKeyHours }) },
+    { name: 'purge', schedule: config.jobs.purge, run: () => purgeExpiredData(db, clock(), { ...config.retention, idempotencyKeyHours: config.payments.idempotencyKeyHours }) },
     {
       name: 'report',
       schedule: config.jobs.report,

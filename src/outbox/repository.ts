@@ -45,7 +45,7 @@ export function createOutboxRepository(db: Db) {
     revive: db.prepare("UPDATE outbox SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'dead'"),
     ofPayment: db.prepare('SELECT * FROM outbox WHERE payment_id = ? ORDER BY id'),
     list: db.prepare('SELECT * FROM outbox WHERE state = ? ORDER BY id DESC LIMIT ?'),
-    stats: db.prepare("SELECT state, count(*) AS n, min(created_at) AS oldest FROM outbox WHERE state != 'done' GROUP BY state"),
+    stats: db.prepare("SELECT state, count(*) AS n, min(created_at) AS oldest FROM outbox WHERE state IN ('pending', 'dead') GROUP BY state"),
   };
   return {
     /** Owes a delivery, due at `notBefore` (default: now). */

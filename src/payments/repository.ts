@@ -138,11 +138,13 @@ export function createPaymentRepository(db: Db) {
     refundsOf: db.prepare('SELECT * FROM refunds WHERE payment_id = ? ORDER BY created_at, id'),
     refundSettle: db.prepare('UPDATE refunds SET state = ?, upstream_refund_id = ?, error_message = ?, updated_at = ? WHERE id = ? AND state = \'pending\''),
     pendingRefunds: db.prepare("SELECT coalesce(sum(amount_minor), 0) AS total FROM refunds WHERE payment_id = ? AND state = 'pending'"),
+    counts: db.prepare(`SELECT (SELECT count(*) FROM payments WHERE state IN ('created','awaiting_customer')) AS open,
+      (SELECT count(*) FROM payments WHERE attention IS NOT NULL) AS attention`),
     expiredOpen: db.prepare("SELECT * FROM payments WHERE state IN ('created','awaiting_customer') AND expires_at <= ? ORDER BY expires_at LIMIT ?"),
     unsettledOfTerminal: db.prepare(`SELECT count(*) AS total,
         coalesce(sum(state NOT IN ${FINAL_SQL}), 0) AS open,
         coalesce(sum(attention IS NOT NULL), 0) AS attention,
-        (SELECT count(*) FROM outbox o JOIN payments q ON q.id = o.payment_id WHERE q.terminal_id = @terminalId AND o.state != 'done') AS owed
+        (SELECT count(*) FROM outbox o JOIN payments q ON q.id = o.payment_id WHERE q.terminal_id = @terminalId AND o.state IN ('pending', 'dead')) AS owed
       FROM payments WHERE terminal_id = @terminalId`),
     overdueOpen: db.prepare(`SELECT * FROM payments WHERE state = 'awaiting_customer' AND provider = 'partpay' AND created_at <= ?
       AND coalesce(last_checked_at, 0) <= ? ORDER BY coalesce(last_checked_at, 0), created_at LIMIT ?`),
@@ -240,6 +242,10 @@ export function createPaymentRepository(db: Db) {
     },
     pendingRefundsMinor(paymentId: string): number {
       return (s.pendingRefunds.get(paymentId) as { total: number }).total;
+    },
+    /** How many payments are open, and how many wait for an operator: two index counts, whatever the file's size. */
+    counts(): { open: number; attention: number } {
+      return s.counts.get() as { open: number; attention: number };
     },
     /** Open payments whose expiry has passed. */
     expiredOpen(now: number, limit: number): Payment[] {

@@ -74,7 +74,7 @@ export function endOfDayReport(db: Db, period: { from: number; to: number }): En
     lateApprovals: db.prepare(`SELECT p.store_id AS storeId, p.terminal_id AS terminalId, p.currency,
         count(DISTINCT e.payment_id) AS lateApprovals
       FROM payment_events e JOIN payments p ON p.id = e.payment_id
-      WHERE e.kind = 'state_changed' AND json_extract(e.detail, '$.attention') = 'late_approval'
+      WHERE e.kind = 'state_changed' AND json_extract(e.detail, '$.attention') = 'late_approval' -- the WHERE of payment_events_late_approval
         AND e.at >= @from AND e.at < @to
       GROUP BY p.store_id, p.terminal_id, p.currency`),
   };

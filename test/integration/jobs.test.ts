@@ -62,7 +62,7 @@ describe('scheduled jobs, each run by calling run()', () => {
     const open = await create(3333);
     h.daemon.db.prepare('UPDATE payments SET final_at = ? WHERE id = ?').run(Date.now() - 401 * 86_400_000, old.id);
     h.daemon.db.prepare('UPDATE payments SET created_at = ? WHERE id = ?').run(Date.now() - 500 * 86_400_000, open.id);
-    const result = purgeExpiredData(h.daemon.db, Date.now(), { paymentDays: 400, otherDays: 90, idempotencyKeyHours: 48 });
+    const result = await purgeExpiredData(h.daemon.db, Date.now(), { paymentDays: 400, otherDays: 90, idempotencyKeyHours: 48 });
     expect(result.payments).toBe(1);
     expect(h.daemon.payments.get(old.id)).toBeNull();
     expect(h.daemon.payments.events(old.id)).toEqual([]);
