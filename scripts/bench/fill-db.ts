@@ -24,6 +24,8 @@ export interface FillOptions {
   otherDays: number;
   /** Hours of idempotency keys kept (payments.idempotencyKeyHours). */
   idempotencyKeyHours: number;
+  /** How many of the newest payments are left open (default: a few, as at any moment of a trading day). */
+  openTail?: number;
   onProgress?: (done: number) => void;
 }
 
@@ -99,7 +101,7 @@ export function fillDatabase(path: string, o: FillOptions): { payments: number; 
   let events = 0;
   let refunds = 0;
   let electrum = 0;
-  const openTail = Math.max(3, Math.round(o.payments / 20_000));
+  const openTail = o.openTail ?? Math.max(3, Math.round(o.payments / 20_000));
   const one = (i: number) => {
     const created = Math.floor(start + i * step);
     const id = randomUUID();
@@ -123,7 +125,7 @@ export function fillDatabase(path: string, o: FillOptions): { payments: number; 
       upstreamStatus: open ? 'pending' : state, approved, refunded, qrKind: isElectrum ? null : 'url', qrData: isElectrum ? null : `http://127.0.0.1:9/qr-images/${orderId}.jpg?sig=${randomUUID().slice(0, 8)}`,
       created, updated: final ?? created + 300, expires: created + 600_000, final,
     });
-    const key = `till-${terminal}-${i}`;
+    const key = `till-${terminal}-${created}-${i}`;
     const ev = (at: number, kind: string, who: string, from: string | null, to: string | null, version: number | null, detail: unknown, raw: string | null = null) => {
       s.event.run(id, at, kind, who, from, to, version, detail === null ? null : JSON.stringify(detail), raw);
       events += 1;

@@ -11,6 +11,7 @@
  *   npm run bench -- --only=partpay  # phases: sqlite,qr,startup,http,partpay,openloop,electrum,refetch
  *                                    # (openloop runs the partpay phase too: it offers fractions of that capacity)
  *   npm run bench -- --soak=30m      # the PartPay phase for capacity, then 30 minutes at 50 % of it (growth, WAL, fds)
+ *   npm run bench -- --db-size=1m,10m  # a year of payments generated per size: API vs empty, job batches, bytes/payment, purge
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,7 @@ import { qrMicro } from './qr-micro.js';
 import { at, printCompare, printTable, targets } from './report.js';
 import { prepareRevision } from './revision.js';
 import { BENCH, startStack, startupConfig } from './setup.js';
+import { dbSizePhase, parsePayments, purgeLongRun } from './db-size.js';
 import { parseDuration, soakPhase } from './soak.js';
 import { sqliteBaseline } from './sqlite-baseline.js';
 import { latencies, monoMs, round, spread } from './stats.js';
@@ -44,6 +46,7 @@ const { values: flags } = parseArgs({
     compare: { type: 'string' },
     quiet: { type: 'boolean', default: false },
     soak: { type: 'string' },
+    'db-size': { type: 'string' },
   },
   strict: true,
 });
@@ -65,8 +68,9 @@ const settings = {
   qrDelivery: 'url' as const,
 };
 const soakMs = flags.soak === undefined ? null : parseDuration(flags.soak);
-// A soak measures capacity with the PartPay phase, then runs; other phases only when asked for.
-const only = flags.only ? new Set(flags.only.split(',')) : soakMs !== null ? new Set(['partpay']) : null;
+const dbSizes = flags['db-size'] === undefined ? null : flags['db-size'].split(',').map(parsePayments);
+// A soak measures capacity with the PartPay phase, then runs; --db-size runs alone; other phases only when asked for.
+const only = flags.only ? new Set(flags.only.split(',')) : soakMs !== null ? new Set(['partpay']) : dbSizes !== null ? new Set<string>() : null;
 /** `--compare=<ref>` runs the A/B rounds instead of the phases. */
 const comparing = flags.compare !== undefined;
 const run = (phase: string) => !comparing && (only === null || only.has(phase));
@@ -194,6 +198,16 @@ if (run('http') || run('partpay') || run('openloop') || run('electrum') || run('
     await stack.stop();
   }
   if (flags['cpu-prof']) progress.step(`daemon CPU profile written to ${profileDir}`);
+}
+
+if (dbSizes !== null) {
+  const dir = mkdtempSync(join(tmpdir(), 'tenderbridge-bench-dbsize-'));
+  try {
+    results['dbSize'] = await dbSizePhase(dir, dbSizes, { samples: quick ? 10 : 100 }, progress);
+    results['purgeLongRun'] = await purgeLongRun(dir, quick ? { perDay: 200, retentionDays: 3, periods: 3 } : { perDay: 2000, retentionDays: 20, periods: 3 }, progress);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 if (comparing) {

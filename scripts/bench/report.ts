@@ -57,6 +57,15 @@ export function targets(r: Results) {
   add('open-create-p99', 'open loop at 50% of capacity: create overhead p99', at(r, 'openLoop.byPercentOfCapacity.50.createOverheadMs.p99'), 'ms', 10, true);
   add('open-callback-p99', 'open loop at 50%: callback->terminal p99', at(r, 'openLoop.byPercentOfCapacity.50.callbackToTerminalMs.p99'), 'ms', 5, true);
   add('open-loop-delay-p99', "open loop at 50%: daemon's event-loop delay p99", at(r, 'openLoop.byPercentOfCapacity.50.eventLoopDelayMs.p99'), 'ms', 10, true);
+  const sizes = (r['dbSize'] ?? {}) as Record<string, { api: Record<string, { ratioP50: number }>; jobs: Record<string, { cpuMsMax: number }>; purge: { oldestWeek: { batchCpuMs: { p99: number } } } }>;
+  for (const [n, x] of Object.entries(sizes)) {
+    const terminalApi = Object.entries(x.api).filter(([k]) => k.includes('/v1/'));
+    add(`db-${n}-api`, `terminal API p50 on ${n} payments vs a fresh file, worst call`, Math.max(...terminalApi.map(([, v]) => v.ratioP50)), 'x', 1.1, true);
+    add(`db-${n}-jobs`, `job batch on ${n} payments, worst (CPU = event-loop time)`, Math.max(...Object.values(x.jobs).map((j) => j.cpuMsMax)), 'ms', 10, true);
+    add(`db-${n}-purge`, `purge batch on ${n} payments, p99 (CPU)`, x.purge.oldestWeek.batchCpuMs.p99, 'ms', 10, true);
+  }
+  const longRun = r['purgeLongRun'] as { growthLastPeriod: number } | undefined;
+  if (longRun) add('purge-bounded', 'file growth over the last retention period of a long run with the purge', longRun.growthLastPeriod * 100, '%', 5, true);
   const soak = r['soak'] as { rss: { mbPerHour: number; grows: boolean }; errors: number } | undefined;
   if (soak) {
     add('soak-rss', 'soak: RSS slope after warm-up', soak.rss.mbPerHour, 'MB/h', 5, true);
@@ -121,6 +130,7 @@ export function printTable(r: Results): void {
 
   printOpenLoop(r);
   printSoak(r);
+  printDbSize(r);
 
   const other = new Table({ head: ['other', 'value'], style: { head: [], border: [] } });
   other.push(
@@ -138,6 +148,24 @@ export function printTable(r: Results): void {
   const t = new Table({ head: ['target', 'value', 'goal', 'met'], style: { head: [], border: [] } });
   for (const x of r['targets'] as ReturnType<typeof targets>) t.push([x.what, `${fmt(x.value, 2)} ${x.unit}`, x.target, x.met ? 'yes' : 'NO']);
   console.log(t.toString());
+}
+
+/** Per database size: bytes per payment, the API against a fresh file, the jobs' batches, the purge. */
+function printDbSize(r: Results): void {
+  const sizes = r['dbSize'] as Record<string, { bytesPerPayment: number; fileBytes: number; startupMs: { empty: number; big: number }; api: Record<string, { freshP50Ms: number; bigP50Ms: number; ratioP50: number }>; jobs: Record<string, { cpuMsMax: number; cpuMsP50: number }>; purge: { nothingToDoCpuMs: number; oldestWeek: { payments: number; batches: number; wallMs: number; batchCpuMs: { p50: number; p99: number; max: number } } } }> | undefined;
+  if (!sizes) return;
+  for (const [n, x] of Object.entries(sizes)) {
+    const t = new Table({ head: [`a year of ${n} payments: ${fmt(x.fileBytes / 1e6, 0)} MB, ${fmt(x.bytesPerPayment, 0)} bytes per payment`, 'fresh file', 'this file', 'ratio'], style: { head: [], border: [] } });
+    t.push(['start to ready line, ms', fmt(x.startupMs.empty, 0), fmt(x.startupMs.big, 0), fmt(x.startupMs.big / x.startupMs.empty, 2)]);
+    for (const [op, v] of Object.entries(x.api)) t.push([`${op}, p50 ms`, fmt(v.freshP50Ms, 2), fmt(v.bigP50Ms, 2), fmt(v.ratioP50, 2)]);
+    for (const [job, v] of Object.entries(x.jobs)) t.push([`${job}: CPU ms p50 / max`, '', `${fmt(v.cpuMsP50, 2)} / ${fmt(v.cpuMsMax, 2)}`, '']);
+    const w = x.purge.oldestWeek;
+    t.push(['purge with nothing to do: CPU ms', '', fmt(x.purge.nothingToDoCpuMs, 2), '']);
+    t.push([`purge of the oldest week: ${w.payments} payments, ${w.batches} batches, ${fmt(w.wallMs / 1000, 1)} s`, '', `batch CPU p50 ${fmt(w.batchCpuMs.p50, 2)} / p99 ${fmt(w.batchCpuMs.p99, 2)} / max ${fmt(w.batchCpuMs.max, 2)} ms`, '']);
+    console.log(t.toString());
+  }
+  const long = r['purgeLongRun'] as { perDay: number; retentionDays: number; periods: number; fileMbAfterFirstPeriod: number; fileMbAtSecondPeriod: number; fileMbAtEnd: number; walMbMax: number } | undefined;
+  if (long) console.log(`purge over ${long.retentionDays * long.periods} days of ${long.perDay} payments, ${long.retentionDays}-day retention: file ${fmt(long.fileMbAfterFirstPeriod, 1)} MB after ${long.retentionDays} days, ${fmt(long.fileMbAtSecondPeriod, 1)} MB after ${2 * long.retentionDays}, ${fmt(long.fileMbAtEnd, 1)} MB at the end; WAL at most ${fmt(long.walMbMax, 1)} MB`);
 }
 
 /** The soak's verdicts: growth of RSS and its parts after warm-up, WAL, file descriptors, errors. */

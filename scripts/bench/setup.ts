@@ -69,10 +69,11 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Simulators' process first (the daemon's config needs their URLs), then the built daemon (from `root` if given). */
-export async function startStack(options: { decideMs: number; qrDelivery: 'url' | 'base64'; nodeArgs?: string[]; root?: string }): Promise<Stack> {
+/** Simulators' process first (the daemon's config needs their URLs), then the built daemon (from `root` if given), on `dbPath` if given, with `config`'s top-level keys over the bench's. */
+export async function startStack(options: { decideMs: number; qrDelivery: 'url' | 'base64'; nodeArgs?: string[]; root?: string; dbPath?: string; config?: Record<string, unknown>; startTimeoutMs?: number }): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'tenderbridge-bench-'));
-  const dbPath = join(dir, 'bench.db');
+  // A given database file (a big one the db-size phase filled) is the caller's to remove.
+  const dbPath = options.dbPath ?? join(dir, 'bench.db');
   const [port, partpayPort] = [await freePort(), await freePort()];
   const sims = await startSims({
     'partpay-port': partpayPort,
@@ -89,10 +90,10 @@ export async function startStack(options: { decideMs: number; qrDelivery: 'url' 
     'partner-outbound': BENCH.partner.outbound,
   });
   const configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify(daemonConfig({ port, dbPath, partpayUrl: sims.partpayUrl, partnerUrl: sims.partnerUrl }), null, 2));
+  writeFileSync(configPath, JSON.stringify({ ...daemonConfig({ port, dbPath, partpayUrl: sims.partpayUrl, partnerUrl: sims.partnerUrl }), ...options.config }, null, 2));
   let daemon: Daemon;
   try {
-    daemon = await startDaemon(configPath, { ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}), ...(options.root ? { root: options.root } : {}) });
+    daemon = await startDaemon(configPath, { ...(options.startTimeoutMs ? { timeoutMs: options.startTimeoutMs } : {}), ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}), ...(options.root ? { root: options.root } : {}) });
   } catch (error) {
     await sims.stop();
     throw error;

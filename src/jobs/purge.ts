@@ -54,7 +54,7 @@ function adaptiveBatch(first: number, targetMs: number) {
  * @example const r = await purgeExpiredData(db, Date.now(), { paymentDays: 400, otherDays: 90, idempotencyKeyHours: 48 });
  */
 export async function purgeExpiredData(db: Db, now: number, settings: { paymentDays: number; otherDays: number; idempotencyKeyHours: number }, options: PurgeOptions = {}): Promise<PurgeResult> {
-  const first = options.batchSize ?? 50;
+  const first = options.batchSize ?? 20;
   const targetMs = options.batchMs ?? 5;
   const pause = options.pause ?? nextTurn;
   const commit = immediateCommit(db);
