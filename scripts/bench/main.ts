@@ -12,6 +12,7 @@
  *                                    # (openloop runs the partpay phase too: it offers fractions of that capacity)
  *   npm run bench -- --soak=30m      # the PartPay phase for capacity, then 30 minutes at 50 % of it (growth, WAL, fds)
  *   npm run bench -- --db-size=1m,10m  # a year of payments generated per size: API vs empty, job batches, bytes/payment, purge
+ *   npm run bench -- --only=partpay --node-args="--max-semi-space-size=2"  # the daemon under other V8 flags
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,6 +48,7 @@ const { values: flags } = parseArgs({
     quiet: { type: 'boolean', default: false },
     soak: { type: 'string' },
     'db-size': { type: 'string' },
+    'node-args': { type: 'string' },
   },
   strict: true,
 });
@@ -132,7 +134,9 @@ if (run('http')) {
 if (run('http') || run('partpay') || run('openloop') || run('electrum') || run('refetch') || soakMs !== null) {
   const profileDir = resolve(ROOT, 'bench/profiles');
   if (flags['cpu-prof']) mkdirSync(profileDir, { recursive: true });
-  const stack = await startStack({ decideMs: settings.decideMs, qrDelivery: settings.qrDelivery, ...(flags['cpu-prof'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) });
+  const nodeArgs = [...(flags['node-args']?.split(/\s+/).filter(Boolean) ?? []), ...(flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+  results['daemonNodeArgs'] = nodeArgs;
+  const stack = await startStack({ decideMs: settings.decideMs, qrDelivery: settings.qrDelivery, nodeArgs });
   progress.step(`daemon pid ${stack.daemon.pid} on ${stack.daemon.url}, simulators pid ${stack.sims.child.pid}`);
   const http = createHttpClient(stack.daemon.url);
   const partner = createHttpClient(stack.sims.partnerUrl);
