@@ -69,6 +69,8 @@ const settings = {
   decideMs: 50,
   qrDelivery: 'url' as const,
 };
+/** V8 flags for the daemon under test (start-up and flow phases). */
+const daemonFlags = flags['node-args']?.split(/\s+/).filter(Boolean) ?? [];
 const soakMs = flags.soak === undefined ? null : parseDuration(flags.soak);
 const dbSizes = flags['db-size'] === undefined ? null : flags['db-size'].split(',').map(parsePayments);
 // A soak measures capacity with the PartPay phase, then runs; --db-size runs alone; other phases only when asked for.
@@ -77,7 +79,7 @@ const only = flags.only ? new Set(flags.only.split(',')) : soakMs !== null ? new
 const comparing = flags.compare !== undefined;
 const run = (phase: string) => !comparing && (only === null || only.has(phase));
 const progress = createProgress({ quiet: flags.quiet ?? false });
-const results: Record<string, unknown> = { machine: machineFacts(), settings };
+const results: Record<string, unknown> = { machine: machineFacts(), settings, daemonNodeArgs: daemonFlags };
 const perC = <T>(fn: (c: number) => T): Record<string, T> => Object.fromEntries(settings.concurrency.map((c) => [String(c), fn(c)]));
 const summarizeCannon = (runs: CannonRun[]) => ({ rps: spread(runs.map((r) => r.rps)), serverCpuUsPerRequest: spread(runs.map((r) => r.serverCpuUsPerRequest)), p50Ms: spread(runs.map((r) => r.p50Ms)), p99Ms: spread(runs.map((r) => r.p99Ms)), errors: runs.reduce((n, r) => n + r.errors + r.non2xx, 0) });
 
@@ -116,7 +118,7 @@ if (run('startup')) {
   const dir = mkdtempSync(join(tmpdir(), 'tenderbridge-bench-startup-'));
   const runs: Array<{ readyLogMs: number; healthzMs: number; rssMb: number }> = [];
   for (let i = 0; i < settings.startupRuns; i++) {
-    const d = await startDaemon(startupConfig(dir, i));
+    const d = await startDaemon(startupConfig(dir, i), { nodeArgs: daemonFlags });
     runs.push({ readyLogMs: d.readyLogMs, healthzMs: d.healthzMs, rssMb: procStats(d.pid).rssMb });
     await d.stop();
     progress.step(`start-up ${i + 1}/${settings.startupRuns}: ready line after ${round(d.readyLogMs, 0)} ms, /healthz after ${round(d.healthzMs, 0)} ms`);
@@ -134,8 +136,7 @@ if (run('http')) {
 if (run('http') || run('partpay') || run('openloop') || run('electrum') || run('refetch') || soakMs !== null) {
   const profileDir = resolve(ROOT, 'bench/profiles');
   if (flags['cpu-prof']) mkdirSync(profileDir, { recursive: true });
-  const nodeArgs = [...(flags['node-args']?.split(/\s+/).filter(Boolean) ?? []), ...(flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
-  results['daemonNodeArgs'] = nodeArgs;
+  const nodeArgs = [...daemonFlags, ...(flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   const stack = await startStack({ decideMs: settings.decideMs, qrDelivery: settings.qrDelivery, nodeArgs });
   progress.step(`daemon pid ${stack.daemon.pid} on ${stack.daemon.url}, simulators pid ${stack.sims.child.pid}`);
   const http = createHttpClient(stack.daemon.url);
