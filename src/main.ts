@@ -10,6 +10,7 @@ import { acquireDatabaseLock } from './shared/db/daemon-lock.js';
 import { crashAfterCommit, crashPointFrom, CRASH_AFTER_COMMIT_ENV } from './ops/crash-point.js';
 import { startEmbeddedElectrumPartner, startEmbeddedPartPay } from './demo/embedded-simulator.js';
 import { describeBuild, readBuildInfo } from './ops/build-info.js';
+import { pendingMigrations, startupAllowanceMs } from './ops/startup-time.js';
 import { createSystemdNotifier } from './ops/systemd-notify.js';
 import { ConfigError, configPathFrom, loadConfigFile, maskedConfig } from './shared/config/load.js';
 import { createLogger, logFormatFrom, LOG_LEVELS, type LogFormat } from './shared/logger.js';
@@ -47,6 +48,12 @@ async function main(): Promise<void> {
   const onCommitted = crashPoint === null ? undefined : crashAfterCommit(crashPoint, { logger, kill: () => process.kill(process.pid, 'SIGKILL') });
   // Held until the process ends: a second daemon, or `tenderbridge db restore`, on this database is refused meanwhile.
   const lock = config.database.path === ':memory:' ? null : acquireDatabaseLock(resolve(config.database.path), `tenderbridge daemon ${build.version}`);
+  // Start-up reads the whole file (integrity check; before migrating, a backup and index builds):
+  // on a big one that outlasts TimeoutStartSec=, so ask systemd for the time it may take.
+  if (config.database.path !== ':memory:') {
+    const allowance = startupAllowanceMs(config.database.path, { migrating: pendingMigrations(config.database.path) });
+    if (allowance > 0) await notifier.extendStartTimeout(allowance, 'checking the database before serving');
+  }
   const daemon = createDaemon(config, { logger, build, ...(onCommitted ? { onCommitted } : {}) });
   const url = await daemon.start();
   const simulator = await startEmbeddedPartPay(config, config.server.publicUrl ?? url, logger);

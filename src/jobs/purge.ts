@@ -14,7 +14,7 @@ export interface PurgeResult {
 export interface PurgeOptions {
   /** Rows (payments, or other rows) deleted by the first transaction of each kind; later ones are sized to take about `batchMs`. */
   batchSize?: number;
-  /** Event-loop time one batch should take (default 5 ms): batches grow or shrink to it as the file's speed shows. */
+  /** Event-loop time one batch should take (default 4 ms): batches grow or shrink to it as the file's speed shows. */
   batchMs?: number;
   /** Awaited between batches; the daemon lets the event loop serve requests there. */
   pause?: () => Promise<void>;
@@ -34,7 +34,8 @@ function adaptiveBatch(first: number, targetMs: number) {
       const t0 = performance.now();
       const result = fn(size);
       const ms = performance.now() - t0;
-      size = Math.max(5, Math.min(2000, Math.round((size * targetMs) / Math.max(ms, 0.05))));
+      // At most double after a quick batch: one lucky batch (all pages cached) must not size the next one tenfold.
+      size = Math.max(5, Math.min(2000, Math.round(size * Math.min(2, targetMs / Math.max(ms, 0.05)))));
       return result;
     },
   };
@@ -46,7 +47,7 @@ function adaptiveBatch(first: number, targetMs: number) {
  * message ids older than `otherDays`; idempotency keys older than their window. Open payments,
  * payments flagged for an operator and owed deliveries are never touched.
  *
- * It works in small batches, each its own transaction, and pauses between them: a first purge
+ * It works in small batches, each its own transaction sized to about 4 ms, and pauses between them: a first purge
  * of a big file (months of payments at once) must not hold the event loop, or the write lock,
  * for seconds. Each batch finds its rows through an index (migration 6), so its cost does not
  * grow with the file. A crash between batches loses nothing: each batch deletes whole
@@ -55,7 +56,7 @@ function adaptiveBatch(first: number, targetMs: number) {
  */
 export async function purgeExpiredData(db: Db, now: number, settings: { paymentDays: number; otherDays: number; idempotencyKeyHours: number }, options: PurgeOptions = {}): Promise<PurgeResult> {
   const first = options.batchSize ?? 20;
-  const targetMs = options.batchMs ?? 5;
+  const targetMs = options.batchMs ?? 4;
   const pause = options.pause ?? nextTurn;
   const commit = immediateCommit(db);
   const paymentsBefore = now - settings.paymentDays * 86_400_000;

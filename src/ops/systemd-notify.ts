@@ -27,6 +27,13 @@ export interface SystemdNotifier {
    * an early ping would put the (synchronous) database checks of start-up under it.
    */
   startWatchdog(): () => void;
+  /**
+   * Asks systemd for `ms` more before it gives up on start-up (EXTEND_TIMEOUT_USEC, systemd 236
+   * and later), with `status` shown by `systemctl status`. For start-up work whose length
+   * grows with the database (the integrity check, a backup before migrating, building indexes),
+   * which `TimeoutStartSec=` alone would cut short on a big file.
+   */
+  extendStartTimeout(ms: number, status: string): Promise<void>;
 }
 
 export interface SystemdNotifierOptions {
@@ -87,6 +94,9 @@ export function createSystemdNotifier(options: SystemdNotifierOptions): SystemdN
     },
     async stopping() {
       await send(['STOPPING=1', 'STATUS=stopping']);
+    },
+    async extendStartTimeout(ms, status) {
+      if (await send([`EXTEND_TIMEOUT_USEC=${Math.ceil(ms) * 1000}`, `STATUS=${status}`])) logger.info('asked systemd for more start-up time', { seconds: Math.ceil(ms / 1000), status });
     },
     startWatchdog() {
       const usec = Number(env['WATCHDOG_USEC']);

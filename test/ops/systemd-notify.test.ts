@@ -116,6 +116,14 @@ describeWhenAvailable('systemd notifier', needs(), () => {
     expect(messages().filter((m) => m !== 'BARRIER=1')).toEqual(['READY=1\nSTATUS=serving', 'STOPPING=1\nSTATUS=stopping']);
   });
 
+  it('asks for more start-up time with EXTEND_TIMEOUT_USEC and says why in STATUS', async () => {
+    const socket = await listen();
+    const notifier = createSystemdNotifier({ env: { NOTIFY_SOCKET: socket, PATH: process.env['PATH'] }, logger: logger() });
+    await notifier.extendStartTimeout(125_500, 'checking the database before serving');
+    expect(received[0]).toEqual({ message: 'EXTEND_TIMEOUT_USEC=125500000\nSTATUS=checking the database before serving', fds: 0 });
+    expect(logLines).toContain('asked systemd for more start-up time');
+  });
+
   it('pings WATCHDOG=1 at half of WATCHDOG_USEC until stopped', async () => {
     const socket = await listen();
     const notifier = createSystemdNotifier({ env: { NOTIFY_SOCKET: socket, WATCHDOG_USEC: '300000', WATCHDOG_PID: String(process.pid), PATH: process.env['PATH'] }, logger: logger() });

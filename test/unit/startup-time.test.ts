@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pendingMigrations, startupAllowanceMs } from '../../src/ops/startup-time.js';
+import { MIGRATIONS } from '../../src/shared/db/migrations.js';
+import { migrate, openDatabase } from '../../src/shared/db/open.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tb-startup-time-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('start-up time asked of systemd for a big database', () => {
+  it('asks nothing for a small file or none', () => {
+    const path = join(dir, 'small.db');
+    expect(startupAllowanceMs(path, { migrating: false })).toBe(0);
+    writeFileSync(path, Buffer.alloc(1024 * 1024));
+    expect(startupAllowanceMs(path, { migrating: true })).toBe(0);
+  });
+
+  it('asks a minute plus one read of the file (WAL included) at 20 MB/s, three when migrating', () => {
+    const path = join(dir, 'big.db');
+    writeFileSync(path, '');
+    truncateSync(path, 300_000_000); // sparse: no disk used
+    writeFileSync(`${path}-wal`, '');
+    truncateSync(`${path}-wal`, 100_000_000);
+    expect(startupAllowanceMs(path, { migrating: false })).toBe(60_000 + 20_000);
+    expect(startupAllowanceMs(path, { migrating: true })).toBe(60_000 + 60_000);
+  });
+
+  it('knows whether start-up will migrate the file', () => {
+    const path = join(dir, 'old.db');
+    expect(pendingMigrations(path)).toBe(false);
+    const db = openDatabase(path);
+    migrate(db, MIGRATIONS.slice(0, 1));
+    db.close();
+    expect(pendingMigrations(path)).toBe(true);
+    const again = openDatabase(path);
+    migrate(again);
+    again.close();
+    expect(pendingMigrations(path)).toBe(false);
+  });
+});
