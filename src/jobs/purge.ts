@@ -49,7 +49,7 @@ function adaptiveBatch(first: number, targetMs: number) {
  *
  * It works in small batches, each its own transaction sized to about 4 ms, and pauses between them: a first purge
  * of a big file (months of payments at once) must not hold the event loop, or the write lock,
- * for seconds. Each batch finds its rows through an index (migration 6), so its cost does not
+ * for seconds. Each batch finds its rows through an index (migration 7), so its cost does not
  * grow with the file. A crash between batches loses nothing: each batch deletes whole
  * payments, and the next run carries on.
  * @example const r = await purgeExpiredData(db, Date.now(), { paymentDays: 400, otherDays: 90, idempotencyKeyHours: 48 });

@@ -37,7 +37,7 @@ export function createMetrics(sources: MetricsSources) {
     const info = new client.Gauge({ name: 'tenderbridge_build_info', help: 'Which tenderbridge runs: always 1, with its version, commit and Node.js', labelNames: ['version', 'commit', 'node'], registers: [registry] });
     info.set({ version: sources.build.version, commit: sources.build.commit ?? 'unknown', node: sources.build.node }, 1);
   }
-  // Kept by triggers (migration 6): counting the payments table itself took seconds per scrape on a big file.
+  // Kept by triggers (migration 7): counting the payments table itself took seconds per scrape on a big file.
   const paymentsByState = sources.db.prepare('SELECT provider, state, n FROM payment_counts WHERE n > 0');
   const outboxStats = sources.db.prepare("SELECT state, count(*) AS n, min(created_at) AS oldest FROM outbox WHERE state IN ('pending', 'dead') GROUP BY state");
   const attention = sources.db.prepare('SELECT count(*) AS n FROM payments WHERE attention IS NOT NULL');

@@ -101,6 +101,29 @@ export interface PaymentFilter {
   limit?: number | undefined;
 }
 
+/** One page of a terminal's payments, newest first, by the keyset (created_at, id). */
+export interface PaymentPageQuery {
+  terminalId: string;
+  /** A state, or "final" for every final state. */
+  state?: string | undefined;
+  merchantReference?: string | undefined;
+  /** Created at or after (epoch ms). */
+  createdGte?: number | undefined;
+  /** Created before (epoch ms). */
+  createdLt?: number | undefined;
+  /** Continue after this payment (the last of the previous page). */
+  after?: { createdAt: number; id: string } | undefined;
+  limit: number;
+}
+
+/**
+ * The journal kinds a terminal's event stream shows: state changes and the life of refunds.
+ * A refund's final failure is journaled as an `upstream_error` of the refund call that did not
+ * leave it queued (see refunds.ts `fail`).
+ */
+const TERMINAL_CHANGE_SQL = `(e.kind IN ('state_changed', 'refund_requested', 'refund_settled')
+  OR (e.kind = 'upstream_error' AND json_extract(e.detail, '$.call') = 'refund' AND json_extract(e.detail, '$.queued') IS NULL))`;
+
 const FINAL_SQL = "('approved','declined','cancelled','expired','failed','partially_refunded','refunded','reversed')";
 
 /**
@@ -146,6 +169,9 @@ export function createPaymentRepository(db: Db) {
         coalesce(sum(attention IS NOT NULL), 0) AS attention,
         (SELECT count(*) FROM outbox o JOIN payments q ON q.id = o.payment_id WHERE q.terminal_id = @terminalId AND o.state IN ('pending', 'dead')) AS owed
       FROM payments WHERE terminal_id = @terminalId`),
+    terminalChanges: db.prepare(`SELECT e.* FROM payment_events e JOIN payments p ON p.id = e.payment_id
+      WHERE e.seq > ? AND p.terminal_id = ? AND ${TERMINAL_CHANGE_SQL} ORDER BY e.seq LIMIT ?`),
+    lastSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM payment_events').pluck(),
     overdueOpen: db.prepare(`SELECT * FROM payments WHERE state = 'awaiting_customer' AND provider = 'partpay' AND created_at <= ?
       AND coalesce(last_checked_at, 0) <= ? ORDER BY coalesce(last_checked_at, 0), created_at LIMIT ?`),
   };
@@ -261,6 +287,52 @@ export function createPaymentRepository(db: Db) {
      */
     unsettledOfTerminal(terminalId: string): { total: number; open: number; attention: number; owed: number } {
       return s.unsettledOfTerminal.get({ terminalId }) as { total: number; open: number; attention: number; owed: number };
+    },
+    /**
+     * One page of a terminal's payments, newest first, ordered by (created_at, id) so that
+     * payments created meanwhile never shift a later page. Each page is one range of the
+     * (terminal_id, [state | merchant_reference,] created_at, id) indexes (migration 6).
+     * @example repo.page({ terminalId: 'TERM0001', limit: 20, after: { createdAt: last.createdAt, id: last.id } })
+     */
+    page(q: PaymentPageQuery): { payments: Payment[]; hasMore: boolean } {
+      const where = ['terminal_id = @terminalId'];
+      const args: Record<string, unknown> = { terminalId: q.terminalId, limit: q.limit + 1 };
+      if (q.state === 'final') where.push(`state IN ${FINAL_SQL}`);
+      else if (q.state !== undefined) {
+        where.push('state = @state');
+        args['state'] = q.state;
+      }
+      if (q.merchantReference !== undefined) {
+        where.push('merchant_reference = @merchantReference');
+        args['merchantReference'] = q.merchantReference;
+      }
+      if (q.createdGte !== undefined) {
+        where.push('created_at >= @createdGte');
+        args['createdGte'] = q.createdGte;
+      }
+      if (q.createdLt !== undefined) {
+        where.push('created_at < @createdLt');
+        args['createdLt'] = q.createdLt;
+      }
+      if (q.after) {
+        where.push('(created_at, id) < (@afterCreatedAt, @afterId)');
+        args['afterCreatedAt'] = q.after.createdAt;
+        args['afterId'] = q.after.id;
+      }
+      const sql = `SELECT * FROM payments WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT @limit`;
+      const rows = (db.prepare(sql).all(args) as Row[]).map(toPayment);
+      return { payments: rows.slice(0, q.limit), hasMore: rows.length > q.limit };
+    },
+    /**
+     * The journal entries a terminal's event stream shows (state changes, refunds requested,
+     * settled, failed) of its own payments, after `afterSeq`, oldest first.
+     */
+    terminalChanges(terminalId: string, afterSeq: number, limit: number): PaymentEventRow[] {
+      return (s.terminalChanges.all(afterSeq, terminalId, limit) as Row[]).map(toEvent);
+    },
+    /** The newest journal sequence number (0 for an empty journal). */
+    lastSeq(): number {
+      return s.lastSeq.get() as number;
     },
     list(filter: PaymentFilter): Payment[] {
       const where: string[] = [];

@@ -8,7 +8,7 @@ import type { Merchant } from '../shared/config/load.js';
 import type { PaymentsCore } from './core.js';
 import type { PaymentEvents } from './events.js';
 import type { OrderingProvider } from './provider.js';
-import type { PaymentRepository } from './repository.js';
+import type { PaymentPageQuery, PaymentRepository } from './repository.js';
 import { PAID_STATES } from './state-machine.js';
 import type { Payment, Refund } from './types.js';
 
@@ -192,9 +192,35 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       return { payment, refund };
     },
 
-    /** Payments of one terminal, newest first. */
-    list(terminal: Terminal, filter: { state?: string | undefined; limit?: number | undefined }): Payment[] {
-      return payments.list({ terminalId: terminal.id, state: filter.state, limit: filter.limit });
+    /** The refunds of a payment the terminal owns, oldest first. */
+    refundsOf(terminal: Terminal, paymentId: string): Refund[] {
+      return payments.refundsOf(owned(terminal, paymentId).id);
+    },
+
+    /** A refund of one of the terminal's payments; another terminal's refund is "not found", as if it did not exist. */
+    getRefund(terminal: Terminal, id: string): Refund {
+      const refund = payments.getRefund(id);
+      const payment = refund ? payments.get(refund.paymentId) : null;
+      if (!refund || !payment || payment.terminalId !== terminal.id) throw new NotFoundError(`no refund ${id} for terminal ${terminal.id}`);
+      return refund;
+    },
+
+    /**
+     * One page of the terminal's payments, newest first; `startingAfter` is the last payment of
+     * the previous page, which must be the terminal's own.
+     * @throws ValidationError when the cursor names no payment of this terminal (another's is not told apart from none).
+     */
+    page(terminal: Terminal, q: Omit<PaymentPageQuery, 'terminalId' | 'after'> & { startingAfter?: string | undefined }): { payments: Payment[]; hasMore: boolean } {
+      let after: PaymentPageQuery['after'];
+      if (q.startingAfter !== undefined) {
+        const cursor = payments.get(q.startingAfter);
+        if (!cursor || cursor.terminalId !== terminal.id) {
+          throw new ValidationError(`query parameter starting_after: no payment ${q.startingAfter} for terminal ${terminal.id}; pass the id of the last payment of the previous page`);
+        }
+        after = { createdAt: cursor.createdAt, id: cursor.id };
+      }
+      const { startingAfter: _cursor, ...filter } = q;
+      return payments.page({ ...filter, terminalId: terminal.id, after });
     },
   };
 

@@ -9,8 +9,10 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 /**
  * The JSON a terminal sees for a payment. Internal fields (raw QR data, hashes) never leave.
  * The provider's facts sit under its own name (`partpay` or `electrum`); the other is null.
+ * `refunds` are the payment's refunds, oldest first (see {@link presentRefund}).
+ * @example presentPayment(payment, detail(payment), repo.refundsOf(payment.id))
  */
-export function presentPayment(p: Payment, detail: Record<string, unknown> | null = null) {
+export function presentPayment(p: Payment, detail: Record<string, unknown> | null = null, refunds: readonly Refund[] = []) {
   const base = `/v1/payments/${p.id}`;
   return {
     id: p.id,
@@ -29,6 +31,8 @@ export function presentPayment(p: Payment, detail: Record<string, unknown> | nul
     refundedMinor: p.refundedMinor,
     /** What the customer is charged now: approved less refunded while paid, else 0. */
     settledMinor: settledMinor(p),
+    /** Every refund asked for, oldest first, whatever its state. */
+    refunds: refunds.map(presentRefund),
     partpay: p.provider === 'partpay' ? detail : null,
     electrum: p.provider === 'electrum' ? detail : null,
     // text stays null until someone reads it from the image (GET textUrl): rendering never does.
@@ -43,6 +47,25 @@ export function presentPayment(p: Payment, detail: Record<string, unknown> | nul
   };
 }
 
+/**
+ * The JSON a terminal sees for a refund (`refundResource` in till-schemas.ts). Who asked for it
+ * (an operator's name) stays inside.
+ * @example presentRefund(refund) // { id, paymentId, amountMinor, state: 'pending', reason, upstreamReference: null, … }
+ */
 export function presentRefund(r: Refund) {
-  return { id: r.id, paymentId: r.paymentId, amountMinor: r.amountMinor, state: r.state, reason: r.reason, error: r.errorMessage, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt) };
+  return {
+    id: r.id,
+    paymentId: r.paymentId,
+    amountMinor: r.amountMinor,
+    state: r.state,
+    reason: r.reason,
+    upstreamReference: r.upstreamRefundId,
+    error: r.errorMessage,
+    createdAt: new Date(r.createdAt).toISOString(),
+    updatedAt: new Date(r.updatedAt).toISOString(),
+    links: { self: `/v1/refunds/${r.id}`, payment: `/v1/payments/${r.paymentId}` },
+  };
 }
+
+/** The payment with its refunds and its provider's facts, as every /v1 answer shows it. */
+export type PresentPayment = (p: Payment) => ReturnType<typeof presentPayment>;

@@ -11,9 +11,12 @@ import { invalidImage } from '../qr/image-bytes.js';
 import { isFinal } from '../payments/state-machine.js';
 import { NotFoundError, UpstreamError } from '../shared/errors.js';
 import type { ElectrumRepository } from '../electrum/repository.js';
+import { corsFor } from '../shared/http/cors.js';
 import { parseOr400 } from '../shared/http/validate.js';
 import { currentTerminal, requireJson, terminalAuth } from './auth.js';
 import { presentPayment, presentRefund, type ProviderDetail } from './presenter.js';
+import { refundIdParam } from './till-schemas.js';
+import { resumePoint, streamTerminalEvents } from './terminal-stream.js';
 import { tranIdParam, cancelBody, createPaymentBody, getPaymentQuery, idempotencyKeyHeader, listPaymentsQuery, paymentIdParam, refundBody } from './schemas.js';
 import { streamPaymentEvents, type SseRegistry } from './sse.js';
 
@@ -41,6 +44,8 @@ export interface TerminalRoutesDeps {
   maxWaitSeconds: number;
   /** The provider's own facts of a payment, shown under its name. */
   detail: ProviderDetail;
+  /** Browser-based tills on other origins (`server.cors`); none listed: no cross-origin access. */
+  cors?: { origins: readonly string[]; maxAgeSeconds: number };
   /** Which tenderbridge this is, told on GET /v1/terminal. */
   build?: BuildInfo;
 }
@@ -51,7 +56,10 @@ export interface TerminalRoutesDeps {
  */
 export function terminalRoutes(deps: TerminalRoutesDeps): Router {
   const router = express.Router();
-  const present = (p: Payment) => presentPayment(p, deps.detail(p));
+  const present = (p: Payment) => presentPayment(p, deps.detail(p), deps.payments.refundsOf(p.id));
+  // Before authentication: a preflight carries no credentials.
+  const crossOrigin = deps.cors ? corsFor(deps.cors) : null;
+  if (crossOrigin) router.use(crossOrigin);
   router.use(terminalAuth(deps.registry));
   router.use(requireJson, express.json({ limit: deps.bodyLimit, strict: true }));
 
@@ -78,8 +86,18 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
   });
 
   router.get('/payments', (req, res) => {
+    const terminal = currentTerminal(res);
     const q = parseOr400(listPaymentsQuery, req.query, 'query');
-    res.json({ payments: deps.service.list(currentTerminal(res), q).map(present) });
+    const page = deps.service.page(terminal, { startingAfter: q.starting_after, state: q.state, merchantReference: q.merchantReference, createdGte: q.created_gte, createdLt: q.created_lt, limit: q.limit });
+    const data = page.payments.map(present);
+    res.json({ data, has_more: page.hasMore, payments: data });
+  });
+
+  // Every change of every payment of this terminal, from the journal (resumable with Last-Event-ID).
+  router.get('/events', (req, res) => {
+    const terminal = currentTerminal(res);
+    const from = resumePoint(req, deps.payments);
+    streamTerminalEvents(res, terminal, from, { payments: deps.payments, events: deps.events, sse: deps.sse, present });
   });
 
   router.get('/payments/:id', async (req, res) => {
@@ -107,7 +125,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     const terminal = currentTerminal(res);
     const { id } = parseOr400(paymentIdParam, req.params, 'path');
     const payment = deps.service.get(terminal, id);
-    streamPaymentEvents(req, res, payment, { payments: deps.payments, events: deps.events, sse: deps.sse, detail: deps.detail });
+    streamPaymentEvents(req, res, payment, { payments: deps.payments, events: deps.events, sse: deps.sse, present });
   });
 
   router.get('/payments/:id/qr', async (req, res) => {
@@ -152,10 +170,20 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     const body = parseOr400(refundBody, req.body ?? {}, 'body');
     const { payment, refund } = await deps.service.refund(currentTerminal(res), id, { amountMinor: body.amountMinor, reason: body.reason }, key);
     if (refund.state === 'failed') {
-      res.status(409).json({ error: { code: 'refund_declined', message: `the refund was not made: ${refund.errorMessage ?? 'declined upstream'}` }, refund: presentRefund(refund), payment: present(payment) });
+      res.status(409).json({ error: { code: 'refund_declined', retryable: false, message: `the refund was not made: ${refund.errorMessage ?? 'declined upstream'}` }, refund: presentRefund(refund), payment: present(payment) });
       return;
     }
-    res.status(refund.state === 'succeeded' ? 201 : 202).json({ refund: presentRefund(refund), payment: present(payment) });
+    res.status(refund.state === 'succeeded' ? 201 : 202).location(`/v1/refunds/${refund.id}`).json({ refund: presentRefund(refund), payment: present(payment) });
+  });
+
+  router.get('/payments/:id/refunds', (req, res) => {
+    const { id } = parseOr400(paymentIdParam, req.params, 'path');
+    res.json({ data: deps.service.refundsOf(currentTerminal(res), id).map(presentRefund), has_more: false });
+  });
+
+  router.get('/refunds/:id', (req, res) => {
+    const { id } = parseOr400(refundIdParam, req.params, 'path');
+    res.json(presentRefund(deps.service.getRefund(currentTerminal(res), id)));
   });
 
   return router;

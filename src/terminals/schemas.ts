@@ -59,12 +59,8 @@ export const getPaymentQuery = z
   })
   .strict();
 
-export const listPaymentsQuery = z
-  .object({
-    state: z.enum(['created', 'awaiting_customer', 'approved', 'declined', 'cancelled', 'expired', 'failed', 'partially_refunded', 'refunded', 'reversed', 'final']).optional(),
-    limit: z.coerce.number().int().min(1).max(200).optional(),
-  })
-  .strict();
+/** Query of `GET /v1/payments` (with the other shapes of the till's API in till-schemas.ts). */
+export { listPaymentsQuery } from './till-schemas.js';
 
 /** A header value that must be a sane idempotency key when given. */
 export const idempotencyKeyHeader = z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters').regex(/^[\x21-\x7E]+$/, 'must be printable ASCII without spaces').optional();

@@ -4,19 +4,21 @@ import type { PaymentEvents } from '../payments/events.js';
 import type { PaymentRepository } from '../payments/repository.js';
 import { isFinal } from '../payments/state-machine.js';
 import type { Payment } from '../payments/types.js';
-import { presentPayment, type ProviderDetail } from './presenter.js';
+import type { PresentPayment } from './presenter.js';
 
 /**
  * Keeps track of open long-polls and event streams so that shutdown can end them cleanly
  * (long-polls answer with the current state, streams get a final `shutdown` event).
  */
-export function createSseRegistry(options: { heartbeatMs: number }) {
+export function createSseRegistry(options: { heartbeatMs: number; journalPollMs?: number }) {
   const shutdown = new AbortController();
   // Every open long-poll and stream listens to this one signal: many at once is normal.
   setMaxListeners(0, shutdown.signal);
   let open = 0;
   return {
     heartbeatMs: options.heartbeatMs,
+    /** How often a terminal's stream reads the journal without being woken (refund requests and failures wake nobody). */
+    journalPollMs: options.journalPollMs ?? 1_000,
     /** A signal that fires when either the request goes away or the daemon shuts down. */
     shutdownSignal(requestSignal: AbortSignal): AbortSignal {
       return AbortSignal.any([requestSignal, shutdown.signal]);
@@ -42,8 +44,27 @@ export function createSseRegistry(options: { heartbeatMs: number }) {
 
 export type SseRegistry = ReturnType<typeof createSseRegistry>;
 
-function write(res: Response, event: string, id: number | null, data: unknown): void {
-  res.write(`${id === null ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+/**
+ * Writes one event; false when the socket's buffer is full (wait for 'drain' before more).
+ * @example if (!writeEvent(res, 'state', 3, payload)) await once(res, 'drain')
+ */
+export function writeEvent(res: Response, event: string, id: number | null, data: unknown): boolean {
+  return res.write(`${id === null ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+/**
+ * Answers 200 with the headers of an event stream (no caching, no proxy buffering) and the
+ * client's reconnection delay.
+ * @example openEventStream(res); writeEvent(res, 'state', 1, payment)
+ */
+export function openEventStream(res: Response): void {
+  res.status(200);
+  res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-cache, no-transform');
+  res.setHeader('Connection', 'keep-alive');
+  res.setHeader('X-Accel-Buffering', 'no');
+  res.flushHeaders();
+  res.write('retry: 3000\n\n');
 }
 
 /**
@@ -52,28 +73,22 @@ function write(res: Response, event: string, id: number | null, data: unknown): 
  * changes it missed from the journal, then live ones. After a final state the stream stays
  * open with heartbeats until the client leaves, so EventSource does not reconnect in a loop.
  */
-export function streamPaymentEvents(req: Request, res: Response, payment: Payment, deps: { payments: PaymentRepository; events: PaymentEvents; sse: SseRegistry; detail: ProviderDetail }): void {
+export function streamPaymentEvents(req: Request, res: Response, payment: Payment, deps: { payments: PaymentRepository; events: PaymentEvents; sse: SseRegistry; present: PresentPayment }): void {
   const lastId = Number.parseInt(req.get('last-event-id') ?? '0', 10);
   const resumeFrom = Number.isFinite(lastId) && lastId >= 0 ? lastId : 0;
-  res.status(200);
-  res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-  res.setHeader('Cache-Control', 'no-cache, no-transform');
-  res.setHeader('Connection', 'keep-alive');
-  res.setHeader('X-Accel-Buffering', 'no');
-  res.flushHeaders();
-  res.write('retry: 3000\n\n');
+  openEventStream(res);
 
   let sentVersion = resumeFrom;
   const send = (p: Payment) => {
     if (p.version <= sentVersion) return;
     sentVersion = p.version;
-    write(res, 'state', p.version, presentPayment(p, deps.detail(p)));
+    writeEvent(res, 'state', p.version, deps.present(p));
   };
   // Missed changes first (the journal holds each state change with its version)...
   const missed = deps.payments.stateChangesAfter(payment.id, resumeFrom);
   for (const e of missed) {
     if (e.version === null || e.version >= payment.version) continue;
-    write(res, 'transition', e.version, { paymentId: payment.id, from: e.fromState, to: e.toState, version: e.version, at: new Date(e.at).toISOString() });
+    writeEvent(res, 'transition', e.version, { paymentId: payment.id, from: e.fromState, to: e.toState, version: e.version, at: new Date(e.at).toISOString() });
     sentVersion = e.version;
   }
   // ...then the current state, then live changes.
@@ -90,7 +105,7 @@ export function streamPaymentEvents(req: Request, res: Response, payment: Paymen
   };
   const onShutdown = () => {
     const current = deps.payments.get(payment.id);
-    write(res, 'shutdown', null, { reason: 'tenderbridge is restarting; reconnect with Last-Event-ID', final: current ? isFinal(current.state) : false });
+    writeEvent(res, 'shutdown', null, { reason: 'tenderbridge is restarting; reconnect with Last-Event-ID', final: current ? isFinal(current.state) : false });
     res.end();
   };
   res.on('close', stop);

@@ -268,6 +268,18 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 6,
+    name: 'terminal API: keyset pages of a terminal\'s payments, by state and by merchant reference',
+    sql: `
+      -- GET /v1/payments pages by (created_at, id) within one terminal: with id in the index a
+      -- page is one index range, whatever the size of the table (no sort, no skipped rows).
+      DROP INDEX payments_terminal_created;
+      CREATE INDEX payments_terminal_created ON payments (terminal_id, created_at, id);
+      CREATE INDEX payments_terminal_state_created ON payments (terminal_id, state, created_at, id);
+      CREATE INDEX payments_terminal_reference_created ON payments (terminal_id, merchant_reference, created_at, id);
+    `,
+  },
+  {
+    version: 7,
     name: 'indexes for a big file: payments by creation and settlement time, late approvals, old message ids',
     sql: `
       -- The end-of-day report and the console's newest-first lists read payments by creation

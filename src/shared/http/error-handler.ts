@@ -1,11 +1,35 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { isAppError, NotFoundError } from '../errors.js';
+import { isAppError, NotFoundError, UpstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { isStorageFailure } from '../db/open.js';
 
 /** The one JSON error shape of the native API and the callback. */
 export interface ErrorBody {
-  error: { code: string; message: string; details?: Record<string, unknown>; requestId?: string };
+  error: { code: string; message: string; retryable: boolean; details?: Record<string, unknown>; requestId?: string };
+}
+
+/** Seconds to wait before retrying, by the code of a 5xx that may be retried. */
+const RETRY_AFTER_SECONDS: Record<string, number> = {
+  storage_unavailable: 30,
+  service_unavailable: 5,
+  upstream_unavailable: 5,
+  upstream_timeout: 5,
+  upstream_rejected: 5,
+  upstream_invalid_response: 5,
+  internal_error: 5,
+  rate_limited: 60,
+};
+
+/**
+ * Whether the same request, with the same Idempotency-Key, is safe to send again and may
+ * succeed: every 429 and 5xx (idempotency keys make a repeat harmless), except an upstream
+ * failure that says a repeat would only repeat it (a create PartPay refused: a new key is
+ * needed); and a 400 whose body did not arrive whole. Anything else would fail the same way.
+ * @example retryable(new ServiceUnavailableError('shutting down'), 503, 'service_unavailable') // true
+ */
+export function retryable(err: unknown, status: number, code: string): boolean {
+  if (err instanceof UpstreamError) return err.retryable;
+  return status === 429 || status >= 500 || code === 'request_aborted';
 }
 
 /** Errors body-parser raises, by its `type`, mapped to what a client can act on. */
@@ -52,7 +76,7 @@ export function createErrorHandler(logger: Logger, formats: readonly ErrorFormat
   return (err: unknown, req, res, _next) => {
     const requestId = res.locals['requestId'] as string | undefined;
     let status = 500;
-    let body: ErrorBody['error'] = { code: 'internal_error', message: 'internal error' };
+    let body: Omit<ErrorBody['error'], 'retryable'> = { code: 'internal_error', message: 'internal error' };
     if (isAppError(err)) {
       status = err.status;
       body = { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
@@ -78,11 +102,14 @@ export function createErrorHandler(logger: Logger, formats: readonly ErrorFormat
       res.end();
       return;
     }
+    const canRetry = retryable(err, status, body.code);
+    // A limiter that refused sets its own (the end of its window); the others wait a fixed time.
+    if (canRetry && (status >= 500 || status === 429) && !res.getHeader('Retry-After')) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS[body.code] ?? 5));
     const format = formats.find((f) => req.originalUrl.startsWith(f.prefix));
     if (format) {
       res.status(status).json(format.body(err, status, body.code, body.message, body.details));
       return;
     }
-    res.status(status).json({ error: { ...body, ...(requestId ? { requestId } : {}) } } satisfies ErrorBody);
+    res.status(status).json({ error: { code: body.code, message: body.message, retryable: canRetry, ...(body.details ? { details: body.details } : {}), ...(requestId ? { requestId } : {}) } } satisfies ErrorBody);
   };
 }

@@ -1,0 +1,136 @@
+import type { Request, Response } from 'express';
+import type { PaymentEvents } from '../payments/events.js';
+import type { PaymentRepository } from '../payments/repository.js';
+import type { PaymentEventRow } from '../payments/types.js';
+import type { Terminal } from '../registry/registry.js';
+import { ValidationError } from '../shared/errors.js';
+import { parseOr400 } from '../shared/http/validate.js';
+import { presentRefund, type PresentPayment } from './presenter.js';
+import { openEventStream, writeEvent, type SseRegistry } from './sse.js';
+import { lastEventIdHeader, terminalEventsQuery, type terminalEventData } from './till-schemas.js';
+import type { z } from 'zod';
+
+/** Journal entries read (and written to the socket) at a time: what a stream holds in memory at most. */
+const BATCH = 100;
+
+export interface TerminalStreamDeps {
+  payments: PaymentRepository;
+  events: PaymentEvents;
+  sse: SseRegistry;
+  present: PresentPayment;
+}
+
+type TerminalEvent = z.input<typeof terminalEventData>;
+
+/**
+ * Where a terminal's stream resumes: `Last-Event-ID` (what EventSource sends on reconnecting),
+ * else `?last_event_id=`, else null (live only).
+ * @throws ValidationError when it is not a journal sequence number, or one not yet written.
+ */
+export function resumePoint(req: Request, payments: Pick<PaymentRepository, 'lastSeq'>): number | null {
+  const query = parseOr400(terminalEventsQuery, req.query, 'query');
+  const header = parseOr400(lastEventIdHeader, req.get('last-event-id'), 'header', 'Last-Event-ID');
+  const from = header ?? query.last_event_id ?? null;
+  const last = payments.lastSeq();
+  if (from !== null && from > last) {
+    throw new ValidationError(`${header === undefined ? 'query parameter last_event_id' : 'header Last-Event-ID'}: ${from} is after the newest event (${last}); was the database restored? reconnect without it`, { details: { lastEventId: last } });
+  }
+  return from;
+}
+
+/** The event a journal entry of the terminal's payments shows, with the payment (and refund) as they are now. */
+function eventOf(row: PaymentEventRow, deps: TerminalStreamDeps): TerminalEvent {
+  const paymentId = row.paymentId as string;
+  const payment = deps.payments.get(paymentId);
+  const base = { seq: row.seq, at: new Date(row.at).toISOString(), paymentId, merchantReference: payment?.merchantReference ?? '', payment: payment ? deps.present(payment) : null };
+  if (row.kind === 'state_changed') return { ...base, type: 'payment.state_changed', from: row.fromState, to: row.toState ?? undefined, version: row.version ?? undefined };
+  const refund = deps.payments.getRefund(String(row.detail?.['refundId'] ?? ''));
+  const type = row.kind === 'refund_requested' ? 'refund.requested' : row.kind === 'refund_settled' ? 'refund.succeeded' : 'refund.failed';
+  return { ...base, type, refund: refund ? presentRefund(refund) : null };
+}
+
+/**
+ * Streams every change of every payment of one terminal as Server-Sent Events, from the
+ * journal: each event's `id:` is its journal sequence number, so a client reconnecting with
+ * `Last-Event-ID` gets what it missed, then live changes, in one order. The journal is read
+ * in batches and the next batch only once the socket has drained, so a slow reader costs one
+ * batch of memory, never a growing buffer. State changes are told at once (the in-process
+ * notification wakes the stream); refund requests and failures, which change no payment
+ * version, within `sse.journalPollMs`.
+ * @example streamTerminalEvents(res, terminal, resumePoint(req, payments), deps)
+ */
+export function streamTerminalEvents(res: Response, terminal: Terminal, resumeFrom: number | null, deps: TerminalStreamDeps): void {
+  let cursor = resumeFrom ?? deps.payments.lastSeq();
+  let closed = false;
+  let running = false;
+  let again = false;
+  openEventStream(res);
+
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+
+  const pump = async (): Promise<void> => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        let rows: PaymentEventRow[];
+        do {
+          rows = deps.payments.terminalChanges(terminal.id, cursor, BATCH);
+          for (const row of rows) {
+            if (closed) return;
+            cursor = row.seq;
+            const event = eventOf(row, deps);
+            if (!writeEvent(res, event.type, row.seq, event) && !closed) await drained();
+          }
+        } while (rows.length === BATCH && !closed);
+      } while (again && !closed);
+    } catch {
+      // The journal could not be read (storage failing): end the stream; the client resumes from its last id.
+      if (!closed) res.end();
+    } finally {
+      running = false;
+    }
+  };
+  const wake = () => void pump();
+
+  const unsubscribe = deps.events.subscribe('*', (p) => {
+    if (p.terminalId === terminal.id) wake();
+  });
+  const poll = setInterval(wake, deps.sse.journalPollMs);
+  // A heartbeat only into an empty buffer: a reader that is behind needs no more bytes.
+  const heartbeat = setInterval(() => {
+    if (!res.writableNeedDrain) res.write(': heartbeat\n\n');
+  }, deps.sse.heartbeatMs);
+  deps.sse.opened();
+  wake();
+
+  const stop = () => {
+    closed = true;
+    clearInterval(poll);
+    clearInterval(heartbeat);
+    unsubscribe();
+    deps.sse.shuttingDown.removeEventListener('abort', onShutdown);
+    deps.sse.closed();
+  };
+  const onShutdown = () => {
+    closed = true;
+    writeEvent(res, 'shutdown', null, { reason: 'tenderbridge is restarting; reconnect with Last-Event-ID', lastEventId: cursor });
+    res.end();
+  };
+  res.on('close', stop);
+  if (deps.sse.shuttingDown.aborted) onShutdown();
+  else deps.sse.shuttingDown.addEventListener('abort', onShutdown, { once: true });
+}
