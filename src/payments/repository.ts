@@ -127,6 +127,39 @@ const TERMINAL_CHANGE_SQL = `(e.kind IN ('state_changed', 'refund_requested', 'r
 const FINAL_SQL = "('approved','declined','cancelled','expired','failed','partially_refunded','refunded','reversed')";
 
 /**
+ * The SQL of one page of a terminal's payments, newest first, asking one more row than
+ * `limit` to tell whether more follow (exported so a test can check its query plan).
+ * @example const { sql, args } = paymentPageSql({ terminalId: 'TERM0001', limit: 20 })
+ */
+export function paymentPageSql(q: PaymentPageQuery): { sql: string; args: Record<string, unknown> } {
+  const where = ['terminal_id = @terminalId'];
+  const args: Record<string, unknown> = { terminalId: q.terminalId, limit: q.limit + 1 };
+  if (q.state === 'final') where.push(`state IN ${FINAL_SQL}`);
+  else if (q.state !== undefined) {
+    where.push('state = @state');
+    args['state'] = q.state;
+  }
+  if (q.merchantReference !== undefined) {
+    where.push('merchant_reference = @merchantReference');
+    args['merchantReference'] = q.merchantReference;
+  }
+  if (q.createdGte !== undefined) {
+    where.push('created_at >= @createdGte');
+    args['createdGte'] = q.createdGte;
+  }
+  if (q.createdLt !== undefined) {
+    where.push('created_at < @createdLt');
+    args['createdLt'] = q.createdLt;
+  }
+  if (q.after) {
+    where.push('(created_at, id) < (@afterCreatedAt, @afterId)');
+    args['afterCreatedAt'] = q.after.createdAt;
+    args['afterId'] = q.after.id;
+  }
+  return { sql: `SELECT * FROM payments WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT @limit`, args };
+}
+
+/**
  * The SQL of payments, their journal, refunds and idempotency keys. Prepared once; every
  * multi-step write is composed by the service inside `db.transaction`.
  */
@@ -295,31 +328,7 @@ export function createPaymentRepository(db: Db) {
      * @example repo.page({ terminalId: 'TERM0001', limit: 20, after: { createdAt: last.createdAt, id: last.id } })
      */
     page(q: PaymentPageQuery): { payments: Payment[]; hasMore: boolean } {
-      const where = ['terminal_id = @terminalId'];
-      const args: Record<string, unknown> = { terminalId: q.terminalId, limit: q.limit + 1 };
-      if (q.state === 'final') where.push(`state IN ${FINAL_SQL}`);
-      else if (q.state !== undefined) {
-        where.push('state = @state');
-        args['state'] = q.state;
-      }
-      if (q.merchantReference !== undefined) {
-        where.push('merchant_reference = @merchantReference');
-        args['merchantReference'] = q.merchantReference;
-      }
-      if (q.createdGte !== undefined) {
-        where.push('created_at >= @createdGte');
-        args['createdGte'] = q.createdGte;
-      }
-      if (q.createdLt !== undefined) {
-        where.push('created_at < @createdLt');
-        args['createdLt'] = q.createdLt;
-      }
-      if (q.after) {
-        where.push('(created_at, id) < (@afterCreatedAt, @afterId)');
-        args['afterCreatedAt'] = q.after.createdAt;
-        args['afterId'] = q.after.id;
-      }
-      const sql = `SELECT * FROM payments WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT @limit`;
+      const { sql, args } = paymentPageSql(q);
       const rows = (db.prepare(sql).all(args) as Row[]).map(toPayment);
       return { payments: rows.slice(0, q.limit), hasMore: rows.length > q.limit };
     },

@@ -29,10 +29,11 @@ const create = async (merchantReference: string, amountMinor = 1000, which: 1 | 
 
 const approved = async (p: Payment, which: 1 | 2 = 1): Promise<Payment> => {
   await h.sim.approve(p.partpay?.orderId as string);
-  return eventually(async () => {
-    const now = (await v1<Payment>(`/payments/${p.id}`, { which })).body;
-    return now.state === 'approved' ? now : null;
+  const now = await eventually(async () => {
+    const current = (await v1<Payment>(`/payments/${p.id}`, { which })).body;
+    return current.state === 'approved' ? current : null;
   });
+  return now as Payment;
 };
 
 /** Newest first, as the list orders: by createdAt, then id. */
@@ -209,7 +210,7 @@ describe('refunds as resources', () => {
 
 describe('GET /v1/events: every change of the terminal, resumable', () => {
   const stream = (headers: Record<string, string> = {}, which: 1 | 2 = 1, query = '') => openSse<TerminalEvent>(`${h.url}/v1/events${query}`, { ...h.auth(which), ...headers });
-  const of = (events: { data: TerminalEvent }[], id: string) => events.filter((e) => e.data.paymentId === id);
+  const of = <E extends { data: TerminalEvent }>(events: E[], id: string) => events.filter((e) => e.data.paymentId === id);
 
   it('streams the changes of every payment, then resumes after a disconnect with exactly what was missed, then goes live', async () => {
     const s1 = await stream();

@@ -152,6 +152,22 @@ describe('a bad config is refused with the file, the key path and what is wrong'
   });
 });
 
+describe('server.cors', () => {
+  it('is off by default', () => {
+    expect(parse(validConfig()).server.cors).toEqual({ origins: [], maxAgeSeconds: 600 });
+  });
+
+  it('takes origins as browsers send them', () => {
+    const config = { ...validConfig(), server: { cors: { origins: ['https://pos.example.com', 'http://10.0.0.5:3000'] } } };
+    expect(parse(config).server.cors.origins).toEqual(['https://pos.example.com', 'http://10.0.0.5:3000']);
+  });
+
+  it.each([['https://pos.example.com/'], ['*'], ['pos.example.com'], ['https://POS.example.com'], ['ftp://pos.example.com'], ['https://pos.example.com/till']])('refuses %s, saying what an origin is', (origin) => {
+    const problems = configError({ ...validConfig(), server: { cors: { origins: [origin] } } }).problems;
+    expect(problems).toEqual([expect.stringMatching(/^server\.cors\.origins\[0\]: must be an origin as browsers send it, e\.g\. "https:\/\/pos\.example\.com"/)]);
+  });
+});
+
 describe('where tenderbridge may connect', () => {
   const partner = (baseUrl: string) => ({ id: 'wallet-a', name: 'Wallet A', password: 'in', baseUrl, username: 'tenderbridge', outboundPassword: 'out' });
   const withPartner = (baseUrl: string, partnerNetwork?: Section): TestConfig => ({ ...validConfig(), electrum: { partners: [partner(baseUrl)], ...(partnerNetwork ? { partnerNetwork } : {}) } });

@@ -26,3 +26,13 @@ export const hostPattern = z.string().refine((v) => parseHostPattern(v) !== null
 
 /** A host name, IP literal (IPv6 in brackets) or "*.domain", without a port. */
 export const hostName = z.string().refine((v) => parseHostPattern(v)?.port === null, 'must be a host name, an IP address ("[::1]" for IPv6) or "*.domain", without a port');
+
+/** A web origin exactly as a browser sends it in `Origin`: "https://pos.example.com" or "http://10.0.0.5:3000" (scheme, host, port only; no path, no "*"). */
+export const webOrigin = z.string().refine((v) => {
+  try {
+    const url = new URL(v);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === v;
+  } catch {
+    return false;
+  }
+}, 'must be an origin as browsers send it, e.g. "https://pos.example.com" or "http://10.0.0.5:3000": scheme, host and port only, lower case, no path or trailing slash, no "*"');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_TLS_CIPHERS, DEFAULT_TLS_MIN_VERSION, isCipherList } from '../http/tls-profile.js';
-import { hostName, httpUrl, ipOrCidr, port } from './fields.js';
+import { hostName, httpUrl, ipOrCidr, port, webOrigin } from './fields.js';
 
 /** TLS for a listener: PEM files (relative paths are relative to the working directory) and the protocol policy. */
 const tlsSchema = z
@@ -40,6 +40,16 @@ export const serverSchema = z
       .prefault({}),
     /** Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client; empty: the TCP peer is the client. */
     trustProxy: z.array(ipOrCidr).default([]),
+    /** Browser-based tills on other origins allowed to call the terminal API (/v1); off (no cross-origin access) unless origins are listed. */
+    cors: z
+      .object({
+        /** Origins (scheme://host[:port]) whose pages may call /v1 with a terminal key, e.g. "https://pos.example.com"; empty: none. */
+        origins: z.array(webOrigin).default([]),
+        /** Seconds a browser may keep a preflight answer before asking again. */
+        maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
+      })
+      .strict()
+      .prefault({}),
     /** Host names (or "*.domain") the main listener answers to, any port; default: on a loopback bind 127.0.0.1, localhost, [::1] and publicUrl's host, elsewhere any. */
     allowedHosts: z.array(hostName).min(1, 'needs at least one host name (leave the key out to allow any)').optional(),
   })

@@ -41,7 +41,8 @@ export function presentedCredential(req: Request): string | null {
 /** Set once a limiter has seen a request's refusal, so that a nested limiter's refusal is not counted twice. */
 const COUNTED = 'authFailureCounted';
 
-const isRefusal = (err: unknown): boolean => isAppError(err) && (err.status === 401 || err.status === 403);
+// A preflight from an origin not allowed (cors.ts) presents no credential: it is no guess at one.
+const isRefusal = (err: unknown): boolean => isAppError(err) && (err.status === 401 || err.status === 403) && err.code !== 'origin_not_allowed';
 
 /**
  * Slows brute force without ever holding back a caller that authenticates: an error
