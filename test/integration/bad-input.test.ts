@@ -27,7 +27,8 @@ function counts(): TableCounts {
 }
 
 beforeAll(async () => {
-  h = await startHarness();
+  // Every route is refused with every bad credential (more than the default 60 a minute): the limiter is tested elsewhere.
+  h = await startHarness({ config: { server: { authFailures: { perSourcePerMinute: 1000, perCredentialPerMinute: 1000 } } } });
   const created = await call<PaymentJson>(`${h.url}/v1/payments`, { headers: h.auth(), json: { amountMinor: 1500, currency: 'NZD', merchantReference: 'GOOD-1' } });
   expect(created.status, created.text).toBe(201);
   payment = created.body;
@@ -74,6 +75,9 @@ const ROUTES: Array<[method: string, path: string, body?: unknown]> = [
   ['GET', '/v1/payments/:id/qr/text'],
   ['POST', '/v1/payments/:id/cancel'],
   ['POST', '/v1/payments/:id/refunds', { amountMinor: 100 }],
+  ['GET', '/v1/payments/:id/refunds'],
+  ['GET', '/v1/refunds/:id'],
+  ['GET', '/v1/events'],
 ];
 
 const BAD_CREDENTIALS: Array<[what: string, headers: Record<string, string>]> = [
@@ -187,6 +191,7 @@ const ID_ROUTES: Array<[method: string, suffix: string, body?: unknown]> = [
   ['GET', '/qr/text'],
   ['POST', '/cancel'],
   ['POST', '/refunds', { amountMinor: 100 }],
+  ['GET', '/refunds'],
 ];
 
 describe('payment ids in paths', () => {
@@ -231,6 +236,9 @@ describe('query strings', () => {
     ['an unknown state on the list', '/v1/payments?state=paid', /^query parameter state: /],
     ['a limit of 0 on the list', '/v1/payments?limit=0', /^query parameter limit: /],
     ['a limit of 201 on the list', '/v1/payments?limit=201', /^query parameter limit: /],
+    ['a date without a time zone on the list', '/v1/payments?created_gte=2026-12-01', /^query parameter created_gte: must be an ISO 8601 date-time with a time zone/],
+    ['a cursor that is not a payment id', '/v1/payments?starting_after=7', /^query parameter starting_after: must be a payment id/],
+    ['a resume point that is not an event id', '/v1/events?last_event_id=x', /^query parameter last_event_id: /],
     ['?format=gif on the QR', '/v1/payments/:id/qr?format=gif', /format: must be one of png, jpeg, webp/],
     ['?size=5 on the QR', '/v1/payments/:id/qr?size=5', /size: must be at least 64/],
     ['?size=abc on the QR', '/v1/payments/:id/qr?size=abc', /size: must be a whole number/],
@@ -264,7 +272,8 @@ describe('unknown routes answer 404 in JSON', () => {
     ['PUT', '/v1/payments/:id'],
     ['DELETE', '/v1/payments/:id'],
     ['PATCH', '/v1/payments/:id/refunds'],
-    ['GET', '/v1/payments/:id/refunds'],
+    ['GET', '/v1/refunds'],
+    ['POST', '/v1/refunds/:id'],
     ['GET', '/v2/payments'],
     ['GET', '/partpay/callback'],
     ['GET', '/nope'],
