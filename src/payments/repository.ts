@@ -203,7 +203,7 @@ export function createPaymentRepository(db: Db) {
         (SELECT count(*) FROM outbox o JOIN payments q ON q.id = o.payment_id WHERE q.terminal_id = @terminalId AND o.state IN ('pending', 'dead')) AS owed
       FROM payments WHERE terminal_id = @terminalId`),
     terminalChanges: db.prepare(`SELECT e.* FROM payment_events e JOIN payments p ON p.id = e.payment_id
-      WHERE e.seq > ? AND p.terminal_id = ? AND ${TERMINAL_CHANGE_SQL} ORDER BY e.seq LIMIT ?`),
+      WHERE e.seq > ? AND e.seq <= ? AND p.terminal_id = ? AND ${TERMINAL_CHANGE_SQL} ORDER BY e.seq LIMIT ?`),
     lastSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM payment_events').pluck(),
     overdueOpen: db.prepare(`SELECT * FROM payments WHERE state = 'awaiting_customer' AND provider = 'partpay' AND created_at <= ?
       AND coalesce(last_checked_at, 0) <= ? ORDER BY coalesce(last_checked_at, 0), created_at LIMIT ?`),
@@ -334,10 +334,10 @@ export function createPaymentRepository(db: Db) {
     },
     /**
      * The journal entries a terminal's event stream shows (state changes, refunds requested,
-     * settled, failed) of its own payments, after `afterSeq`, oldest first.
+     * settled, failed) of its own payments, after `afterSeq` up to `uptoSeq`, oldest first.
      */
-    terminalChanges(terminalId: string, afterSeq: number, limit: number): PaymentEventRow[] {
-      return (s.terminalChanges.all(afterSeq, terminalId, limit) as Row[]).map(toEvent);
+    terminalChanges(terminalId: string, afterSeq: number, uptoSeq: number, limit: number): PaymentEventRow[] {
+      return (s.terminalChanges.all(afterSeq, uptoSeq, terminalId, limit) as Row[]).map(toEvent);
     },
     /** The newest journal sequence number (0 for an empty journal). */
     lastSeq(): number {

@@ -6,6 +6,7 @@ import type { PaymentEvents } from '../payments/events.js';
 import type { Payment } from '../payments/types.js';
 import type { BuildInfo } from '../ops/build-info.js';
 import type { Registry } from '../registry/registry.js';
+import type { GroupCommit } from '../shared/db/group-commit.js';
 import { applyOverrides, parseProfileOverrides } from '../qr/display-profile.js';
 import { invalidImage } from '../qr/image-bytes.js';
 import { isFinal } from '../payments/state-machine.js';
@@ -44,6 +45,8 @@ export interface TerminalRoutesDeps {
   maxWaitSeconds: number;
   /** The provider's own facts of a payment, shown under its name. */
   detail: ProviderDetail;
+  /** The database's group commit, so the terminal's event stream reads committed writes only. */
+  durable?: Pick<GroupCommit, 'pending' | 'settled'>;
   /** Browser-based tills on other origins (`server.cors`); none listed: no cross-origin access. */
   cors?: { origins: readonly string[]; maxAgeSeconds: number };
   /** Which tenderbridge this is, told on GET /v1/terminal. */
@@ -97,7 +100,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
   router.get('/events', (req, res) => {
     const terminal = currentTerminal(res);
     const from = resumePoint(req, deps.payments);
-    streamTerminalEvents(res, terminal, from, { payments: deps.payments, events: deps.events, sse: deps.sse, present });
+    streamTerminalEvents(res, terminal, from, { payments: deps.payments, events: deps.events, sse: deps.sse, present, durable: deps.durable });
   });
 
   router.get('/payments/:id', async (req, res) => {

@@ -3,6 +3,7 @@ import type { PaymentEvents } from '../payments/events.js';
 import type { PaymentRepository } from '../payments/repository.js';
 import type { PaymentEventRow } from '../payments/types.js';
 import type { Terminal } from '../registry/registry.js';
+import type { GroupCommit } from '../shared/db/group-commit.js';
 import { ValidationError } from '../shared/errors.js';
 import { parseOr400 } from '../shared/http/validate.js';
 import { presentRefund, type PresentPayment } from './presenter.js';
@@ -18,6 +19,8 @@ export interface TerminalStreamDeps {
   events: PaymentEvents;
   sse: SseRegistry;
   present: PresentPayment;
+  /** The database's group commit: the stream reads only committed writes (a batch may still roll back). */
+  durable?: Pick<GroupCommit, 'pending' | 'settled'> | undefined;
 }
 
 type TerminalEvent = z.input<typeof terminalEventData>;
@@ -60,7 +63,8 @@ function eventOf(row: PaymentEventRow, deps: TerminalStreamDeps): TerminalEvent 
  * @example streamTerminalEvents(res, terminal, resumePoint(req, payments), deps)
  */
 export function streamTerminalEvents(res: Response, terminal: Terminal, resumeFrom: number | null, deps: TerminalStreamDeps): void {
-  let cursor = resumeFrom ?? deps.payments.lastSeq();
+  // Null until the first read: "from now on" is what is committed when the stream starts.
+  let cursor: number | null = resumeFrom;
   let closed = false;
   let running = false;
   let again = false;
@@ -88,13 +92,23 @@ export function streamTerminalEvents(res: Response, terminal: Terminal, resumeFr
         again = false;
         let rows: PaymentEventRow[];
         do {
-          rows = deps.payments.terminalChanges(terminal.id, cursor, BATCH);
+          // Writes of an open batch are visible on this connection before they are durable: wait for their commit.
+          while (deps.durable?.pending && !closed) await deps.durable.settled().catch(() => undefined);
+          if (closed) return;
+          // Up to the newest entry now, so that the cursor passes every entry read, this terminal's or not:
+          // an idle terminal's stream never scans the same entries of the others twice.
+          const upto = deps.payments.lastSeq();
+          cursor ??= upto;
+          rows = deps.payments.terminalChanges(terminal.id, cursor, upto, BATCH);
           for (const row of rows) {
+            // (A wait for the socket may have let a new batch open: the payment shown must be committed too.)
+            while (deps.durable?.pending && !closed) await deps.durable.settled().catch(() => undefined);
             if (closed) return;
             cursor = row.seq;
             const event = eventOf(row, deps);
             if (!writeEvent(res, event.type, row.seq, event) && !closed) await drained();
           }
+          if (rows.length < BATCH) cursor = upto;
         } while (rows.length === BATCH && !closed);
       } while (again && !closed);
     } catch {
