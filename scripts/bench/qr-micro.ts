@@ -1,5 +1,6 @@
-import { createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { createQrCache, createQrImages } from '../../src/qr/index.js';
 import { displayProfileSchema } from '../../src/qr/display-profile.js';
 import { createQrImages as createSimQrImages } from '../../src/simulator/partpay/qr-images.js';
@@ -16,8 +17,41 @@ export interface QrProfileFigures {
   renderOnly: LatencySummary;
   /** The render cache answering a second request. */
   cachedHit: LatencySummary;
+  /**
+   * Time the event loop of this process was busy per payment, ms (the rest ran on worker or
+   * libuv threads, or waited): what a payment takes from every other request. The image server
+   * of the URL variant runs on a thread of its own, so it is not counted.
+   */
+  mainThreadMs: { base64: LatencySummary; url: LatencySummary; renderOnly: LatencySummary };
+  /** CPU of the whole process per payment (all threads, the image server's included for URL), ms. */
+  cpuMs: { base64: LatencySummary; url: LatencySummary; renderOnly: LatencySummary };
   bytes: number;
 }
+
+/** Wall time, event-loop busy time and process CPU of one awaited call, ms. */
+async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; wall: number; main: number; cpu: number }> {
+  const elu = performance.eventLoopUtilization();
+  const cpu = process.cpuUsage();
+  const t = monoMs();
+  const value = await fn();
+  const wall = monoMs() - t;
+  const used = process.cpuUsage(cpu);
+  return { value, wall, main: performance.eventLoopUtilization(elu).active, cpu: (used.user + used.system) / 1000 };
+}
+
+// The image server runs on a thread of its own, so its work is not counted as the pipeline's
+// main-thread time. Plain JS evaluated from a string, like the daemon's jsQR worker.
+const IMAGE_SERVER = `
+const { createServer } = require('node:http');
+const { parentPort, workerData } = require('node:worker_threads');
+const jpegs = workerData.jpegs.map((j) => Buffer.from(j));
+const server = createServer((req, res) => {
+  const jpeg = jpegs[Number(req.url.slice(1))];
+  res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length });
+  res.end(jpeg);
+});
+server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+`;
 
 /**
  * The daemon's QR pipeline, in this process, on images like PartPay's (real QR JPEGs drawn
@@ -27,13 +61,12 @@ export interface QrProfileFigures {
 export async function qrMicro(samples: number): Promise<Record<string, QrProfileFigures>> {
   const sim = createSimQrImages();
   const jpegs = await Promise.all(Array.from({ length: samples }, () => randomUUID()).map((id) => sim.jpeg(id, `http://127.0.0.1:8490/phone/orders/${id}`)));
-  const server = createServer((req, res) => {
-    const jpeg = jpegs[Number(req.url?.slice(1))] as Buffer;
-    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length });
-    res.end(jpeg);
+  const server = new Worker(IMAGE_SERVER, { eval: true, workerData: { jpegs: jpegs.map((j) => new Uint8Array(j)) } });
+  const port = await new Promise<number>((ok, fail) => {
+    server.once('message', ok);
+    server.once('error', fail);
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const base = `http://127.0.0.1:${port}`;
   // The image server is ours, on loopback over http: allowed as the demo config allows the simulator.
   const images = createQrImages({ fetchTimeoutMs: 5000, maxBytes: 1_048_576, fetchPolicy: { key: 'bench.imageFetch', allowLoopbackHttp: true } });
   const out: Record<string, QrProfileFigures> = {};
@@ -42,23 +75,25 @@ export async function qrMicro(samples: number): Promise<Record<string, QrProfile
     for (let i = 0; i < Math.min(3, samples); i++) await images.render(await images.fromBase64((jpegs[i] as Buffer).toString('base64')), displayProfileSchema.parse(PROFILES.default));
     for (const [name, input] of Object.entries(PROFILES)) {
       const profile = displayProfileSchema.parse(input);
-      const b64: number[] = [];
-      const url: number[] = [];
-      const renderOnly: number[] = [];
+      const wall = { base64: [] as number[], url: [] as number[], renderOnly: [] as number[] };
+      const main = { base64: [] as number[], url: [] as number[], renderOnly: [] as number[] };
+      const cpu = { base64: [] as number[], url: [] as number[], renderOnly: [] as number[] };
+      const record = (kind: keyof typeof wall, m: { wall: number; main: number; cpu: number }) => {
+        wall[kind].push(m.wall);
+        main[kind].push(m.main);
+        cpu[kind].push(m.cpu);
+      };
       let bytes = 0;
       for (let i = 0; i < samples; i++) {
         const data = (jpegs[i] as Buffer).toString('base64');
-        let t = monoMs();
-        const source = await images.fromBase64(data);
-        const r = await images.render(source, profile);
-        b64.push(monoMs() - t);
-        bytes = r.body.length;
-        t = monoMs();
-        await images.render(await images.fromUrl(`${base}/${i}`), profile);
-        url.push(monoMs() - t);
-        t = monoMs();
-        await images.render(source, profile);
-        renderOnly.push(monoMs() - t);
+        const b64 = await measure(async () => {
+          const source = await images.fromBase64(data);
+          return { source, rendered: await images.render(source, profile) };
+        });
+        record('base64', b64);
+        bytes = b64.value.rendered.body.length;
+        record('url', await measure(async () => images.render(await images.fromUrl(`${base}/${i}`), profile)));
+        record('renderOnly', await measure(() => images.render(b64.value.source, profile)));
       }
       const cache = createQrCache(images, { maxEntries: 100 });
       const source = await images.fromBase64((jpegs[0] as Buffer).toString('base64'));
@@ -69,10 +104,12 @@ export async function qrMicro(samples: number): Promise<Record<string, QrProfile
         await cache.get('p', async () => source, profile);
         hits.push(monoMs() - t);
       }
-      out[name] = { base64: latencies(b64), url: latencies(url), renderOnly: latencies(renderOnly), cachedHit: latencies(hits), bytes };
+      const each = (m: typeof wall) => ({ base64: latencies(m.base64), url: latencies(m.url), renderOnly: latencies(m.renderOnly) });
+      out[name] = { ...each(wall), cachedHit: latencies(hits), mainThreadMs: each(main), cpuMs: each(cpu), bytes };
     }
   } finally {
-    server.close();
+    await server.terminate();
+    await (images as { close?: () => Promise<void> }).close?.();
   }
   return out;
 }

@@ -63,7 +63,11 @@ describe('npm run bench -- --quick', () => {
       expect(get(r, `openLoop.byPercentOfCapacity.${pct}.callbackToTerminalMs`)).toHaveProperty('p999');
     }
     for (const profile of ['default', 'mono', 'jpeg', 'webp']) {
-      for (const variant of ['base64', 'url', 'renderOnly']) positive(r, `qr.perProfile.${profile}.${variant}.p50`);
+      for (const variant of ['base64', 'url', 'renderOnly']) {
+        positive(r, `qr.perProfile.${profile}.${variant}.p50`);
+        positive(r, `qr.perProfile.${profile}.mainThreadMs.${variant}.p50`);
+        positive(r, `qr.perProfile.${profile}.cpuMs.${variant}.p50`);
+      }
       positive(r, `qr.perProfile.${profile}.bytes`);
     }
     positive(r, 'qr.httpRefetch.image200.p50.median');
