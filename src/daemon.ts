@@ -18,7 +18,7 @@ import { createPaymentQr } from './payments/payment-qr.js';
 import { createPaymentRepository } from './payments/repository.js';
 import { createPaymentService } from './payments/service.js';
 import type { Payment } from './payments/types.js';
-import { configureSharp, createQrCache, createQrImages } from './qr/index.js';
+import { configureSharp, createQrCache, createQrImages, createQrPool, type QrPool } from './qr/index.js';
 import { createRegistry } from './registry/registry.js';
 import { createOperatorActions } from './payments/operator.js';
 import { webRoutes } from './web/routes.js';
@@ -54,6 +54,8 @@ export interface DaemonOptions {
   dispatcher?: Dispatcher;
   /** Render a new payment's QR image before the terminal asks for it (default true). */
   warmQrImages?: boolean;
+  /** Worker threads that decode and render QR images (default: a pool of its own); `stop()` closes it either way. */
+  qrPool?: QrPool;
   /** Ids of payments, refunds and owed keys (default: random UUIDs); the simulator's are seeded. */
   newId?: () => string;
   /** Collect the process's own metrics (default true); off where many daemons share one process (the simulator). */
@@ -135,7 +137,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   kick = deliverer.kick;
 
   configureSharp();
-  const images = createQrImages({ fetchTimeoutMs: config.partpay.imageFetch.timeoutMs, maxBytes: config.partpay.imageFetch.maxBytes, fetchPolicy: qrImageFetchPolicy(config) });
+  const qrPool = options.qrPool ?? createQrPool();
+  const images = createQrImages({ fetchTimeoutMs: config.partpay.imageFetch.timeoutMs, maxBytes: config.partpay.imageFetch.maxBytes, fetchPolicy: qrImageFetchPolicy(config), pool: qrPool });
   const qr = createPaymentQr({ images, cache: createQrCache(images, { maxEntries: 2_000 }), payments, logger: logger.child({ component: 'qr' }) });
   const service = createPaymentService({
     group,
@@ -292,7 +295,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     callbackBaseUrl(): string | null {
       return callbackUrl;
     },
-    /** Graceful stop: refuse new work, end long-polls and streams, finish in-flight work, stop jobs, close the database. */
+    /** Graceful stop: refuse new work, end long-polls and streams, finish in-flight work, stop jobs, end the QR worker threads, close the database. */
     async stop(): Promise<void> {
       shuttingDown = true;
       sse.closeAll();
@@ -300,6 +303,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       await Promise.all(servers.map((s) => closeGracefully(s, config.server.shutdownGraceSeconds * 1000)));
       await running?.stop();
       await deliverer.stop();
+      // After the listeners: no request can ask for a QR image any more.
+      await Promise.all([images.close(), qrPool.close()]);
       group.flush();
       metrics.stop();
       if (!options.db) db.close();

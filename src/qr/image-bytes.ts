@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { UpstreamError } from '../shared/errors.js';
 import type { GreyImage } from './grey-image.js';
+import { hasExif } from './jpeg-wasm.js';
 
 /**
  * The QR images we accept come from PartPay (its create-order answer, or a URL it gave us),
@@ -15,6 +16,15 @@ const DATA_URL = /^data:image\/(?:jpeg|jpg|png);base64,/i;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /**
+ * The longest base64 text that may hold `maxBytes`: 4 chars per 3 bytes, plus slack for MIME
+ * line breaks. Longer text is refused before any regex or decoding.
+ * @example maxBase64Length(3) // 20.2
+ */
+export function maxBase64Length(maxBytes: number): number {
+  return Math.ceil(maxBytes / 3) * 4 * 1.05 + 16;
+}
+
+/**
  * Decodes PartPay's base64 image (optionally a `data:image/jpeg|jpg|png;base64,` URL, line
  * breaks tolerated), refusing non-base64 text and payloads over `maxBytes` before decoding.
  * @example decodeBase64Image('data:image/jpeg;base64,/9j/4AAQ...', 1_000_000)
@@ -24,9 +34,8 @@ export function decodeBase64Image(input: string, maxBytes: number): Buffer {
   const prefix = DATA_URL.exec(text);
   if (prefix) text = text.slice(prefix[0].length);
   else if (/^data:/i.test(text)) throw invalidImage('data URL is not a base64 JPEG or PNG');
-  // Size first, before any regex or decoding: base64 is 4 chars per 3 bytes, plus slack for
-  // MIME line breaks; the exact limit is checked on the decoded bytes below.
-  if (text.length > Math.ceil(maxBytes / 3) * 4 * 1.05 + 16) throw invalidImage(`larger than ${maxBytes} bytes`);
+  // Size first, before any regex or decoding; the exact limit is checked on the decoded bytes below.
+  if (text.length > maxBase64Length(maxBytes)) throw invalidImage(`larger than ${maxBytes} bytes`);
   text = text.replace(/\s+/g, '');
   if (text.length === 0 || text.length % 4 === 1 || !BASE64.test(text)) throw invalidImage('not base64 text');
   const bytes = Buffer.from(text, 'base64');
@@ -50,10 +59,17 @@ export function sniffImageType(bytes: Uint8Array): 'jpeg' | 'png' | null {
  * can only pick its JPEG or PNG loader (never SVG, GIF, TIFF...); `failOn: 'error'` refuses
  * truncated or corrupt data; `limitInputPixels` refuses decompression bombs. Transparency is
  * flattened onto white and EXIF orientation applied; no metadata survives the raw pixels.
+ * With `jpeg` (see createJpegGreyDecoder), a JPEG without Exif is first decoded straight to
+ * grey by it, about four times cheaper; whatever it declines goes through sharp as before.
  * @example const image = await decodeImage(bytes, 4_000_000);
  */
-export async function decodeImage(bytes: Buffer, maxPixels: number): Promise<GreyImage> {
-  if (sniffImageType(bytes) === null) throw invalidImage('not a JPEG or PNG');
+export async function decodeImage(bytes: Buffer, maxPixels: number, jpeg?: { decode(bytes: Uint8Array, maxPixels: number): GreyImage | null }): Promise<GreyImage> {
+  const type = sniffImageType(bytes);
+  if (type === null) throw invalidImage('not a JPEG or PNG');
+  if (type === 'jpeg' && jpeg !== undefined && !hasExif(bytes)) {
+    const image = jpeg.decode(bytes, maxPixels);
+    if (image !== null) return image;
+  }
   try {
     const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: maxPixels })
       .autoOrient()

@@ -8,4 +8,6 @@ export { createQrCache } from './qr-cache.js';
 export type { QrCache, QrCacheOptions } from './qr-cache.js';
 export { createQrImages } from './qr-images.js';
 export type { QrImages, QrImagesOptions, QrSource, QrTextDecoder, RenderedQr } from './qr-images.js';
+export { createQrPool } from './qr-pool.js';
+export type { QrPool, QrPoolOptions } from './qr-pool.js';
 export { configureSharp } from './sharp-settings.js';

@@ -3,10 +3,11 @@ import { ValidationError } from '../shared/errors.js';
 import type { EgressPolicy } from '../shared/net/egress-policy.js';
 import type { DisplayProfile } from './display-profile.js';
 import type { GreyImage } from './grey-image.js';
-import { decodeBase64Image, decodeImage } from './image-bytes.js';
+import { invalidImage, maxBase64Length } from './image-bytes.js';
 import { createImageFetcher } from './image-fetch.js';
 import { createQrDecoder, type QrTextDecoder } from './qr-decoder.js';
-import { renderQr, type RenderedQr } from './qr-render.js';
+import { createQrPool, type QrPool } from './qr-pool.js';
+import type { RenderedQr } from './qr-render.js';
 
 export type { RenderedQr } from './qr-render.js';
 export type { QrTextDecoder } from './qr-decoder.js';
@@ -37,6 +38,8 @@ export interface QrImagesOptions {
   fetchPolicy?: EgressPolicy | undefined;
   /** Reads text from pixels; default a jsQR worker thread started on first use. */
   decoder?: QrTextDecoder | undefined;
+  /** Worker threads that decode images and render profiles; default a pool of its own (see createQrPool). */
+  pool?: QrPool | undefined;
 }
 
 export interface QrImages {
@@ -48,11 +51,15 @@ export interface QrImages {
   fromText(text: string): Promise<QrSource>;
   /** The source laid out and encoded for a display profile; never reads its text. */
   render(source: QrSource, profile: DisplayProfile): Promise<RenderedQr>;
+  /** Terminates the worker threads (those it made); later loads and renders fail. */
+  close(): Promise<void>;
 }
 
 /**
  * Creates the QR image service: turns PartPay images (base64 or URL) and QR text into
- * sanitised sources, and renders them to terminals' display profiles. Reading the text of an
+ * sanitised sources, and renders them to terminals' display profiles. Decoding an image and
+ * rendering a profile run on worker threads (sharp, layout, PNG deflate): the event loop only
+ * posts the bytes or pixels and takes the answer. Reading the text of an
  * image is left to `source.text()`, asked only by those who need it. Image failures are
  * `UpstreamError`s ('upstream_invalid_response' for bad images); bad text is a `ValidationError`.
  * @example
@@ -67,7 +74,10 @@ export function createQrImages(options: QrImagesOptions): QrImages {
   // Pixels of the sources we made. Weak, so a source dropped from every cache takes its
   // pixels with it.
   const pixels = new WeakMap<QrSource, GreyImage>();
-  const decoder = options.decoder ?? createQrDecoder();
+  const ownDecoder = options.decoder === undefined ? createQrDecoder() : null;
+  const decoder: QrTextDecoder = options.decoder ?? (ownDecoder as QrTextDecoder);
+  const ownPool = options.pool === undefined ? createQrPool() : null;
+  const pool: QrPool = options.pool ?? (ownPool as QrPool);
 
   function remember(image: GreyImage, readText: () => Promise<string | null>): QrSource {
     let text: Promise<string | null> | null = null;
@@ -87,8 +97,9 @@ export function createQrImages(options: QrImagesOptions): QrImages {
     return source;
   }
 
-  async function fromBytes(bytes: Buffer): Promise<QrSource> {
-    const image = await decodeImage(bytes, maxPixels);
+  async function load(input: { base64: string } | { bytes: Uint8Array }): Promise<QrSource> {
+    const transfer = 'bytes' in input ? [input.bytes.buffer as ArrayBuffer] : [];
+    const { image } = await pool.run({ op: 'load' as const, ...input, maxBytes: options.maxBytes, maxPixels }, transfer);
     return remember(image, () => decoder.decode(image));
   }
 
@@ -99,8 +110,13 @@ export function createQrImages(options: QrImagesOptions): QrImages {
   }
 
   return {
-    fromBase64: async (data) => fromBytes(decodeBase64Image(data, options.maxBytes)),
-    fromUrl: async (url) => fromBytes(await fetchImage(url)),
+    fromBase64: async (data) => {
+      // Checked here too, so an oversized answer is not copied to a worker only to be refused.
+      if (data.length > maxBase64Length(options.maxBytes) + 64) throw invalidImage(`larger than ${options.maxBytes} bytes`);
+      return load({ base64: data });
+    },
+    // A copy in a buffer of its own, transferred: the fetched one may share a pooled buffer.
+    fromUrl: async (url) => load({ bytes: new Uint8Array(await fetchImage(url)) }),
     fromText: async (text) => {
       if (text.length === 0) throw new ValidationError('QR text is empty');
       let modules: QRCode.BitMatrix;
@@ -114,7 +130,13 @@ export function createQrImages(options: QrImagesOptions): QrImages {
       for (let i = 0; i < data.length; i++) data[i] = modules.data[i] ? 0 : 255;
       return remember({ data, width: modules.size, height: modules.size }, () => Promise.resolve(text));
     },
-    render: async (source, profile) => renderQr(pixelsOf(source), profile),
+    render: async (source, profile) => {
+      const { body, contentType, etag } = await pool.run({ op: 'render' as const, image: pixelsOf(source), profile });
+      return { body: Buffer.from(body.buffer, body.byteOffset, body.length), contentType, etag };
+    },
+    async close() {
+      await Promise.all([ownPool?.close(), (ownDecoder as { close?: () => Promise<void> } | null)?.close?.()]);
+    },
   };
 }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createDaemon, type Daemon } from '../../src/daemon.js';
+import type { QrPool } from '../../src/qr/qr-pool.js';
 import type { BuildInfo } from '../../src/ops/build-info.js';
 import { parseConfig } from '../../src/shared/config/load.js';
 import { createLogger } from '../../src/shared/logger.js';
@@ -47,6 +48,8 @@ export interface HarnessOptions {
   electrum?: { scanWaitSeconds?: number; partnerTimeoutSeconds?: number; behaviour?: Record<string, unknown>; defaultScheme?: string; secondPos?: boolean; partnerSimulator?: boolean };
   /** What the daemon says it was built as (/healthz, metrics); without it, the daemon's own default. */
   build?: BuildInfo;
+  /** The daemon's QR worker pool (to watch it); default its own. */
+  qrPool?: QrPool;
 }
 
 /**
@@ -192,7 +195,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logger = createLogger({ level: 'debug', stream });
   let clockOffset = 0;
   const clock = () => Date.now() + clockOffset;
-  const daemonOptions = { logger, clock, ...(options.build ? { build: options.build } : {}) };
+  const daemonOptions = { logger, clock, ...(options.build ? { build: options.build } : {}), ...(options.qrPool ? { qrPool: options.qrPool } : {}) };
   let daemon = createDaemon(config, daemonOptions);
   const url = await daemon.start();
   return {
