@@ -28,7 +28,7 @@ import { openLoopPhase } from './open-loop.js';
 import { partpayFlow } from './partpay-flow.js';
 import { DAEMON_ROOT, procStats, ROOT, sampleRss, startBareHttp, startDaemon } from './procs.js';
 import { createProgress } from './progress.js';
-import { qrMicro } from './qr-micro.js';
+import { MAIN_THREAD_CLOCK, qrMicro } from './qr-micro.js';
 import { at, printCompare, printTable, targets } from './report.js';
 import { prepareRevision } from './revision.js';
 import { BENCH, startStack, startupConfig } from './setup.js';
@@ -111,7 +111,7 @@ if (run('sqlite')) {
 
 if (run('qr')) {
   progress.step(`QR rendering in-process, ${settings.qrSamples} payments per variant and profile`);
-  results['qr'] = { perProfile: await qrMicro(settings.qrSamples) };
+  results['qr'] = { mainThreadClock: MAIN_THREAD_CLOCK, perProfile: await qrMicro(settings.qrSamples) };
 }
 
 if (run('startup')) {
