@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { createQrCache, createQrImages } from '../../src/qr/index.js';
+import { createQrCache, createQrImages, type QrSource } from '../../src/qr/index.js';
 import { displayProfileSchema } from '../../src/qr/display-profile.js';
 import { createQrImages as createSimQrImages } from '../../src/simulator/partpay/qr-images.js';
 import { PROFILES } from './setup.js';
@@ -20,10 +20,12 @@ export interface QrProfileFigures {
   cachedHit: LatencySummary;
   /**
    * CPU time of the main thread (the event loop) per payment, ms, by MAIN_THREAD_CLOCK: what a
-   * payment takes from every other request; the rest ran on worker or libuv threads. The image
-   * server of the URL variant runs on a thread of its own, so it is not counted.
+   * payment takes from every other request; the rest ran on worker or libuv threads. A mean over
+   * all samples of the variant, read once around them all: the scheduler's account of a running
+   * thread lags by up to a tick, too coarse for one payment. The image server of the URL variant
+   * runs on a thread of its own, so it is not counted.
    */
-  mainThreadMs: { base64: LatencySummary; url: LatencySummary; renderOnly: LatencySummary };
+  mainThreadMs: { base64: number; url: number; renderOnly: number };
   /** CPU of the whole process per payment (all threads, the image server's included for URL), ms. */
   cpuMs: { base64: LatencySummary; url: LatencySummary; renderOnly: LatencySummary };
   bytes: number;
@@ -42,15 +44,24 @@ function mainThreadMs(): number {
   return performance.eventLoopUtilization().active;
 }
 
-/** Wall time, main-thread CPU and process CPU (all threads) of one awaited call, ms. */
-async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; wall: number; main: number; cpu: number }> {
+/**
+ * Runs `fn(i)` for each sample in turn: wall time and process CPU (all threads) of each, ms,
+ * and the main thread's CPU per sample over them all.
+ */
+async function measureEach<T>(samples: number, fn: (i: number) => Promise<T>) {
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  const values: T[] = [];
   const main = mainThreadMs();
-  const cpu = process.cpuUsage();
-  const t = monoMs();
-  const value = await fn();
-  const wall = monoMs() - t;
-  const used = process.cpuUsage(cpu);
-  return { value, wall, main: mainThreadMs() - main, cpu: (used.user + used.system) / 1000 };
+  for (let i = 0; i < samples; i++) {
+    const used = process.cpuUsage();
+    const t = monoMs();
+    values.push(await fn(i));
+    wall.push(monoMs() - t);
+    const { user, system } = process.cpuUsage(used);
+    cpu.push((user + system) / 1000);
+  }
+  return { values, wall: latencies(wall), cpu: latencies(cpu), main: (mainThreadMs() - main) / samples };
 }
 
 // The image server runs on a thread of its own, so its work is not counted as the pipeline's
@@ -89,26 +100,13 @@ export async function qrMicro(samples: number): Promise<Record<string, QrProfile
     for (let i = 0; i < Math.min(3, samples); i++) await images.render(await images.fromBase64((jpegs[i] as Buffer).toString('base64')), displayProfileSchema.parse(PROFILES.default));
     for (const [name, input] of Object.entries(PROFILES)) {
       const profile = displayProfileSchema.parse(input);
-      const wall = { base64: [] as number[], url: [] as number[], renderOnly: [] as number[] };
-      const main = { base64: [] as number[], url: [] as number[], renderOnly: [] as number[] };
-      const cpu = { base64: [] as number[], url: [] as number[], renderOnly: [] as number[] };
-      const record = (kind: keyof typeof wall, m: { wall: number; main: number; cpu: number }) => {
-        wall[kind].push(m.wall);
-        main[kind].push(m.main);
-        cpu[kind].push(m.cpu);
-      };
-      let bytes = 0;
-      for (let i = 0; i < samples; i++) {
-        const data = (jpegs[i] as Buffer).toString('base64');
-        const b64 = await measure(async () => {
-          const source = await images.fromBase64(data);
-          return { source, rendered: await images.render(source, profile) };
-        });
-        record('base64', b64);
-        bytes = b64.value.rendered.body.length;
-        record('url', await measure(async () => images.render(await images.fromUrl(`${base}/${i}`), profile)));
-        record('renderOnly', await measure(() => images.render(b64.value.source, profile)));
-      }
+      const base64 = jpegs.slice(0, samples).map((j) => j.toString('base64'));
+      const b64 = await measureEach(samples, async (i) => {
+        const source = await images.fromBase64(base64[i] as string);
+        return { source, rendered: await images.render(source, profile) };
+      });
+      const url = await measureEach(samples, async (i) => images.render(await images.fromUrl(`${base}/${i}`), profile));
+      const renderOnly = await measureEach(samples, async (i) => images.render((b64.values[i] as { source: QrSource }).source, profile));
       const cache = createQrCache(images, { maxEntries: 100 });
       const source = await images.fromBase64((jpegs[0] as Buffer).toString('base64'));
       await cache.get('p', async () => source, profile);
@@ -118,8 +116,15 @@ export async function qrMicro(samples: number): Promise<Record<string, QrProfile
         await cache.get('p', async () => source, profile);
         hits.push(monoMs() - t);
       }
-      const each = (m: typeof wall) => ({ base64: latencies(m.base64), url: latencies(m.url), renderOnly: latencies(m.renderOnly) });
-      out[name] = { ...each(wall), cachedHit: latencies(hits), mainThreadMs: each(main), cpuMs: each(cpu), bytes };
+      out[name] = {
+        base64: b64.wall,
+        url: url.wall,
+        renderOnly: renderOnly.wall,
+        cachedHit: latencies(hits),
+        mainThreadMs: { base64: b64.main, url: url.main, renderOnly: renderOnly.main },
+        cpuMs: { base64: b64.cpu, url: url.cpu, renderOnly: renderOnly.cpu },
+        bytes: (b64.values[0] as { rendered: { body: Buffer } }).rendered.body.length,
+      };
     }
   } finally {
     await server.terminate();

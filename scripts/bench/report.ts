@@ -39,7 +39,7 @@ export function targets(r: Results) {
   const inBare = (flowPath: string, c: string) => (at(r, flowPath) * 1000) / bareUs(c);
   const bestFlows = Math.max(...ls.map((c) => at(r, `partpayFlows.byConcurrency.${c}.flowsPerSec`)));
   // The event loop's share of the pipeline, in every profile (the rest runs on the QR worker).
-  const worstMain = Math.max(...profiles.flatMap((p) => ['base64', 'url', 'renderOnly'].map((v) => at(r, `qr.perProfile.${p}.mainThreadMs.${v}.p50`))));
+  const worstMain = Math.max(...profiles.flatMap((p) => ['base64', 'url', 'renderOnly'].map((v) => at(r, `qr.perProfile.${p}.mainThreadMs.${v}`))));
   const rows: Array<{ id: string; what: string; target: string; value: number; unit: string; met: boolean }> = [];
   const add = (id: string, what: string, value: number, unit: string, limit: number, atMost: boolean) => {
     if (Number.isNaN(value)) return; // the phase did not run
@@ -59,7 +59,7 @@ export function targets(r: Results) {
   add('open-create-p99', 'open loop at 50% of capacity: create overhead p99', at(r, 'openLoop.byPercentOfCapacity.50.createOverheadMs.p99'), 'ms', 10, true);
   add('open-callback-p99', 'open loop at 50%: callback->terminal p99', at(r, 'openLoop.byPercentOfCapacity.50.callbackToTerminalMs.p99'), 'ms', 5, true);
   add('open-loop-delay-p99', "open loop at 50%: daemon's event-loop delay p99", at(r, 'openLoop.byPercentOfCapacity.50.eventLoopDelayMs.p99'), 'ms', 10, true);
-  add('qr-main-thread', 'QR per payment on the event loop p50, worst profile/variant', worstMain, 'ms', 1, true);
+  add('qr-main-thread', 'QR per payment on the event loop (mean CPU), worst profile/variant', worstMain, 'ms', 1, true);
   add('qr-cached', 'QR cached re-fetch over HTTP p50', at(r, 'qr.httpRefetch.image200.p50'), 'ms', 0.5, true);
   const sizes = (r['dbSize'] ?? {}) as Record<string, { api: Record<string, { ratioP50: number }>; jobs: Record<string, { cpuMsMax: number }>; purge: { oldestWeek: { batchCpuMs: { p99: number } } } }>;
   for (const [n, x] of Object.entries(sizes)) {
@@ -131,10 +131,12 @@ export function printTable(r: Results): void {
     qr.push([p, pair('base64'), pair('url'), pair('renderOnly'), pair('cachedHit'), fmt(at(r, `qr.perProfile.${p}.bytes`), 0)]);
   }
   if (Object.keys(perProfile).length > 0) console.log(qr.toString());
-  const qrCost = new Table({ head: ['QR per payment, ms p50 (p99)', 'main thread: base64 / URL / render', 'CPU, all threads: base64 / URL / render'], style: { head: [], border: [] } });
+  const qrCost = new Table({ head: ['QR per payment, CPU ms', 'main thread (mean): base64 / URL / render', 'all threads p50 (p99): base64 / URL / render'], style: { head: [], border: [] } });
   for (const p of Object.keys(perProfile)) {
-    const three = (k: string) => ['base64', 'url', 'renderOnly'].map((v) => `${fmt(at(r, `qr.perProfile.${p}.${k}.${v}.p50`), 2)} (${fmt(at(r, `qr.perProfile.${p}.${k}.${v}.p99`), 2)})`).join(' / ');
-    qrCost.push([p, three('mainThreadMs'), three('cpuMs')]);
+    const variants = ['base64', 'url', 'renderOnly'];
+    const main = variants.map((v) => fmt(at(r, `qr.perProfile.${p}.mainThreadMs.${v}`), 2)).join(' / ');
+    const all = variants.map((v) => `${fmt(at(r, `qr.perProfile.${p}.cpuMs.${v}.p50`), 2)} (${fmt(at(r, `qr.perProfile.${p}.cpuMs.${v}.p99`), 2)})`).join(' / ');
+    qrCost.push([p, main, all]);
   }
   if (Object.keys(perProfile).length > 0) console.log(qrCost.toString());
 
