@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { createQrCache, createQrImages, type QrSource } from '../../src/qr/index.js';
-import { displayProfileSchema } from '../../src/qr/display-profile.js';
+import { displayProfileSchema, type DisplayProfile } from '../../src/qr/display-profile.js';
 import { createQrImages as createSimQrImages } from '../../src/simulator/partpay/qr-images.js';
 import { PROFILES } from './setup.js';
 import { latencies, monoMs, type LatencySummary } from './stats.js';
@@ -96,10 +96,18 @@ export async function qrMicro(samples: number): Promise<Record<string, QrProfile
   const images = createQrImages({ fetchTimeoutMs: 5000, maxBytes: 1_048_576, fetchPolicy: { key: 'bench.imageFetch', allowLoopbackHttp: true } });
   const out: Record<string, QrProfileFigures> = {};
   try {
-    // Warm the JIT and sharp's thread pool so the first profile is not charged for it.
-    for (let i = 0; i < Math.min(3, samples); i++) await images.render(await images.fromBase64((jpegs[i] as Buffer).toString('base64')), displayProfileSchema.parse(PROFILES.default));
+    // Warm the JIT (of this thread and of any worker thread, which starts cold), sharp's thread
+    // pool and the image fetcher's connection, per profile, so a long-running daemon's steady
+    // state is measured rather than its first payments.
+    const warm = async (profile: DisplayProfile) => {
+      for (let i = 0; i < Math.min(12, samples); i++) {
+        await images.render(await images.fromBase64((jpegs[i] as Buffer).toString('base64')), profile);
+        await images.render(await images.fromUrl(`${base}/${i}`), profile);
+      }
+    };
     for (const [name, input] of Object.entries(PROFILES)) {
       const profile = displayProfileSchema.parse(input);
+      await warm(profile);
       const base64 = jpegs.slice(0, samples).map((j) => j.toString('base64'));
       const b64 = await measureEach(samples, async (i) => {
         const source = await images.fromBase64(base64[i] as string);
