@@ -96,13 +96,14 @@ export async function qrMicro(samples: number): Promise<Record<string, QrProfile
   const images = createQrImages({ fetchTimeoutMs: 5000, maxBytes: 1_048_576, fetchPolicy: { key: 'bench.imageFetch', allowLoopbackHttp: true } });
   const out: Record<string, QrProfileFigures> = {};
   try {
-    // Warm the JIT (of this thread and of any worker thread, which starts cold), sharp's thread
-    // pool and the image fetcher's connection, per profile, so a long-running daemon's steady
-    // state is measured rather than its first payments.
+    // Warm the JIT (of this thread and of any worker thread, which starts cold and needs some 50
+    // payments to reach its steady state), sharp's thread pool and the image fetcher's
+    // connection, per profile, so a long-running daemon's steady state is measured rather than
+    // its first payments.
     const warm = async (profile: DisplayProfile) => {
-      for (let i = 0; i < Math.min(12, samples); i++) {
-        await images.render(await images.fromBase64((jpegs[i] as Buffer).toString('base64')), profile);
-        await images.render(await images.fromUrl(`${base}/${i}`), profile);
+      for (let i = 0; i < 30; i++) {
+        await images.render(await images.fromBase64((jpegs[i % samples] as Buffer).toString('base64')), profile);
+        await images.render(await images.fromUrl(`${base}/${i % samples}`), profile);
       }
     };
     for (const [name, input] of Object.entries(PROFILES)) {
