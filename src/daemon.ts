@@ -52,7 +52,7 @@ export interface DaemonOptions {
   db?: Db;
   /** Where every outbound call goes (PartPay, its token endpoint, partners); default: the network. The simulator passes an in-process one. */
   dispatcher?: Dispatcher;
-  /** Render a new payment's QR image before the terminal asks for it (default true). */
+  /** Render a new payment's QR image before the terminal asks for it, and start the QR worker at `start()` (default true). */
   warmQrImages?: boolean;
   /** Worker threads that decode and render QR images (default: a pool of its own); `stop()` closes it either way. */
   qrPool?: QrPool;
@@ -289,6 +289,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       // Resume what a previous run left: owed deliveries now (refunds it was attempting included), overdue payments on the next round.
       core.resume();
       deliverer.kick();
+      // The QR worker starts now, in the background, rather than with the first payment.
+      if (options.warmQrImages !== false) qrPool.prestart();
       return main.url;
     },
     /** Base URL of the listener serving PartPay's callback (the main one unless separated). */

@@ -40,7 +40,7 @@ interface Slot {
 /**
  * A small, bounded pool of worker threads that decode PartPay's QR images and render display
  * profiles (sharp, layout, PNG deflate), so the daemon's event loop only posts a message and
- * takes the answer. Workers start on first use and never keep the process alive; a task goes
+ * takes the answer. Workers start on first use (or `prestart()`) and never keep the process alive; a task goes
  * to the worker with the fewest in flight. A worker that dies fails its tasks with a clear
  * error and is replaced by the next task; `close()` terminates them all.
  * @example
@@ -102,6 +102,13 @@ export function createQrPool(options: QrPoolOptions = {}) {
         if (code !== undefined) throw new UpstreamError(code, message, { retryable: retryable ?? false });
         throw new Error(`QR worker: ${message}`);
       });
+    },
+    /**
+     * Starts the first worker now if none runs, so the first payment does not wait for it
+     * (loading sharp and compiling the WebAssembly take most of a second on a small box).
+     */
+    prestart(): void {
+      if (!closed && slots.length === 0) start();
     },
     /** Worker threads running now. */
     get workers(): number {

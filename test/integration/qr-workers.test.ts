@@ -8,6 +8,8 @@ describe("the daemon's QR worker threads", () => {
     const pool = createQrPool();
     const h = await startHarness({ qrPool: pool });
     try {
+      // Started with the daemon, so the first payment does not wait for it.
+      expect(pool.workers).toBe(1);
       const created = await call<PaymentJson>(`${h.url}/v1/payments`, { headers: h.auth(), json: { amountMinor: 1000, currency: 'NZD', merchantReference: 'R-workers' } });
       expect(created.status, created.text).toBe(201);
       const qr = await fetch(`${h.url}${created.body.qr?.imageUrl}`, { headers: h.auth() });

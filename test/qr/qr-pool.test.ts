@@ -97,6 +97,23 @@ describe('QR worker pool', () => {
     await expect(images.render(source, profile())).rejects.toThrow('QR worker pool is closed');
   });
 
+  it('starts its first worker on prestart, once, before any task', async () => {
+    const pool = createQrPool();
+    try {
+      expect(pool.workers).toBe(0);
+      pool.prestart();
+      pool.prestart();
+      expect(pool.workers).toBe(1);
+      const images = createQrImages({ fetchTimeoutMs: 1000, maxBytes: MAX_BYTES, pool });
+      await images.render(await images.fromText(TEXT), profile());
+      expect(pool.workers).toBe(1);
+    } finally {
+      await pool.close();
+    }
+    pool.prestart();
+    expect(pool.workers).toBe(0);
+  });
+
   it('spreads tasks over at most `size` workers', async () => {
     const pool = createQrPool({ size: 2 });
     const images = createQrImages({ fetchTimeoutMs: 1000, maxBytes: MAX_BYTES, pool });
