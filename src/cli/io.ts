@@ -16,6 +16,8 @@ export interface CliIo {
   fetch?: typeof fetch;
   /** Addresses a host name resolves to, for the doctor's partner address check; defaults to the system resolver. */
   lookupHost?: (hostname: string) => Promise<string[]>;
+  /** Resolves with the signal's name when the process is asked to stop (SIGINT, SIGTERM); long-running commands (`sandbox`) wait on it. */
+  untilStopped?: () => Promise<string>;
 }
 
 /** Exit codes (sysexits.h where one fits). */

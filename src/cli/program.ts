@@ -4,6 +4,7 @@ import { registerDbCommands } from './commands/db.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerPaymentCommands } from './commands/payments.js';
 import { registerReportCommand } from './commands/report.js';
+import { registerSandboxCommand } from './commands/sandbox.js';
 import { registerTerminalCommands } from './commands/terminals.js';
 import { EXIT_SIGNAL } from './context.js';
 import { EXIT, type CliIo } from './io.js';
@@ -40,7 +41,8 @@ Examples:
   $ tenderbridge doctor --config /etc/tenderbridge/config.json
   $ tenderbridge terminals add TERM0003 --store STORE001
   $ tenderbridge payments list --attention
-  $ tenderbridge report --date 2026-03-01 --csv > eod.csv`,
+  $ tenderbridge report --date 2026-03-01 --csv > eod.csv
+  $ tenderbridge sandbox --help`,
     );
   registerConfigCommands(program, io);
   registerDoctorCommand(program, io);
@@ -48,6 +50,7 @@ Examples:
   registerPaymentCommands(program, io);
   registerReportCommand(program, io);
   registerDbCommands(program, io);
+  registerSandboxCommand(program, io);
   return program;
 }
 
