@@ -214,7 +214,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       { path: '/', router: readinessRoutes(readiness, { token: config.ops.readinessToken }) },
       { path: '/', router: metricsRoutes(metrics, { mode: config.ops.metricsAccess, token: config.ops.metricsToken }) },
       ...(separateCallback ? [] : [callback]),
-      { path: '/', router: webRoutes({ db, config, registry, payments, outbox, events, operator, detail, build, metrics, kickOutbox: () => deliverer.kick(), logger: logger.child({ component: 'web' }), clock }) },
+      { path: '/', router: webRoutes({ db, config, registry, payments, outbox, events, sse, operator, detail, build, metrics, kickOutbox: () => deliverer.kick(), logger: logger.child({ component: 'web' }), clock }) },
     ],
   });
   // PartPay's callback on its own listener (public), apart from the terminals' (store LAN): the

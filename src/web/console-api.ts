@@ -7,7 +7,9 @@ import { NotFoundError, ConflictError, UnsupportedMediaTypeError } from '../shar
 import { parseOr400 } from '../shared/http/validate.js';
 import { consoleEvent, consoleOutboxItem, consolePayment, consoleRefund, localDate, localDayBounds, sumMetrics, timeBound } from './console-views.js';
 import { outboxIdParam, outboxQuery, paymentIdParam, paymentListQuery, reportQuery, resolveBody, type PaymentListQuery } from './console-schemas.js';
+import { streamConsoleEvents } from './console-events.js';
 import type { WebDeps } from './deps.js';
+import type { SessionStore } from './sessions.js';
 import { currentOperator, sameOriginWrites } from './operator-auth.js';
 
 const STUCK_AFTER_MS = 15 * 60_000;
@@ -16,9 +18,10 @@ const METRICS = ['tenderbridge_partpay_callbacks_total', 'tenderbridge_partpay_c
 /**
  * The console's JSON API (mounted behind operator auth at /console/api): payments with
  * filters, a payment's journal, operator resolutions, the outbox and its dead letters,
- * health at a glance and end-of-day figures, with CSV exports. Errors are thrown.
+ * health at a glance and end-of-day figures, with CSV exports, and the live event stream.
+ * Errors are thrown.
  */
-export function consoleApi(deps: WebDeps): Router {
+export function consoleApi(deps: WebDeps & { sessions: SessionStore }): Router {
   const router = express.Router();
   router.use(sameOriginWrites);
   router.use((req, _res, next) => {
@@ -48,6 +51,8 @@ export function consoleApi(deps: WebDeps): Router {
   router.get('/whoami', (_req, res) => {
     res.json({ operator: currentOperator(res) });
   });
+
+  router.get('/events', (req, res) => streamConsoleEvents(req, res, deps));
 
   router.get('/payments', (req, res) => {
     const q = parseOr400(paymentListQuery, req.query, 'query');

@@ -6,6 +6,7 @@ import type { OperatorActions } from '../payments/operator.js';
 import type { PaymentRepository } from '../payments/repository.js';
 import type { Registry } from '../registry/registry.js';
 import type { ProviderDetail } from '../terminals/presenter.js';
+import type { SseRegistry } from '../terminals/sse.js';
 import type { Config } from '../shared/config/load.js';
 import type { Db } from '../shared/db/open.js';
 import type { Logger } from '../shared/logger.js';
@@ -18,6 +19,8 @@ export interface WebDeps {
   payments: PaymentRepository;
   outbox: OutboxRepository;
   events: PaymentEvents;
+  /** Open streams, ended at shutdown (the console's live feed is one). */
+  sse: SseRegistry;
   operator: OperatorActions;
   /** Which tenderbridge this is, in the console's footer. */
   build?: BuildInfo;

@@ -10,9 +10,13 @@ const PUBLIC: Record<string, string> = {
   'GET /readyz': 'readiness for load balancers',
   'POST /partpay/callback': 'authenticated by its HMAC signature instead',
   'GET /metrics': 'loopback-only (or bearer token) by ops.metricsAccess; tested in ops.test.ts',
+  'GET /console/login': 'the sign-in form',
+  'POST /console/login': 'signing in: wrong credentials are refused 401 (test/web/console-session.test.ts)',
 };
 // Static pages that carry no data (the console's data comes from its authenticated API).
-const isStaticPage = (path: string) => path === '/' || /^\/terminal(\/|$)|^\/(assets|static)\//.test(path);
+const isStaticPage = (path: string) => path === '/' || /^\/terminal(\/|$)|^\/(assets|static)\/|^\/favicon\.(ico|svg)$|^\/console\/assets\/login\.js$/.test(path);
+/** Console pages answer a caller without a session by sending the browser to the sign-in form. */
+const isSignInRedirect = (status: number, headers: Headers) => status === 303 && (headers.get('location') ?? '').startsWith('/console/login');
 
 let h: Harness;
 let paymentId: string;
@@ -86,10 +90,13 @@ describe('access-control matrix over every route the app serves', () => {
         const ownsResource = route.path.includes(':id') || route.path.includes(':tranId');
         // Another terminal is a valid terminal: it may use the API for itself, but not the first terminal's payment or code.
         if (kind === 'other-terminal' && route.path.startsWith('/v1/') && !ownsResource) continue;
-        const res = await call(`${h.url}${concrete(route.path)}`, { method: route.method, headers, ...(route.method === 'GET' ? {} : { json: {} }) });
+        const url = `${h.url}${concrete(route.path)}`;
+        // Not followed: a redirect to the sign-in form is the refusal.
+        const res = route.method === 'GET' ? await fetch(url, { headers, redirect: 'manual' }) : await fetch(url, { method: route.method, headers: { ...headers, 'Content-Type': 'application/json' }, body: '{}' });
+        await res.arrayBuffer();
         calls += 1;
         // Another terminal's key is a valid terminal: it is refused the first terminal's payment as 404.
-        const refused = kind === 'other-terminal' && route.path.startsWith('/v1/') ? res.status === 404 : [401, 403].includes(res.status);
+        const refused = kind === 'other-terminal' && route.path.startsWith('/v1/') ? res.status === 404 : [401, 403].includes(res.status) || isSignInRedirect(res.status, res.headers);
         if (!refused) failures.push(`${route.method} ${route.path} with ${what}: ${res.status}`);
       }
     }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TERMINAL_KEY, eventually, type Harness } from '../support/harness.js';
 import { describeWhenAvailable, tools } from '../support/system-tools.js';
-import { launchBrowser, screenshotOnFailure, type TestBrowser } from './browser.js';
+import { launchBrowser, screenshotOnFailure, signInConsole, type TestBrowser } from './browser.js';
 import { OPERATOR, startWebHarness } from './support.js';
 
 // The pages read and show amounts with the server's ISO 4217 digits, not a hard-coded two:
@@ -19,7 +19,7 @@ afterAll(async () => {
 
 describeWhenAvailable('a merchant whose currency has no minor units (JPY)', [tools.chromium()], () => {
   it('takes "500" typed on the virtual terminal as ¥500, sends PartPay 500 and shows JPY 500 in the console', async () => {
-    const ctx = await b.context({ httpCredentials: { username: OPERATOR.name, password: OPERATOR.password } });
+    const ctx = await b.context();
     const till = await ctx.newPage();
     const operatorPage = await ctx.newPage();
     screenshotOnFailure('jpy-sale', () => [till, operatorPage]);
@@ -35,7 +35,7 @@ describeWhenAvailable('a merchant whose currency has no minor units (JPY)', [too
     expect(payment).toMatchObject({ amountMinor: 500, currency: 'JPY' });
     expect(h.sim.orders().find((o) => o.merchantReference === 'YEN-1')?.amount).toBe(500);
 
-    await operatorPage.goto(`${h.url}/console`);
+    await signInConsole(operatorPage, h.url, OPERATOR);
     const rows = operatorPage.getByRole('table', { name: 'Payments, newest first' });
     await expect.poll(() => rows.textContent()).toContain('JPY 500');
     expect(await rows.textContent()).not.toContain('JPY 5.00');

@@ -4,7 +4,7 @@ import { ELECTRUM, TERMINAL_KEY, eventually, type Harness } from '../support/har
 import { call, type PaymentJson } from '../support/http.js';
 import Database from 'better-sqlite3';
 import { describeWhenAvailable, tools } from '../support/system-tools.js';
-import { launchBrowser, screenshotOnFailure, type TestBrowser } from './browser.js';
+import { launchBrowser, screenshotOnFailure, signInConsole, type TestBrowser } from './browser.js';
 import { OPERATOR, startWebHarness } from './support.js';
 
 // The pages driven in headless Chromium by clicks and typing only, as a store's IT person
@@ -117,24 +117,24 @@ describeWhenAvailable('virtual terminal and customer pages', [tools.chromium()],
 });
 
 describeWhenAvailable('operator console', [tools.chromium()], () => {
-  it('refuses access without credentials', async () => {
+  it('refuses access without signing in: the console sends the browser to its sign-in form, which refuses a wrong password', async () => {
     const ctx = await b.context();
     const page = await ctx.newPage();
     screenshotOnFailure('console-refused', () => [page]);
-    // Headless Chromium has no sign-in prompt: it abandons the navigation after the challenge.
-    const visit = async (p: Page) => {
-      const [response] = await Promise.all([p.waitForResponse(`${h.url}/console`), p.goto(`${h.url}/console`).catch(() => null)]);
-      return response;
-    };
-    const res = await visit(page);
-    expect(res.status()).toBe(401);
-    expect(res.headers()['www-authenticate']).toMatch(/^Basic /);
-    expect(await page.getByRole('heading', { name: 'Operator console' }).count()).toBe(0);
-    const wrong = await b.context({ httpCredentials: { username: OPERATOR.name, password: 'not-the-password' } });
-    const again = await wrong.newPage();
-    screenshotOnFailure('console-refused-wrong', () => [again]);
-    expect((await visit(again)).status()).toBe(401);
-    expect(await again.getByRole('heading', { name: 'Operator console' }).count()).toBe(0);
+    await page.goto(`${h.url}/console`);
+    expect(new URL(page.url()).pathname).toBe('/console/login');
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+    await page.getByLabel('Operator name').fill(OPERATOR.name);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.locator('#login-result').textContent()).toMatch(/Not signed in: unknown operator or wrong password/);
+    expect(new URL(page.url()).pathname).toBe('/console/login');
+    // Basic credentials do not open the page (they could not be signed out).
+    const basic = await b.context({ httpCredentials: { username: OPERATOR.name, password: OPERATOR.password } });
+    const again = await basic.newPage();
+    await again.goto(`${h.url}/console`);
+    expect(new URL(again.url()).pathname).toBe('/console/login');
   });
 
   it('finds a late-approved payment and refunds it, journaled with the operator', async () => {
@@ -146,11 +146,10 @@ describeWhenAvailable('operator console', [tools.chromium()], () => {
     await h.sim.approve(created.body.partpay?.orderId as string);
     await eventually(() => h.daemon.payments.get(created.body.id)?.attention === 'late_approval');
 
-    const ctx = await b.context({ httpCredentials: { username: OPERATOR.name, password: OPERATOR.password } });
+    const ctx = await b.context();
     const page = await ctx.newPage();
     screenshotOnFailure('console-resolve', () => [page]);
-    await page.goto(`${h.url}/console`);
-    await page.getByRole('heading', { name: 'Operator console' }).waitFor();
+    await signInConsole(page, h.url, OPERATOR);
     const attention = page.getByRole('table', { name: 'Payments needing attention' });
     await attention.getByRole('button', { name: /Resolve: STUCK-1/ }).click();
     await expect.poll(() => page.locator('#detail-heading').textContent()).toContain('STUCK-1');

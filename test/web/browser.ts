@@ -54,3 +54,13 @@ export function screenshotOnFailure(name: string, pages: () => Page[]): void {
     }
   });
 }
+
+/** Signs in on the console's form, as an operator would, and waits for the console. */
+export async function signInConsole(page: Page, url: string, operator: { name: string; password: string }): Promise<void> {
+  await page.goto(`${url}/console`);
+  await page.getByLabel('Operator name').fill(operator.name);
+  await page.getByLabel('Password').fill(operator.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Operator console' }).waitFor();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}

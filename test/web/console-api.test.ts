@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
-import { OPERATOR, operatorAuth, startWebHarness } from './support.js';
+import { OPERATOR, operatorAuth, signIn, startWebHarness } from './support.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -20,13 +20,18 @@ async function createPayment(reference: string, amountMinor = 1995): Promise<Pay
 }
 
 describe('console authentication', () => {
-  it('refuses the console and its API without credentials, with a basic-auth challenge', async () => {
-    for (const path of ['/console', '/console/api/payments', '/console/assets/console.js']) {
+  it('refuses the console API and script without credentials (a basic-auth challenge for the API), and sends the page to the sign-in form', async () => {
+    for (const path of ['/console/api/payments', '/console/assets/console.js']) {
       const res = await call(`${h.url}${path}`);
       expect(res.status, path).toBe(401);
-      expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="tenderbridge console"/);
       expect(res.body).toMatchObject({ error: { code: 'unauthenticated' } });
     }
+    expect((await call(`${h.url}/console/api/payments`)).headers.get('www-authenticate')).toMatch(/^Basic realm="tenderbridge console"/);
+    // The script is for the signed-in page only: no basic auth there.
+    expect((await call(`${h.url}/console/assets/console.js`, { headers: AUTH() })).status).toBe(401);
+    const page = await fetch(`${h.url}/console`, { redirect: 'manual' });
+    expect(page.status).toBe(303);
+    expect(page.headers.get('location')).toBe('/console/login');
   });
 
   it('refuses a wrong password and an unknown operator', async () => {
@@ -40,7 +45,10 @@ describe('console authentication', () => {
     const res = await call(`${h.url}/console/api/whoami`, { headers: AUTH() });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ operator: OPERATOR.name });
-    const page = await fetch(`${h.url}/console`, { headers: AUTH() });
+    // The page takes the session of the sign-in form, not basic auth (which cannot sign out).
+    expect((await fetch(`${h.url}/console`, { headers: AUTH(), redirect: 'manual' })).status).toBe(303);
+    const { cookie } = await signIn(h.url);
+    const page = await fetch(`${h.url}/console`, { headers: { Cookie: cookie } });
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(await page.text()).toContain('Signed in as <strong>olive</strong>');

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { electrumPos } from '../support/electrum-pos.js';
 import { TERMINAL_KEY, eventually, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
-import { launchBrowser, type TestBrowser } from './browser.js';
+import { launchBrowser, type TestBrowser, signInConsole } from './browser.js';
 import { OPERATOR, startWebHarness } from './support.js';
 
 // Regenerates the README's screenshots (docs/screenshots/*.png): npm run screenshots
@@ -72,10 +72,10 @@ describe('README screenshots', () => {
     await wallet.goto(`${partnerUrl(h)}/?qr=${encodeURIComponent(code.body.qrCode)}`);
     await wallet.screenshot({ path: `${OUT}/partner-wallet.png` });
 
-    const ops = await b.context({ httpCredentials: { username: OPERATOR.name, password: OPERATOR.password } });
+    const ops = await b.context();
     const consolePage = await ops.newPage();
     await consolePage.setViewportSize({ width: 1180, height: 820 });
-    await consolePage.goto(`${h.url}/console`);
+    await signInConsole(consolePage, h.url, OPERATOR);
     await consolePage.getByRole('button', { name: /Resolve: SALE-1001/ }).waitFor();
     await consolePage.locator('#eod-chart svg').waitFor();
     await consolePage.screenshot({ path: `${OUT}/operator-console.png`, fullPage: true });

@@ -49,7 +49,7 @@ export interface ElectrumPartner {
 
 export interface Config extends Omit<RawConfig, 'merchants' | 'terminals' | 'ops' | 'electrum'> {
   electrum: Omit<RawConfig['electrum'], 'clients' | 'partners'> & { clients: ElectrumClient[]; partners: ElectrumPartner[] };
-  ops: { metricsAccess: 'loopback' | 'token'; metricsToken: string | null; readinessToken: string | null; operators: Array<{ name: string; password: string }> };
+  ops: { metricsAccess: 'loopback' | 'token'; metricsToken: string | null; readinessToken: string | null; operators: Array<{ name: string; password: string }>; console: RawConfig['ops']['console'] };
   /** The file it came from (for messages). */
   source: string;
   merchants: Merchant[];
@@ -164,6 +164,7 @@ export function parseConfig(value: unknown, options: SecretContext & { source: s
     metricsToken: raw.ops.metricsToken === undefined ? null : secret(raw.ops.metricsToken, 'ops.metricsToken'),
     readinessToken: raw.ops.readinessToken === undefined ? null : secret(raw.ops.readinessToken, 'ops.readinessToken'),
     operators: raw.ops.operators.map((o, i) => ({ name: o.name, password: secret(o.password, `ops.operators[${i}].password`) })),
+    console: raw.ops.console,
   };
   if (problems.length > 0) throw new ConfigError(options.source, problems);
   const { merchants: _m, terminals: _t, ops: _o, electrum: _e, ...rest } = raw;

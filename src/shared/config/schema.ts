@@ -134,10 +134,22 @@ const opsSchema = z
     metricsToken: secretRefSchema.optional(),
     /** Bearer token that shows /readyz's checks to a client that is not on loopback; the status (200 or 503) is answered to anyone. */
     readinessToken: secretRefSchema.optional(),
-    /** Operators allowed into the console (HTTP basic auth); their name is journaled with each action. */
+    /** Operators allowed into the console (sign-in form, or HTTP basic auth on its API); their name is journaled with each action. */
     operators: z
       .array(z.object({ name: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, 'must be 1-32 letters, digits, dot, dash or underscore'), password: secretRefSchema }).strict())
       .default([]),
+    /** Console sign-in sessions (kept in memory: a restart signs every operator out). */
+    console: z
+      .object({
+        /** A session ends after this long without the operator doing anything. */
+        idleTimeoutSeconds: z.int().min(5).max(86_400).default(1_800),
+        /** ...and this long after sign-in, however active. */
+        maxSessionSeconds: z.int().min(60).max(7 * 86_400).default(43_200),
+        /** The cookie's `Secure` flag: `auto` when the request came over TLS (directly or via a trusted proxy), or always, or never. */
+        secureCookie: z.enum(['auto', 'always', 'never']).default('auto'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .prefault({})

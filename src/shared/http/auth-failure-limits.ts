@@ -48,7 +48,8 @@ const isRefusal = (err: unknown): boolean => isAppError(err) && (err.status === 
  * Slows brute force without ever holding back a caller that authenticates: an error
  * middleware (mounted after the routes, before the error handler) that sees each refusal
  * (401/403) and counts it per source address (the client, see `server.trustProxy`) and per
- * presented credential (user name and secret, see {@link credentialKey}), in one-minute
+ * presented credential (user name and secret, see {@link credentialKey}; a route that reads
+ * credentials from its body, like the console's sign-in, puts the key in `res.locals.credentialKey`), in one-minute
  * windows. Once a source or a credential has used up its failures, its further *failing*
  * attempts are answered 429 with Retry-After until the window ends. Valid credentials,
  * unauthenticated routes (health, readiness) and correctly signed callbacks never fail, so
@@ -63,7 +64,8 @@ export function authFailureLimits(options: { perSourcePerMinute: number; perCred
     if (!isRefusal(err) || res.locals[COUNTED] === true) return next(err);
     res.locals[COUNTED] = true;
     const source = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-    const credential = presentedCredential(req);
+    // A sign-in form presents its credential in the body: its route leaves the key in res.locals.
+    const credential = (res.locals['credentialKey'] as string | undefined) ?? presentedCredential(req);
     const wait = Math.max(bySource.waitSeconds(source), credential ? byCredential.waitSeconds(credential) : 0);
     if (wait > 0) {
       res.setHeader('Retry-After', String(wait));

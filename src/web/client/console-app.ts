@@ -1,6 +1,8 @@
 /**
  * The operator console's browser code, sent as `consoleApp.toString()`: self-contained, no
- * imports. Same-origin fetches reuse the browser's basic-auth sign-in. Text from the server
+ * imports. Same-origin fetches carry the session cookie; POSTs add the session's CSRF token.
+ * Live updates come over the console's event stream (polling every 3 s only while the stream
+ * is down); a 401 means the session ended and opens the sign-in form. Text from the server
  * is written with textContent only, never as HTML.
  */
 export function consoleApp(): void {
@@ -45,7 +47,14 @@ export function consoleApp(): void {
   };
   let selected: string | null = null;
   /** ISO 4217 minor-unit digits of the merchants' currencies, from the server: the console reads amounts as the server does. */
-  const currencyDigits = (JSON.parse($('console-data').textContent ?? '{}') as { currencyDigits?: Record<string, number> }).currencyDigits ?? {};
+  const pageData = JSON.parse($('console-data').textContent ?? '{}') as { currencyDigits?: Record<string, number>; csrfToken?: string };
+  const currencyDigits = pageData.currencyDigits ?? {};
+  const csrfToken = pageData.csrfToken ?? '';
+  /** Set while refreshes run by themselves (stream, polling): they do not keep the session alive. */
+  let background = false;
+  function signedOut(): void {
+    window.location.assign('/console/login?expired=1');
+  }
 
   function h(tag: string, props: { className?: string; text?: string } = {}, ...children: Array<Node | string>): HTMLElement {
     const e = document.createElement(tag);
@@ -75,7 +84,15 @@ export function consoleApp(): void {
     return h('span', { className: `badge ${tone}`, text: state.replace(/_/g, ' ') });
   }
   async function api(path: string, init: RequestInit = {}): Promise<Json> {
-    const res = await fetch(`/console/api${path}`, { ...init, headers: { Accept: 'application/json', ...(init.body ? { 'Content-Type': 'application/json' } : {}) } });
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (init.body) headers['Content-Type'] = 'application/json';
+    if (init.method === 'POST') headers['X-CSRF-Token'] = csrfToken;
+    if (background) headers['X-Console-Background'] = '1';
+    const res = await fetch(`/console/api${path}`, { ...init, headers });
+    if (res.status === 401) {
+      signedOut();
+      throw new Error('signed out');
+    }
     const body = (await res.json().catch(() => ({}))) as Json;
     if (!res.ok) {
       const e = body['error'] as { code?: string; message?: string } | undefined;
@@ -255,9 +272,27 @@ export function consoleApp(): void {
     const r = (await api(`/report?date=${encodeURIComponent(date)}`)) as { totals: Figures[]; terminals: Figures[] };
     $<HTMLAnchorElement>('eod-csv').href = `/console/api/report.csv?date=${encodeURIComponent(date)}`;
     $('eod-chart').replaceChildren(chart(r.terminals));
-    const rows = r.totals.map((t) =>
-      h('tr', {}, cell(t.currency), cell(String(t.approvedCount), 'num'), cell(money(t.approvedMinor, t.currency), 'num'), cell(String(t.declinedCount), 'num'), cell(String(t.cancelledCount), 'num'), cell(String(t.expiredCount), 'num'), cell(money(t.refundedMinor, t.currency), 'num'), cell(String(t.lateApprovals), 'num')),
-    );
+    // A row per figure and a column per currency: as narrow as the card, however many figures.
+    const figures: Array<[string, (t: Figures) => string]> = [
+      ['Approved', (t) => String(t.approvedCount)],
+      ['Approved amount', (t) => money(t.approvedMinor, t.currency)],
+      ['Declined', (t) => String(t.declinedCount)],
+      ['Cancelled', (t) => String(t.cancelledCount)],
+      ['Expired', (t) => String(t.expiredCount)],
+      ['Refunded', (t) => money(t.refundedMinor, t.currency)],
+      ['Late approvals', (t) => String(t.lateApprovals)],
+    ];
+    const head = (text: string, className = '') => {
+      const th = h('th', { text, className });
+      th.setAttribute('scope', 'col');
+      return th;
+    };
+    $('eod-head').replaceChildren(head('Figure'), ...r.totals.map((t) => head(t.currency, 'num')));
+    const rows = r.totals.length === 0 ? [] : figures.map(([label, value]) => {
+      const th = h('th', { text: label });
+      th.setAttribute('scope', 'row');
+      return h('tr', {}, th, ...r.totals.map((t) => cell(value(t), 'num')));
+    });
     $('eod-rows').replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { text: 'No payments on this day.' }))]));
   }
 
@@ -307,9 +342,62 @@ export function consoleApp(): void {
   $<HTMLInputElement>('eod-date').value = `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, '0')}-${String(today.getDate()).padStart(2, '0')}`;
   void refreshAll();
   void loadReport();
-  setInterval(() => {
-    // Rows are rebuilt on refresh: wait while keyboard focus sits in a table, so it is not lost.
-    const inTable = Boolean(document.activeElement?.closest('tbody'));
-    if ($<HTMLInputElement>('live').checked && document.visibilityState === 'visible' && !inTable) void refreshAll();
-  }, 3000);
+  /** Refreshes by itself; while keyboard focus sits in a table the refresh waits, so focus is not lost. */
+  let pending = false;
+  function liveRefresh(): void {
+    if (!$<HTMLInputElement>('live').checked || document.visibilityState !== 'visible') return;
+    if (document.activeElement?.closest('tbody')) {
+      pending = true;
+      return;
+    }
+    pending = false;
+    background = true;
+    void refreshAll().finally(() => {
+      background = false;
+    });
+  }
+  document.addEventListener('focusout', () => {
+    if (pending) setTimeout(liveRefresh, 0);
+  });
+  let debounce: ReturnType<typeof setTimeout> | null = null;
+  let poll: ReturnType<typeof setInterval> | null = null;
+  function liveState(text: string): void {
+    $('live-state').textContent = text;
+  }
+  const stream = new EventSource('/console/api/events');
+  stream.addEventListener('open', () => {
+    if (poll !== null) {
+      clearInterval(poll);
+      poll = null;
+      // Changes made while the stream was down.
+      liveRefresh();
+    }
+    liveState('(live)');
+  });
+  stream.addEventListener('payment', () => {
+    // A burst of changes becomes one refresh.
+    if (debounce !== null) return;
+    debounce = setTimeout(() => {
+      debounce = null;
+      liveRefresh();
+    }, 200);
+  });
+  stream.addEventListener('signed-out', () => {
+    stream.close();
+    signedOut();
+  });
+  stream.addEventListener('error', () => {
+    // The stream dropped: poll until EventSource reconnects (it retries by itself while CONNECTING).
+    if (poll === null) poll = setInterval(liveRefresh, 3000);
+    liveState('(stream lost: checking every 3 s)');
+  });
+  $('sign-out').addEventListener('click', async () => {
+    stream.close();
+    try {
+      await fetch('/console/logout', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken }, body: '{}' });
+    } catch {
+      // Signed out already, or the daemon is away: the sign-in form either way.
+    }
+    window.location.assign('/console/login');
+  });
 }

@@ -9,11 +9,11 @@ const options = (values: readonly string[], any = 'Any') => [`<option value="">$
  * The operator console: live payments, a payment's journal and resolutions, outbox, health, end
  * of day. `currencyDigits` gives the script each merchant currency's ISO 4217 minor-unit digits.
  */
-export function consolePage(data: { operator: string; stores: string[]; terminals: string[]; currencyDigits: Record<string, number>; version: string }): string {
+export function consolePage(data: { operator: string; csrfToken: string; stores: string[]; terminals: string[]; currencyDigits: Record<string, number>; version: string }): string {
   return pageShell({
     title: 'Operator console · tenderbridge',
     heading: 'Operator console',
-    nav: `${NAV}<span>Signed in as <strong>${escapeHtml(data.operator)}</strong></span>`,
+    nav: `${NAV}<span>Signed in as <strong>${escapeHtml(data.operator)}</strong></span><button id="sign-out" type="button" class="secondary">Sign out</button>`,
     script: '/console/assets/console.js',
     extraHead: jsonBlock('console-data', data),
     body: `
@@ -44,7 +44,7 @@ export function consolePage(data: { operator: string; stores: string[]; terminal
     <div><label for="f-attention">Flagged</label><select id="f-attention" name="attention"><option value="">Any</option><option value="true">Needs attention</option><option value="false">Not flagged</option></select></div>
     <div class="actions"><button type="submit">Apply filters</button><a id="payments-csv" class="button secondary" href="/console/api/payments.csv">Export CSV</a></div>
   </form>
-  <div class="choice"><label><input id="live" type="checkbox" checked> Live updates (every 3 s)</label></div>
+  <div class="choice"><label><input id="live" type="checkbox" checked> Live updates <span id="live-state">(connecting)</span></label></div>
   <div class="scroll"><table><caption class="sr-only">Payments, newest first</caption>
     <thead><tr><th scope="col">Created</th><th scope="col">Provider</th><th scope="col">Store</th><th scope="col">Terminal</th><th scope="col">Reference</th><th scope="col" class="num">Amount</th><th scope="col">State</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
     <tbody id="payment-rows"></tbody></table></div>
@@ -89,8 +89,8 @@ export function consolePage(data: { operator: string; stores: string[]; terminal
   <form id="eod-form" class="filters"><div><label for="eod-date">Day</label><input id="eod-date" type="date" required></div>
   <div class="actions"><button type="submit">Show</button><a id="eod-csv" class="button secondary" href="/console/api/report.csv">Download CSV</a></div></form>
   <div id="eod-chart"></div>
-  <div class="scroll"><table><caption class="sr-only">Totals per currency</caption>
-    <thead><tr><th scope="col">Currency</th><th scope="col" class="num">Approved</th><th scope="col" class="num">Amount</th><th scope="col" class="num">Declined</th><th scope="col" class="num">Cancelled</th><th scope="col" class="num">Expired</th><th scope="col" class="num">Refunded</th><th scope="col" class="num">Late approvals</th></tr></thead>
+  <div class="scroll"><table id="eod-table" class="figures"><caption class="sr-only">Totals of the day, a column per currency</caption>
+    <thead><tr id="eod-head"><th scope="col">Figure</th></tr></thead>
     <tbody id="eod-rows"></tbody></table></div>
 </section>
 <footer class="version"><p>tenderbridge ${escapeHtml(data.version)}</p></footer>

@@ -19,6 +19,7 @@ export function pageShell(opts: { title: string; heading: string; nav: string; b
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(opts.title)}</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/terminal/assets/app.css">
 ${opts.extraHead ?? ''}
 <script type="module" src="${escapeHtml(opts.script)}"></script>
