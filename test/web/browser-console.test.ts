@@ -95,6 +95,19 @@ describeWhenAvailable('the console, finished', [tools.chromium()], () => {
     expect(navigations).toBe(0);
   });
 
+  it('falls back to polling while the event stream is down, and says so', async () => {
+    const ctx = await b.context();
+    const page = await ctx.newPage();
+    screenshotOnFailure('console-poll-fallback', () => [page]);
+    // Every connection to the stream fails, as behind a proxy that drops it.
+    await page.route('**/console/api/events', (route) => route.abort());
+    await signInConsole(page, h.url, OPERATOR);
+    await expect.poll(() => page.locator('#live-state').textContent()).toBe('(stream lost: checking every 3 s)');
+    const rows = page.getByRole('table', { name: 'Payments, newest first' });
+    await sale('POLLED-BROWSER-1');
+    await expect.poll(() => rows.textContent(), { timeout: 15_000 }).toContain('POLLED-BROWSER-1');
+  });
+
   it('signs out: back to the sign-in form, and the console refuses the old session', async () => {
     const ctx = await b.context();
     const page = await ctx.newPage();
