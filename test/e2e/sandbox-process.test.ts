@@ -145,6 +145,24 @@ describe('tenderbridge sandbox as a separate process', () => {
   });
 });
 
+describe('tenderbridge sandbox and Ctrl-C', () => {
+  it('stops on SIGINT with exit code 0 once it is ready', async () => {
+    const run = spawn(process.execPath, [cli, 'sandbox', '--partpay-port', '0', '--partner-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    run.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    run.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => run.once('exit', (code) => r(code)));
+    await eventually(() => out.includes('tenderbridge sandbox ready'), 50_000, 50);
+    // The human-readable banner: URLs, the config to merge, where to approve and scan.
+    expect(out).toMatch(/PartPay simulator on http:\/\/127\.0\.0\.1:\d+, Electrum partner simulator on http:\/\/127\.0\.0\.1:\d+/);
+    expect(out).toContain('"clientSecret": "sandbox-client-secret"');
+    run.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(err).toContain('SIGINT, stopping');
+  }, 60_000);
+});
+
 describe('tenderbridge sandbox --help', () => {
   it('documents the flags and every magic amount', () => {
     const run = spawnSync(process.execPath, [cli, 'sandbox', '--help'], { encoding: 'utf8', timeout: 20_000 });
