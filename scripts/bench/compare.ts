@@ -25,6 +25,7 @@ async function oneSide(root: string, s: CompareSettings, progress: Progress): Pr
   const partner = createHttpClient(stack.sims.partnerUrl);
   try {
     put('start to ready line, ms', stack.daemon.readyLogMs, false);
+    put('daemon RSS at ready, MB', procStats(stack.daemon.pid).rssMb, false);
     const top = s.concurrency[s.concurrency.length - 1] ?? 1;
     // Right after start the route is cold (the JIT): the first burst is warm-up, not a figure.
     await cannon(`${stack.daemon.url}/healthz`, top, s.cannonSeconds);
