@@ -7,9 +7,13 @@ export interface QrCacheOptions {
   maxEntries: number;
   /** Renders kept, one per payment and profile; default 4 × maxEntries. */
   maxRenders?: number | undefined;
-  /** Pixel bytes of the sources kept (a 270 px PartPay JPEG is 73 kB of pixels); default 24 MB. */
+  /**
+   * Pixel bytes of the sources kept (a 270 px PartPay JPEG is 73 kB of pixels); default 8 MB, about
+   * 110 codes. A source is needed for a payment's first render (and for its text); once rendered,
+   * the render serves the terminal, so a source pushed out costs a reload only for a second profile.
+   */
   maxSourceBytes?: number | undefined;
-  /** Encoded bytes of the renders kept; default 16 MB. */
+  /** Encoded bytes of the renders kept; default 8 MB (a PNG profile's render is 1-4 kB). */
   maxRenderBytes?: number | undefined;
 }
 
@@ -37,12 +41,12 @@ export function createQrCache(images: Pick<QrImages, 'render'>, options: QrCache
   // memory; a source or render pushed out is just loaded or rendered again when asked for.
   const sources = new LRUCache<string, QrSource>({
     max: options.maxEntries,
-    maxSize: options.maxSourceBytes ?? 24 * 1024 * 1024,
+    maxSize: options.maxSourceBytes ?? 8 * 1024 * 1024,
     sizeCalculation: (s) => Math.max(1, s.width * s.height),
   });
   const renders = new LRUCache<string, RenderedQr>({
     max: options.maxRenders ?? options.maxEntries * 4,
-    maxSize: options.maxRenderBytes ?? 16 * 1024 * 1024,
+    maxSize: options.maxRenderBytes ?? 8 * 1024 * 1024,
     sizeCalculation: (r) => Math.max(1, r.body.length),
   });
   const loading = new Map<string, Promise<QrSource>>();
