@@ -57,7 +57,8 @@ describeWhenAvailable('virtual terminal and customer pages', [tools.chromium()],
     // The code's text is read from PartPay's image only when someone asks to see it.
     expect(await till.locator('#qr-text').textContent()).toBe('');
     await till.locator('#qr-details summary').click();
-    await expect.poll(() => till.locator('#qr-text').textContent()).toMatch(/\/phone\/orders\/[0-9a-f-]{36}$/);
+    // Read on first ask by the text reader's worker thread, which a loaded box (a full run) may take seconds to start.
+    await expect.poll(() => till.locator('#qr-text').textContent(), { timeout: 15_000 }).toMatch(/\/phone\/orders\/[0-9a-f-]{36}$/);
     await expect.poll(() => till.locator('#log').textContent()).toMatch(/qr\/text → 200/);
 
     const [opened] = await Promise.all([ctx.waitForEvent('page'), till.getByRole('link', { name: /customer phone/ }).click()]);
