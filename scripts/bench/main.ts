@@ -79,7 +79,7 @@ const only = flags.only ? new Set(flags.only.split(',')) : soakMs !== null ? new
 const comparing = flags.compare !== undefined;
 const run = (phase: string) => !comparing && (only === null || only.has(phase));
 const progress = createProgress({ quiet: flags.quiet ?? false });
-const results: Record<string, unknown> = { machine: machineFacts(), settings, daemonNodeArgs: daemonFlags };
+const results: Record<string, unknown> = { machine: machineFacts(), commit: gitHead(ROOT), settings, daemonNodeArgs: daemonFlags };
 const perC = <T>(fn: (c: number) => T): Record<string, T> => Object.fromEntries(settings.concurrency.map((c) => [String(c), fn(c)]));
 const summarizeCannon = (runs: CannonRun[]) => ({ rps: spread(runs.map((r) => r.rps)), serverCpuUsPerRequest: spread(runs.map((r) => r.serverCpuUsPerRequest)), p50Ms: spread(runs.map((r) => r.p50Ms)), p99Ms: spread(runs.map((r) => r.p99Ms)), errors: runs.reduce((n, r) => n + r.errors + r.non2xx, 0) });
 

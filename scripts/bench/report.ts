@@ -121,7 +121,7 @@ export function printTable(r: Results): void {
   row('flows/s', (c) => `electrumFlows.byConcurrency.${c}.flowsPerSec`, 0);
   row('daemon CPU ms per flow', (c) => `electrumFlows.byConcurrency.${c}.daemonCpuMsPerFlow`, 2);
   row('scan -> pay answered p99 ms', (c) => `electrumFlows.byConcurrency.${c}.scanToPayMs.p99`, 1);
-  console.log(`\ntenderbridge bench, ${m.date}: ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, load average ${m.loadAverageAtStart} at start, ${m.loadAverageAtEnd} at end`);
+  console.log(`\ntenderbridge bench, ${m.date}, commit ${String(r['commit'] ?? '?')}: ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, load average ${m.loadAverageAtStart} at start, ${m.loadAverageAtEnd} at end`);
   console.log(table.toString());
 
   const qr = new Table({ head: ['QR per payment, ms (p50 / p99)', 'base64 JPEG', 'image URL', 'render only', 'cache hit', 'bytes'], style: { head: [], border: [] } });
