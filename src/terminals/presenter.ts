@@ -1,18 +1,24 @@
 import { isFinal, PAID_STATES, settledMinor } from '../payments/state-machine.js';
 import type { Payment, Refund } from '../payments/types.js';
+import type { PaymentJson, RefundJson } from './response-schemas.js';
 
 /** The provider's own facts of a payment (PartPay's order id, Electrum's request, partner and advice). */
 export type ProviderDetail = (p: Payment) => Record<string, unknown> | null;
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+function iso(ms: number): string;
+function iso(ms: number | null): string | null;
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
 
 /**
  * The JSON a terminal sees for a payment. Internal fields (raw QR data, hashes) never leave.
  * The provider's facts sit under its own name (`partpay` or `electrum`); the other is null.
  * `refunds` are the payment's refunds, oldest first (see {@link presentRefund}).
+ * Typed by the `Payment` schema of the OpenAPI document (response-schemas.ts), so the two cannot drift.
  * @example presentPayment(payment, detail(payment), repo.refundsOf(payment.id))
  */
-export function presentPayment(p: Payment, detail: Record<string, unknown> | null = null, refunds: readonly Refund[] = []) {
+export function presentPayment(p: Payment, detail: Record<string, unknown> | null = null, refunds: readonly Refund[] = []): PaymentJson {
   const base = `/v1/payments/${p.id}`;
   return {
     id: p.id,
@@ -48,11 +54,11 @@ export function presentPayment(p: Payment, detail: Record<string, unknown> | nul
 }
 
 /**
- * The JSON a terminal sees for a refund (`refundResource` in till-schemas.ts). Who asked for it
- * (an operator's name) stays inside.
+ * The JSON a terminal sees for a refund, typed by the `Refund` schema (response-schemas.ts).
+ * Who asked for it (an operator's name) stays inside.
  * @example presentRefund(refund) // { id, paymentId, amountMinor, state: 'pending', reason, upstreamReference: null, … }
  */
-export function presentRefund(r: Refund) {
+export function presentRefund(r: Refund): RefundJson {
   return {
     id: r.id,
     paymentId: r.paymentId,
@@ -61,8 +67,8 @@ export function presentRefund(r: Refund) {
     reason: r.reason,
     upstreamReference: r.upstreamRefundId,
     error: r.errorMessage,
-    createdAt: new Date(r.createdAt).toISOString(),
-    updatedAt: new Date(r.updatedAt).toISOString(),
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
     links: { self: `/v1/refunds/${r.id}`, payment: `/v1/payments/${r.paymentId}` },
   };
 }

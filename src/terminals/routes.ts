@@ -20,6 +20,8 @@ import { refundIdParam } from './till-schemas.js';
 import { resumePoint, streamTerminalEvents } from './terminal-stream.js';
 import { tranIdParam, cancelBody, createPaymentBody, getPaymentQuery, idempotencyKeyHeader, listPaymentsQuery, paymentIdParam, refundBody } from './schemas.js';
 import { streamPaymentEvents, type SseRegistry } from './sse.js';
+import { terminalApiDocument } from './openapi.js';
+import type { PaymentListJson, QrTextJson, TerminalJson } from './response-schemas.js';
 
 /** Sends a rendered QR with its ETag, answering 304 when the terminal already has it. */
 function sendImage(req: Request, res: Response, qr: { etag: string; contentType: string; body: Buffer }): void {
@@ -66,9 +68,12 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
   router.use(terminalAuth(deps.registry));
   router.use(requireJson, express.json({ limit: deps.bodyLimit, strict: true }));
 
+  // The contract, behind the terminal key like every /v1 route (README "API contract").
+  router.get('/openapi.json', (_req, res) => void res.json(terminalApiDocument(deps.build?.version ?? '0.0.0')));
+
   router.get('/terminal', (_req, res) => {
     const t = currentTerminal(res);
-    res.json({ id: t.id, storeId: t.storeId, merchantId: t.merchantId, displayProfile: t.displayProfile, tenderbridge: deps.build ? { version: deps.build.version, commit: deps.build.commit } : null });
+    res.json({ id: t.id, storeId: t.storeId, merchantId: t.merchantId, displayProfile: t.displayProfile, tenderbridge: deps.build ? { version: deps.build.version, commit: deps.build.commit } : null } satisfies TerminalJson);
   });
 
   router.post('/payments', async (req, res) => {
@@ -93,7 +98,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     const q = parseOr400(listPaymentsQuery, req.query, 'query');
     const page = deps.service.page(terminal, { startingAfter: q.starting_after, state: q.state, merchantReference: q.merchantReference, createdGte: q.created_gte, createdLt: q.created_lt, limit: q.limit });
     const data = page.payments.map(present);
-    res.json({ data, has_more: page.hasMore, payments: data });
+    res.json({ data, has_more: page.hasMore, payments: data } satisfies PaymentListJson);
   });
 
   // Every change of every payment of this terminal, from the journal (resumable with Last-Event-ID).
@@ -147,7 +152,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     const payment = deps.service.get(currentTerminal(res), id);
     const text = await deps.qr.readText(payment);
     if (text === null) throw invalidImage('holds no readable QR code');
-    res.json({ text });
+    res.json({ text } satisfies QrTextJson);
   });
 
   // An Electrum QR code issued to this terminal (createQrCode), as an image in its display profile.
