@@ -8,6 +8,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Every /v1 answer of a harness daemon is checked against the OpenAPI document (test/support/contract.ts).
+    setupFiles: ['test/support/contract-setup.ts'],
     reporters: process.env.CI ? ['default'] : ['default'],
   },
 });

@@ -19,4 +19,5 @@ if (stale) {
   console.error('building tenderbridge (dist/ is missing or out of date)...');
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   execFileSync(process.execPath, ['scripts/build-info.mjs'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['scripts/build-docs.mjs'], { stdio: 'inherit' });
 }

@@ -28,3 +28,11 @@ export function terminalApiDocument(version: string): JsonSchema {
   });
   return cached;
 }
+
+/**
+ * The document as docs/openapi.json holds it (written by the build, compared by a test).
+ * @example writeFileSync('docs/openapi.json', serializeDocument(terminalApiDocument(version)))
+ */
+export function serializeDocument(doc: JsonSchema): string {
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}

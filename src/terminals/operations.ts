@@ -55,7 +55,7 @@ const imageResponses = {
   200: {
     description: "The QR image in the terminal's display profile (or the query's overrides)",
     headers: {
-      ETag: { description: 'The first 22 base64url characters of the SHA-256 of the image bytes; send it back as If-None-Match', schema: { type: 'string' } },
+      ETag: { description: 'The first 22 base64url characters of the SHA-256 of the image bytes; send it back as If-None-Match', schema: { type: 'string' }, example: '"q3Yl0cJ8uW2fZp1oBv7xNk"' },
       'Cache-Control': { description: 'private, max-age=300', schema: { type: 'string' } },
     },
     content: { 'image/png': { schema: image }, 'image/jpeg': { schema: image }, 'image/webp': { schema: image } },

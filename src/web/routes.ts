@@ -5,6 +5,7 @@ import { consoleApp } from './client/console-app.js';
 import { loginApp } from './client/login-app.js';
 import { terminalApp } from './client/terminal-app.js';
 import { consoleApi } from './console-api.js';
+import { docsRoutes } from './docs-routes.js';
 import { terminalPageSettings } from './demo-settings.js';
 import type { WebDeps } from './deps.js';
 import { loginRoutes } from './login-routes.js';
@@ -64,5 +65,7 @@ export function webRoutes(deps: WebDeps): Router {
     res.type('html').send(consolePage(data));
   });
   router.get('/console/assets/console.js', scriptAuth, (_req, res) => void res.type('js').send(consoleJs));
+  // The /v1 reference is a page (the session; a browser without one goes to the sign-in form) that scripts may fetch with basic auth.
+  router.use('/docs', docsRoutes(operatorAuth({ operators, sessions, basic: true, redirectToLogin: true }), deps.build?.version ?? '0.0.0'));
   return router;
 }

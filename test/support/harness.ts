@@ -10,6 +10,7 @@ import { parseConfig } from '../../src/shared/config/load.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createElectrumPartnerSimulator, type ElectrumPartnerSimulator } from '../../src/simulator/electrum-partner/index.js';
 import { createPartPaySimulator, type PartPaySimulator, type PartPaySimulatorOptionsInput } from '../../src/simulator/partpay/index.js';
+import { watchContract } from './contract.js';
 
 export const TERMINAL_KEY = 'test-terminal-key-1';
 export const OTHER_TERMINAL_KEY = 'test-terminal-key-2';
@@ -197,6 +198,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const clock = () => Date.now() + clockOffset;
   const daemonOptions = { logger, clock, ...(options.build ? { build: options.build } : {}), ...(options.qrPool ? { qrPool: options.qrPool } : {}) };
   let daemon = createDaemon(config, daemonOptions);
+  watchContract(daemon.app);
   const url = await daemon.start();
   return {
     url,
@@ -206,6 +208,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async restart() {
       await daemon.stop();
       daemon = createDaemon(config, daemonOptions);
+      watchContract(daemon.app);
       await daemon.start();
     },
     advanceClock(ms: number) {

@@ -11,7 +11,7 @@ export interface ApiResponse {
   json?: z.ZodType;
   /** Bodies in other media types (images, event streams). */
   content?: Record<string, { schema: JsonSchema; 'x-events'?: Record<string, z.ZodType> }>;
-  headers?: Record<string, { description: string; schema: JsonSchema }>;
+  headers?: Record<string, { description: string; schema: JsonSchema; example?: string }>;
   /** An example body (for JSON: checked against `json` by test/unit/openapi.test.ts). */
   example?: unknown;
 }
