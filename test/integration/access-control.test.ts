@@ -51,7 +51,7 @@ function accepts(path: string): string[] {
   if (path.startsWith('/v1/')) return ['terminal'];
   if (path === '/qr/v1/scans') return ['partner'];
   if (path.startsWith('/qr/v1/')) return ['pos'];
-  if (path.startsWith('/console')) return ['operator'];
+  if (path.startsWith('/console') || path.startsWith('/docs')) return ['operator'];
   return [];
 }
 const kindOf: Record<string, string | null> = {
