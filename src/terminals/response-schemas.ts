@@ -111,5 +111,6 @@ export type ShutdownEventJson = z.output<typeof shutdownEventJson>;
 
 /** 409 of `POST /v1/payments/:id/refunds` when the provider declined: the error, the failed refund and the payment. */
 export const refundDeclinedJson = z
-  .object({ error: z.object({ code: z.literal('refund_declined'), message: z.string() }), refund: refundJson, payment: paymentJson })
+  .object({ error: z.object({ code: z.literal('refund_declined'), retryable: z.literal(false), message: z.string() }), refund: refundJson, payment: paymentJson })
   .meta({ id: 'RefundDeclined' });
+export type RefundDeclinedJson = z.output<typeof refundDeclinedJson>;

@@ -21,7 +21,7 @@ import { resumePoint, streamTerminalEvents } from './terminal-stream.js';
 import { tranIdParam, cancelBody, createPaymentBody, getPaymentQuery, idempotencyKeyHeader, listPaymentsQuery, paymentIdParam, refundBody } from './schemas.js';
 import { streamPaymentEvents, type SseRegistry } from './sse.js';
 import { terminalApiDocument } from './openapi.js';
-import type { PaymentListJson, QrTextJson, TerminalJson } from './response-schemas.js';
+import type { PaymentListJson, QrTextJson, RefundDeclinedJson, TerminalJson } from './response-schemas.js';
 
 /** Sends a rendered QR with its ETag, answering 304 when the terminal already has it. */
 function sendImage(req: Request, res: Response, qr: { etag: string; contentType: string; body: Buffer }): void {
@@ -178,7 +178,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     const body = parseOr400(refundBody, req.body ?? {}, 'body');
     const { payment, refund } = await deps.service.refund(currentTerminal(res), id, { amountMinor: body.amountMinor, reason: body.reason }, key);
     if (refund.state === 'failed') {
-      res.status(409).json({ error: { code: 'refund_declined', retryable: false, message: `the refund was not made: ${refund.errorMessage ?? 'declined upstream'}` }, refund: presentRefund(refund), payment: present(payment) });
+      res.status(409).json({ error: { code: 'refund_declined', retryable: false, message: `the refund was not made: ${refund.errorMessage ?? 'declined upstream'}` }, refund: presentRefund(refund), payment: present(payment) } satisfies RefundDeclinedJson);
       return;
     }
     res.status(refund.state === 'succeeded' ? 201 : 202).location(`/v1/refunds/${refund.id}`).json({ refund: presentRefund(refund), payment: present(payment) });

@@ -5,6 +5,7 @@ import type { PaymentRepository } from '../payments/repository.js';
 import { isFinal } from '../payments/state-machine.js';
 import type { Payment } from '../payments/types.js';
 import type { PresentPayment } from './presenter.js';
+import type { ShutdownEventJson, TransitionEventJson } from './response-schemas.js';
 
 /**
  * Keeps track of open long-polls and event streams so that shutdown can end them cleanly
@@ -88,7 +89,7 @@ export function streamPaymentEvents(req: Request, res: Response, payment: Paymen
   const missed = deps.payments.stateChangesAfter(payment.id, resumeFrom);
   for (const e of missed) {
     if (e.version === null || e.version >= payment.version) continue;
-    writeEvent(res, 'transition', e.version, { paymentId: payment.id, from: e.fromState, to: e.toState, version: e.version, at: new Date(e.at).toISOString() });
+    writeEvent(res, 'transition', e.version, { paymentId: payment.id, from: e.fromState, to: e.toState, version: e.version, at: new Date(e.at).toISOString() } satisfies TransitionEventJson);
     sentVersion = e.version;
   }
   // ...then the current state, then live changes.
@@ -105,7 +106,7 @@ export function streamPaymentEvents(req: Request, res: Response, payment: Paymen
   };
   const onShutdown = () => {
     const current = deps.payments.get(payment.id);
-    writeEvent(res, 'shutdown', null, { reason: 'tenderbridge is restarting; reconnect with Last-Event-ID', final: current ? isFinal(current.state) : false });
+    writeEvent(res, 'shutdown', null, { reason: 'tenderbridge is restarting; reconnect with Last-Event-ID', final: current ? isFinal(current.state) : false } satisfies ShutdownEventJson);
     res.end();
   };
   res.on('close', stop);
