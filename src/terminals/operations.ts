@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { ApiOperation, JsonSchema } from '../shared/http/openapi.js';
 import { profileOverridesSchema } from '../qr/display-profile.js';
+import { paymentListResponse, refundIdParam, refundListResponse, refundResource, terminalEventData, terminalEventsQuery, terminalShutdownEventData, TERMINAL_EVENT_TYPES } from './till-schemas.js';
 import { cancelBody, createPaymentBody, getPaymentQuery, idempotencyKeyHeader, listPaymentsQuery, paymentIdParam, refundBody, tranIdParam } from './schemas.js';
-import { paymentJson, paymentListJson, qrTextJson, refundDeclinedJson, refundResultJson, shutdownEventJson, terminalJson, transitionEventJson, type PaymentJson, type RefundJson } from './response-schemas.js';
+import { paymentJson, qrTextJson, refundDeclinedJson, refundResultJson, shutdownEventJson, terminalJson, transitionEventJson, type PaymentJson, type RefundJson } from './response-schemas.js';
 
 /**
  * The operations of the terminal API `/v1`, one entry per route, built from the schemas the
@@ -47,6 +48,9 @@ export const EXAMPLE_PAYMENT: PaymentJson = {
 const OPEN_PAYMENT: PaymentJson = { ...EXAMPLE_PAYMENT, state: 'awaiting_customer', version: 2, final: false, paid: false, approvedMinor: null, settledMinor: 0, updatedAt: at, finalAt: null };
 const REFUND_ID = '0b7e4a52-8f1d-4c3e-9a6b-5d2c1e0f9a87';
 const REFUND: RefundJson = { id: REFUND_ID, paymentId: ID, amountMinor: 500, state: 'succeeded', reason: 'returned item', upstreamReference: 'RF-261121-0001', error: null, createdAt: at, updatedAt: at, links: { self: `/v1/refunds/${REFUND_ID}`, payment: base } };
+const PENDING: RefundJson = { ...REFUND, state: 'pending', upstreamReference: null };
+const FAILED: RefundJson = { ...REFUND, state: 'failed', upstreamReference: null, error: 'declined upstream' };
+const refundLocation = { description: 'The refund: /v1/refunds/{refundId}', schema: { type: 'string' } };
 const REFUNDED: PaymentJson = { ...EXAMPLE_PAYMENT, state: 'partially_refunded', version: 4, refundedMinor: 500, settledMinor: 1495, refunds: [REFUND] };
 
 const idempotencyKey = { schema: idempotencyKeyHeader, description: 'A unique key per request (up to 128 printable characters): a retry with the same key and body answers the same result and never creates twice; the same key with another body is refused with 422' };
@@ -85,10 +89,24 @@ export const TERMINAL_OPERATIONS: readonly ApiOperation[] = [
   },
   {
     method: 'get', path: '/v1/payments', operationId: 'listPayments', tags: payments,
-    summary: "This terminal's payments, newest first",
+    summary: "This terminal's payments, newest first, a page at a time",
+    description: 'A page of at most `limit` payments, newest first (by createdAt, then id). When `has_more` is true, ask again with `starting_after` = the id of the last payment of `data` (the filters kept). `payments` repeats `data` for tills written before the cursor.',
     query: listPaymentsQuery,
-    parameterDocs: { state: 'Only payments in this state (`final`: every final one)', limit: 'At most this many (1-200)' },
-    responses: { 200: { description: 'The payments', json: paymentListJson, example: { data: [EXAMPLE_PAYMENT], has_more: false, payments: [EXAMPLE_PAYMENT] } } },
+    responses: { 200: { description: 'A page of payments', json: paymentListResponse, example: { data: [EXAMPLE_PAYMENT], has_more: false, payments: [EXAMPLE_PAYMENT] } } },
+  },
+  {
+    method: 'get', path: '/v1/events', operationId: 'streamTerminalEvents', tags: payments,
+    summary: "Server-Sent Events of every change of every payment of this terminal",
+    description: "One event per journal entry of this terminal's payments: `payment.state_changed`, `refund.requested`, `refund.succeeded`, `refund.failed` (the SSE `event:` name is the `type`). `id:` is the journal sequence number, so a reconnect with `Last-Event-ID` (or a first connection with `?last_event_id=`) gets what it missed, then live changes. Without either, only changes from now on. A `shutdown` event says the daemon is restarting. An id after the newest event answers 400 (a restored database).",
+    query: terminalEventsQuery,
+    headers: { 'Last-Event-ID': { schema: z.string(), description: 'The id of the last event received (wins over last_event_id)' } },
+    responses: {
+      200: {
+        description: 'An event stream',
+        content: { 'text/event-stream': { schema: { type: 'string' }, 'x-events': { ...Object.fromEntries(TERMINAL_EVENT_TYPES.map((type) => [type, terminalEventData])), shutdown: terminalShutdownEventData } } },
+        example: `retry: 3000\n\nid: 41\nevent: payment.state_changed\ndata: {"seq":41,"type":"payment.state_changed","at":"${at}","paymentId":"${ID}","merchantReference":"SALE-0001","from":"awaiting_customer","to":"approved","version":3,"payment":{"id":"${ID}","state":"approved",…}}\n\n`,
+      },
+    },
   },
   {
     method: 'get', path: '/v1/payments/{id}', operationId: 'getPayment', tags: payments,
@@ -161,11 +179,26 @@ export const TERMINAL_OPERATIONS: readonly ApiOperation[] = [
     headers: { 'Idempotency-Key': idempotencyKey },
     body: { id: 'RefundPayment', schema: refundBody, required: false, example: { amountMinor: 500, reason: 'returned item' } },
     responses: {
-      201: { description: 'Refunded', json: refundResultJson, example: { refund: REFUND, payment: REFUNDED } },
-      202: { description: 'Queued: the provider could not answer; it is delivered from the outbox', json: refundResultJson, example: { refund: { ...REFUND, state: 'pending' }, payment: { ...EXAMPLE_PAYMENT, version: 4 } } },
-      409: { description: 'The provider declined the refund (refund_declined)', json: refundDeclinedJson, example: { error: { code: 'refund_declined', message: 'the refund was not made: declined upstream' }, refund: { ...REFUND, state: 'failed', error: 'declined upstream' }, payment: { ...EXAMPLE_PAYMENT, version: 4 } } },
+      201: { description: 'Refunded', json: refundResultJson, example: { refund: REFUND, payment: REFUNDED }, headers: { Location: refundLocation } },
+      202: { description: 'Queued: the provider could not answer; it is delivered from the outbox', json: refundResultJson, example: { refund: PENDING, payment: { ...EXAMPLE_PAYMENT, version: 4, refunds: [PENDING] } }, headers: { Location: refundLocation } },
+      409: { description: 'The provider declined the refund (refund_declined)', json: refundDeclinedJson, example: { error: { code: 'refund_declined', retryable: false, message: 'the refund was not made: declined upstream' }, refund: FAILED, payment: { ...EXAMPLE_PAYMENT, version: 4, refunds: [FAILED] } } },
     },
     errors: [409, 422, 502, 504],
+  },
+  {
+    method: 'get', path: '/v1/payments/{id}/refunds', operationId: 'listPaymentRefunds', tags: payments,
+    summary: "The payment's refunds, oldest first",
+    params: paymentIdParam,
+    parameterDocs: { id: 'The payment id' },
+    responses: { 200: { description: 'Every refund of the payment, in one answer', json: refundListResponse, example: { data: [REFUND], has_more: false } } },
+  },
+  {
+    method: 'get', path: '/v1/refunds/{id}', operationId: 'getRefund', tags: payments,
+    summary: 'One refund of a payment of this terminal (a queued one too)',
+    description: "Follow a queued refund (202) here until it is `succeeded` or `failed`. Another terminal's refund answers 404.",
+    params: refundIdParam,
+    parameterDocs: { id: 'The refund id (the Location of the refund request)' },
+    responses: { 200: { description: 'The refund', json: refundResource, example: REFUND } },
   },
   {
     method: 'get', path: '/v1/openapi.json', operationId: 'getOpenApi', tags: ['contract'],

@@ -72,17 +72,6 @@ export type PaymentJson = z.output<typeof paymentJson>;
 /** `POST /v1/payments/:id/refunds` answers the refund and the payment after it. */
 export const refundResultJson = z.object({ refund: refundJson, payment: paymentJson }).meta({ id: 'RefundResult' });
 
-/** `GET /v1/payments`. */
-export const paymentListJson = z
-  .object({
-    data: z.array(paymentJson).describe('The page, newest first (by createdAt, then id)'),
-    has_more: z.boolean().describe('More payments follow: ask again with starting_after = the id of the last payment of data'),
-    payments: z.array(paymentJson).describe('Deprecated: the same array as data, for tills written before the cursor; removed in /v2'),
-  })
-  .strict()
-  .meta({ id: 'PaymentList' });
-export type PaymentListJson = z.output<typeof paymentListJson>;
-
 /** `GET /v1/payments/:id/qr/text`. */
 export const qrTextJson = z.object({ text: z.string() }).meta({ id: 'QrText' });
 export type QrTextJson = z.output<typeof qrTextJson>;

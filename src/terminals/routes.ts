@@ -16,12 +16,12 @@ import { corsFor } from '../shared/http/cors.js';
 import { parseOr400 } from '../shared/http/validate.js';
 import { currentTerminal, requireJson, terminalAuth } from './auth.js';
 import { presentPayment, presentRefund, type ProviderDetail } from './presenter.js';
-import { refundIdParam } from './till-schemas.js';
+import { refundIdParam, type PaymentListJson, type RefundListJson } from './till-schemas.js';
 import { resumePoint, streamTerminalEvents } from './terminal-stream.js';
 import { tranIdParam, cancelBody, createPaymentBody, getPaymentQuery, idempotencyKeyHeader, listPaymentsQuery, paymentIdParam, refundBody } from './schemas.js';
 import { streamPaymentEvents, type SseRegistry } from './sse.js';
 import { terminalApiDocument } from './openapi.js';
-import type { PaymentListJson, QrTextJson, RefundDeclinedJson, TerminalJson } from './response-schemas.js';
+import type { QrTextJson, RefundDeclinedJson, TerminalJson } from './response-schemas.js';
 
 /** Sends a rendered QR with its ETag, answering 304 when the terminal already has it. */
 function sendImage(req: Request, res: Response, qr: { etag: string; contentType: string; body: Buffer }): void {
@@ -186,7 +186,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
 
   router.get('/payments/:id/refunds', (req, res) => {
     const { id } = parseOr400(paymentIdParam, req.params, 'path');
-    res.json({ data: deps.service.refundsOf(currentTerminal(res), id).map(presentRefund), has_more: false });
+    res.json({ data: deps.service.refundsOf(currentTerminal(res), id).map(presentRefund), has_more: false } satisfies RefundListJson);
   });
 
   router.get('/refunds/:id', (req, res) => {

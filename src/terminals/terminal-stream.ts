@@ -8,7 +8,7 @@ import { ValidationError } from '../shared/errors.js';
 import { parseOr400 } from '../shared/http/validate.js';
 import { presentRefund, type PresentPayment } from './presenter.js';
 import { openEventStream, writeEvent, type SseRegistry } from './sse.js';
-import { lastEventIdHeader, terminalEventsQuery, type terminalEventData } from './till-schemas.js';
+import { lastEventIdHeader, terminalEventsQuery, type terminalEventData, type TerminalShutdownEventJson } from './till-schemas.js';
 import type { z } from 'zod';
 
 /** Journal entries read (and written to the socket) at a time: what a stream holds in memory at most. */
@@ -141,7 +141,7 @@ export function streamTerminalEvents(res: Response, terminal: Terminal, resumeFr
   };
   const onShutdown = () => {
     closed = true;
-    writeEvent(res, 'shutdown', null, { reason: 'tenderbridge is restarting; reconnect with Last-Event-ID', lastEventId: cursor });
+    writeEvent(res, 'shutdown', null, { reason: 'tenderbridge is restarting; reconnect with Last-Event-ID', lastEventId: cursor } satisfies TerminalShutdownEventJson);
     res.end();
   };
   res.on('close', stop);

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { PAYMENT_STATES } from '../payments/state-machine.js';
+import { errorJsonSchema } from '../shared/http/error-catalogue.js';
+import { paymentJson, paymentStateSchema, refundJson } from './response-schemas.js';
 
 /**
  * The shapes of the terminal API a till follows its payments with: the payment list and its
@@ -7,7 +10,6 @@ import { z } from 'zod';
  * OpenAPI document can be generated from the same source.
  */
 
-const PAYMENT_STATES = ['created', 'awaiting_customer', 'approved', 'declined', 'cancelled', 'expired', 'failed', 'partially_refunded', 'refunded', 'reversed'] as const;
 const STATE_FILTERS = [...PAYMENT_STATES, 'final'] as const;
 
 /** Largest `limit` of one page. */
@@ -76,44 +78,25 @@ export const listPaymentsQuery = z
     }
   });
 
-/** A payment as `GET /v1/payments/:id` answers it (described in full by the payment's own schema). */
-export const paymentResourceRef = z
-  .looseObject({ id: z.uuid(), state: z.enum(PAYMENT_STATES), version: z.number().int(), refunds: z.array(z.lazy(() => refundResource)) })
-  .describe('A payment, as GET /v1/payments/:id answers it.');
-
 /** Answer of `GET /v1/payments`. */
 export const paymentListResponse = z
   .object({
     /** The page, newest first. */
-    data: z.array(paymentResourceRef).describe('The page, newest first (by createdAt, then id).'),
+    data: z.array(paymentJson).describe('The page, newest first (by createdAt, then id).'),
     /** More payments follow: ask again with `starting_after` = the last id of `data`. */
     has_more: z.boolean().describe('More payments follow: ask again with starting_after = the id of the last payment of data.'),
     /** Deprecated: the same array as `data`, kept for tills written before the cursor; removed in /v2. */
-    payments: z.array(paymentResourceRef).describe('Deprecated: the same array as data, for tills written before the cursor; removed in /v2.'),
+    payments: z.array(paymentJson).describe('Deprecated: the same array as data, for tills written before the cursor; removed in /v2.'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'PaymentList' });
+export type PaymentListJson = z.output<typeof paymentListResponse>;
 
 /** Path of `GET /v1/refunds/:id`. */
 export const refundIdParam = z.object({ id: z.uuid({ error: 'must be a refund id (UUID)' }) });
 
-/** A refund, as `GET /v1/refunds/:id` answers it (and as a payment's `refunds` lists it). */
-export const refundResource = z
-  .object({
-    id: z.uuid().describe('The refund id.'),
-    paymentId: z.uuid().describe('The payment refunded.'),
-    amountMinor: z.number().int().positive().describe('Amount in integer minor units.'),
-    /** pending: recorded and owed (the outbox delivers it); succeeded: the provider made it; failed: it was not made. */
-    state: z.enum(['pending', 'succeeded', 'failed']).describe('pending: recorded and owed, delivered from the outbox; succeeded: the provider made it; failed: it was not made.'),
-    reason: z.string().nullable().describe('The reason given when it was asked for.'),
-    /** The provider's reference of the refund, once it made it. */
-    upstreamReference: z.string().nullable().describe("The provider's reference of the refund, once made."),
-    /** Why it failed (null unless failed). */
-    error: z.string().nullable().describe('Why it failed (null unless failed).'),
-    createdAt: z.string().describe('When it was asked for (ISO 8601).'),
-    updatedAt: z.string().describe('Its last change (ISO 8601).'),
-    links: z.object({ self: z.string(), payment: z.string() }).strict(),
-  })
-  .strict();
+/** A refund, as `GET /v1/refunds/:id` answers it (and as a payment's `refunds` lists it): the `Refund` schema. */
+export const refundResource = refundJson;
 
 /** Answer of `GET /v1/payments/:id/refunds`: every refund of the payment, oldest first. */
 export const refundListResponse = z
@@ -121,7 +104,9 @@ export const refundListResponse = z
     data: z.array(refundResource).describe('Every refund of the payment, oldest first.'),
     has_more: z.literal(false).describe('Always false: a payment has few refunds, all in one answer.'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'RefundList' });
+export type RefundListJson = z.output<typeof refundListResponse>;
 
 /** The journal sequence number a client last saw, as `Last-Event-ID` (or `?last_event_id=`) sends it. */
 const lastEventId = z
@@ -153,29 +138,27 @@ export const terminalEventData = z
     paymentId: z.uuid(),
     merchantReference: z.string(),
     /** For payment.state_changed: the state left (null when the payment was created) and the state reached. */
-    from: z.enum(PAYMENT_STATES).nullable().optional().describe('payment.state_changed: the state left (null for a new payment).'),
-    to: z.enum(PAYMENT_STATES).optional().describe('payment.state_changed: the state reached.'),
+    from: paymentStateSchema.nullable().optional().describe('payment.state_changed: the state left (null for a new payment).'),
+    to: paymentStateSchema.optional().describe('payment.state_changed: the state reached.'),
     /** For payment.state_changed: the payment's version after the change. */
     version: z.number().int().optional().describe("payment.state_changed: the payment's version after the change."),
     /** For refund.*: the refund, as it is now. */
     refund: refundResource.nullable().optional().describe('refund.*: the refund as it is now.'),
     /** The payment as it is now (when the event is sent, not when it happened: a replay shows the latest). */
-    payment: paymentResourceRef.nullable().describe('The payment as it is when the event is sent (a replayed event shows the latest state).'),
+    payment: paymentJson.nullable().describe('The payment as it is when the event is sent (a replayed event shows the latest state).'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'TerminalEvent' });
 
-/** The JSON error body of the terminal API. */
-export const errorResponse = z
+/** The `data:` of the `shutdown` event of `GET /v1/events`: the daemon is stopping; reconnect with `Last-Event-ID`. */
+export const terminalShutdownEventData = z
   .object({
-    error: z
-      .object({
-        code: z.string().describe('Stable machine code, e.g. invalid_request, upstream_unavailable.'),
-        message: z.string().describe('What went wrong, in words a POS developer can act on.'),
-        /** Whether sending the same request again, with the same Idempotency-Key, is safe and may succeed (wait Retry-After seconds first). */
-        retryable: z.boolean().describe('Sending the same request again with the same Idempotency-Key is safe and may succeed (after Retry-After seconds).'),
-        details: z.record(z.string(), z.unknown()).optional(),
-        requestId: z.string().optional(),
-      })
-      .strict(),
+    reason: z.string(),
+    lastEventId: z.number().int().nullable().describe('The id of the last event read (null when none was): reconnect with it as Last-Event-ID'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'TerminalShutdownEvent' });
+export type TerminalShutdownEventJson = z.output<typeof terminalShutdownEventData>;
+
+/** The JSON error body of the terminal API (every code; the document narrows it per status). */
+export const errorResponse = errorJsonSchema();

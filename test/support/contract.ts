@@ -22,7 +22,8 @@ export interface Answer {
   body: string;
 }
 
-type Doc = { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: JsonSchema; 'x-events'?: Record<string, JsonSchema> }> }> }>>; components: JsonSchema };
+type Operation = { responses: Record<string, { content?: Record<string, { schema: JsonSchema; 'x-events'?: Record<string, JsonSchema> }> }> };
+type Doc = { paths: Record<string, Record<string, Operation>>; components: JsonSchema; 'x-preflight'?: Operation };
 
 export const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -31,7 +32,7 @@ export const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.j
  * @example createContractChecker(doc).check({ method: 'GET', path: '/v1/terminal', status: 200, contentType: 'application/json', body }) // []
  */
 export function createContractChecker(doc: JsonSchema) {
-  const { paths, components } = doc as Doc;
+  const { paths, components, 'x-preflight': preflight } = doc as Doc;
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   (ajvFormats as unknown as { default: (a: Ajv2020) => void }).default(ajv);
   ajv.addSchema({ $id: 'openapi.json', components }, 'openapi.json');
@@ -78,8 +79,9 @@ export function createContractChecker(doc: JsonSchema) {
     check(answer: Answer): string[] {
       const path = answer.path.split('?')[0] ?? '';
       const method = answer.method.toLowerCase() === 'head' ? 'get' : answer.method.toLowerCase();
-      const template = templates.find((x) => x.re.test(path))?.t;
-      const operation = template ? paths[template]?.[method] : undefined;
+      // A CORS preflight, on whatever path, is answered as the document's root x-preflight says.
+      const template = method === 'options' && preflight ? 'x-preflight' : templates.find((x) => x.re.test(path))?.t;
+      const operation = method === 'options' && preflight ? preflight : template ? paths[template]?.[method] : undefined;
       const where = `${answer.method} ${path} → ${answer.status}`;
       const type = answer.contentType?.split(';')[0]?.trim().toLowerCase() ?? null;
       if (!operation) {

@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   { code: 'request_aborted', status: 400, meaning: 'The body was not received completely' },
   { code: 'invalid_body_length', status: 400, meaning: 'The body length does not match Content-Length' },
   { code: 'unauthenticated', status: 401, meaning: 'Missing, malformed or unknown terminal key (WWW-Authenticate says which)' },
+  { code: 'origin_not_allowed', status: 403, meaning: 'A CORS preflight from an origin that server.cors.origins does not list (answered to OPTIONS only)' },
   { code: 'not_found', status: 404, meaning: "No such payment, QR code or route (another terminal's payment answers this too)" },
   { code: 'already_approved', status: 409, meaning: 'A cancel came too late: the customer paid; refund instead' },
   { code: 'already_final', status: 409, meaning: 'A cancel of a payment that already ended' },
@@ -38,6 +39,9 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number]['code'];
 
+/** Statuses whose retryable errors carry `Retry-After` (seconds): 429 and 5xx (src/shared/http/error-handler.ts). */
+export const RETRY_AFTER_STATUSES: readonly number[] = [429, 500, 502, 503, 504];
+
 /** The codes answered with `status`. */
 export function codesOf(status: number): ErrorCode[] {
   return ERROR_CODES.filter((e) => e.status === status).map((e) => e.code);
@@ -45,17 +49,22 @@ export function codesOf(status: number): ErrorCode[] {
 
 /**
  * The one JSON error shape, for errors with one of `codes` (every code when none given).
- * @example errorJsonSchema(['not_found']).parse({ error: { code: 'not_found', message: 'no payment x' } })
+ * @example errorJsonSchema(['not_found']).parse({ error: { code: 'not_found', message: 'no payment x', retryable: false } })
  */
 export function errorJsonSchema(codes: readonly string[] = ERROR_CODES.map((e) => e.code)) {
-  return z.object({
-    error: z.object({
-      code: z.enum(codes as [string, ...string[]]).describe('Stable machine code; see the table in the description of this document'),
-      message: z.string().describe('What went wrong, for a developer; names the field at fault'),
-      details: z.record(z.string(), z.unknown()).optional().describe('Facts to act on (problems, paymentId, state, hint)'),
-      requestId: z.string().optional().describe('Echoes X-Request-Id (or the one tenderbridge made) to correlate with its logs'),
-    }),
-  });
+  return z
+    .object({
+      error: z
+        .object({
+          code: z.enum(codes as [string, ...string[]]).describe('Stable machine code; see the table in the description of this document'),
+          message: z.string().describe('What went wrong, for a developer; names the field at fault'),
+          retryable: z.boolean().describe('Sending the same request again with the same Idempotency-Key is safe and may succeed (wait Retry-After seconds first, when given); false: the same request would get the same answer'),
+          details: z.record(z.string(), z.unknown()).optional().describe('Facts to act on (problems, paymentId, state, hint)'),
+          requestId: z.string().optional().describe('Echoes X-Request-Id (or the one tenderbridge made) to correlate with its logs'),
+        })
+        .strict(),
+    })
+    .strict();
 }
 
 export type ErrorJson = z.output<ReturnType<typeof errorJsonSchema>>;

@@ -52,8 +52,22 @@ export interface ApiDescription {
   security: Record<string, string[]>[];
   /** Error statuses every operation can answer. */
   commonErrors: number[];
+  /** Error statuses whose retryable answers carry `Retry-After` (seconds). */
+  retryAfter?: readonly number[];
+  /**
+   * How a CORS preflight (`OPTIONS` on any path) is answered, as the document's root
+   * `x-preflight`: not an operation of each path (a client never calls it; the browser does),
+   * but in the same shape, so that its answers are checked like an operation's.
+   */
+  preflight?: { description: string; responses: Record<number, ApiResponse>; errors: number[] };
   operations: readonly ApiOperation[];
 }
+
+const RETRY_AFTER = {
+  description: 'Seconds to wait before sending the same request again; sent with every error whose `retryable` is true (a limiter sends the end of its window)',
+  schema: { type: 'string', pattern: '^[0-9]+$' },
+  example: '5',
+};
 
 const REF = '#/components/schemas/';
 const ref = (id: string) => ({ $ref: `${REF}${id}` });
@@ -116,29 +130,35 @@ export function buildOpenApi(api: ApiDescription): JsonSchema {
     }
     for (const status of op.errors ?? []) statuses.add(status);
   }
+  for (const status of api.preflight?.errors ?? []) statuses.add(status);
   for (const status of [...statuses].sort()) add(answers, errorJsonSchema(codesOf(status)), `Error${status}`);
   const schemas = { ...componentsOf(requests, 'input'), ...componentsOf(answers, 'output') };
 
   const paths: Record<string, Record<string, JsonSchema>> = {};
-  for (const op of api.operations) {
+  const responsesOf = (what: string, own: Record<number, ApiResponse>, errors: readonly number[]) => {
     const responses: Record<string, JsonSchema> = {};
-    for (const [status, answer] of Object.entries(op.responses)) {
+    for (const [status, answer] of Object.entries(own)) {
       const content: Record<string, JsonSchema> = {};
-      if (answer.json) content['application/json'] = { schema: ref(idOf(answer.json, op.path)), ...(answer.example === undefined ? {} : { example: answer.example }) };
+      if (answer.json) content['application/json'] = { schema: ref(idOf(answer.json, what)), ...(answer.example === undefined ? {} : { example: answer.example }) };
       for (const [type, media] of Object.entries(answer.content ?? {})) {
-        const events = Object.entries(media['x-events'] ?? {}).map(([name, schema]) => [name, ref(idOf(schema, op.path))] as const);
+        const events = Object.entries(media['x-events'] ?? {}).map(([name, schema]) => [name, ref(idOf(schema, what))] as const);
         content[type] = { schema: media.schema, ...(events.length ? { 'x-events': Object.fromEntries(events) } : {}), ...(answer.example === undefined || answer.json ? {} : { example: answer.example }) };
       }
       responses[status] = { description: answer.description, ...(answer.headers ? { headers: answer.headers } : {}), ...(Object.keys(content).length ? { content } : {}) };
     }
-    for (const status of [...api.commonErrors, ...(op.errors ?? [])].sort()) {
+    for (const status of [...errors].sort()) {
       const error = ref(`Error${status}`);
-      const own = responses[String(status)];
+      const mine = responses[String(status)];
       const codes = codesOf(status).join(', ');
       // An operation's own body for an error status (refund_declined's) is one of the shapes answered there.
-      const schema = own ? { anyOf: [error, ((own['content'] as Record<string, JsonSchema>)['application/json'] as JsonSchema)['schema']] } : error;
-      responses[String(status)] = { description: own ? `${String(own['description'])}; or an error: ${codes}` : `Error: ${codes}`, content: { 'application/json': { schema } } };
+      const schema = mine ? { anyOf: [error, ((mine['content'] as Record<string, JsonSchema>)['application/json'] as JsonSchema)['schema']] } : error;
+      const headers = api.retryAfter?.includes(status) ? { headers: { 'Retry-After': RETRY_AFTER } } : {};
+      responses[String(status)] = { description: mine ? `${String(mine['description'])}; or an error: ${codes}` : `Error: ${codes}`, ...headers, content: { 'application/json': { schema } } };
     }
+    return responses;
+  };
+  for (const op of api.operations) {
+    const responses = responsesOf(op.path, op.responses, [...api.commonErrors, ...(op.errors ?? [])]);
     const operation: JsonSchema = {
       operationId: op.operationId,
       summary: op.summary,
@@ -150,11 +170,13 @@ export function buildOpenApi(api: ApiDescription): JsonSchema {
     };
     (paths[op.path] ??= {})[op.method] = operation;
   }
+  const preflight = api.preflight ? { 'x-preflight': { description: api.preflight.description, responses: responsesOf('OPTIONS', api.preflight.responses, api.preflight.errors) } } : {};
   return {
     openapi: '3.1.1',
     info: api.info,
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     security: api.security,
+    ...preflight,
     paths,
     components: { securitySchemes: api.securitySchemes, schemas },
   };
