@@ -50,4 +50,13 @@ describe('the /v1 contract on a running daemon', () => {
     stack.shift();
     expect(takeContractViolations()).toEqual(['GET /v1/terminal-extra → 200: no operation GET /v1/terminal-extra in the document']);
   });
+
+  it('answers a CORS preflight with CORS off (no origins listed) as x-preflight says: 401, checked like any answer', async () => {
+    const before = contractAnswersChecked();
+    const res = await call(`${h.url}/v1/payments`, { method: 'OPTIONS', headers: { Origin: 'https://pos.example', 'Access-Control-Request-Method': 'POST' } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    expect(contractAnswersChecked()).toBe(before + 1);
+    expect(takeContractViolations()).toEqual([]);
+  });
 });
