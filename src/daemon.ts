@@ -8,6 +8,7 @@ import { purgeExpiredData } from './jobs/purge.js';
 import { writeYesterdaysReport } from './jobs/report.js';
 import { writeScheduledBackup } from './jobs/backup.js';
 import { createDeliverer } from './outbox/deliverer.js';
+import type { OutboxItem } from './outbox/repository.js';
 import { createOutboxRepository } from './outbox/repository.js';
 import { partpayCallbackRoutes } from './partpay/callback-routes.js';
 import { partpayClientFromConfig, qrImageFetchPolicy } from './partpay/from-config.js';
@@ -44,6 +45,9 @@ import { upgradeDatabase } from './shared/db/upgrade.js';
 import type { Logger } from './shared/logger.js';
 import { terminalRoutes } from './terminals/routes.js';
 import { createSseRegistry } from './terminals/sse.js';
+import { presentPayment } from './terminals/presenter.js';
+import { createWebhookDelivery } from './webhooks/deliver.js';
+import { owingWebhooks, WEBHOOK_KIND } from './webhooks/owe.js';
 
 export interface DaemonOptions {
   logger: Logger;
@@ -106,8 +110,9 @@ export function createDaemon(config: Config, options: DaemonOptions) {
 
   const registry = createRegistry(db, config);
   registry.syncFromConfig(config.terminals, clock());
-  const payments = createPaymentRepository(db);
   const outbox = createOutboxRepository(db);
+  // Each state change owes its webhooks in its own transaction; the deliverer is kicked after the commit.
+  const payments = owingWebhooks(createPaymentRepository(db), { endpoints: config.webhooks.endpoints, outbox, clock, afterCommit: (fn) => group.afterCommit(fn), kick: () => kick() });
   const events = createPaymentEvents();
   const tokens = createTokenManager({
     tokenUrl: config.partpay.tokenUrl,
@@ -133,7 +138,18 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const electrumRepo = createElectrumRepository(db);
   const { providers, partpay: partpayProvider, partnerClient } = providersFromConfig(config, { partpay, registry, electrumRepo, waiters, beforeSend: () => group.settled(), logger, clock, dispatcher: options.dispatcher });
   const core = createPaymentsCore({ group, payments, outbox, events, providers, logger: logger.child({ component: 'payments' }), clock, newId, lateApproval: config.payments.lateApproval, onOutbox, onFinal });
-  const deliverer = createDeliverer({ outbox, deliver: core.deliver, logger: logger.child({ component: 'outbox' }), clock, ...config.outbox });
+  const webhooks = createWebhookDelivery({
+    endpoints: config.webhooks.endpoints,
+    payments,
+    present: (p) => presentPayment(p, providers.of(p).describe(p), payments.refundsOf(p.id)),
+    network: { key: 'webhooks.network', ...config.webhooks.network },
+    timeoutMs: config.webhooks.timeoutMs,
+    logger,
+    clock,
+    beforeSend: () => group.settled(),
+  });
+  const deliver = (item: OutboxItem) => (item.kind === WEBHOOK_KIND ? webhooks(item) : core.deliver(item));
+  const deliverer = createDeliverer({ outbox, deliver, logger: logger.child({ component: 'outbox' }), clock, ...config.outbox });
   kick = deliverer.kick;
 
   configureSharp();

@@ -9,6 +9,7 @@ import { createPaymentsCore } from '../payments/core.js';
 import { createPaymentEvents } from '../payments/events.js';
 import { createOperatorActions } from '../payments/operator.js';
 import { createPaymentRepository } from '../payments/repository.js';
+import { owingWebhooks } from '../webhooks/owe.js';
 import { providersFromConfig } from '../providers-from-config.js';
 import { createRegistry } from '../registry/registry.js';
 import type { Config } from '../shared/config/load.js';
@@ -51,8 +52,9 @@ export function cliOperator(ctx: CliContext, db: Db) {
   const clock = ctx.clock;
   const group = immediateCommit(db);
   const registry = createRegistry(db, config);
-  const payments = createPaymentRepository(db);
   const outbox = createOutboxRepository(db);
+  // A change made here owes its webhooks like one made by the daemon (its deliverer sends them on its schedule).
+  const payments = owingWebhooks(createPaymentRepository(db), { endpoints: config.webhooks.endpoints, outbox, clock });
   const partpay = partpayClientFromConfig(config, cliTokenManager(config, logger, clock), logger);
   const { providers } = providersFromConfig(config, { partpay, registry, electrumRepo: createElectrumRepository(db), waiters: createScanWaiters(), beforeSend: () => Promise.resolve(), logger, clock });
   const core = createPaymentsCore({ group, payments, outbox, events: createPaymentEvents(), providers, logger, clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox: () => undefined });

@@ -2,8 +2,11 @@ import { isStorageFailure } from '../shared/db/open.js';
 import type { Logger } from '../shared/logger.js';
 import type { OutboxItem, OutboxRepository } from './repository.js';
 
-/** What one delivery concluded: done, try again (counts an attempt), or not before a time (waiting on something, not failing). */
-export type DeliveryOutcome = 'done' | 'retry' | { waitUntilMs: number };
+/**
+ * What one delivery concluded: done, try again (counts an attempt; `{ retry: reason }` records
+ * why, for the console), or not before a time (waiting on something, not failing).
+ */
+export type DeliveryOutcome = 'done' | 'retry' | { retry: string } | { waitUntilMs: number };
 
 export interface DelivererOptions {
   outbox: OutboxRepository;
@@ -42,13 +45,15 @@ export function createDeliverer(options: DelivererOptions) {
     if (result === 'done') {
       outbox.markDone(item.id, options.clock());
       logger.info('owed delivery done', { outboxId: item.id, kind: item.kind, paymentId: item.paymentId, attempt });
-    } else if (result !== 'retry') {
+    } else if (typeof result === 'object' && 'waitUntilMs' in result) {
       outbox.postpone(item.id, result.waitUntilMs, options.clock());
     } else if (attempt >= options.maxAttempts) {
-      outbox.markDead(item.id, 'gave up after retries', options.clock());
+      const reason = result === 'retry' ? '' : `: ${result.retry}`;
+      outbox.markDead(item.id, `gave up after retries${reason}`, options.clock());
       logger.error('owed delivery gave up: dead letter', { outboxId: item.id, kind: item.kind, paymentId: item.paymentId, attempt });
     } else {
-      outbox.markRetry(item.id, options.clock() + backoffMs(attempt, options.baseDelayMs, options.maxDelayMs), 'transient failure', options.clock());
+      const reason = result === 'retry' ? 'transient failure' : result.retry;
+      outbox.markRetry(item.id, options.clock() + backoffMs(attempt, options.baseDelayMs, options.maxDelayMs), reason, options.clock());
     }
   };
 

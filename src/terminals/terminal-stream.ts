@@ -23,7 +23,8 @@ export interface TerminalStreamDeps {
   durable?: Pick<GroupCommit, 'pending' | 'settled'> | undefined;
 }
 
-type TerminalEvent = z.input<typeof terminalEventData>;
+/** One event as `GET /v1/events` sends it (and a webhook POSTs it). */
+export type TerminalEvent = z.input<typeof terminalEventData>;
 
 /**
  * Where a terminal's stream resumes: `Last-Event-ID` (what EventSource sends on reconnecting),
@@ -41,8 +42,12 @@ export function resumePoint(req: Request, payments: Pick<PaymentRepository, 'las
   return from;
 }
 
-/** The event a journal entry of the terminal's payments shows, with the payment (and refund) as they are now. */
-function eventOf(row: PaymentEventRow, deps: TerminalStreamDeps): TerminalEvent {
+/**
+ * The event a journal entry of the terminal's payments shows, with the payment (and refund) as
+ * they are now: what the stream writes as `data:`, and what a webhook POSTs.
+ * @example terminalEventOf(row, { payments, present }) // { seq: 42, type: 'payment.state_changed', from: 'awaiting_customer', to: 'approved', payment: {…}, … }
+ */
+export function terminalEventOf(row: PaymentEventRow, deps: { payments: Pick<PaymentRepository, 'get' | 'getRefund'>; present: PresentPayment }): TerminalEvent {
   const paymentId = row.paymentId as string;
   const payment = deps.payments.get(paymentId);
   const base = { seq: row.seq, at: new Date(row.at).toISOString(), paymentId, merchantReference: payment?.merchantReference ?? '', payment: payment ? deps.present(payment) : null };
@@ -105,7 +110,7 @@ export function streamTerminalEvents(res: Response, terminal: Terminal, resumeFr
             while (deps.durable?.pending && !closed) await deps.durable.settled().catch(() => undefined);
             if (closed) return;
             cursor = row.seq;
-            const event = eventOf(row, deps);
+            const event = terminalEventOf(row, deps);
             if (!writeEvent(res, event.type, row.seq, event) && !closed) await drained();
           }
           if (rows.length < BATCH) cursor = upto;

@@ -169,6 +169,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(options.electrum?.partnerSimulator && partners ? { simulators: { electrumPartner: { enabled: true, host: '127.0.0.1', port: Number(new URL(partners.a.url()).port), partnerId: ELECTRUM.partnerA.id } } } : {}),
     jobs: { deliverOutbox: NEVER, reconcile: NEVER, expire: NEVER, purge: NEVER, report: NEVER, readinessProbe: NEVER, backup: NEVER, ...(options.config?.['jobs'] as object | undefined) },
     ...(options.config?.['reports'] ? { reports: options.config['reports'] } : {}),
+    ...(options.config?.['webhooks'] ? { webhooks: options.config['webhooks'] } : {}),
     backups: { dir: join(dir, 'backups'), ...(options.config?.['backups'] as object | undefined) },
     displayProfiles: DISPLAY_PROFILES,
     merchants: [{ id: 'm1', name: 'Test Merchant', partpayMerchantId: 'PP-MERCHANT-1', clientId: 'test-client', clientSecret: CLIENT_SECRET, callbackKeys, currency: options.currency ?? 'NZD' }],

@@ -7,6 +7,7 @@ import type { DisplayProfile } from '../../qr/display-profile.js';
 import { displayProfileSchema } from '../../qr/display-profile.js';
 import { digitsConflict, isCurrency } from '../currency.js';
 import { configSchema, type RawConfig } from './schema.js';
+import { WEBHOOK_SECRET_MIN_LENGTH } from './webhooks-schema.js';
 import { describeSecret, resolveSecret, type SecretContext, type SecretRef } from './secret.js';
 
 /** A merchant with its secrets resolved. */
@@ -47,7 +48,17 @@ export interface ElectrumPartner {
   outboundPassword: string;
 }
 
-export interface Config extends Omit<RawConfig, 'merchants' | 'terminals' | 'ops' | 'electrum'> {
+/** A webhook endpoint with its signing secret resolved. */
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  secret: string;
+  terminals?: string[] | undefined;
+  stores?: string[] | undefined;
+}
+
+export interface Config extends Omit<RawConfig, 'merchants' | 'terminals' | 'ops' | 'electrum' | 'webhooks'> {
+  webhooks: Omit<RawConfig['webhooks'], 'endpoints'> & { endpoints: WebhookEndpoint[] };
   electrum: Omit<RawConfig['electrum'], 'clients' | 'partners'> & { clients: ElectrumClient[]; partners: ElectrumPartner[] };
   ops: { metricsAccess: 'loopback' | 'token'; metricsToken: string | null; readinessToken: string | null; operators: Array<{ name: string; password: string }>; console: RawConfig['ops']['console'] };
   /** The file it came from (for messages). */
@@ -166,9 +177,20 @@ export function parseConfig(value: unknown, options: SecretContext & { source: s
     operators: raw.ops.operators.map((o, i) => ({ name: o.name, password: secret(o.password, `ops.operators[${i}].password`) })),
     console: raw.ops.console,
   };
+  const webhooks = {
+    ...raw.webhooks,
+    endpoints: raw.webhooks.endpoints.map((e, i) => {
+      const where = `webhooks.endpoints[${i}].secret`;
+      const value = secret(e.secret, where);
+      if (value !== '' && value.length < WEBHOOK_SECRET_MIN_LENGTH) {
+        problems.push(`${where}: must be at least ${WEBHOOK_SECRET_MIN_LENGTH} characters (it is ${value.length}); generate one with: openssl rand -hex 32`);
+      }
+      return { ...e, secret: value };
+    }),
+  };
   if (problems.length > 0) throw new ConfigError(options.source, problems);
-  const { merchants: _m, terminals: _t, ops: _o, electrum: _e, ...rest } = raw;
-  return { ...rest, ops, electrum, displayProfiles: Object.fromEntries(profiles), source: options.source, merchants, terminals, raw };
+  const { merchants: _m, terminals: _t, ops: _o, electrum: _e, webhooks: _w, ...rest } = raw;
+  return { ...rest, ops, electrum, webhooks, displayProfiles: Object.fromEntries(profiles), source: options.source, merchants, terminals, raw };
 }
 
 /** Reads, validates and resolves a config file. Throws {@link ConfigError}. */
@@ -207,6 +229,7 @@ export function maskedConfig(raw: RawConfig): unknown {
       clients: raw.electrum.clients.map((c) => ({ ...c, password: describeSecret(c.password) })),
       partners: raw.electrum.partners.map((p) => ({ ...p, password: describeSecret(p.password), outboundPassword: describeSecret(p.outboundPassword) })),
     },
+    webhooks: { ...raw.webhooks, endpoints: raw.webhooks.endpoints.map((e) => ({ ...e, secret: describeSecret(e.secret) })) },
     ops: {
       ...raw.ops,
       ...(raw.ops.metricsToken === undefined ? {} : { metricsToken: describeSecret(raw.ops.metricsToken) }),

@@ -5,6 +5,7 @@ import { configUrlProblem } from '../net/egress-policy.js';
 import { hostPattern, httpUrl, id, ipOrCidr, port } from './fields.js';
 import { secretRefSchema } from './secret.js';
 import { serverSchema } from './server-schema.js';
+import { webhooksSchema } from './webhooks-schema.js';
 
 /** PartPay's published domains (README, "PartPay's published environments"): where its QR images may live. */
 export const PARTPAY_IMAGE_HOSTS = ['partpay.co.nz', '*.partpay.co.nz', 'zip.co', '*.zip.co'];
@@ -351,6 +352,8 @@ export const configSchema = z
     backups: backupsSchema,
     electrum: electrumSchema,
     jobs: jobsSchema,
+    /** Signed webhooks of payment state changes (endpoints, timeout, network policy); off without endpoints. */
+    webhooks: webhooksSchema,
     /** Named display profiles; "default" always exists. */
     displayProfiles: z.record(z.string(), displayProfileSchema).default({}),
     merchants: z.array(merchantSchema).min(1, 'needs at least one merchant'),

@@ -1,0 +1,62 @@
+import type { OutboxRepository } from '../outbox/repository.js';
+import type { NewEvent, PaymentRepository } from '../payments/repository.js';
+import type { WebhookEndpoint } from '../shared/config/load.js';
+
+/** Outbox kind of one webhook delivery: one row per event and endpoint. */
+export const WEBHOOK_KIND = 'webhook';
+
+/** What a webhook row carries: which endpoint, which journal entry (the event id). */
+export interface WebhookPayload {
+  endpoint: string;
+  seq: number;
+}
+
+/** True if the endpoint wants events of payments of this terminal and store (no filter = every payment). */
+export function endpointMatches(endpoint: Pick<WebhookEndpoint, 'terminals' | 'stores'>, terminalId: string, storeId: string): boolean {
+  if (endpoint.terminals === undefined && endpoint.stores === undefined) return true;
+  return (endpoint.terminals ?? []).includes(terminalId) || (endpoint.stores ?? []).includes(storeId);
+}
+
+export interface WebhookOwingDeps {
+  endpoints: readonly WebhookEndpoint[];
+  outbox: Pick<OutboxRepository, 'enqueue'>;
+  clock: () => number;
+  /** Runs after the commit of the writes made so far (the daemon kicks its deliverer). */
+  afterCommit?: (fn: () => void) => void;
+  /** Asks the deliverer for a round. */
+  kick?: () => void;
+}
+
+/**
+ * A payment repository whose journal also owes a webhook delivery for each state change, to
+ * each matching endpoint, in the same transaction as the journal entry (every caller of
+ * `journal` runs in one): the change and its deliveries commit together or not at all, and
+ * nothing is sent before the commit (the outbox deliverer sends). Without endpoints the
+ * repository is returned as it is.
+ * @example const payments = owingWebhooks(createPaymentRepository(db), { endpoints: config.webhooks.endpoints, outbox, clock, afterCommit: group.afterCommit, kick })
+ */
+export function owingWebhooks(repo: PaymentRepository, deps: WebhookOwingDeps): PaymentRepository {
+  if (deps.endpoints.length === 0) return repo;
+  const owe = (e: NewEvent, seq: number): void => {
+    if (e.kind !== 'state_changed' || e.paymentId === null || e.paymentId === undefined) return;
+    const p = repo.get(e.paymentId);
+    if (!p) return;
+    let owed = false;
+    for (const endpoint of deps.endpoints) {
+      if (!endpointMatches(endpoint, p.terminalId, p.storeId)) continue;
+      const payload: WebhookPayload = { endpoint: endpoint.id, seq };
+      deps.outbox.enqueue(WEBHOOK_KIND, p.id, { ...payload }, deps.clock());
+      owed = true;
+    }
+    const kick = deps.kick;
+    if (owed && kick) (deps.afterCommit ?? ((fn) => fn()))(kick);
+  };
+  return {
+    ...repo,
+    journal(e: NewEvent): number {
+      const seq = repo.journal(e);
+      owe(e, seq);
+      return seq;
+    },
+  };
+}
