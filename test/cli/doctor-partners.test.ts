@@ -51,3 +51,36 @@ describe('tenderbridge doctor: Electrum partners', () => {
     expect(down.json<Doctor>().checks.find((c) => c.name === 'electrum partner (partner-a)')).toMatchObject({ status: 'fail', detail: expect.stringContaining('unreachable') });
   });
 });
+
+describe('tenderbridge doctor: webhooks', () => {
+  const secret = 'doctor-webhook-secret-0123456789';
+  it('fails an endpoint whose name resolves to a metadata address, naming webhooks.network, warns on one that does not resolve, and POSTs nothing', async () => {
+    const asked: string[] = [];
+    const endpoints = [
+      { id: 'meta', url: 'https://hooks.sneaky.example/x', secret },
+      { id: 'public', url: 'https://hooks.example/x', secret },
+      { id: 'nowhere', url: 'https://nowhere.example/x', secret },
+    ];
+    const config = harnessConfig(h, dir, {}, { webhooks: { endpoints } });
+    const run = await runTb(['doctor', '--json', '--config', config], {
+      lookupHost: (host: string) => {
+        if (host === 'nowhere.example') return Promise.reject(new Error('getaddrinfo ENOTFOUND nowhere.example'));
+        return Promise.resolve(host === 'hooks.sneaky.example' ? ['169.254.169.254'] : host === 'hooks.example' ? ['203.0.113.9'] : ['127.0.0.1']);
+      },
+      fetch: (input: string | URL | Request) => {
+        asked.push(String(input));
+        return Promise.reject(new Error('offline'));
+      },
+    });
+    const checks = run.json<Doctor>().checks;
+    expect(checks.find((c) => c.name === 'webhook (meta)')).toEqual({
+      name: 'webhook (meta)',
+      status: 'fail',
+      detail: 'https://hooks.sneaky.example/x: hooks.sneaky.example resolves to 169.254.169.254, a link-local address, not allowed by webhooks.network.allowedAddresses',
+    });
+    expect(checks.find((c) => c.name === 'webhook (public)')).toMatchObject({ status: 'ok', detail: 'https://hooks.example/x: resolves to 203.0.113.9, allowed by webhooks.network' });
+    expect(checks.find((c) => c.name === 'webhook (nowhere)')).toMatchObject({ status: 'warn', detail: expect.stringContaining('nowhere.example does not resolve now') });
+    expect(asked.filter((url) => url.includes('hooks'))).toEqual([]);
+    expect(run.stdout).not.toContain(secret);
+  });
+});

@@ -47,7 +47,6 @@ function readmeVerifier(): (rawBody: string, header: string | undefined, secret:
   const section = readme.slice(readme.indexOf('\n## Webhooks\n'));
   const code = /```js\n([\s\S]*?)```/.exec(section.slice(0, section.indexOf('\n## ', 5)))?.[1];
   if (!code) throw new Error('README has no js block in its Webhooks section');
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- running the documented snippet is the point
   return new Function('require', `${code}\nreturn verifyTenderbridgeSignature;`)(createRequire(import.meta.url)) as ReturnType<typeof readmeVerifier>;
 }
 

@@ -4,7 +4,7 @@ import { createPaymentRepository } from '../../payments/repository.js';
 import type { Config } from '../../shared/config/load.js';
 import { integrityProblems, LATEST_VERSION, openDatabase, schemaVersion, type Db } from '../../shared/db/open.js';
 import type { Logger } from '../../shared/logger.js';
-import { resolvedProblem } from '../../shared/net/egress-policy.js';
+import { resolvedProblem, type EgressPolicy } from '../../shared/net/egress-policy.js';
 import { ipLiteral } from '../../shared/net/ip-address.js';
 import { cliTokenManager } from '../wiring.js';
 
@@ -166,13 +166,13 @@ export const operatorQueueCheck: DoctorCheck = {
 };
 
 /**
- * Why the addresses a partner's host name resolves to now are refused by
- * `electrum.partnerNetwork`, or null. Config load checks only literal addresses and localhost;
- * the daemon refuses the others when connecting. A name that does not resolve is left to the
- * reachability check.
+ * Why the addresses a URL's host name resolves to now are refused by `policy` (a partner's by
+ * `electrum.partnerNetwork`, a webhook's by `webhooks.network`), or null. Config load checks only
+ * literal addresses and localhost; the daemon refuses the others when connecting. A name that
+ * does not resolve is left to the caller.
  */
-async function partnerAddressProblem(env: DoctorEnv, baseUrl: string): Promise<string | null> {
-  const { hostname } = new URL(baseUrl);
+async function addressProblemOf(env: DoctorEnv, url: string, policy: EgressPolicy): Promise<string | null> {
+  const { hostname } = new URL(url);
   if (ipLiteral(hostname) !== null) return null;
   let addresses: string[];
   try {
@@ -180,7 +180,6 @@ async function partnerAddressProblem(env: DoctorEnv, baseUrl: string): Promise<s
   } catch {
     return null;
   }
-  const policy = { key: 'electrum.partnerNetwork', ...env.config.electrum.partnerNetwork };
   return addresses.map((a) => resolvedProblem(hostname, a, policy)).find((problem) => problem !== null) ?? null;
 }
 
@@ -195,7 +194,7 @@ export const partnerCheck: DoctorCheck = {
     return Promise.all(
       env.config.electrum.partners.map(async (p) => {
         const name = `electrum partner (${p.id})`;
-        const refused = await partnerAddressProblem(env, p.baseUrl);
+        const refused = await addressProblemOf(env, p.baseUrl, { key: 'electrum.partnerNetwork', ...env.config.electrum.partnerNetwork });
         if (refused !== null) return line(name, 'fail', `${p.baseUrl}: ${refused}`);
         try {
           const res = await env.fetch(`${p.baseUrl.replace(/\/+$/, '')}/payments`, {
@@ -215,8 +214,35 @@ export const partnerCheck: DoctorCheck = {
   },
 };
 
+/**
+ * Each webhook endpoint's host resolves to addresses `webhooks.network` allows (else every
+ * delivery would become a dead letter). Nothing is POSTed: a receiver would take it for an event.
+ */
+export const webhookCheck: DoctorCheck = {
+  name: 'webhook',
+  async run(env) {
+    const policy = { key: 'webhooks.network', ...env.config.webhooks.network };
+    return Promise.all(
+      env.config.webhooks.endpoints.map(async (e) => {
+        const name = `webhook (${e.id})`;
+        const { hostname } = new URL(e.url);
+        // Literal addresses were checked when the config was loaded.
+        if (ipLiteral(hostname) !== null) return line(name, 'ok', `${e.url}: address allowed by webhooks.network`);
+        let addresses: string[];
+        try {
+          addresses = await env.lookupHost(hostname);
+        } catch (error) {
+          return line(name, 'warn', `${e.url}: ${hostname} does not resolve now (${describeError(error)}); deliveries are retried until it does`);
+        }
+        const refused = addresses.map((a) => resolvedProblem(hostname, a, policy)).find((problem) => problem !== null);
+        return refused === undefined ? line(name, 'ok', `${e.url}: resolves to ${addresses.join(', ')}, allowed by webhooks.network`) : line(name, 'fail', `${e.url}: ${refused}`);
+      }),
+    );
+  },
+};
+
 /** The checks `tenderbridge doctor` runs, in order. */
-export const DEFAULT_CHECKS: readonly DoctorCheck[] = [databaseCheck, clockCheck, tokenCheck, callbackUrlCheck, partnerCheck, operatorQueueCheck];
+export const DEFAULT_CHECKS: readonly DoctorCheck[] = [databaseCheck, clockCheck, tokenCheck, callbackUrlCheck, partnerCheck, webhookCheck, operatorQueueCheck];
 
 /** Runs checks in order; a check that throws is reported as a failure of that check, not of the doctor. */
 export async function runChecks(checks: readonly DoctorCheck[], env: DoctorEnv): Promise<CheckResult[]> {
