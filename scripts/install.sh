@@ -88,14 +88,32 @@ ensure_file() {
   fi
 }
 
+# True when $DESTDIR$2 already mirrors $1: same files and contents (one diff), every file with the
+# mode sync_tree would give it and every directory 0755 (one find each). Saves a cmp and a stat per
+# file on a repeated install, which for dist/ (500 files) took seconds.
+tree_in_place() {
+  local from="$1" dest="$DESTDIR$2" file_mode="${3:-}" want have
+  [ -d "$dest" ] || return 1
+  diff -rq --no-dereference "$from" "$dest" >/dev/null 2>&1 || return 1
+  [ -z "$(cd "$dest" && find . -mindepth 1 -type d ! -perm 0755 -print -quit)" ] || return 1
+  want="$(cd "$from" && find . -type f -printf '%m\t%P\n' | awk -F'\t' -v fm="${file_mode#0}" '{ m = fm != "" ? fm : (substr($1, 1, 1) % 2 == 1 ? "755" : "644"); print m "\t" $2 }' | LC_ALL=C sort)"
+  have="$(cd "$dest" && find . -type f -printf '%m\t%P\n' | LC_ALL=C sort)"
+  [ "$want" = "$have" ]
+}
+
 # Mirrors a directory tree: copies new and changed files, removes files the build no longer
 # has. Files get mode $3, else 0755 or 0644 as the source is executable or not.
 sync_tree() {
-  local from="$1" to="$2" file_mode="${3:-}" rel
+  local from="$1" to="$2" file_mode="${3:-}" rel mode
   ensure_dir "$to" 0755
+  tree_in_place "$from" "$to" "$file_mode" && return 0
   while IFS= read -r -d '' rel; do
     rel="${rel#./}"
-    if [ -d "$from/$rel" ]; then ensure_dir "$to/$rel" 0755; else ensure_file "$from/$rel" "$to/$rel" "${file_mode:-$([ -x "$from/$rel" ] && echo 0755 || echo 0644)}"; fi
+    if [ -d "$from/$rel" ]; then ensure_dir "$to/$rel" 0755; continue; fi
+    # The mode without a subshell: a fork per file made installing dist/ (500 files) take seconds.
+    mode="$file_mode"
+    if [ -z "$mode" ]; then if [ -x "$from/$rel" ]; then mode=0755; else mode=0644; fi; fi
+    ensure_file "$from/$rel" "$to/$rel" "$mode"
   done < <(cd "$from" && find . -mindepth 1 -print0 | LC_ALL=C sort -z)
   [ -d "$DESTDIR$to" ] || return 0
   while IFS= read -r -d '' rel; do

@@ -72,7 +72,11 @@ afterEach(() => {
   rmSync(dest, { recursive: true, force: true });
 });
 
-describe('scripts/install.sh --destdir', () => {
+// A test runs the scripts two or three times over dist/'s 500 files: 8-10 s each here at load 5,
+// over 25 s in all at load 10. A budget for a busy box, not a speed check.
+const BUDGET = { timeout: 90_000 };
+
+describe('scripts/install.sh --destdir', BUDGET, () => {
   it('places the app, the unit, the user entry, the config, the credentials folder and the CLI link', async () => {
     const out = await install();
     // the app
@@ -165,7 +169,7 @@ describe('scripts/install.sh --destdir', () => {
   });
 });
 
-describe('scripts/uninstall.sh --destdir', () => {
+describe('scripts/uninstall.sh --destdir', BUDGET, () => {
   it('removes the app, the unit and the CLI link but keeps config, credentials and state', async () => {
     await install();
     writeFileSync(at('etc/tenderbridge/credentials/partpay-client-secret'), 'secret\n');
