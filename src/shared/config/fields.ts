@@ -21,6 +21,23 @@ export const ipOrCidr = z.string().refine((v) => {
   return /^\d+$/.test(prefix) && bits >= 0 && bits <= (version === 4 ? 32 : 128);
 }, 'must be an IP address or CIDR range such as 203.0.113.0/24');
 
+/**
+ * Where an outbound party's URLs may point (partners, webhook receivers): https to public
+ * addresses unless allowed here. `who` names the party in the docs, e.g. "partner simulators".
+ * @example partnerNetwork: egressNetwork('partner simulators', 'a partner may be at (e.g. over a VPN)')
+ */
+export function egressNetwork(loopbackFor: string, addressesFor: string) {
+  return z
+    .object({
+      /** Demo/test only: allow http:// to a loopback host and loopback addresses, for the parties on this machine. */
+      allowLoopbackHttp: z.boolean().default(false).describe(`Demo/test only: allow http:// to a loopback host and loopback addresses, for ${loopbackFor} on this machine.`),
+      /** Non-public addresses or CIDR ranges the party may be at; https still applies. */
+      allowedAddresses: z.array(ipOrCidr).default([]).describe(`Non-public addresses or CIDR ranges ${addressesFor}; https still applies.`),
+    })
+    .strict()
+    .prefault({});
+}
+
 /** An allowed-host entry: exact host, or "*.domain" for its subdomains; without ":port" only the default port. */
 export const hostPattern = z.string().refine((v) => parseHostPattern(v) !== null, 'must be a host name or "*.domain", optionally with ":port"');
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { partpayProtocolSchema } from '../../partpay/protocol.js';
 import { displayProfileSchema } from '../../qr/display-profile.js';
 import { configUrlProblem } from '../net/egress-policy.js';
-import { hostPattern, httpUrl, id, ipOrCidr, port } from './fields.js';
+import { egressNetwork, hostPattern, httpUrl, id, ipOrCidr, port } from './fields.js';
 import { secretRefSchema } from './secret.js';
 import { serverSchema } from './server-schema.js';
 import { webhooksSchema } from './webhooks-schema.js';
@@ -210,15 +210,7 @@ const electrumSchema = z
     clients: z.array(electrumClientSchema).default([]),
     partners: z.array(electrumPartnerSchema).default([]),
     /** Where partners' baseUrls may point: https to public addresses unless allowed here. */
-    partnerNetwork: z
-      .object({
-        /** Demo/test only: allow http:// to a loopback host and loopback addresses, for partner simulators on this machine. */
-        allowLoopbackHttp: z.boolean().default(false),
-        /** Non-public addresses or CIDR ranges a partner may be at (e.g. over a VPN); https still applies. */
-        allowedAddresses: z.array(ipOrCidr).default([]),
-      })
-      .strict()
-      .prefault({}),
+    partnerNetwork: egressNetwork('partner simulators', 'a partner may be at (e.g. over a VPN)'),
   })
   .strict()
   .prefault({});

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { configUrlProblem } from '../net/egress-policy.js';
-import { httpUrl, id, ipOrCidr } from './fields.js';
+import { egressNetwork, httpUrl, id } from './fields.js';
 import { secretRefSchema } from './secret.js';
 
 /** Shortest signing secret accepted (resolved): a guessable secret lets anyone forge deliveries. */
@@ -30,15 +30,7 @@ export const webhooksSchema = z
     /** Whole-exchange timeout of one delivery in ms; a timeout is retried like a 5xx. */
     timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
     /** Where endpoint URLs may point: https to public addresses unless allowed here. */
-    network: z
-      .object({
-        /** Demo/test only: allow http:// to a loopback host and loopback addresses, for receivers on this machine. */
-        allowLoopbackHttp: z.boolean().default(false),
-        /** Non-public addresses or CIDR ranges a receiver may be at (e.g. the store's own back office); https still applies. */
-        allowedAddresses: z.array(ipOrCidr).default([]),
-      })
-      .strict()
-      .prefault({}),
+    network: egressNetwork('receivers', "a receiver may be at (e.g. the store's own back office)"),
   })
   .strict()
   .prefault({})
