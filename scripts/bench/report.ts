@@ -39,7 +39,7 @@ export function targets(r: Results) {
   const inBare = (flowPath: string, c: string) => (at(r, flowPath) * 1000) / bareUs(c);
   const bestFlows = Math.max(...ls.map((c) => at(r, `partpayFlows.byConcurrency.${c}.flowsPerSec`)));
   // The event loop's share of the pipeline, in every profile (the rest runs on the QR worker).
-  const worstMain = Math.max(...profiles.flatMap((p) => ['base64', 'url', 'renderOnly'].map((v) => at(r, `qr.perProfile.${p}.mainThreadMs.${v}`))));
+  const worstMain = profiles.length === 0 ? Number.NaN : Math.max(...profiles.flatMap((p) => ['base64', 'url', 'renderOnly'].map((v) => at(r, `qr.perProfile.${p}.mainThreadMs.${v}`))));
   const rows: Array<{ id: string; what: string; target: string; value: number; unit: string; met: boolean }> = [];
   const add = (id: string, what: string, value: number, unit: string, limit: number, atMost: boolean) => {
     if (Number.isNaN(value)) return; // the phase did not run
