@@ -45,6 +45,17 @@ export default tseslint.config(
     },
   },
   {
+    // The storage port answers promises: a write or read not awaited would run outside the
+    // transaction it was meant for, or not before the answer. Type-aware, so src/ only.
+    files: ['src/**/*.ts'],
+    ignores: ['src/web/client/**'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+    },
+  },
+  {
     files: ['scripts/**', 'test/**', 'bin/**'],
     rules: { 'no-console': 'off' },
   },

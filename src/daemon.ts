@@ -40,6 +40,7 @@ import type { Config } from './shared/config/load.js';
 import { providersFromConfig } from './providers-from-config.js';
 import { watchCommits } from './shared/db/commit-watch.js';
 import { createGroupCommit } from './shared/db/group-commit.js';
+import { sqliteStore } from './storage/sqlite-store.js';
 import { integrityProblems, openDatabase, type Db } from './shared/db/open.js';
 import { upgradeDatabase } from './shared/db/upgrade.js';
 import type { Logger } from './shared/logger.js';
@@ -136,8 +137,10 @@ export function createDaemon(config: Config, options: DaemonOptions) {
 
   const waiters = createScanWaiters();
   const electrumRepo = createElectrumRepository(db);
+  // The payments core, the outbox and Electrum reach the database through the storage port.
+  const store = sqliteStore(group, { payments, outbox, electrum: electrumRepo });
   const { providers, partpay: partpayProvider, partnerClient } = providersFromConfig(config, { partpay, registry, electrumRepo, waiters, beforeSend: () => group.settled(), logger, clock, dispatcher: options.dispatcher });
-  const core = createPaymentsCore({ group, payments, outbox, events, providers, logger: logger.child({ component: 'payments' }), clock, newId, lateApproval: config.payments.lateApproval, onOutbox, onFinal });
+  const core = createPaymentsCore({ store, events, providers, logger: logger.child({ component: 'payments' }), clock, newId, lateApproval: config.payments.lateApproval, onOutbox, onFinal });
   const webhooks = createWebhookDelivery({
     endpoints: config.webhooks.endpoints,
     payments,
@@ -149,15 +152,15 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     beforeSend: () => group.settled(),
   });
   const deliver = (item: OutboxItem) => (item.kind === WEBHOOK_KIND ? webhooks(item) : core.deliver(item));
-  const deliverer = createDeliverer({ outbox, deliver, logger: logger.child({ component: 'outbox' }), clock, ...config.outbox });
+  const deliverer = createDeliverer({ outbox: store.repos.outbox, deliver, logger: logger.child({ component: 'outbox' }), clock, ...config.outbox });
   kick = deliverer.kick;
 
   configureSharp();
   const qrPool = options.qrPool ?? createQrPool();
   const images = createQrImages({ fetchTimeoutMs: config.partpay.imageFetch.timeoutMs, maxBytes: config.partpay.imageFetch.maxBytes, fetchPolicy: qrImageFetchPolicy(config), pool: qrPool });
-  const qr = createPaymentQr({ images, cache: createQrCache(images, { maxEntries: 2_000 }), payments, logger: logger.child({ component: 'qr' }) });
+  const qr = createPaymentQr({ images, cache: createQrCache(images, { maxEntries: 2_000 }), payments: store.repos.payments, logger: logger.child({ component: 'qr' }) });
   const service = createPaymentService({
-    group,
+    store,
     payments,
     core,
     events,
@@ -173,11 +176,11 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     },
   });
   const electrumDeps: ElectrumDeps = {
-    group,
-    repo: electrumRepo,
-    payments,
+    store,
+    repo: store.repos.electrum,
+    payments: store.repos.payments,
     core,
-    outbox,
+    outbox: store.repos.outbox,
     events,
     registry,
     service,
@@ -190,7 +193,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     newId,
     onOutbox,
   };
-  const operator = createOperatorActions({ group, payments, outbox, core, clock });
+  const operator = createOperatorActions({ store, core, clock });
   const detail = (p: Payment) => providers.of(p).describe(p);
   const sse = createSseRegistry({ heartbeatMs: 15_000 });
   let shuttingDown = false;
@@ -204,7 +207,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   callbackRouter.use(
     partpayCallbackRoutes({
       registry,
-      payments,
+      payments: store.repos.payments,
       applier: core.applier,
       logger: logger.child({ component: 'callback' }),
       clock,
@@ -224,7 +227,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     errorFormats: [{ prefix: '/qr/v1', body: electrumErrorBody }],
     mounts: [
       // The API families own their prefixes (nothing at the root answers under them): first, so their requests skip the root routers.
-      { path: '/v1', router: terminalRoutes({ registry, service, payments, events, qr, sse, electrumQr: electrumDeps.repo, bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds, detail, build, cors: config.server.cors, durable: group }) },
+      { path: '/v1', router: terminalRoutes({ registry, service, payments, events, qr, sse, electrumQr: electrumRepo, bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds, detail, build, cors: config.server.cors, durable: group }) },
       { path: '/qr/v1', router: electrumRoutes(electrumDeps, config.server.bodyLimit) },
       liveness,
       { path: '/', router: readinessRoutes(readiness, { token: config.ops.readinessToken }) },
@@ -303,7 +306,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       }
       running = startJobs(jobs, logger);
       // Resume what a previous run left: owed deliveries now (refunds it was attempting included), overdue payments on the next round.
-      core.resume();
+      await core.resume();
       deliverer.kick();
       // The QR worker starts now, in the background, rather than with the first payment.
       if (options.warmQrImages !== false) qrPool.prestart();

@@ -14,6 +14,7 @@ import { providersFromConfig } from '../providers-from-config.js';
 import { createRegistry } from '../registry/registry.js';
 import type { Config } from '../shared/config/load.js';
 import { immediateCommit } from '../shared/db/group-commit.js';
+import { sqliteStore } from '../storage/sqlite-store.js';
 import type { Db } from '../shared/db/open.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type { CliContext } from './context.js';
@@ -56,7 +57,9 @@ export function cliOperator(ctx: CliContext, db: Db) {
   // A change made here owes its webhooks like one made by the daemon (its deliverer sends them on its schedule).
   const payments = owingWebhooks(createPaymentRepository(db), { endpoints: config.webhooks.endpoints, outbox, clock });
   const partpay = partpayClientFromConfig(config, cliTokenManager(config, logger, clock), logger);
-  const { providers } = providersFromConfig(config, { partpay, registry, electrumRepo: createElectrumRepository(db), waiters: createScanWaiters(), beforeSend: () => Promise.resolve(), logger, clock });
-  const core = createPaymentsCore({ group, payments, outbox, events: createPaymentEvents(), providers, logger, clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox: () => undefined });
-  return { payments, outbox, providers, operator: createOperatorActions({ group, payments, outbox, core, clock }) };
+  const electrumRepo = createElectrumRepository(db);
+  const store = sqliteStore(group, { payments, outbox, electrum: electrumRepo });
+  const { providers } = providersFromConfig(config, { partpay, registry, electrumRepo, waiters: createScanWaiters(), beforeSend: () => Promise.resolve(), logger, clock });
+  const core = createPaymentsCore({ store, events: createPaymentEvents(), providers, logger, clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox: () => undefined });
+  return { payments, outbox, providers, operator: createOperatorActions({ store, core, clock }) };
 }

@@ -1,28 +1,29 @@
 import { isOpen, PAID_STATES } from '../payments/state-machine.js';
 import type { Payment } from '../payments/types.js';
 import type { ElectrumClient } from '../shared/config/load.js';
-import { claimMessage, partnerFacingId, posSender, type ElectrumDeps } from './context.js';
+import { claimMessage, partnerFacingId, posSender, within, type ElectrumDeps } from './context.js';
 import { ElectrumError } from './errors.js';
 import { OWED_CONFIRMATION } from './provider.js';
 import type { ElectrumPaymentRow } from './repository.js';
 import type { LedgerAmount, PaymentConfirmation, PaymentReversal } from './schemas.js';
 import { toWire } from './serialize.js';
 import { alphaToNumeric } from './currency.js';
+import type { Repos } from '../storage/port.js';
 
 /** A stored advice answer replayed for a repeated advice id (store-and-forward retries). */
 export type AdviceAnswer = { status: number; body: unknown };
 
-function findPayment(deps: ElectrumDeps, caller: ElectrumClient, requestId: string): { ep: ElectrumPaymentRow; payment: Payment } {
+async function findPayment(deps: ElectrumDeps, caller: ElectrumClient, requestId: string): Promise<{ ep: ElectrumPaymentRow; payment: Payment }> {
   // Only the caller's own pays are looked at: another client's payment (whatever its id) is as unknown as a missing one.
-  const ep = deps.repo.payment(caller.id, requestId);
+  const ep = await deps.repo.payment(caller.id, requestId);
   if (!ep || ep.clientId !== caller.id) throw new ElectrumError(404, 'UNABLE_TO_LOCATE_RECORD', 'Unknown payment request', { originalId: requestId, detailMessage: `no payment request with id "${requestId}"` });
-  return { ep, payment: deps.payments.get(ep.paymentId) as Payment };
+  return { ep, payment: (await deps.payments.get(ep.paymentId)) as Payment };
 }
 
-function replayed(deps: ElectrumDeps, advice: { id: string }, kind: string, caller: ElectrumClient, body: unknown, relatedId: string): AdviceAnswer | null {
+async function replayed(deps: ElectrumDeps, advice: { id: string }, kind: string, caller: ElectrumClient, body: unknown, relatedId: string): Promise<AdviceAnswer | null> {
   const sender = posSender(caller.id);
-  if (!deps.repo.message(sender, advice.id)) return null;
-  const claim = claimMessage(deps, { id: advice.id, kind, sender, body, relatedId }, true);
+  if (!(await deps.repo.message(sender, advice.id))) return null;
+  const claim = await claimMessage(deps, { id: advice.id, kind, sender, body, relatedId }, true);
   if (claim.replay === null) return null;
   return { status: claim.replay.responseStatus as number, body: claim.replay.responseBody ? (JSON.parse(claim.replay.responseBody) as unknown) : undefined };
 }
@@ -47,34 +48,35 @@ function finalAmount(p: Payment, amount: LedgerAmount | undefined, originalId: s
  * partner; less than approved, the difference is given back (as the confirmation itself for a
  * partner, as a PartPay refund). A reversed payment cannot be confirmed.
  */
-export function confirmPayment(deps: ElectrumDeps, caller: ElectrumClient, c: PaymentConfirmation): AdviceAnswer {
-  const again = replayed(deps, c, 'confirmPayment', caller, c, c.requestId);
+export async function confirmPayment(deps: ElectrumDeps, caller: ElectrumClient, c: PaymentConfirmation): Promise<AdviceAnswer> {
+  const again = await replayed(deps, c, 'confirmPayment', caller, c, c.requestId);
   if (again) return again;
-  const { ep, payment } = findPayment(deps, caller, c.requestId);
+  const { ep, payment } = await findPayment(deps, caller, c.requestId);
   if (ep.advice === 'reversed') throw new ElectrumError(400, 'GENERAL_ERROR', 'Payment was reversed', { originalId: c.requestId, detailMessage: 'a reversed payment cannot be confirmed' });
   if (!PAID_STATES.includes(payment.state)) throw new ElectrumError(400, 'GENERAL_ERROR', 'Payment was not approved', { originalId: c.requestId, detailMessage: `the payment is ${payment.state}; only an approved payment can be confirmed` });
   const final = finalAmount(payment, c.amounts?.approvedAmount, c.requestId);
   if (final === 0) throw new ElectrumError(400, 'INVALID_AMOUNT', 'Invalid final amount', { originalId: c.requestId, detailMessage: 'a confirmation of a final amount of 0 is a reversal: send reversePayment' });
   const body = toWire(c);
   const actor = `pos:${caller.id}`;
-  deps.group.transaction(() => {
-    claimMessage(deps, { id: c.id, kind: 'confirmPayment', sender: posSender(caller.id), body: c, relatedId: c.requestId }, true);
-    if (firstAdvice(deps, ep)) {
-      const p = deps.payments.get(payment.id) as Payment;
+  await deps.store.tx(async (r) => {
+    const d = within(deps, r);
+    await claimMessage(d, { id: c.id, kind: 'confirmPayment', sender: posSender(caller.id), body: c, relatedId: c.requestId }, true);
+    const p = (await r.payments.getForUpdate(payment.id)) as Payment;
+    if (await firstAdvice(d, ep)) {
       // The id the partner hears the confirmation by (the POS's, unless we already sent a partner that id).
-      const key = p.provider === 'electrum' ? partnerFacingId(deps, c.id, 'confirmPayment', p.id) : c.id;
-      deps.repo.setAdvice(ep.paymentId, 'confirmed', key);
-      deps.payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'advice', actor, detail: { advice: 'confirmation', adviceId: c.id, ...(key === c.id ? {} : { partnerAdviceId: key }), finalMinor: final } });
+      const key = p.provider === 'electrum' ? await partnerFacingId(d, c.id, 'confirmPayment', p.id) : c.id;
+      await r.electrum.setAdvice(ep.paymentId, 'confirmed', key);
+      await r.payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'advice', actor, detail: { advice: 'confirmation', adviceId: c.id, ...(key === c.id ? {} : { partnerAdviceId: key }), finalMinor: final } });
       const less = final === null ? 0 : (p.approvedMinor ?? p.amountMinor) - p.refundedMinor - final;
       if (p.provider === 'electrum') {
         // For less than approved, the confirmation itself carries the difference back: it is the refund's delivery.
-        if (less > 0) deps.core.refunds.record(p, { amountMinor: less, reason: 'confirmed for less', actor, now: false, key, claimed: true });
-        else deps.outbox.enqueue(OWED_CONFIRMATION, p.id, { requestId: ep.partnerRequestId, adviceId: key }, deps.clock());
+        if (less > 0) await deps.core.refunds.record(r, p, { amountMinor: less, reason: 'confirmed for less', actor, now: false, key, claimed: true });
+        else await r.outbox.enqueue(OWED_CONFIRMATION, p.id, { requestId: ep.partnerRequestId, adviceId: key }, deps.clock());
       } else if (less > 0) {
-        deps.core.refunds.record(p, { amountMinor: less, reason: 'confirmed for less', actor, now: false });
+        await deps.core.refunds.record(r, p, { amountMinor: less, reason: 'confirmed for less', actor, now: false });
       }
     }
-    deps.repo.answerMessage(posSender(caller.id), c.id, 202, body);
+    await r.electrum.answerMessage(posSender(caller.id), c.id, 202, body);
   });
   deps.onOutbox();
   return { status: 202, body };
@@ -87,10 +89,10 @@ export function confirmPayment(deps: ElectrumDeps, caller: ElectrumClient, c: Pa
  * refunded in full (paid). With a final amount, only the difference is given back. A confirmed
  * payment cannot be reversed; an unknown one answers 404 (nothing to reverse).
  */
-export function reversePayment(deps: ElectrumDeps, caller: ElectrumClient, r: PaymentReversal): AdviceAnswer {
-  const again = replayed(deps, r, 'reversePayment', caller, r, r.requestId);
+export async function reversePayment(deps: ElectrumDeps, caller: ElectrumClient, r: PaymentReversal): Promise<AdviceAnswer> {
+  const again = await replayed(deps, r, 'reversePayment', caller, r, r.requestId);
   if (again) return again;
-  const { ep, payment } = findPayment(deps, caller, r.requestId);
+  const { ep, payment } = await findPayment(deps, caller, r.requestId);
   if (ep.advice === 'confirmed') throw new ElectrumError(400, 'ACCOUNT_ALREADY_SETTLED', 'Payment was confirmed', { originalId: r.requestId, detailMessage: 'a confirmed payment cannot be reversed' });
   const final = finalAmount(payment, r.amounts?.approvedAmount, r.requestId);
   const paid = PAID_STATES.includes(payment.state);
@@ -102,16 +104,17 @@ export function reversePayment(deps: ElectrumDeps, caller: ElectrumClient, r: Pa
   }
   const body = toWire(r);
   const actor = `pos:${caller.id}`;
-  deps.group.transaction(() => {
-    claimMessage(deps, { id: r.id, kind: 'reversePayment', sender: posSender(caller.id), body: r, relatedId: r.requestId }, true);
-    if (firstAdvice(deps, ep)) {
-      const p = deps.payments.get(payment.id) as Payment;
+  await deps.store.tx(async (tx) => {
+    const d = within(deps, tx);
+    await claimMessage(d, { id: r.id, kind: 'reversePayment', sender: posSender(caller.id), body: r, relatedId: r.requestId }, true);
+    const p = (await d.payments.getForUpdate(payment.id)) as Payment;
+    if (await firstAdvice(d, ep)) {
       // The id the partner hears the reversal by (the POS's, unless we already sent a partner that id).
-      const key = p.provider === 'electrum' ? partnerFacingId(deps, r.id, 'reversePayment', p.id) : r.id;
-      deps.repo.setAdvice(ep.paymentId, 'reversed', key);
-      reverse(deps, p, r, key, final, actor);
+      const key = p.provider === 'electrum' ? await partnerFacingId(d, r.id, 'reversePayment', p.id) : r.id;
+      await d.repo.setAdvice(ep.paymentId, 'reversed', key);
+      await reverse(d, tx, p, r, key, final, actor);
     }
-    deps.repo.answerMessage(posSender(caller.id), r.id, 202, body);
+    await d.repo.answerMessage(posSender(caller.id), r.id, 202, body);
   });
   // A pay still waiting for its scan ends now.
   deps.waiters.wake(ep.tranId, 'cancelled');
@@ -120,31 +123,31 @@ export function reversePayment(deps: ElectrumDeps, caller: ElectrumClient, r: Pa
 }
 
 /** Whether the payment has no advice yet (read inside the advice's transaction, so a racing advice sees the first one's). */
-function firstAdvice(deps: ElectrumDeps, ep: ElectrumPaymentRow): boolean {
-  return deps.repo.paymentByPaymentId(ep.paymentId)?.advice === null;
+async function firstAdvice(deps: ElectrumDeps, ep: ElectrumPaymentRow): Promise<boolean> {
+  return (await deps.repo.paymentByPaymentId(ep.paymentId))?.advice === null;
 }
 
-/** The money side of a first reversal advice, inside its transaction; `key` is the id the partner hears it by. */
-function reverse(deps: ElectrumDeps, p: Payment, r: PaymentReversal, key: string, final: number | null, actor: string): void {
+/** The money side of a first reversal advice, inside its transaction `tx` (`deps` bound to it); `key` is the id the partner hears it by. */
+async function reverse(deps: ElectrumDeps, tx: Repos, p: Payment, r: PaymentReversal, key: string, final: number | null, actor: string): Promise<void> {
   const ctx = { actor, kind: 'advice', detail: { advice: 'reversal', adviceId: r.id, ...(key === r.id ? {} : { partnerAdviceId: key }), reason: r.reversalReason, finalMinor: final }, resolvedBy: 'reversal', upstream: { key, reason: r.reversalReason } };
   const paid = PAID_STATES.includes(p.state);
   if (paid && final !== null && final > 0) {
     // To a final amount: give back the difference (an Electrum partner hears it as this reversal, with its id).
     const amountMinor = (p.approvedMinor ?? p.amountMinor) - p.refundedMinor - final;
-    deps.core.refunds.record(p, { amountMinor, reason: r.reversalReason, actor, now: false, ...(p.provider === 'electrum' ? { key, claimed: true } : {}) });
+    await deps.core.refunds.record(tx, p, { amountMinor, reason: r.reversalReason, actor, now: false, ...(p.provider === 'electrum' ? { key, claimed: true } : {}) });
     return;
   }
   if (p.provider === 'electrum') {
     // A void: the partner is owed the reversal (with the POS's advice id) if the pay was forwarded.
     // One that already failed with an unknown outcome owes its TIMEOUT reversal already: never a second.
-    deps.core.applier.apply(p.id, { type: 'reversed' }, ctx);
+    await deps.core.applier.applyIn(tx, p.id, { type: 'reversed' }, ctx);
     return;
   }
   if (isOpen(p.state)) {
-    deps.core.applier.apply(p.id, { type: 'cancel_requested' }, ctx);
+    await deps.core.applier.applyIn(tx, p.id, { type: 'cancel_requested' }, ctx);
   } else if (paid) {
-    deps.core.refunds.record(p, { reason: r.reversalReason, actor, now: false });
+    await deps.core.refunds.record(tx, p, { reason: r.reversalReason, actor, now: false });
   } else {
-    deps.payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'advice', actor, detail: { ...ctx.detail, note: `nothing to reverse: ${p.state}` } });
+    await deps.payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'advice', actor, detail: { ...ctx.detail, note: `nothing to reverse: ${p.state}` } });
   }
 }

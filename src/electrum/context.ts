@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { OutboxRepository } from '../outbox/repository.js';
+import type { Port, Repos, Store } from '../storage/port.js';
 import type { PaymentsCore } from '../payments/core.js';
 import type { PaymentEvents } from '../payments/events.js';
 import type { PaymentQr } from '../payments/payment-qr.js';
@@ -7,7 +8,6 @@ import type { PaymentRepository } from '../payments/repository.js';
 import type { PaymentService } from '../payments/service.js';
 import type { Registry, Terminal } from '../registry/registry.js';
 import type { Config, ElectrumClient, ElectrumPartner } from '../shared/config/load.js';
-import type { GroupCommit } from '../shared/db/group-commit.js';
 import type { Logger } from '../shared/logger.js';
 import { alphaToNumeric } from './currency.js';
 import { ElectrumError } from './errors.js';
@@ -18,14 +18,15 @@ import type { Institution, LedgerAmount, Originator } from './schemas.js';
 
 /** Everything the Electrum operations need; built once by the daemon. */
 export interface ElectrumDeps {
-  /** Group commit: Electrum's writes join the current batch; answers and partner calls wait for its commit. */
-  group: Pick<GroupCommit, 'transaction' | 'settled'>;
-  repo: ElectrumRepository;
-  payments: PaymentRepository;
+  /** The storage port: Electrum's writes are transactions of it; answers and partner calls wait for their commit. */
+  store: Pick<Store, 'tx' | 'settled'>;
+  /** Outside a transaction: the port's repositories; inside one, the transaction's (see {@link within}). */
+  repo: Port<ElectrumRepository>;
+  payments: Port<PaymentRepository>;
   /** The payments core: every state change, cancel, refund and owed advice goes through it. */
   core: Pick<PaymentsCore, 'applier' | 'owed' | 'refunds'>;
   /** For the confirmations owed to partners (cancels and refunds are owed through the core). */
-  outbox: Pick<OutboxRepository, 'enqueue'>;
+  outbox: Pick<Port<OutboxRepository>, 'enqueue'>;
   events: PaymentEvents;
   registry: Registry;
   service: PaymentService;
@@ -38,6 +39,12 @@ export interface ElectrumDeps {
   newId: () => string;
   onOutbox: () => void;
 }
+
+/** `deps` whose repositories are those of the transaction `r`: what the helpers below are given inside one. */
+export const within = (deps: ElectrumDeps, r: Repos): ElectrumDeps => ({ ...deps, repo: r.electrum, payments: r.payments, outbox: r.outbox });
+
+/** Runs `fn` as one transaction with `deps` bound to it. */
+export const inTx = <T>(deps: ElectrumDeps, fn: (d: ElectrumDeps) => Promise<T>): Promise<T> => deps.store.tx((r) => fn(within(deps, r)));
 
 export const hashBody = (body: unknown): string => createHash('sha256').update(JSON.stringify(body)).digest('hex');
 
@@ -92,14 +99,14 @@ export const OUR_SENDER = 'tenderbridge';
  * first time (`replay`). Another sender's ids are never looked at: no party learns of, or
  * blocks, another's messages.
  */
-export function claimMessage(
+export async function claimMessage(
   deps: ElectrumDeps,
   m: { id: string; kind: string; sender: string; body: unknown; relatedId?: string | undefined },
   advice: boolean,
-): { replay: null } | { replay: MessageRow } {
-  const seen = deps.repo.message(m.sender, m.id);
+): Promise<{ replay: null } | { replay: MessageRow }> {
+  const seen = await deps.repo.message(m.sender, m.id);
   if (!seen) {
-    deps.repo.insertMessage({ sender: m.sender, id: m.id, kind: m.kind, requestHash: hashBody(m.body), relatedId: m.relatedId ?? null, responseStatus: null, responseBody: null, createdAt: deps.clock() });
+    await deps.repo.insertMessage({ sender: m.sender, id: m.id, kind: m.kind, requestHash: hashBody(m.body), relatedId: m.relatedId ?? null, responseStatus: null, responseBody: null, createdAt: deps.clock() });
     return { replay: null };
   }
   if (advice && seen.kind === m.kind && seen.responseStatus !== null) return { replay: seen };
@@ -112,9 +119,10 @@ export function claimMessage(
  * it names another order; then a fresh one of ours. Claimed under {@link OUR_SENDER}, so every
  * partner sees each of our messages once, with an id of its own.
  */
-export function partnerFacingId(deps: ElectrumDeps, posId: string, kind: string, paymentId: string): string {
-  const taken = (id: string) => deps.repo.message(OUR_SENDER, id) !== null || deps.payments.getByOrderId(id, 'partpay') !== null || deps.payments.getByOrderId(id, 'electrum') !== null;
-  const id = taken(posId) ? deps.newId() : posId;
-  deps.repo.insertMessage({ sender: OUR_SENDER, id, kind, requestHash: hashBody({ posId }), relatedId: paymentId, responseStatus: null, responseBody: null, createdAt: deps.clock() });
+export async function partnerFacingId(deps: ElectrumDeps, posId: string, kind: string, paymentId: string): Promise<string> {
+  const taken = async (id: string) =>
+    (await deps.repo.message(OUR_SENDER, id)) !== null || (await deps.payments.getByOrderId(id, 'partpay')) !== null || (await deps.payments.getByOrderId(id, 'electrum')) !== null;
+  const id = (await taken(posId)) ? deps.newId() : posId;
+  await deps.repo.insertMessage({ sender: OUR_SENDER, id, kind, requestHash: hashBody({ posId }), relatedId: paymentId, responseStatus: null, responseBody: null, createdAt: deps.clock() });
   return id;
 }

@@ -3,7 +3,7 @@ import type { Payment } from '../payments/types.js';
 import type { Terminal } from '../registry/registry.js';
 import type { ElectrumClient } from '../shared/config/load.js';
 import { ConflictError } from '../shared/errors.js';
-import { claimMessage, posSender, type ElectrumDeps } from './context.js';
+import { claimMessage, inTx, posSender, type ElectrumDeps } from './context.js';
 import { errorDetail } from './error-detail.js';
 import { ElectrumError } from './errors.js';
 import type { PayAnswer } from './pay-flow.js';
@@ -22,13 +22,13 @@ export const PARTPAY_INSTITUTION = { id: 'partpay', name: 'PartPay' } as const;
 export async function payThroughPartPay(deps: ElectrumDeps, caller: ElectrumClient, req: PaymentRequest, qr: QrCodeRow, terminal: Terminal): Promise<PayAnswer> {
   const paymentId = qr.paymentId as string;
   const sender = posSender(caller.id);
-  deps.group.transaction(() => {
-    claimMessage(deps, { id: req.id, kind: 'pay', sender, body: req, relatedId: req.tranId }, false);
-    if (!deps.repo.moveQr(req.tranId, 'issued', 'paying')) throw new ElectrumError(400, 'INVALID_TRAN_ID', 'QR code already used', { tranId: req.tranId });
+  await inTx(deps, async (d) => {
+    await claimMessage(d, { id: req.id, kind: 'pay', sender, body: req, relatedId: req.tranId }, false);
+    if (!(await d.repo.moveQr(req.tranId, 'issued', 'paying'))) throw new ElectrumError(400, 'INVALID_TRAN_ID', 'QR code already used', { tranId: req.tranId });
     // No Electrum partner hears of it: PartPay knows it by its own order id.
-    deps.repo.insertPayment({ requestId: req.id, partnerRequestId: null, paymentId, tranId: req.tranId, clientId: caller.id, requestBody: JSON.stringify(req), createdAt: deps.clock() });
-    deps.repo.setPartner(paymentId, PARTPAY_INSTITUTION.id);
-    deps.payments.journal({ paymentId, at: deps.clock(), kind: 'request', actor: `pos:${caller.id}`, detail: { operation: 'pay', via: 'electrum', requestId: req.id, tranId: req.tranId } });
+    await d.repo.insertPayment({ requestId: req.id, partnerRequestId: null, paymentId, tranId: req.tranId, clientId: caller.id, requestBody: JSON.stringify(req), createdAt: deps.clock() });
+    await d.repo.setPartner(paymentId, PARTPAY_INSTITUTION.id);
+    await d.payments.journal({ paymentId, at: deps.clock(), kind: 'request', actor: `pos:${caller.id}`, detail: { operation: 'pay', via: 'electrum', requestId: req.id, tranId: req.tranId } });
   });
 
   const deadline = deps.clock() + deps.settings.scanWaitSeconds * 1000;
@@ -41,10 +41,10 @@ export async function payThroughPartPay(deps: ElectrumDeps, caller: ElectrumClie
 
   const status = PAID_STATES.includes(payment.state) ? 201 : payment.state === 'failed' ? 503 : 400;
   const body = status === 201 ? approvedResponse(req, payment) : failure(req, payment);
-  deps.group.transaction(() => {
-    deps.repo.moveQr(req.tranId, 'paying', 'used');
-    deps.repo.answerMessage(sender, req.id, status, body);
-    deps.repo.setResponse(paymentId, status, body);
+  await inTx(deps, async (d) => {
+    await d.repo.moveQr(req.tranId, 'paying', 'used');
+    await d.repo.answerMessage(sender, req.id, status, body);
+    await d.repo.setResponse(paymentId, status, body);
   });
   return { status, body };
 }

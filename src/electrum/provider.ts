@@ -109,8 +109,8 @@ export function createElectrumProvider(deps: ElectrumProviderDeps): PaymentProvi
       throw unknown('reversal', result);
     },
 
-    claimRefund(p: Payment, _refund: Refund, owed: OwedRefund): void {
-      const ep = forwardOf(p);
+    async claimRefund(r, p: Payment, _refund: Refund, owed: OwedRefund): Promise<void> {
+      const ep = await r.electrum.paymentByPaymentId(p.id);
       if (!ep?.partnerId) throw new ConflictError('not_refundable', `payment ${p.id} was never forwarded to an Electrum partner: there is nothing to refund`, { details: { paymentId: p.id } });
       if (ep.advice === 'confirmed') {
         throw new ConflictError(
@@ -123,7 +123,7 @@ export function createElectrumProvider(deps: ElectrumProviderDeps): PaymentProvi
         throw new ConflictError('not_refundable', `payment ${p.id} was already reversed to partner ${ep.partnerId} (advice ${ep.adviceId ?? ''}); an Electrum payment takes one advice`, { details: { paymentId: p.id, advice: 'reversed' } });
       }
       // A refund of an approved payment is its reversal to the final amount: the one advice it gets.
-      if (!repo.setAdvice(ep.paymentId, 'reversed', owed.key)) throw new ConflictError('not_refundable', `payment ${p.id} already has an advice`);
+      if (!(await r.electrum.setAdvice(ep.paymentId, 'reversed', owed.key))) throw new ConflictError('not_refundable', `payment ${p.id} already has an advice`);
     },
 
     async refund(p: Payment, refund: Refund, owed: OwedRefund): Promise<RefundAnswer> {

@@ -1,6 +1,6 @@
 import type { ElectrumClient } from '../shared/config/load.js';
 import { isAppError } from '../shared/errors.js';
-import { assertClientIsCaller, checkAmount, claimMessage, currencyOf, posSender, terminalFor, type ElectrumDeps } from './context.js';
+import { assertClientIsCaller, checkAmount, claimMessage, inTx, currencyOf, posSender, terminalFor, type ElectrumDeps } from './context.js';
 import { buildQrCode } from './emv-qr.js';
 import { ElectrumError } from './errors.js';
 import type { CreateQrCodeRequest, CreateQrCodeResponse } from './schemas.js';
@@ -43,7 +43,7 @@ export async function createQrCode(deps: ElectrumDeps, caller: ElectrumClient, r
   const tranId = newTranId(deps.newId);
   // Claimed before anything is made upstream: a retry with the same id (even one racing this
   // request) is a DUPLICATE_RECORD, as the spec requires, and never a second PartPay order.
-  deps.group.transaction(() => claimMessage(deps, { id: req.id, kind: 'createQrCode', sender: posSender(caller.id), body: req, relatedId: tranId }, false));
+  await inTx(deps, (d) => claimMessage(d, { id: req.id, kind: 'createQrCode', sender: posSender(caller.id), body: req, relatedId: tranId }, false));
   let qrCode: string;
   let paymentId: string | null = null;
   if (caller.provider === 'partpay') {
@@ -82,8 +82,8 @@ export async function createQrCode(deps: ElectrumDeps, caller: ElectrumClient, r
     tranId,
     qrCode,
   });
-  deps.group.transaction(() => {
-    deps.repo.insertQr({
+  await inTx(deps, async (d) => {
+    await d.repo.insertQr({
       tranId,
       requestId: req.id,
       clientId: caller.id,
@@ -98,7 +98,7 @@ export async function createQrCode(deps: ElectrumDeps, caller: ElectrumClient, r
       createdAt: now,
       expiresAt,
     });
-    deps.repo.answerMessage(posSender(caller.id), req.id, 201, response);
+    await d.repo.answerMessage(posSender(caller.id), req.id, 201, response);
   });
   deps.logger.info('electrum QR code issued', { tranId, terminalId: terminal.id, clientId: caller.id, provider: caller.provider, scheme, ...(paymentId ? { paymentId } : {}) });
   return response;

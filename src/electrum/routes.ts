@@ -48,8 +48,8 @@ export function electrumRoutes(deps: ElectrumDeps, bodyLimit: string): Router {
     res.status(201).json(response);
   });
 
-  router.post('/scans', (req, res) => {
-    notifyScan(deps, partnerCaller(res), parseMessage(scanNotificationSchema, req.body));
+  router.post('/scans', async (req, res) => {
+    await notifyScan(deps, partnerCaller(res), parseMessage(scanNotificationSchema, req.body));
     res.status(202).end();
   });
 
@@ -58,13 +58,13 @@ export function electrumRoutes(deps: ElectrumDeps, bodyLimit: string): Router {
     if (!res.writableEnded) res.status(answer.status).json(answer.body);
   });
 
-  router.post('/payments/confirmations', (req, res) => {
-    const answer = confirmPayment(deps, posCaller(res), parseMessage(paymentConfirmationSchema, req.body));
+  router.post('/payments/confirmations', async (req, res) => {
+    const answer = await confirmPayment(deps, posCaller(res), parseMessage(paymentConfirmationSchema, req.body));
     res.status(answer.status).json(answer.body);
   });
 
-  router.post('/payments/reversals', (req, res) => {
-    const answer = reversePayment(deps, posCaller(res), parseMessage(paymentReversalSchema, req.body));
+  router.post('/payments/reversals', async (req, res) => {
+    const answer = await reversePayment(deps, posCaller(res), parseMessage(paymentReversalSchema, req.body));
     res.status(answer.status).json(answer.body);
   });
 

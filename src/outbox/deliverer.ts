@@ -1,5 +1,6 @@
 import { isStorageFailure } from '../shared/db/open.js';
 import type { Logger } from '../shared/logger.js';
+import type { Port } from '../storage/port.js';
 import type { OutboxItem, OutboxRepository } from './repository.js';
 
 /**
@@ -9,7 +10,7 @@ import type { OutboxItem, OutboxRepository } from './repository.js';
 export type DeliveryOutcome = 'done' | 'retry' | { retry: string } | { waitUntilMs: number };
 
 export interface DelivererOptions {
-  outbox: OutboxRepository;
+  outbox: Pick<Port<OutboxRepository>, 'due' | 'markDone' | 'postpone' | 'markDead' | 'markRetry'>;
   /** Delivers one item; throws for a permanent failure (→ dead letter). */
   deliver: (item: OutboxItem) => Promise<DeliveryOutcome>;
   logger: Logger;
@@ -41,19 +42,19 @@ export function createDeliverer(options: DelivererOptions) {
   let stopped = false;
 
   /** Records what one delivery concluded; false when our own storage failed (the round stops, the item stays owed). */
-  const conclude = (item: OutboxItem, attempt: number, result: DeliveryOutcome): void => {
+  const conclude = async (item: OutboxItem, attempt: number, result: DeliveryOutcome): Promise<void> => {
     if (result === 'done') {
-      outbox.markDone(item.id, options.clock());
+      await outbox.markDone(item.id, options.clock());
       logger.info('owed delivery done', { outboxId: item.id, kind: item.kind, paymentId: item.paymentId, attempt });
     } else if (typeof result === 'object' && 'waitUntilMs' in result) {
-      outbox.postpone(item.id, result.waitUntilMs, options.clock());
+      await outbox.postpone(item.id, result.waitUntilMs, options.clock());
     } else if (attempt >= options.maxAttempts) {
       const reason = result === 'retry' ? '' : `: ${result.retry}`;
-      outbox.markDead(item.id, `gave up after retries${reason}`, options.clock());
+      await outbox.markDead(item.id, `gave up after retries${reason}`, options.clock());
       logger.error('owed delivery gave up: dead letter', { outboxId: item.id, kind: item.kind, paymentId: item.paymentId, attempt });
     } else {
       const reason = result === 'retry' ? 'transient failure' : result.retry;
-      outbox.markRetry(item.id, options.clock() + backoffMs(attempt, options.baseDelayMs, options.maxDelayMs), reason, options.clock());
+      await outbox.markRetry(item.id, options.clock() + backoffMs(attempt, options.baseDelayMs, options.maxDelayMs), reason, options.clock());
     }
   };
 
@@ -67,11 +68,11 @@ export function createDeliverer(options: DelivererOptions) {
         // Our own database failing (a full disk) is not the delivery failing: it stays owed as it was.
         if (isStorageFailure(error)) throw error;
         const message = error instanceof Error ? error.message : String(error);
-        outbox.markDead(item.id, message, options.clock());
+        await outbox.markDead(item.id, message, options.clock());
         logger.error('owed delivery failed permanently: dead letter', { outboxId: item.id, kind: item.kind, paymentId: item.paymentId, attempt, error: message });
         return true;
       }
-      conclude(item, attempt, result);
+      await conclude(item, attempt, result);
       return true;
     } catch (error) {
       if (!isStorageFailure(error)) throw error;
@@ -86,7 +87,7 @@ export function createDeliverer(options: DelivererOptions) {
       again = false;
       for (;;) {
         if (stopped) return delivered;
-        const due = outbox.due(options.clock(), options.batchSize ?? 20);
+        const due = await outbox.due(options.clock(), options.batchSize ?? 20);
         if (due.length === 0) break;
         const stored = await Promise.all(due.map(deliverOne));
         delivered += due.length;

@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import type { Applier } from '../payments/apply.js';
 import type { PaymentRepository } from '../payments/repository.js';
+import type { Port } from '../storage/port.js';
 import type { Payment } from '../payments/types.js';
 import type { Registry } from '../registry/registry.js';
 import { AuthenticationError, UnsupportedMediaTypeError, ValidationError } from '../shared/errors.js';
@@ -11,7 +12,7 @@ import { sourceAllowlist } from '../shared/http/security.js';
 
 export interface CallbackDeps {
   registry: Registry;
-  payments: PaymentRepository;
+  payments: Port<PaymentRepository>;
   applier: Applier;
   logger: Logger;
   clock: () => number;
@@ -53,7 +54,7 @@ export function partpayCallbackRoutes(deps: CallbackDeps): Router {
       next();
     },
     express.text({ type: 'application/x-www-form-urlencoded', limit: '16kb', defaultCharset: 'utf-8' }),
-    (req, res) => {
+    async (req, res) => {
       const raw = typeof req.body === 'string' ? req.body : '';
       const fields = new URLSearchParams(raw);
       const orderId = fields.get('orderId');
@@ -66,9 +67,9 @@ export function partpayCallbackRoutes(deps: CallbackDeps): Router {
       // Find the payment: by PartPay's order id, else by our id echoed as gatewayReference
       // (the callback may beat our own record of the create response). Only a PartPay payment:
       // a callback naming another provider's payment is an orphan, whatever it says.
-      let payment = deps.payments.getByOrderId(orderId, 'partpay');
+      let payment = await deps.payments.getByOrderId(orderId, 'partpay');
       if (!payment && gatewayReference && FIELD.test(gatewayReference)) {
-        const byRef = deps.payments.get(gatewayReference);
+        const byRef = await deps.payments.get(gatewayReference);
         if (byRef && byRef.provider === 'partpay' && (byRef.upstreamOrderId === null || byRef.upstreamOrderId === orderId)) payment = byRef;
       }
       const keys = payment ? (deps.registry.merchant(payment.merchantId)?.callbackKeys ?? []) : deps.registry.merchants().flatMap((m) => m.callbackKeys);
@@ -80,7 +81,7 @@ export function partpayCallbackRoutes(deps: CallbackDeps): Router {
       }
       const detail = { orderId, orderNumber: fields.get('orderNumber'), orderStatus, gatewayReference, merchantReference: fields.get('merchantReference'), keyIndex: check.keyIndex };
       if (!payment) {
-        deps.payments.journal({ paymentId: null, at: deps.clock(), kind: 'orphan_callback', actor: 'partpay', detail, rawBody: raw });
+        await deps.payments.journal({ paymentId: null, at: deps.clock(), kind: 'orphan_callback', actor: 'partpay', detail, rawBody: raw });
         deps.logger.warn('callback for an unknown order journaled as orphan', { orderId, gatewayReference });
         deps.onCallback?.('orphan', null);
         res.status(200).json({ status: 'ok' });
@@ -92,7 +93,7 @@ export function partpayCallbackRoutes(deps: CallbackDeps): Router {
       // asks PartPay about the order itself when the payment's own callback stays overdue.
       const mismatched = referenceMismatch(payment, fields);
       if (mismatched.length > 0) {
-        deps.payments.journal({ paymentId: payment.id, at: deps.clock(), kind: 'callback_mismatch', actor: 'partpay', detail: { ...detail, mismatched, note: 'references name another payment: recorded, not acted on' }, rawBody: raw });
+        await deps.payments.journal({ paymentId: payment.id, at: deps.clock(), kind: 'callback_mismatch', actor: 'partpay', detail: { ...detail, mismatched, note: 'references name another payment: recorded, not acted on' }, rawBody: raw });
         deps.logger.warn('callback not acted on: its references contradict the payment', { paymentId: payment.id, terminalId: payment.terminalId, orderId, mismatched });
         deps.onCallback?.('mismatch', payment);
         res.status(200).json({ status: 'ok' });
@@ -100,12 +101,12 @@ export function partpayCallbackRoutes(deps: CallbackDeps): Router {
       }
       const outcome = orderOutcome(orderStatus);
       if (outcome === null) {
-        deps.payments.journal({ paymentId: payment.id, at: deps.clock(), kind: 'callback', actor: 'partpay', detail: { ...detail, note: 'unknown status: recorded, not acted on' }, rawBody: raw });
+        await deps.payments.journal({ paymentId: payment.id, at: deps.clock(), kind: 'callback', actor: 'partpay', detail: { ...detail, note: 'unknown status: recorded, not acted on' }, rawBody: raw });
         deps.logger.warn('callback with unknown status', { paymentId: payment.id, terminalId: payment.terminalId, orderStatus });
         res.status(200).json({ status: 'ok' });
         return;
       }
-      const { decision, after } = deps.applier.apply(
+      const { decision, after } = await deps.applier.apply(
         payment.id,
         { type: 'provider_status', outcome, orderId, orderNumber: fields.get('orderNumber'), source: 'callback' },
         { actor: 'partpay', kind: 'callback', detail, rawBody: raw, resolvedBy: 'callback' },

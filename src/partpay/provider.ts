@@ -63,7 +63,7 @@ export function createPartPayProvider(deps: PartPayProviderDeps): OrderingProvid
       }
     },
 
-    claimRefund(p: Payment): void {
+    async claimRefund(_r, p: Payment): Promise<void> {
       if (!p.upstreamOrderId) throw new ConflictError('not_refundable', `payment ${p.id} has no PartPay order to refund`, { details: { paymentId: p.id } });
     },
 

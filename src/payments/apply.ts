@@ -1,8 +1,7 @@
 import type { Logger } from '../shared/logger.js';
-import type { GroupCommit } from '../shared/db/group-commit.js';
+import type { Repos, Store } from '../storage/port.js';
 import type { PaymentEvents } from './events.js';
 import type { Owed } from './owed.js';
-import type { PaymentRepository } from './repository.js';
 import { decide, refundableMinor, type Decision, type Effect, type LateApprovalPolicy, type PaymentEvent } from './state-machine.js';
 import type { Payment } from './types.js';
 
@@ -16,8 +15,8 @@ export interface ApplyContext {
   rawBody?: string;
   /** Recorded on the payment when this event makes it final: callback, reconcile, terminal, expiry. */
   resolvedBy?: string;
-  /** Extra writes that must commit with the decision (e.g. storing the QR). */
-  alsoInTransaction?: (payment: Payment) => void;
+  /** Extra writes that must commit with the decision (e.g. storing the QR), through the transaction's repositories. */
+  alsoInTransaction?: (r: Repos, payment: Payment) => Promise<void>;
   /** The key and reason of an upstream cancel this decision may owe (an Electrum reversal's advice id and reason). */
   upstream?: { key?: string; reason?: string };
 }
@@ -29,9 +28,8 @@ export interface ApplyResult {
 }
 
 export interface ApplyDeps {
-  /** Group commit: the decision joins the current batch (a savepoint of it); listeners hear of it after its commit. */
-  group: Pick<GroupCommit, 'transaction' | 'afterCommit'>;
-  payments: PaymentRepository;
+  /** The storage port: a decision is one transaction (or part of the caller's); listeners hear of it after its commit. */
+  store: Pick<Store, 'tx' | 'repos'>;
   owed: Owed;
   events: PaymentEvents;
   logger: Logger;
@@ -50,25 +48,26 @@ export interface ApplyDeps {
  * metrics) are told only after the commit; the caller's HTTP answer waits for it too.
  */
 export function createApplier(deps: ApplyDeps) {
-  const { payments, group } = deps;
+  const { store } = deps;
 
-  const owe = (p: Payment, effect: Effect, ctx: ApplyContext): void => {
+  const owe = async (r: Repos, p: Payment, effect: Effect, ctx: ApplyContext): Promise<void> => {
     if (effect.type === 'upstream_cancel') {
-      deps.owed.cancel(p, ctx.upstream);
+      await deps.owed.cancel(r, p, ctx.upstream);
       return;
     }
     // A full refund of a late approval: whatever was approved and is not refunded or being refunded.
-    const amount = refundableMinor(p, payments.pendingRefundsMinor(p.id));
+    const amount = refundableMinor(p, await r.payments.pendingRefundsMinor(p.id));
     if (amount <= 0) return;
-    deps.owed.refund(p, { amountMinor: amount, reason: 'late approval', requestedBy: 'system:late-approval' });
+    await deps.owed.refund(r, p, { amountMinor: amount, reason: 'late approval', requestedBy: 'system:late-approval' });
   };
 
-  const tx = (paymentId: string, event: PaymentEvent, ctx: ApplyContext): ApplyResult => {
+  const decideIn = async (r: Repos, paymentId: string, event: PaymentEvent, ctx: ApplyContext): Promise<ApplyResult> => {
+    const { payments } = r;
     const at = deps.clock();
-    const before = payments.get(paymentId);
+    const before = await payments.getForUpdate(paymentId);
     if (!before) throw new Error(`payment ${paymentId} vanished`);
     const decision = decide(before, event, deps.lateApproval);
-    payments.journal({
+    await payments.journal({
       paymentId,
       at,
       kind: ctx.kind,
@@ -78,9 +77,9 @@ export function createApplier(deps: ApplyDeps) {
     });
     let after = before;
     if (decision.kind === 'changed') {
-      after = payments.applyPatch(before, decision.patch, at, ctx.resolvedBy ?? null);
+      after = await payments.applyPatch(before, decision.patch, at, ctx.resolvedBy ?? null);
       if (after.state !== before.state || after.attention !== before.attention) {
-        payments.journal({
+        await payments.journal({
           paymentId,
           at,
           kind: 'state_changed',
@@ -92,19 +91,19 @@ export function createApplier(deps: ApplyDeps) {
         });
       }
     }
-    if (decision.kind !== 'refused') for (const effect of decision.effects) owe(after, effect, ctx);
-    ctx.alsoInTransaction?.(after);
+    if (decision.kind !== 'refused') for (const effect of decision.effects) await owe(r, after, effect, ctx);
+    await ctx.alsoInTransaction?.(r, after);
     return { before, after, decision };
   };
 
   /** Tells listeners and the log about a committed decision. */
-  const told = (result: ApplyResult, event: PaymentEvent, ctx: ApplyContext): void => {
+  const told = async (result: ApplyResult, event: PaymentEvent, ctx: ApplyContext): Promise<void> => {
     const paymentId = result.after.id;
     const { before, after, decision } = result;
     // An enclosing transaction that threw after this decision rolled it back with itself.
     // The version alone tells; the whole row (every column, a base64 QR image among them when
     // PartPay sends one) was read and mapped again for every decision.
-    if (after.version !== before.version && (payments.version(paymentId) ?? 0) < after.version) return;
+    if (after.version !== before.version && ((await store.repos.payments.version(paymentId)) ?? 0) < after.version) return;
     if (after.version !== before.version) deps.events.publish(after);
     if (before.finalAt === null && after.finalAt !== null) deps.onFinal?.(after, ctx.resolvedBy ?? ctx.actor);
     if (decision.kind !== 'refused' && decision.effects.length > 0) deps.onOutbox();
@@ -118,11 +117,26 @@ export function createApplier(deps: ApplyDeps) {
     }
   };
 
+  /** Tells of the decision once its transaction `r` commits (if it does). */
+  const tellAfterCommit = (r: Repos, result: ApplyResult, event: PaymentEvent, ctx: ApplyContext): void => {
+    r.afterCommit(() => {
+      told(result, event, ctx).catch((error: unknown) => deps.logger.error('telling of a payment decision failed', { paymentId: result.after.id, error: error instanceof Error ? error.message : String(error) }));
+    });
+  };
+
   return {
-    /** Applies `event` to the payment; returns the decision and the payment before and after. */
-    apply(paymentId: string, event: PaymentEvent, ctx: ApplyContext): ApplyResult {
-      const result = group.transaction(() => tx(paymentId, event, ctx));
-      group.afterCommit(() => told(result, event, ctx));
+    /** Applies `event` to the payment as one transaction; returns the decision and the payment before and after. */
+    async apply(paymentId: string, event: PaymentEvent, ctx: ApplyContext): Promise<ApplyResult> {
+      return store.tx(async (r) => {
+        const result = await decideIn(r, paymentId, event, ctx);
+        tellAfterCommit(r, result, event, ctx);
+        return result;
+      });
+    },
+    /** Applies `event` inside the caller's transaction `r` (the payment row is locked for the rest of it). */
+    async applyIn(r: Repos, paymentId: string, event: PaymentEvent, ctx: ApplyContext): Promise<ApplyResult> {
+      const result = await decideIn(r, paymentId, event, ctx);
+      tellAfterCommit(r, result, event, ctx);
       return result;
     },
   };

@@ -1,17 +1,15 @@
 import type { OutboxItem } from '../outbox/repository.js';
-import type { GroupCommit } from '../shared/db/group-commit.js';
+import type { Store } from '../storage/port.js';
 import { ConflictError, NotFoundError, UpstreamError } from '../shared/errors.js';
 import type { Applier } from './apply.js';
 import { owedOf, type Owed } from './owed.js';
 import type { DeliveryResult, Providers } from './provider.js';
 import type { Reconciler } from './reconcile.js';
-import type { PaymentRepository } from './repository.js';
 import { isOpen, PAID_STATES } from './state-machine.js';
 import type { Payment } from './types.js';
 
 export interface CancelsDeps {
-  group: Pick<GroupCommit, 'transaction'>;
-  payments: PaymentRepository;
+  store: Pick<Store, 'tx' | 'repos'>;
   applier: Applier;
   owed: Owed;
   providers: Providers;
@@ -39,19 +37,20 @@ const message = (error: unknown): string => (error instanceof Error ? error.mess
  * wins), else decide here and owe the cancel (or void) from the outbox.
  */
 export function createCancels(deps: CancelsDeps) {
-  const { payments, applier } = deps;
+  const { applier, store } = deps;
+  const payments = store.repos.payments;
 
-  const load = (id: string): Payment => {
-    const p = payments.get(id);
+  const load = async (id: string): Promise<Payment> => {
+    const p = await payments.get(id);
     if (!p) throw new NotFoundError(`no payment ${id}`);
     return p;
   };
 
   /** Decides the cancel here; the provider is told from the outbox (nothing to tell when it holds nothing). */
-  function decideHere(p: Payment, by: CancelBy, detail: Record<string, unknown>): void {
+  async function decideHere(p: Payment, by: CancelBy, detail: Record<string, unknown>): Promise<void> {
     // Only an open payment is voided; a paid one is refused as a cancel ("refund it instead").
     const event = isOpen(p.state) && deps.providers.of(p).voidsOnCancel(p) ? ({ type: 'reversed' } as const) : ({ type: 'cancel_requested' } as const);
-    const { decision } = applier.apply(p.id, event, { actor: by.actor, kind: 'request', detail: { operation: 'cancel', ...detail }, resolvedBy: by.resolvedBy, upstream: { reason: 'CANCELLED' } });
+    const { decision } = await applier.apply(p.id, event, { actor: by.actor, kind: 'request', detail: { operation: 'cancel', ...detail }, resolvedBy: by.resolvedBy, upstream: { reason: 'CANCELLED' } });
     if (decision.kind === 'refused') throw new ConflictError(decision.code, decision.message, { details: { paymentId: p.id, state: p.state } });
   }
 
@@ -61,9 +60,9 @@ export function createCancels(deps: CancelsDeps) {
     try {
       current = await deps.reconciler.reconcile(p, `cancel refused: ${refusal}`);
     } catch (error) {
-      payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'upstream_error', actor: deps.providers.of(p).name, detail: { call: 'status', after: 'cancel refused', message: message(error) } });
+      await payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'upstream_error', actor: deps.providers.of(p).name, detail: { call: 'status', after: 'cancel refused', message: message(error) } });
     }
-    if (isOpen(current.state)) decideHere(current, by, { upstream: refusal });
+    if (isOpen(current.state)) await decideHere(current, by, { upstream: refusal });
   }
 
   return {
@@ -73,29 +72,29 @@ export function createCancels(deps: CancelsDeps) {
      * @throws NotFoundError; ConflictError when it is already final (paid: "refund it instead").
      */
     async cancel(id: string, by: CancelBy): Promise<Payment> {
-      const p = load(id);
+      const p = await load(id);
       if (p.state === 'cancelled' || !isOpen(p.state)) {
-        decideHere(p, by, {});
+        await decideHere(p, by, {});
         return load(id);
       }
       const provider = deps.providers.of(p);
       if (!provider.asksBeforeCancel || p.upstreamOrderId === null || by.defer) {
-        decideHere(p, by, by.defer && p.upstreamOrderId ? { queued: true } : {});
+        await decideHere(p, by, by.defer && p.upstreamOrderId ? { queued: true } : {});
         return load(id);
       }
       try {
         const answer = await provider.cancel(p, { key: deps.newId(), reason: 'CANCELLED' });
         if (answer.kind === 'answered') {
           const outcome = answer.outcome === null || answer.outcome === 'pending' ? 'cancelled' : answer.outcome;
-          applier.apply(p.id, { type: 'provider_status', outcome, source: 'cancel_response' }, { actor: by.actor, kind: 'upstream_response', detail: { call: 'cancel', status: answer.status }, resolvedBy: by.resolvedBy });
+          await applier.apply(p.id, { type: 'provider_status', outcome, source: 'cancel_response' }, { actor: by.actor, kind: 'upstream_response', detail: { call: 'cancel', status: answer.status }, resolvedBy: by.resolvedBy });
         } else if (answer.kind === 'refused') {
           await afterRefusal(p, by, answer.message);
         } else {
-          decideHere(p, by, { queued: true });
+          await decideHere(p, by, { queued: true });
         }
       } catch (error) {
         // The provider could not be reached: cancelled here, the cancel owed upstream.
-        decideHere(load(id), by, { upstream: message(error), queued: true });
+        await decideHere(await load(id), by, { upstream: message(error), queued: true });
       }
       return load(id);
     },
@@ -107,8 +106,8 @@ export function createCancels(deps: CancelsDeps) {
      */
     async voidApproval(p: Payment, by: CancelBy): Promise<VoidResult> {
       const provider = deps.providers.of(p);
-      const owe = (): VoidResult => {
-        deps.group.transaction(() => deps.owed.cancel(p, { reason: 'CANCELLED' }));
+      const owe = async (): Promise<VoidResult> => {
+        await store.tx((r) => deps.owed.cancel(r, p, { reason: 'CANCELLED' }));
         return 'cancel_owed';
       };
       if (by.defer || !provider.asksBeforeCancel) return owe();
@@ -116,17 +115,17 @@ export function createCancels(deps: CancelsDeps) {
       try {
         answer = await provider.cancel(p, { key: deps.newId(), reason: 'CANCELLED' });
       } catch (error) {
-        payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'upstream_error', actor: by.actor, detail: { call: 'cancel', message: message(error), queued: error instanceof UpstreamError && error.retryable } });
+        await payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'upstream_error', actor: by.actor, detail: { call: 'cancel', message: message(error), queued: error instanceof UpstreamError && error.retryable } });
         if (error instanceof UpstreamError && !error.retryable) throw new ConflictError('cancel_refused', `${provider.label} refused to cancel payment ${p.id} (${error.message}): the customer's payment stands; resolve with --action refund`);
         return owe();
       }
       if (answer.kind === 'wait') return owe();
       if (answer.kind === 'refused') throw new ConflictError('cancel_refused', `${provider.label} refused to cancel payment ${p.id} (${answer.message}): the customer's payment stands; resolve with --action refund`);
-      payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'upstream_response', actor: by.actor, detail: { call: 'cancel', status: answer.status } });
+      await payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'upstream_response', actor: by.actor, detail: { call: 'cancel', status: answer.status } });
       if (answer.outcome !== 'cancelled') {
         throw new ConflictError('cancel_refused', `${provider.label} answered "${answer.status}" to the cancel of payment ${p.id}: it is not cancelled; resolve with --action refund`);
       }
-      applier.apply(p.id, { type: 'attention_resolved' }, { actor: by.actor, kind: 'resolution', detail: { action: 'cancelled upstream' } });
+      await applier.apply(p.id, { type: 'attention_resolved' }, { actor: by.actor, kind: 'resolution', detail: { action: 'cancelled upstream' } });
       return 'cancelled';
     },
 
@@ -139,12 +138,12 @@ export function createCancels(deps: CancelsDeps) {
         // Most likely final upstream first: learn which, so an approval is not missed.
         const status = await provider.status(p);
         if (status === null) throw new Error(`${provider.label} refused the cancel: ${answer.message}`);
-        deps.reconciler.applyStatus(p, status, `cancel refused: ${answer.message}`);
+        await deps.reconciler.applyStatus(p, status, `cancel refused: ${answer.message}`);
         return 'done';
       }
-      payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'upstream_response', actor: provider.name, detail: { call: 'cancel', status: answer.status, via: 'outbox' } });
+      await payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'upstream_response', actor: provider.name, detail: { call: 'cancel', status: answer.status, via: 'outbox' } });
       if (p.attention === 'late_approval' && answer.outcome === 'cancelled') {
-        applier.apply(p.id, { type: 'attention_resolved' }, { actor: 'system:late-approval', kind: 'resolution', detail: { action: 'cancelled upstream' } });
+        await applier.apply(p.id, { type: 'attention_resolved' }, { actor: 'system:late-approval', kind: 'resolution', detail: { action: 'cancelled upstream' } });
       }
       return 'done';
     },

@@ -1,5 +1,5 @@
-import type { OutboxItem, OutboxRepository } from '../outbox/repository.js';
-import type { GroupCommit } from '../shared/db/group-commit.js';
+import type { OutboxItem } from '../outbox/repository.js';
+import type { Store } from '../storage/port.js';
 import { UpstreamError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { createApplier } from './apply.js';
@@ -9,15 +9,12 @@ import { createOwed, OWED_CANCEL, OWED_REFUND } from './owed.js';
 import type { DeliveryResult, Providers } from './provider.js';
 import { createReconciler } from './reconcile.js';
 import { createRefunds } from './refunds.js';
-import type { PaymentRepository } from './repository.js';
 import type { LateApprovalPolicy } from './state-machine.js';
 import type { Payment } from './types.js';
 
 export interface PaymentsCoreDeps {
-  /** The daemon's group commit; the CLI passes `immediateCommit(db)`. */
-  group: GroupCommit;
-  payments: PaymentRepository;
-  outbox: OutboxRepository;
+  /** The storage port (the daemon's over its group commit; the CLI's commits each transaction at once). */
+  store: Store;
   events: PaymentEvents;
   providers: Providers;
   logger: Logger;
@@ -35,15 +32,15 @@ export interface PaymentsCoreDeps {
  * reconcile, expiry, owed deliveries), written once over the provider port. The daemon and
  * the CLI build it the same way; only the providers and the commit differ.
  * @example
- * const core = createPaymentsCore({ group, payments, outbox, events, providers, logger, clock: Date.now, newId: randomUUID, lateApproval: 'refund', onOutbox });
+ * const core = createPaymentsCore({ store, events, providers, logger, clock: Date.now, newId: randomUUID, lateApproval: 'refund', onOutbox });
  * await core.refunds.request(paymentId, { reason: null, actor: 'terminal:T1', now: true });
  */
 export function createPaymentsCore(deps: PaymentsCoreDeps) {
-  const { payments, providers, clock, newId } = deps;
-  const owed = createOwed({ payments, outbox: deps.outbox, providers, clock, newId });
+  const { store, providers, clock, newId } = deps;
+  const payments = store.repos.payments;
+  const owed = createOwed({ providers, clock, newId });
   const applier = createApplier({
-    group: deps.group,
-    payments,
+    store,
     owed,
     events: deps.events,
     logger: deps.logger,
@@ -52,16 +49,16 @@ export function createPaymentsCore(deps: PaymentsCoreDeps) {
     onOutbox: deps.onOutbox,
     ...(deps.onFinal ? { onFinal: deps.onFinal } : {}),
   });
-  const reconciler = createReconciler({ payments, applier, providers, logger: deps.logger, clock });
-  const refunds = createRefunds({ group: deps.group, payments, outbox: deps.outbox, owed, applier, providers, logger: deps.logger, clock, onOutbox: deps.onOutbox });
-  const cancels = createCancels({ group: deps.group, payments, applier, owed, providers, reconciler, clock, newId });
+  const reconciler = createReconciler({ store, applier, providers, logger: deps.logger, clock });
+  const refunds = createRefunds({ store, owed, applier, providers, logger: deps.logger, clock, onOutbox: deps.onOutbox });
+  const cancels = createCancels({ store, applier, owed, providers, reconciler, clock, newId });
 
   /**
    * Delivers one owed item to the payment's provider. A failure worth retrying comes back as
    * 'retry'; anything else thrown is permanent (a dead letter for an operator).
    */
   async function deliver(item: OutboxItem): Promise<DeliveryResult> {
-    const p = item.paymentId ? payments.get(item.paymentId) : null;
+    const p = item.paymentId ? await payments.get(item.paymentId) : null;
     if (!p) throw new Error(`outbox item ${item.id} refers to unknown payment ${item.paymentId}`);
     try {
       if (item.kind === OWED_CANCEL) return await cancels.deliver(item, p);
@@ -87,8 +84,8 @@ export function createPaymentsCore(deps: PaymentsCoreDeps) {
      * Their rows waited out the attempt's time bound only so as not to race it; a dead process's
      * call cannot race anything, and the provider answers a repeat of the same key with the same refund.
      */
-    resume(): number {
-      return deps.outbox.untriedDueNow(OWED_REFUND, clock());
+    resume(): Promise<number> {
+      return store.repos.outbox.untriedDueNow(OWED_REFUND, clock());
     },
   };
 }

@@ -1,9 +1,7 @@
-import type { OutboxRepository } from '../outbox/repository.js';
-import type { GroupCommit } from '../shared/db/group-commit.js';
+import type { Repos, Store } from '../storage/port.js';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { PaymentsCore } from './core.js';
 import { OWED_CANCEL } from './owed.js';
-import type { PaymentRepository } from './repository.js';
 import { isOpen, PAID_STATES } from './state-machine.js';
 import type { Payment, Refund } from './types.js';
 
@@ -31,9 +29,7 @@ export interface ResolveOutcome {
 }
 
 export interface OperatorDeps {
-  group: Pick<GroupCommit, 'transaction'>;
-  payments: PaymentRepository;
-  outbox: OutboxRepository;
+  store: Pick<Store, 'tx' | 'repos'>;
   core: Pick<PaymentsCore, 'applier' | 'cancels' | 'refunds'>;
   clock: () => number;
 }
@@ -53,64 +49,65 @@ function assertInput(input: ResolveInput): void {
  * is done; the money moves through the core's one cancel and one refund, whatever the
  * provider. Free of CLI concerns so the web console reuses it; refusals are {@link ConflictError}s.
  * @example
- * const ops = createOperatorActions({ group, payments, outbox, core, clock: Date.now });
+ * const ops = createOperatorActions({ store, core, clock: Date.now });
  * await ops.resolve(paymentId, { action: 'refund', by: 'alice', reason: 'customer charged after cancel' });
  */
 export function createOperatorActions(deps: OperatorDeps) {
-  const { payments, core } = deps;
+  const { core, store } = deps;
+  const payments = store.repos.payments;
 
-  const load = (id: string): Payment => {
-    const p = payments.get(id);
+  const load = async (id: string, r: Repos = store.repos): Promise<Payment> => {
+    const p = await r.payments.get(id);
     if (!p) throw new NotFoundError(`no payment ${id}`);
     return p;
   };
-  const journalResolution = (p: Payment, input: ResolveInput, detail: Record<string, unknown> = {}): void => {
-    payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'operator_resolution', actor: `operator:${input.by}`, detail: { action: input.action, by: input.by, reason: input.reason, state: p.state, attention: p.attention, ...detail } });
+  const journalResolution = async (r: Repos, p: Payment, input: ResolveInput, detail: Record<string, unknown> = {}): Promise<void> => {
+    await r.payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'operator_resolution', actor: `operator:${input.by}`, detail: { action: input.action, by: input.by, reason: input.reason, state: p.state, attention: p.attention, ...detail } });
   };
-  const done = (action: OperatorAction, result: ResolveResult, id: string, refund: Refund | null = null): ResolveOutcome => ({ action, result, payment: load(id), refund });
-  const cancelOwed = (id: string): boolean => deps.outbox.ofPayment(id).some((o) => o.kind === OWED_CANCEL && o.state === 'pending');
+  const done = async (action: OperatorAction, result: ResolveResult, id: string, refund: Refund | null = null): Promise<ResolveOutcome> => ({ action, result, payment: await load(id), refund });
+  const cancelOwed = async (id: string): Promise<boolean> => (await store.repos.outbox.ofPayment(id)).some((o) => o.kind === OWED_CANCEL && o.state === 'pending');
 
   async function refund(id: string, input: ResolveInput): Promise<ResolveOutcome> {
     const actor = `operator:${input.by}`;
     // The resolution is journaled with the refund, or not at all (a refused refund leaves no trace).
-    const { refund: made } = await core.refunds.request(id, { reason: input.reason, actor, now: !input.deferUpstream, alsoInTransaction: (p, r) => journalResolution(p, input, { refundId: r.id, amountMinor: r.amountMinor }) });
+    const { refund: made } = await core.refunds.request(id, { reason: input.reason, actor, now: !input.deferUpstream, alsoInTransaction: (r, p, refund) => journalResolution(r, p, input, { refundId: refund.id, amountMinor: refund.amountMinor }) });
     if (made.state === 'failed') throw new ConflictError('refund_declined', `the refund of payment ${id} was not made: ${made.errorMessage ?? 'declined upstream'}`);
     if (made.state === 'pending') return done('refund', 'refund_owed', id, made);
-    const after = load(id);
+    const after = await load(id);
     // A settled refund clears a late approval once nothing is charged; clear any other flag the operator settled.
     if (after.attention && after.refundedMinor === (after.approvedMinor ?? after.amountMinor)) {
-      core.applier.apply(id, { type: 'attention_resolved' }, { actor, kind: 'resolution', detail: { action: 'refund', refundId: made.id } });
+      await core.applier.apply(id, { type: 'attention_resolved' }, { actor, kind: 'resolution', detail: { action: 'refund', refundId: made.id } });
     }
-    return done('refund', 'refunded', id, payments.getRefund(made.id));
+    return done('refund', 'refunded', id, await payments.getRefund(made.id));
   }
 
   async function cancel(id: string, input: ResolveInput): Promise<ResolveOutcome> {
-    const p = deps.group.transaction((): Payment => {
-      const current = load(id);
+    const p = await store.tx(async (r): Promise<Payment> => {
+      const current = (await r.payments.getForUpdate(id)) ?? (await load(id, r));
       if (PAID_STATES.includes(current.state)) throw new ConflictError('already_approved', `payment ${id} is ${current.state}: refund it instead of cancelling`);
       if (!isOpen(current.state) && current.attention !== 'late_approval') {
         throw new ConflictError('nothing_to_resolve', `payment ${id} is already ${current.state} and not flagged for attention: there is nothing to cancel`);
       }
-      if (!isOpen(current.state) && payments.pendingRefundsMinor(id) > 0) {
+      if (!isOpen(current.state) && (await r.payments.pendingRefundsMinor(id)) > 0) {
         throw new ConflictError('refund_pending', `a refund is already pending for payment ${id}; the daemon's outbox delivers it`);
       }
-      journalResolution(current, input);
+      await journalResolution(r, current, input);
       return current;
     });
     const by = { actor: `operator:${input.by}`, resolvedBy: 'operator' as const, ...(input.deferUpstream ? { defer: true } : {}) };
     if (!isOpen(p.state)) return done('cancel', await core.cancels.voidApproval(p, by), id);
     const after = await core.cancels.cancel(id, by);
-    if (after.state === 'cancelled' || after.state === 'reversed') return done('cancel', cancelOwed(id) ? 'cancel_owed' : 'cancelled', id);
+    if (after.state === 'cancelled' || after.state === 'reversed') return done('cancel', (await cancelOwed(id)) ? 'cancel_owed' : 'cancelled', id);
     const paid = PAID_STATES.includes(after.state);
     throw new ConflictError(paid ? 'already_approved' : 'already_final', `payment ${id} was ${after.state} before it could be cancelled${paid ? '; refund it instead' : ''}`);
   }
 
-  function markReviewed(id: string, input: ResolveInput): ResolveOutcome {
-    deps.group.transaction(() => {
-      const p = load(id);
+  async function markReviewed(id: string, input: ResolveInput): Promise<ResolveOutcome> {
+    await store.tx(async (r) => {
+      const p = (await r.payments.getForUpdate(id)) ?? (await load(id, r));
       if (!p.attention) throw new ConflictError('nothing_to_resolve', `payment ${id} is not flagged for attention: nothing to mark reviewed`);
-      journalResolution(p, input);
-      core.applier.apply(id, { type: 'attention_resolved' }, { actor: `operator:${input.by}`, kind: 'resolution', detail: { action: 'mark-reviewed', reason: input.reason } });
+      await journalResolution(r, p, input);
+      await core.applier.applyIn(r, id, { type: 'attention_resolved' }, { actor: `operator:${input.by}`, kind: 'resolution', detail: { action: 'mark-reviewed', reason: input.reason } });
     });
     return done('mark-reviewed', 'reviewed', id);
   }
@@ -122,7 +119,7 @@ export function createOperatorActions(deps: OperatorDeps) {
      */
     async resolve(paymentId: string, input: ResolveInput): Promise<ResolveOutcome> {
       assertInput(input);
-      load(paymentId);
+      await load(paymentId);
       if (input.action === 'refund') return refund(paymentId, input);
       if (input.action === 'cancel') return cancel(paymentId, input);
       return markReviewed(paymentId, input);

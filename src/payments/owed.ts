@@ -1,6 +1,5 @@
-import type { OutboxRepository } from '../outbox/repository.js';
+import type { Repos } from '../storage/port.js';
 import type { OwedCancel, OwedRefund, Providers } from './provider.js';
-import type { PaymentRepository } from './repository.js';
 import type { Payment, Refund } from './types.js';
 
 /** Outbox kinds the core owes, whatever the provider (providers may own further kinds). */
@@ -8,8 +7,6 @@ export const OWED_CANCEL = 'upstream.cancel';
 export const OWED_REFUND = 'upstream.refund';
 
 export interface OwedDeps {
-  payments: PaymentRepository;
-  outbox: OutboxRepository;
   providers: Providers;
   clock: () => number;
   newId: () => string;
@@ -31,24 +28,23 @@ export interface RefundToRecord {
 }
 
 /**
- * What the core owes upstream, written inside the transaction of the decision that owes it:
- * a cancel (void) of what the provider holds, or a refund. The outbox delivers both to the
+ * What the core owes upstream, written inside the transaction (`r`) of the decision that owes
+ * it: a cancel (void) of what the provider holds, or a refund. The outbox delivers both to the
  * payment's own provider with the same key on every attempt, so nothing is done twice.
  */
 export function createOwed(deps: OwedDeps) {
-  const { payments, outbox } = deps;
   return {
     /** Makes a payment's owed deliveries due now: what they waited for (an answer upstream) has come. */
-    dueNow(paymentId: string): void {
+    async dueNow(r: Repos, paymentId: string): Promise<void> {
       const now = deps.clock();
-      for (const o of outbox.ofPayment(paymentId)) if (o.state === 'pending' && o.nextAttemptAt > now) outbox.postpone(o.id, now, now);
+      for (const o of await r.outbox.ofPayment(paymentId)) if (o.state === 'pending' && o.nextAttemptAt > now) await r.outbox.postpone(o.id, now, now);
     },
 
     /** Owes the upstream cancel of a payment, once: a cancel already owed is kept (its key with it). */
-    cancel(p: Payment, owed: Partial<OwedCancel> = {}): void {
-      if (outbox.ofPayment(p.id).some((o) => o.kind === OWED_CANCEL && o.state !== 'done')) return;
+    async cancel(r: Repos, p: Payment, owed: Partial<OwedCancel> = {}): Promise<void> {
+      if ((await r.outbox.ofPayment(p.id)).some((o) => o.kind === OWED_CANCEL && o.state !== 'done')) return;
       const key = owed.key ?? deps.newId();
-      outbox.enqueue(OWED_CANCEL, p.id, { key, ...(owed.reason ? { reason: owed.reason } : {}) }, deps.clock());
+      await r.outbox.enqueue(OWED_CANCEL, p.id, { key, ...(owed.reason ? { reason: owed.reason } : {}) }, deps.clock());
     },
 
     /**
@@ -56,15 +52,15 @@ export function createOwed(deps: OwedDeps) {
      * its delivery. Must run inside a transaction; the caller checked the amount against
      * {@link refundableMinor}.
      */
-    refund(p: Payment, input: RefundToRecord): { refund: Refund; owed: OwedRefund; outboxId: number | null } {
+    async refund(r: Repos, p: Payment, input: RefundToRecord): Promise<{ refund: Refund; owed: OwedRefund; outboxId: number | null }> {
       const at = deps.clock();
       const id = deps.newId();
-      payments.insertRefund({ id, paymentId: p.id, amountMinor: input.amountMinor, reason: input.reason, requestedBy: input.requestedBy, at });
-      const refund = payments.getRefund(id) as Refund;
+      await r.payments.insertRefund({ id, paymentId: p.id, amountMinor: input.amountMinor, reason: input.reason, requestedBy: input.requestedBy, at });
+      const refund = (await r.payments.getRefund(id)) as Refund;
       const owed: OwedRefund = { key: input.key ?? id, reason: input.reason };
-      if (!input.claimed) deps.providers.of(p).claimRefund(p, refund, owed);
-      payments.journal({ paymentId: p.id, at, kind: 'refund_requested', actor: input.requestedBy, detail: { refundId: id, amountMinor: input.amountMinor, reason: input.reason, key: owed.key } });
-      const outboxId = input.deliveredByCaller ? null : outbox.enqueue(OWED_REFUND, p.id, { refundId: id, key: owed.key, ...(input.reason ? { reason: input.reason } : {}) }, at, input.notBefore ?? at);
+      if (!input.claimed) await deps.providers.of(p).claimRefund(r, p, refund, owed);
+      await r.payments.journal({ paymentId: p.id, at, kind: 'refund_requested', actor: input.requestedBy, detail: { refundId: id, amountMinor: input.amountMinor, reason: input.reason, key: owed.key } });
+      const outboxId = input.deliveredByCaller ? null : await r.outbox.enqueue(OWED_REFUND, p.id, { refundId: id, key: owed.key, ...(input.reason ? { reason: input.reason } : {}) }, at, input.notBefore ?? at);
       return { refund, owed, outboxId };
     },
   };

@@ -2,6 +2,7 @@ import type { DisplayProfile } from '../qr/display-profile.js';
 import type { QrCache, QrImages, RenderedQr } from '../qr/index.js';
 import type { Logger } from '../shared/logger.js';
 import { NotFoundError } from '../shared/errors.js';
+import type { Port } from '../storage/port.js';
 import type { PaymentRepository } from './repository.js';
 import type { Payment } from './types.js';
 
@@ -11,7 +12,7 @@ import type { Payment } from './types.js';
  * read only when someone asks (the Electrum bridge, or a terminal that draws its own code),
  * never to show the image, and is then remembered on the payment.
  */
-export function createPaymentQr(deps: { images: QrImages; cache: QrCache; payments: PaymentRepository; logger: Logger }) {
+export function createPaymentQr(deps: { images: QrImages; cache: QrCache; payments: Pick<Port<PaymentRepository>, 'setQrText'>; logger: Logger }) {
   const load = (p: Payment) => () => {
     if (p.qrKind === 'base64' && p.qrData) return deps.images.fromBase64(p.qrData);
     if (p.qrKind === 'url' && p.qrData) return deps.images.fromUrl(p.qrData);
@@ -38,7 +39,7 @@ export function createPaymentQr(deps: { images: QrImages; cache: QrCache; paymen
       assertHasQr(p);
       if (p.qrText !== null) return p.qrText;
       const text = await (await deps.cache.source(p.id, load(p))).text();
-      if (text !== null) deps.payments.setQrText(p.id, text);
+      if (text !== null) await deps.payments.setQrText(p.id, text);
       return text;
     },
     /** QR text we render ourselves (an Electrum code), cached under `key`. */

@@ -1,3 +1,4 @@
+import type { Repos } from '../storage/port.js';
 import type { OutboxItem } from '../outbox/repository.js';
 import type { ProviderOutcome } from './state-machine.js';
 import type { Payment, Provider, Refund } from './types.js';
@@ -43,7 +44,7 @@ export interface PaymentProvider {
    * Inside the transaction that records a refund: refuses one this provider cannot make for
    * this payment (throw a `ConflictError` that says why), and records what the provider needs.
    */
-  claimRefund(p: Payment, refund: Refund, owed: OwedRefund): void;
+  claimRefund(r: Repos, p: Payment, refund: Refund, owed: OwedRefund): Promise<void>;
 
   /** Gives `refund.amountMinor` back to the customer upstream, idempotently by `owed.key`. */
   refund(p: Payment, refund: Refund, owed: OwedRefund): Promise<RefundAnswer>;

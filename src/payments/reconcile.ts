@@ -1,12 +1,12 @@
 import type { Logger } from '../shared/logger.js';
 import type { Applier } from './apply.js';
 import type { Providers, StatusAnswer } from './provider.js';
-import type { PaymentRepository } from './repository.js';
+import type { Store } from '../storage/port.js';
 import { isOpen } from './state-machine.js';
 import type { Payment } from './types.js';
 
 export interface ReconcileDeps {
-  payments: PaymentRepository;
+  store: Pick<Store, 'repos'>;
   applier: Applier;
   providers: Providers;
   logger: Logger;
@@ -19,7 +19,8 @@ export interface ReconcileDeps {
  * Written once over the provider port.
  */
 export function createReconciler(deps: ReconcileDeps) {
-  const { payments, applier } = deps;
+  const { applier } = deps;
+  const payments = deps.store.repos.payments;
 
   /**
    * Asks the payment's provider where it stands and applies the answer; returns the payment
@@ -32,19 +33,19 @@ export function createReconciler(deps: ReconcileDeps) {
   }
 
   /** Applies what the provider said of a payment (a status inquiry's answer). */
-  function applyStatus(p: Payment, answer: StatusAnswer, why: string): Payment {
+  async function applyStatus(p: Payment, answer: StatusAnswer, why: string): Promise<Payment> {
     const provider = deps.providers.of(p);
-    payments.markChecked(p.id, deps.clock(), answer.status);
+    await payments.markChecked(p.id, deps.clock(), answer.status);
     if (answer.outcome === null) {
-      payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'reconcile', actor: provider.name, detail: { call: 'status', status: answer.status, note: 'unknown status ignored', why } });
-      return payments.get(p.id) as Payment;
+      await payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'reconcile', actor: provider.name, detail: { call: 'status', status: answer.status, note: 'unknown status ignored', why } });
+      return (await payments.get(p.id)) as Payment;
     }
-    if (answer.outcome === 'pending') return payments.get(p.id) as Payment;
-    return applier.apply(
+    if (answer.outcome === 'pending') return (await payments.get(p.id)) as Payment;
+    return (await applier.apply(
       p.id,
       { type: 'provider_status', outcome: answer.outcome, orderId: answer.orderId, orderNumber: answer.orderNumber, source: 'reconcile' },
       { actor: provider.name, kind: 'reconcile', detail: { call: 'status', status: answer.status, why }, resolvedBy: 'reconcile' },
-    ).after;
+    )).after;
   }
 
   return {
@@ -54,7 +55,7 @@ export function createReconciler(deps: ReconcileDeps) {
     /** Open payments past their deadline: the provider is asked once more, then they expire (or fail with an unknown outcome). */
     async expireDue(limit = 100): Promise<number> {
       let settled = 0;
-      for (const p of payments.expiredOpen(deps.clock(), limit)) {
+      for (const p of await payments.expiredOpen(deps.clock(), limit)) {
         const onDeadline = deps.providers.of(p).onDeadline(p);
         if (onDeadline === 'leave') continue;
         let current = p;
@@ -65,9 +66,9 @@ export function createReconciler(deps: ReconcileDeps) {
         }
         if (!isOpen(current.state)) continue;
         if (onDeadline === 'outcome_unknown') {
-          applier.apply(p.id, { type: 'outcome_unknown', message: 'no final answer before the deadline (the daemon restarted while it waited)' }, { actor: 'system:expire', kind: 'decision', detail: { expiresAt: p.expiresAt }, resolvedBy: 'expiry', upstream: { reason: 'TIMEOUT' } });
+          await applier.apply(p.id, { type: 'outcome_unknown', message: 'no final answer before the deadline (the daemon restarted while it waited)' }, { actor: 'system:expire', kind: 'decision', detail: { expiresAt: p.expiresAt }, resolvedBy: 'expiry', upstream: { reason: 'TIMEOUT' } });
         } else {
-          applier.apply(p.id, { type: 'expire' }, { actor: 'system:expire', kind: 'decision', detail: { expiresAt: p.expiresAt }, resolvedBy: 'expiry' });
+          await applier.apply(p.id, { type: 'expire' }, { actor: 'system:expire', kind: 'decision', detail: { expiresAt: p.expiresAt }, resolvedBy: 'expiry' });
         }
         settled += 1;
       }
@@ -78,13 +79,13 @@ export function createReconciler(deps: ReconcileDeps) {
     async reconcileOverdue(overdueMs: number, limit = 100): Promise<number> {
       const now = deps.clock();
       let resolved = 0;
-      for (const p of payments.overdueOpen(now - overdueMs, now - overdueMs, limit)) {
+      for (const p of await payments.overdueOpen(now - overdueMs, now - overdueMs, limit)) {
         try {
           const after = await reconcile(p, 'callback overdue');
           if (!isOpen(after.state)) resolved += 1;
-          else payments.markChecked(p.id, deps.clock(), null);
+          else await payments.markChecked(p.id, deps.clock(), null);
         } catch (error) {
-          payments.markChecked(p.id, deps.clock(), null);
+          await payments.markChecked(p.id, deps.clock(), null);
           deps.logger.warn('reconcile failed', { paymentId: p.id, terminalId: p.terminalId, error: (error as Error).message });
         }
       }

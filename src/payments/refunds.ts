@@ -1,19 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { OutboxItem, OutboxRepository } from '../outbox/repository.js';
-import type { GroupCommit } from '../shared/db/group-commit.js';
+import type { OutboxItem } from '../outbox/repository.js';
+import type { Repos, Store } from '../storage/port.js';
 import { ConflictError, IdempotencyMismatchError, NotFoundError, UpstreamError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Applier } from './apply.js';
 import { owedOf, type Owed } from './owed.js';
 import type { DeliveryResult, OwedRefund, Providers } from './provider.js';
-import type { PaymentRepository } from './repository.js';
 import { isOpen, PAID_STATES, refundableMinor, settledMinor } from './state-machine.js';
 import type { Payment, Refund } from './types.js';
 
 export interface RefundsDeps {
-  group: Pick<GroupCommit, 'transaction'>;
-  payments: PaymentRepository;
-  outbox: OutboxRepository;
+  store: Pick<Store, 'tx' | 'repos'>;
   owed: Owed;
   applier: Applier;
   providers: Providers;
@@ -40,7 +37,7 @@ export interface RefundRequest {
   claimed?: boolean;
   deliveredByCaller?: boolean;
   /** More writes that commit with the refund's record (an operator's journaled resolution). */
-  alsoInTransaction?: (p: Payment, refund: Refund) => void;
+  alsoInTransaction?: (r: Repos, p: Payment, refund: Refund) => Promise<void>;
 }
 
 const hash = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
@@ -53,12 +50,13 @@ const message = (error: unknown): string => (error instanceof Error ? error.mess
  * (the refund and the payment's refunded amount in one transaction).
  */
 export function createRefunds(deps: RefundsDeps) {
-  const { payments, group } = deps;
+  const { store } = deps;
+  const payments = store.repos.payments;
   const inflight = new Set<string>();
 
   /** Refuses a refund the rule does not allow, with a code and words a POS developer can act on. */
-  function allowance(p: Payment): number {
-    const pending = payments.pendingRefundsMinor(p.id);
+  async function allowance(r: Repos, p: Payment): Promise<number> {
+    const pending = await r.payments.pendingRefundsMinor(p.id);
     const left = refundableMinor(p, pending);
     if (left > 0) return left;
     const provider = deps.providers.of(p).label;
@@ -73,16 +71,16 @@ export function createRefunds(deps: RefundsDeps) {
   }
 
   /**
-   * Records a refund of `p` (read inside the caller's transaction) and owes its delivery.
+   * Records a refund of `p` (read inside the caller's transaction `r`) and owes its delivery.
    * @throws ConflictError when the rule or the provider refuses it.
    */
-  function record(p: Payment, input: Omit<RefundRequest, 'idempotency' | 'alsoInTransaction'>): { refund: Refund; owed: OwedRefund; outboxId: number | null } {
-    const left = allowance(p);
+  async function record(r: Repos, p: Payment, input: Omit<RefundRequest, 'idempotency' | 'alsoInTransaction'>): Promise<{ refund: Refund; owed: OwedRefund; outboxId: number | null }> {
+    const left = await allowance(r, p);
     const amount = input.amountMinor ?? left;
     if (amount > left) throw new ConflictError('refund_exceeds_amount', `refund of ${amount} exceeds the ${left} still refundable`, { details: { paymentId: p.id, refundableMinor: left } });
     const provider = deps.providers.of(p);
     const atOnce = input.now && provider.refundsAtOnce;
-    return deps.owed.refund(p, {
+    return deps.owed.refund(r, p, {
       amountMinor: amount,
       reason: input.reason,
       requestedBy: input.actor,
@@ -95,21 +93,26 @@ export function createRefunds(deps: RefundsDeps) {
   }
 
   /** Marks a refund succeeded and counts it on the payment, in one transaction; clears a late approval it settles. */
-  function settle(refund: Refund, upstreamRefundId: string | null, actor: string): void {
-    group.transaction(() => {
-      if (!payments.settleRefund(refund.id, 'succeeded', upstreamRefundId, null, deps.clock())) return;
-      payments.journal({ paymentId: refund.paymentId, at: deps.clock(), kind: 'upstream_response', actor, detail: { call: 'refund', refundId: refund.id, upstreamRefundId } });
-      const { after } = deps.applier.apply(refund.paymentId, { type: 'refund_settled', amountMinor: refund.amountMinor }, { actor, kind: 'refund_settled', detail: { refundId: refund.id, amountMinor: refund.amountMinor } });
-      if (after.attention === 'late_approval' && settledMinor(after) === 0) {
-        deps.applier.apply(after.id, { type: 'attention_resolved' }, { actor: 'system:late-approval', kind: 'resolution', detail: { action: 'refunded', refundId: refund.id } });
+  async function settle(refund: Refund, upstreamRefundId: string | null, actor: string, also?: (r: Repos) => Promise<void>): Promise<void> {
+    await store.tx(async (r) => {
+      // The payment first: on PostgreSQL its row lock orders this settle against any other change of it.
+      await r.payments.getForUpdate(refund.paymentId);
+      if (await r.payments.settleRefund(refund.id, 'succeeded', upstreamRefundId, null, deps.clock())) {
+        await r.payments.journal({ paymentId: refund.paymentId, at: deps.clock(), kind: 'upstream_response', actor, detail: { call: 'refund', refundId: refund.id, upstreamRefundId } });
+        const { after } = await deps.applier.applyIn(r, refund.paymentId, { type: 'refund_settled', amountMinor: refund.amountMinor }, { actor, kind: 'refund_settled', detail: { refundId: refund.id, amountMinor: refund.amountMinor } });
+        if (after.attention === 'late_approval' && settledMinor(after) === 0) {
+          await deps.applier.applyIn(r, after.id, { type: 'attention_resolved' }, { actor: 'system:late-approval', kind: 'resolution', detail: { action: 'refunded', refundId: refund.id } });
+        }
       }
+      await also?.(r);
     });
   }
 
-  function fail(refund: Refund, why: string, actor: string): void {
-    group.transaction(() => {
-      payments.settleRefund(refund.id, 'failed', null, why, deps.clock());
-      payments.journal({ paymentId: refund.paymentId, at: deps.clock(), kind: 'upstream_error', actor, detail: { call: 'refund', refundId: refund.id, message: why } });
+  async function fail(refund: Refund, why: string, actor: string, also?: (r: Repos) => Promise<void>): Promise<void> {
+    await store.tx(async (r) => {
+      await r.payments.settleRefund(refund.id, 'failed', null, why, deps.clock());
+      await r.payments.journal({ paymentId: refund.paymentId, at: deps.clock(), kind: 'upstream_error', actor, detail: { call: 'refund', refundId: refund.id, message: why } });
+      await also?.(r);
     });
   }
 
@@ -118,7 +121,7 @@ export function createRefunds(deps: RefundsDeps) {
    * time: a second (the outbox's safety net while the first is still waiting) is told to wait.
    * @throws what the provider throws when it will not get better by retrying (the refund is failed first).
    */
-  async function attempt(p: Payment, refund: Refund, owed: OwedRefund): Promise<DeliveryResult> {
+  async function attempt(p: Payment, refund: Refund, owed: OwedRefund, doneWith?: (r: Repos) => Promise<void>): Promise<DeliveryResult> {
     if (inflight.has(refund.id)) return { waitUntilMs: deps.clock() + 1_000 };
     inflight.add(refund.id);
     const provider = deps.providers.of(p);
@@ -128,10 +131,10 @@ export function createRefunds(deps: RefundsDeps) {
       answer = await provider.refund(p, refund, owed);
     } catch (error) {
       if (error instanceof UpstreamError && error.retryable) {
-        payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'upstream_error', actor, detail: { call: 'refund', refundId: refund.id, message: message(error), queued: true } });
+        await payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'upstream_error', actor, detail: { call: 'refund', refundId: refund.id, message: message(error), queued: true } });
         return 'retry';
       }
-      fail(refund, message(error), actor);
+      await fail(refund, message(error), actor, doneWith);
       throw error;
     } finally {
       inflight.delete(refund.id);
@@ -140,13 +143,13 @@ export function createRefunds(deps: RefundsDeps) {
     // the same key and the provider answers with the same refund, never a second one.
     switch (answer.kind) {
       case 'succeeded':
-        settle(refund, answer.upstreamRefundId, actor);
+        await settle(refund, answer.upstreamRefundId, actor, doneWith);
         return 'done';
       case 'declined':
-        fail(refund, `${provider.label} declined the refund: ${answer.message}`, actor);
+        await fail(refund, `${provider.label} declined the refund: ${answer.message}`, actor, doneWith);
         return 'done';
       case 'pending':
-        payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'upstream_response', actor, detail: { call: 'refund', refundId: refund.id, pending: answer.message } });
+        await payments.journal({ paymentId: p.id, at: deps.clock(), kind: 'upstream_response', actor, detail: { call: 'refund', refundId: refund.id, pending: answer.message } });
         return { waitUntilMs: deps.clock() + (deps.pendingRecheckMs ?? 60_000) };
       case 'wait':
         return { waitUntilMs: answer.untilMs };
@@ -165,48 +168,45 @@ export function createRefunds(deps: RefundsDeps) {
      */
     async request(paymentId: string, input: RefundRequest): Promise<{ payment: Payment; refund: Refund; fresh: boolean }> {
       const requestHash = input.idempotency ? hash(input.idempotency.request) : null;
-      const prepared = group.transaction(() => {
+      const prepared = await store.tx(async (r) => {
         const idem = input.idempotency;
         if (idem) {
-          const seen = payments.findIdempotency(idem.scope, idem.key);
+          const seen = await r.payments.findIdempotency(idem.scope, idem.key);
           if (seen) {
-            const refund = payments.getRefund(seen.paymentId);
+            const refund = await r.payments.getRefund(seen.paymentId);
             if (!refund || refund.paymentId !== paymentId || seen.requestHash !== requestHash) {
               throw new IdempotencyMismatchError(`Idempotency-Key "${idem.key}" was already used for a different refund request`);
             }
             return { refund, owed: null, outboxId: null, fresh: false };
           }
         }
-        const current = payments.get(paymentId);
+        const current = await r.payments.getForUpdate(paymentId);
         if (!current) throw new NotFoundError(`no payment ${paymentId}`);
-        const made = record(current, input);
-        input.alsoInTransaction?.(current, made.refund);
-        if (idem) payments.saveIdempotency(idem.scope, idem.key, requestHash as string, made.refund.id, deps.clock());
+        const made = await record(r, current, input);
+        await input.alsoInTransaction?.(r, current, made.refund);
+        if (idem) await r.payments.saveIdempotency(idem.scope, idem.key, requestHash as string, made.refund.id, deps.clock());
         return { ...made, fresh: true };
       });
-      const p = payments.get(paymentId) as Payment;
+      const p = (await payments.get(paymentId)) as Payment;
       if (prepared.fresh && prepared.owed && input.now && deps.providers.of(p).refundsAtOnce) {
-        const result = await attempt(p, prepared.refund, prepared.owed);
         const outboxId = prepared.outboxId;
-        if (outboxId !== null) {
-          if (result === 'done') {
-            // Settled (or refused) at once: the safety-net row owes nothing more. It joins the settlement's batch.
-            group.transaction(() => deps.outbox.markDone(outboxId, deps.clock()));
-          } else {
-            // Not done at once: bring the owed row forward (or to when the provider said).
-            deps.outbox.postpone(outboxId, result === 'retry' ? deps.clock() : result.waitUntilMs, deps.clock());
-            deps.onOutbox();
-          }
+        // Settled (or refused) at once: the safety-net row owes nothing more, in the settlement's own transaction.
+        const doneWith = outboxId === null ? undefined : async (r: Repos) => r.outbox.markDone(outboxId, deps.clock());
+        const result = await attempt(p, prepared.refund, prepared.owed, doneWith);
+        if (outboxId !== null && result !== 'done') {
+          // Not done at once: bring the owed row forward (or to when the provider said).
+          await store.repos.outbox.postpone(outboxId, result === 'retry' ? deps.clock() : result.waitUntilMs, deps.clock());
+          deps.onOutbox();
         }
       } else if (prepared.fresh) {
         deps.onOutbox();
       }
-      return { payment: payments.get(paymentId) as Payment, refund: payments.getRefund(prepared.refund.id) as Refund, fresh: prepared.fresh };
+      return { payment: (await payments.get(paymentId)) as Payment, refund: (await payments.getRefund(prepared.refund.id)) as Refund, fresh: prepared.fresh };
     },
 
     /** Delivers an owed refund from the outbox (same key as every earlier attempt). */
     async deliver(item: OutboxItem, p: Payment): Promise<DeliveryResult> {
-      const refund = payments.getRefund(String(item.payload['refundId']));
+      const refund = await payments.getRefund(String(item.payload['refundId']));
       if (!refund || refund.state !== 'pending') return 'done';
       return attempt(p, refund, owedOf(item, refund.id));
     },

@@ -217,6 +217,14 @@ export function createPaymentRepository(db: Db) {
       const r = s.get.get(id) as Row | undefined;
       return r ? toPayment(r) : null;
     },
+    /**
+     * The payment, read to be changed in the caller's transaction: on PostgreSQL its row is
+     * locked until the transaction ends (SELECT ... FOR UPDATE); SQLite's write lock already covers it.
+     */
+    getForUpdate(id: string): Payment | null {
+      const r = s.get.get(id) as Row | undefined;
+      return r ? toPayment(r) : null;
+    },
     /** The payment's stored version, or null when there is none: one integer, not the row (its QR image can be large). */
     version(id: string): number | null {
       return (s.version.get(id) as number | undefined) ?? null;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Registry, Terminal } from '../registry/registry.js';
-import type { GroupCommit } from '../shared/db/group-commit.js';
+import type { Store } from '../storage/port.js';
 import { isStorageFailure } from '../shared/db/open.js';
 import { ConflictError, IdempotencyMismatchError, isAppError, NotFoundError, ValidationError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -13,8 +13,9 @@ import { PAID_STATES } from './state-machine.js';
 import type { Payment, Refund } from './types.js';
 
 export interface PaymentServiceDeps {
-  /** Group commit: a create joins the current batch (the provider call waits for its commit). */
-  group: Pick<GroupCommit, 'transaction'>;
+  /** The storage port: a create is one transaction (the provider call waits for its commit). */
+  store: Pick<Store, 'tx' | 'repos'>;
+  /** Reads that answer at once (the SQLite repository), for the read-only paths. */
   payments: PaymentRepository;
   core: Pick<PaymentsCore, 'applier' | 'cancels' | 'refunds'>;
   events: PaymentEvents;
@@ -43,7 +44,7 @@ const hashRequest = (value: unknown): string => createHash('sha256').update(JSON
  * applier, so it is journaled and durable before the terminal hears of it.
  */
 export function createPaymentService(deps: PaymentServiceDeps) {
-  const { payments, registry, logger, group } = deps;
+  const { payments, registry, logger, store } = deps;
   const { applier } = deps.core;
   const inflight = new Map<string, Promise<Payment>>();
 
@@ -67,14 +68,14 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       try {
         const order = await deps.creator.create(payment);
         const qr = { qrKind: order.qr.kind, qrData: order.qr.kind === 'base64' ? order.qr.data : order.qr.url };
-        const { after } = applier.apply(
+        const { after } = await applier.apply(
           payment.id,
           { type: 'order_created', orderId: order.orderId, orderNumber: order.orderNumber },
           {
             actor: deps.creator.name,
             kind: 'upstream_response',
             detail: { call: 'createOrder', orderId: order.orderId, orderNumber: order.orderNumber, status: order.status, qr: order.qr.kind },
-            alsoInTransaction: () => payments.setQr(payment.id, qr.qrKind, qr.qrData),
+            alsoInTransaction: (r) => r.payments.setQr(payment.id, qr.qrKind, qr.qrData),
           },
         );
         // The row as just written (the decision's payment plus the QR stored with it, whatever the
@@ -89,11 +90,11 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         const code = isAppError(error) ? error.code : 'internal_error';
         const message = error instanceof Error ? error.message : String(error);
         logger.warn('create order failed', { paymentId: payment.id, terminalId: payment.terminalId, code, message });
-        applier.apply(payment.id, { type: 'order_failed', code, message }, { actor: deps.creator.name, kind: 'upstream_error', detail: { call: 'createOrder', code, message } });
+        await applier.apply(payment.id, { type: 'order_failed', code, message }, { actor: deps.creator.name, kind: 'upstream_error', detail: { call: 'createOrder', code, message } });
       } finally {
         inflight.delete(payment.id);
       }
-      return payments.get(payment.id) as Payment;
+      return (await store.repos.payments.get(payment.id)) as Payment;
     })();
     inflight.set(payment.id, promise);
     return promise;
@@ -113,22 +114,22 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       const requestHash = hashRequest(input);
       const scope = `terminal:${terminal.id}`;
       const now = deps.clock();
-      const outcome = group.transaction((): { paymentId: string; replayed: boolean } => {
+      const outcome = await store.tx(async ({ payments }): Promise<{ paymentId: string; replayed: boolean }> => {
         if (idempotencyKey !== undefined) {
-          const seen = payments.findIdempotency(scope, idempotencyKey);
+          const seen = await payments.findIdempotency(scope, idempotencyKey);
           if (seen) {
             if (seen.requestHash !== requestHash) throw new IdempotencyMismatchError(`Idempotency-Key "${idempotencyKey}" was already used for a different payment request`, { details: { paymentId: seen.paymentId } });
             return { paymentId: seen.paymentId, replayed: true };
           }
         }
         const id = deps.newId();
-        payments.insert({ id, provider: deps.creator.name, terminalId: terminal.id, storeId: terminal.storeId, merchantId: merchant.id, ...input, createdAt: now, expiresAt: now + deps.settings.orderTtlSeconds * 1000 });
-        if (idempotencyKey !== undefined) payments.saveIdempotency(scope, idempotencyKey, requestHash, id, now);
-        payments.journal({ paymentId: id, at: now, kind: 'request', actor: `terminal:${terminal.id}`, detail: { operation: 'create', ...input, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) } });
-        payments.journal({ paymentId: id, at: now, kind: 'state_changed', actor: `terminal:${terminal.id}`, fromState: null, toState: 'created', version: 1 });
+        await payments.insert({ id, provider: deps.creator.name, terminalId: terminal.id, storeId: terminal.storeId, merchantId: merchant.id, ...input, createdAt: now, expiresAt: now + deps.settings.orderTtlSeconds * 1000 });
+        if (idempotencyKey !== undefined) await payments.saveIdempotency(scope, idempotencyKey, requestHash, id, now);
+        await payments.journal({ paymentId: id, at: now, kind: 'request', actor: `terminal:${terminal.id}`, detail: { operation: 'create', ...input, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) } });
+        await payments.journal({ paymentId: id, at: now, kind: 'state_changed', actor: `terminal:${terminal.id}`, fromState: null, toState: 'created', version: 1 });
         return { paymentId: id, replayed: false };
       });
-      const payment = payments.get(outcome.paymentId) as Payment;
+      const payment = (await store.repos.payments.get(outcome.paymentId)) as Payment;
       logger.info(outcome.replayed ? 'payment create replayed' : 'payment created', { paymentId: payment.id, terminalId: terminal.id, amountMinor: input.amountMinor });
       if (payment.state === 'created') return { payment: await submitOrder(payment), replayed: outcome.replayed };
       return { payment, replayed: outcome.replayed };

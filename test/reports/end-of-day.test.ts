@@ -2,7 +2,9 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localDayBounds } from '../../src/cli/dates.js';
+import { createElectrumRepository } from '../../src/electrum/repository.js';
 import { createOutboxRepository } from '../../src/outbox/repository.js';
+import { sqliteStore } from '../../src/storage/sqlite-store.js';
 import { createPaymentsCore } from '../../src/payments/core.js';
 import { createProviders } from '../../src/payments/provider.js';
 import { immediateCommit } from '../../src/shared/db/group-commit.js';
@@ -30,56 +32,57 @@ function parseCsv(text: string): Array<Record<string, string>> {
 }
 
 /** Seeds payments through the real applier, so states and the journal are as the daemon writes them. */
-function seed(): void {
+async function seed(): Promise<void> {
   let now = from;
   let n = 0;
   const payments = createPaymentRepository(db);
   // No provider is called: late approvals are only flagged, and refunds are settled by hand below.
-  const { applier } = createPaymentsCore({ group: immediateCommit(db), payments, outbox: createOutboxRepository(db), events: createPaymentEvents(), providers: createProviders([]), logger: createLogger({ level: 'error', silent: true }), clock: () => now, newId: () => `r-${++n}`, lateApproval: 'flag', onOutbox: () => undefined });
-  const pay = (terminalId: string, storeId: string, amountMinor: number, at: number, ...events: PaymentEvent[]): string => {
+  const store = sqliteStore(immediateCommit(db), { payments, outbox: createOutboxRepository(db), electrum: createElectrumRepository(db) });
+  const { applier } = createPaymentsCore({ store, events: createPaymentEvents(), providers: createProviders([]), logger: createLogger({ level: 'error', silent: true }), clock: () => now, newId: () => `r-${++n}`, lateApproval: 'flag', onOutbox: () => undefined });
+  const pay = async (terminalId: string, storeId: string, amountMinor: number, at: number, ...events: PaymentEvent[]): Promise<string> => {
     const id = `p-${++n}`;
     now = at;
     payments.insert({ id, provider: 'partpay', terminalId, storeId, merchantId: 'm1', merchantReference: id, amountMinor, currency: 'NZD', createdAt: at, expiresAt: at + 300_000 });
-    for (const e of events) applier.apply(id, e, { actor: 'test', kind: 'test' });
+    for (const e of events) await applier.apply(id, e, { actor: 'test', kind: 'test' });
     return id;
   };
-  const refund = (paymentId: string, amountMinor: number, at: number): void => {
+  const refund = async (paymentId: string, amountMinor: number, at: number): Promise<void> => {
     now = at;
     const id = `r-${++n}`;
     payments.insertRefund({ id, paymentId, amountMinor, reason: null, requestedBy: 'test', at });
     payments.settleRefund(id, 'succeeded', `up-${id}`, null, at);
-    applier.apply(paymentId, { type: 'refund_settled', amountMinor }, { actor: 'partpay', kind: 'refund_settled' });
+    await applier.apply(paymentId, { type: 'refund_settled', amountMinor }, { actor: 'partpay', kind: 'refund_settled' });
   };
   const created = (i: number): PaymentEvent => ({ type: 'order_created', orderId: `o-${i}-${n}`, orderNumber: null });
   const status = (outcome: 'approved' | 'declined'): PaymentEvent => ({ type: 'provider_status', outcome, source: 'callback' });
   const day = (h: number) => from + h * HOUR;
 
-  pay('T1', 'S1', 1000, day(9), created(1), status('approved'));
-  const b = pay('T1', 'S1', 2550, day(10), created(2), status('approved'));
-  refund(b, 550, day(11));
-  pay('T1', 'S1', 400, day(12), created(3), status('declined'));
-  pay('T1', 'S1', 401, day(12), created(4), { type: 'cancel_requested' });
-  pay('T1', 'S1', 402, day(13), created(5), { type: 'expire' });
-  pay('T2', 'S1', 700, day(9), created(6), status('approved'));
-  pay('T2', 'S1', 403, day(9), { type: 'order_failed', code: 'upstream_unavailable', message: 'down' });
-  pay('T2', 'S1', 404, day(23.5), created(7));
-  const late = pay('T2', 'S1', 1200, day(14), created(8), { type: 'cancel_requested' }, status('approved'));
-  refund(late, 1200, day(15));
-  pay('T3', 'S2', 999, day(16), created(9), status('approved'));
+  await pay('T1', 'S1', 1000, day(9), created(1), status('approved'));
+  const b = await pay('T1', 'S1', 2550, day(10), created(2), status('approved'));
+  await refund(b, 550, day(11));
+  await pay('T1', 'S1', 400, day(12), created(3), status('declined'));
+  await pay('T1', 'S1', 401, day(12), created(4), { type: 'cancel_requested' });
+  await pay('T1', 'S1', 402, day(13), created(5), { type: 'expire' });
+  await pay('T2', 'S1', 700, day(9), created(6), status('approved'));
+  await pay('T2', 'S1', 403, day(9), { type: 'order_failed', code: 'upstream_unavailable', message: 'down' });
+  await pay('T2', 'S1', 404, day(23.5), created(7));
+  const late = await pay('T2', 'S1', 1200, day(14), created(8), { type: 'cancel_requested' }, status('approved'));
+  await refund(late, 1200, day(15));
+  await pay('T3', 'S2', 999, day(16), created(9), status('approved'));
   // the day before: only its refund, settled on the day, counts
-  const yesterday = pay('T1', 'S1', 5000, from - HOUR, created(10), status('approved'));
-  refund(yesterday, 300, day(8));
+  const yesterday = await pay('T1', 'S1', 5000, from - HOUR, created(10), status('approved'));
+  await refund(yesterday, 300, day(8));
   // the next day: nothing counts
-  const tomorrow = pay('T1', 'S1', 6000, to, created(11), status('approved'));
-  refund(tomorrow, 100, to + HOUR);
+  const tomorrow = await pay('T1', 'S1', 6000, to, created(11), status('approved'));
+  await refund(tomorrow, 100, to + HOUR);
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = tempDir();
   config = writeConfig(dir, baseConfig(dir));
   db = openDatabase(join(dir, 'tb.db'));
   migrate(db);
-  seed();
+  await seed();
 });
 afterAll(() => {
   db.close();

@@ -22,6 +22,14 @@ export interface GroupCommit {
   run<T>(fn: () => T): T;
   /** `fn` as one transaction of its own inside the batch: a savepoint, undone alone if it throws. */
   transaction<T>(fn: () => T): T;
+  /**
+   * `fn` as one transaction of its own inside the batch, for the storage port: transactions take
+   * turns on the connection, each a savepoint undone alone if `fn` rejects. `fn` must await
+   * nothing but this connection's calls (answered at once), so it ends within its turn.
+   */
+  transactionAsync<T>(fn: () => Promise<T>): Promise<T>;
+  /** Runs `fn` alone on the connection: at once when no `transactionAsync` is open, else after it (and those queued before). */
+  exclusive<T>(fn: () => T): Promise<T>;
   /** True while writes are made but not yet committed. */
   readonly pending: boolean;
   /** Resolves once every write made so far is durable (at once when nothing is pending); rejects if their commit failed. */
@@ -40,6 +48,76 @@ function rolledBack(): Error {
 interface Waiter {
   resolve: () => void;
   reject: (error: unknown) => void;
+}
+
+/** A first-come first-served lock: `take` answers null when it was free (taken now), else when it is handed over. */
+export function createTurns() {
+  let held = false;
+  const queue: Array<() => void> = [];
+  return {
+    get held() {
+      return held;
+    },
+    take(): Promise<void> | null {
+      if (!held) {
+        held = true;
+        return null;
+      }
+      return new Promise<void>((resolve) => queue.push(resolve));
+    },
+    give(): void {
+      const next = queue.shift();
+      if (next) next();
+      else held = false;
+    },
+  };
+}
+
+/** `fn` as one savepoint of the open transaction (or as one transaction when none is open): released, or rolled back if it rejects. */
+async function savepoint<T>(db: Db, fn: () => Promise<T>, name: string): Promise<T> {
+  db.exec(`SAVEPOINT ${name}`);
+  let value: T;
+  try {
+    value = await fn();
+  } catch (error) {
+    // SQLite may have rolled the whole transaction back by itself (disk full): then nothing is left to undo.
+    if (db.inTransaction) db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+    throw error;
+  }
+  db.exec(`RELEASE ${name}`);
+  return value;
+}
+
+/** Runs `fn` in `turns` (at once when they are free). */
+function inTurn<T>(turns: ReturnType<typeof createTurns>, fn: () => T): Promise<T> {
+  const wait = turns.take();
+  const run = (): T => {
+    try {
+      return fn();
+    } finally {
+      turns.give();
+    }
+  };
+  if (wait === null) {
+    try {
+      return Promise.resolve(run());
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+  return wait.then(run);
+}
+
+/** Runs async `fn` in `turns`, then `after` (whatever happened). */
+async function asyncInTurn<T>(turns: ReturnType<typeof createTurns>, fn: () => Promise<T>, after: () => void): Promise<T> {
+  const wait = turns.take();
+  if (wait !== null) await wait;
+  try {
+    return await fn();
+  } finally {
+    turns.give();
+    after();
+  }
 }
 
 /**
@@ -63,6 +141,9 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
   let waiters: Waiter[] = [];
   let after: Array<() => void> = [];
   let lost: unknown = null;
+  const turns = createTurns();
+  // A batch due to commit while a transaction of the port is open commits when it ends.
+  let flushWhenFree = false;
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
   const rollback = db.prepare('ROLLBACK');
@@ -80,6 +161,10 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
 
   function flush(): void {
     if (!open) return;
+    if (turns.held) {
+      flushWhenFree = true;
+      return;
+    }
     // SQLite rolls a whole transaction back by itself on some errors (disk full, I/O error):
     // then there is nothing to commit, and every write of the batch is gone.
     if (!db.inTransaction) {
@@ -135,11 +220,34 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
     }
   }
 
+  const afterTurn = (): void => {
+    if (!flushWhenFree || turns.held) return;
+    flushWhenFree = false;
+    setImmediate(flush);
+  };
+
   return {
     run,
     transaction<T>(fn: () => T): T {
+      if (turns.held) throw new Error('a synchronous transaction was started while a transaction of the storage port is open');
       return run(() => db.transaction(fn)());
     },
+    transactionAsync<T>(fn: () => Promise<T>): Promise<T> {
+      return asyncInTurn(
+        turns,
+        async () => {
+          join();
+          try {
+            return await savepoint(db, fn, 'port');
+          } catch (error) {
+            if (open && !db.inTransaction) lost ??= error;
+            throw error;
+          }
+        },
+        afterTurn,
+      );
+    },
+    exclusive: (fn) => inTurn(turns, fn),
     get pending() {
       return open;
     },
@@ -160,9 +268,28 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
  * code run outside the daemon, where there is no event loop turn to group writes over.
  */
 export function immediateCommit(db: Db): GroupCommit {
+  const turns = createTurns();
   return {
     run: (fn) => fn(),
     transaction: (fn) => db.transaction(fn).immediate(),
+    transactionAsync: (fn) =>
+      asyncInTurn(
+        turns,
+        async () => {
+          db.exec('BEGIN IMMEDIATE');
+          let value;
+          try {
+            value = await fn();
+          } catch (error) {
+            if (db.inTransaction) db.exec('ROLLBACK');
+            throw error;
+          }
+          db.exec('COMMIT');
+          return value;
+        },
+        () => undefined,
+      ),
+    exclusive: (fn) => inTurn(turns, fn),
     pending: false,
     settled: () => Promise.resolve(),
     afterCommit: (fn) => fn(),
