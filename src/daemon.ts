@@ -36,6 +36,7 @@ import { allowedHostsFor, hostCheck } from './shared/http/host-check.js';
 import { createMetrics } from './ops/metrics.js';
 import { metricsRoutes } from './ops/metrics-routes.js';
 import type { BuildInfo } from './ops/build-info.js';
+import { sqlitePath } from './shared/config/database-schema.js';
 import type { Config } from './shared/config/load.js';
 import { providersFromConfig } from './providers-from-config.js';
 import { watchCommits } from './shared/db/commit-watch.js';
@@ -84,10 +85,11 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const logger = options.logger;
   const clock = options.clock ?? Date.now;
   const newId = options.newId ?? randomUUID;
-  const db = options.db ?? openDatabase(config.database.path);
+  const databasePath = sqlitePath(config.database, 'the daemon');
+  const db = options.db ?? openDatabase(databasePath);
   const problems = integrityProblems(db);
   if (problems.length > 0) {
-    throw new Error(`database ${config.database.path} failed its integrity check (${problems.slice(0, 3).join('; ')}); restore the latest backup (see README, "Backup and restore")`);
+    throw new Error(`database ${databasePath} failed its integrity check (${problems.slice(0, 3).join('; ')}); restore the latest backup (see README, "Backup and restore")`);
   }
   const build: BuildInfo = options.build ?? { version: 'unknown', commit: null, node: process.version };
   const upgrade = upgradeDatabase(db, { appVersion: build.version, keepBackups: config.backups.keepBeforeMigration, now: clock });

@@ -12,6 +12,7 @@ import { startEmbeddedElectrumPartner, startEmbeddedPartPay } from './demo/embed
 import { describeBuild, readBuildInfo } from './ops/build-info.js';
 import { pendingMigrations, startupAllowanceMs } from './ops/startup-time.js';
 import { createSystemdNotifier } from './ops/systemd-notify.js';
+import { sqlitePath, UnsupportedDatabaseError } from './shared/config/database-schema.js';
 import { ConfigError, configPathFrom, loadConfigFile, maskedConfig } from './shared/config/load.js';
 import { createLogger, logFormatFrom, LOG_LEVELS, type LogFormat } from './shared/logger.js';
 
@@ -21,14 +22,16 @@ async function main(): Promise<void> {
   let config;
   let crashPoint: number | null;
   let format: LogFormat;
+  let databasePath: string;
   try {
     config = loadConfigFile(configPathFrom(process.argv.slice(2), process.env, appRoot), process.env);
+    databasePath = sqlitePath(config.database, 'the daemon');
     crashPoint = crashPointFrom(process.env);
     format = logFormatFrom(process.argv.slice(2), process.env, process.stdout.isTTY === true);
     const override = process.env['TENDERBRIDGE_LOG_LEVEL'];
     if (override && !LOG_LEVELS.includes(override)) throw new ConfigError('TENDERBRIDGE_LOG_LEVEL', [`must be one of ${LOG_LEVELS.join(', ')}, not "${override}"`]);
   } catch (error) {
-    if (error instanceof ConfigError || (error instanceof Error && error.message.startsWith('--log-format'))) {
+    if (error instanceof ConfigError || error instanceof UnsupportedDatabaseError || (error instanceof Error && error.message.startsWith('--log-format'))) {
       console.error(error.message);
       process.exit(78); // EX_CONFIG: systemd shows it, and Restart=on-failure will not help
     }
@@ -47,11 +50,11 @@ async function main(): Promise<void> {
   if (crashPoint !== null) logger.warn(`test hook ${CRASH_AFTER_COMMIT_ENV} is set: ${crashPoint === 0 ? 'every durable commit is counted' : `this daemon kills itself (SIGKILL) right after durable commit ${crashPoint}`}`, { crashPoint });
   const onCommitted = crashPoint === null ? undefined : crashAfterCommit(crashPoint, { logger, kill: () => process.kill(process.pid, 'SIGKILL') });
   // Held until the process ends: a second daemon, or `tenderbridge db restore`, on this database is refused meanwhile.
-  const lock = config.database.path === ':memory:' ? null : acquireDatabaseLock(resolve(config.database.path), `tenderbridge daemon ${build.version}`);
+  const lock = databasePath === ':memory:' ? null : acquireDatabaseLock(resolve(databasePath), `tenderbridge daemon ${build.version}`);
   // Start-up reads the whole file (integrity check; before migrating, a backup and index builds):
   // on a big one that outlasts TimeoutStartSec=, so ask systemd for the time it may take.
-  if (config.database.path !== ':memory:') {
-    const allowance = startupAllowanceMs(config.database.path, { migrating: pendingMigrations(config.database.path) });
+  if (databasePath !== ':memory:') {
+    const allowance = startupAllowanceMs(databasePath, { migrating: pendingMigrations(databasePath) });
     if (allowance > 0) await notifier.extendStartTimeout(allowance, 'checking the database before serving');
   }
   const daemon = createDaemon(config, { logger, build, ...(onCommitted ? { onCommitted } : {}) });

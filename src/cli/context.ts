@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommanderError, type Command } from 'commander';
+import { sqlitePath } from '../shared/config/database-schema.js';
 import { ConfigError, configPathFrom, loadConfigFile, type Config } from '../shared/config/load.js';
 import { assertNotNewer, DatabaseError, LATEST_VERSION, openDatabase, schemaVersion, type Db } from '../shared/db/open.js';
 import { isAppError } from '../shared/errors.js';
@@ -25,7 +26,7 @@ export interface CliContext {
   configPath(): string;
   /** The validated config; throws {@link ConfigError} (exit 78). */
   config(): Config;
-  /** The configured database path, resolved against the working directory like the daemon's. */
+  /** The configured SQLite path, resolved against the working directory like the daemon's; refused for PostgreSQL (commands that support it check `config().database.kind` first). */
   dbPath(): string;
   /**
    * Opens the daemon's database, which must exist and be at this build's schema version
@@ -61,7 +62,7 @@ function createContext(io: CliIo, globals: GlobalOptions): CliContext & { close(
       return config;
     },
     dbPath(): string {
-      const path = ctx.config().database.path;
+      const path = sqlitePath(ctx.config().database, 'this command');
       return path === ':memory:' ? path : resolve(io.cwd, path);
     },
     openDb(options: { readonly?: boolean } = {}): Db {

@@ -132,7 +132,7 @@ describe('config/example.json', () => {
     expect(config.stores).toHaveLength(1);
     expect(config.terminals.map((t) => t.storeId)).toEqual(['STORE001', 'STORE001']);
     expect(config.terminals.every((t) => /^sha256:[0-9a-f]{64}$/.test(t.apiKeyHash))).toBe(true);
-    expect(config.database.path).toBe('/var/lib/tenderbridge/tenderbridge.db');
+    expect(config.database).toEqual({ kind: 'sqlite', path: '/var/lib/tenderbridge/tenderbridge.db' });
     expect(config.simulators.partpay.enabled).toBe(false);
     // PartPay production, Zip era (the README's table).
     expect(config.partpay).toMatchObject({

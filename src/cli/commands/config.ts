@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { redactDatabaseUrl } from '../../shared/config/database-schema.js';
 import { ConfigError, maskedConfig } from '../../shared/config/load.js';
 import { action } from '../context.js';
 import { EXIT, type CliIo } from '../io.js';
@@ -36,7 +37,7 @@ Examples:
           stores: cfg.stores.length,
           terminals: cfg.terminals.length,
           displayProfiles: Object.keys(cfg.displayProfiles).length,
-          database: ctx.dbPath(),
+          database: cfg.database.kind === 'sqlite' ? ctx.dbPath() : `PostgreSQL ${redactDatabaseUrl(cfg.database.url)}`,
           simulator: cfg.simulators.partpay.enabled,
         };
         if (ctx.json) {

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { DisplayProfile } from '../../qr/display-profile.js';
 import { displayProfileSchema } from '../../qr/display-profile.js';
 import { digitsConflict, isCurrency } from '../currency.js';
+import { postgresUrlProblem, type DatabaseConfig } from './database-schema.js';
 import { configSchema, type RawConfig } from './schema.js';
 import { WEBHOOK_SECRET_MIN_LENGTH } from './webhooks-schema.js';
 import { describeSecret, resolveSecret, type SecretContext, type SecretRef } from './secret.js';
@@ -57,7 +58,9 @@ export interface WebhookEndpoint {
   stores?: string[] | undefined;
 }
 
-export interface Config extends Omit<RawConfig, 'merchants' | 'terminals' | 'ops' | 'electrum' | 'webhooks'> {
+export interface Config extends Omit<RawConfig, 'database' | 'merchants' | 'terminals' | 'ops' | 'electrum' | 'webhooks'> {
+  /** SQLite's file, or PostgreSQL's URL resolved (it carries the password: never log it). */
+  database: DatabaseConfig;
   webhooks: Omit<RawConfig['webhooks'], 'endpoints'> & { endpoints: WebhookEndpoint[] };
   electrum: Omit<RawConfig['electrum'], 'clients' | 'partners'> & { clients: ElectrumClient[]; partners: ElectrumPartner[] };
   ops: { metricsAccess: 'loopback' | 'token'; metricsToken: string | null; readinessToken: string | null; operators: Array<{ name: string; password: string }>; console: RawConfig['ops']['console'] };
@@ -188,9 +191,19 @@ export function parseConfig(value: unknown, options: SecretContext & { source: s
       return { ...e, secret: value };
     }),
   };
+  const database = databaseOf(raw.database, secret, problems);
   if (problems.length > 0) throw new ConfigError(options.source, problems);
-  const { merchants: _m, terminals: _t, ops: _o, electrum: _e, webhooks: _w, ...rest } = raw;
-  return { ...rest, ops, electrum, webhooks, displayProfiles: Object.fromEntries(profiles), source: options.source, merchants, terminals, raw };
+  const { merchants: _m, terminals: _t, ops: _o, electrum: _e, webhooks: _w, database: _d, ...rest } = raw;
+  return { ...rest, database, ops, electrum, webhooks, displayProfiles: Object.fromEntries(profiles), source: options.source, merchants, terminals, raw };
+}
+
+/** The database section with PostgreSQL's URL resolved and checked (a problem never quotes the URL: it holds the password). */
+function databaseOf(raw: RawConfig['database'], secret: (ref: SecretRef, where: string) => string, problems: string[]): DatabaseConfig {
+  if (raw.kind === 'sqlite') return raw;
+  const url = secret(raw.url, 'database.url');
+  const problem = url === '' ? null : postgresUrlProblem(url);
+  if (problem !== null) problems.push(`database.url: ${problem}`);
+  return { kind: 'postgres', url, pool: raw.pool };
 }
 
 /** Reads, validates and resolves a config file. Throws {@link ConfigError}. */
@@ -222,6 +235,7 @@ export function loadConfigFile(path: string, env: Readonly<Record<string, string
 export function maskedConfig(raw: RawConfig): unknown {
   return {
     ...raw,
+    database: raw.database.kind === 'postgres' ? { ...raw.database, url: describeSecret(raw.database.url) } : raw.database,
     merchants: raw.merchants.map((m) => ({ ...m, clientSecret: describeSecret(m.clientSecret), callbackKeys: m.callbackKeys.map(describeSecret) })),
     terminals: raw.terminals.map((t) => ({ ...t, ...(t.apiKey === undefined ? {} : { apiKey: describeSecret(t.apiKey) }) })),
     electrum: {

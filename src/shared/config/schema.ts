@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { partpayProtocolSchema } from '../../partpay/protocol.js';
 import { displayProfileSchema } from '../../qr/display-profile.js';
 import { configUrlProblem } from '../net/egress-policy.js';
+import { databaseSchema } from './database-schema.js';
 import { egressNetwork, hostPattern, httpUrl, id, ipOrCidr, port } from './fields.js';
 import { secretRefSchema } from './secret.js';
 import { serverSchema } from './server-schema.js';
@@ -9,15 +10,6 @@ import { webhooksSchema } from './webhooks-schema.js';
 
 /** PartPay's published domains (README, "PartPay's published environments"): where its QR images may live. */
 export const PARTPAY_IMAGE_HOSTS = ['partpay.co.nz', '*.partpay.co.nz', 'zip.co', '*.zip.co'];
-
-/** The SQLite database. */
-const databaseSchema = z
-  .object({
-    /** Path of the database file; relative paths are relative to the working directory (the systemd StateDirectory in production). */
-    path: z.string().min(1).default('data/tenderbridge.db'),
-  })
-  .strict()
-  .prefault({});
 
 /** Logging to stdout (journald). */
 const logSchema = z
@@ -333,6 +325,7 @@ const electrumPartnerSimulatorSchema = z
 export const configSchema = z
   .object({
     server: serverSchema,
+    /** SQLite (default) or PostgreSQL: see database-schema.ts. */
     database: databaseSchema,
     log: logSchema,
     partpay: partpaySchema,
