@@ -7,18 +7,26 @@ import { acquireDatabaseLock, DatabaseInUseError } from '../../shared/db/daemon-
 import { assertNotNewer, integrityProblems, LATEST_VERSION, openDatabase, schemaVersion, writtenBy } from '../../shared/db/open.js';
 import { upgradeDatabase } from '../../shared/db/upgrade.js';
 import { action, type CliContext } from '../context.js';
+import { migratePostgresCommand, postgresStatusCommand, printStatus } from './db-postgres.js';
 import { CliError, EXIT, type CliIo } from '../io.js';
 import { renderJson } from '../output.js';
 
-/** `tenderbridge db migrate|backup|restore`. */
+const POSTGRES_BACKUPS = 'db backup and db restore copy the SQLite file; database.kind is postgres: back it up and restore it with PostgreSQL\'s tools (pg_dump/pg_restore, or base backups with WAL archiving)';
+
+/** `tenderbridge db migrate|status|backup|restore`. */
 export function registerDbCommands(program: Command, io: CliIo): void {
-  const db = program.command('db').description('database maintenance: migrate, back up, restore');
+  const db = program.command('db').description('database maintenance: migrate, status, back up, restore');
 
   db.command('migrate')
     .description('create the database if needed and apply pending migrations, backing it up first (the daemon also does this at start)')
-    .addHelpText('after', '\nBefore migrating a database that holds data, a copy is kept beside it\n(tenderbridge.db.pre-migration-<time>-schema<N>.db; the newest backups.keepBeforeMigration are kept).\n\nExamples:\n  $ tenderbridge db migrate --config /etc/tenderbridge/config.json')
+    .addHelpText(
+      'after',
+      '\nSQLite: before migrating a database that holds data, a copy is kept beside it\n(tenderbridge.db.pre-migration-<time>-schema<N>.db; the newest backups.keepBeforeMigration are kept).\nPostgreSQL (database.kind "postgres"): all pending migrations in one transaction, under an\nadvisory lock; no copy is taken (use pg_dump or your PITR backups).\n\nExamples:\n  $ tenderbridge db migrate --config /etc/tenderbridge/config.json\n  $ TENDERBRIDGE_DATABASE_URL=postgres://tenderbridge:...@db.internal/tenderbridge tenderbridge db migrate --config central.json',
+    )
     .action(
       action(io, (ctx) => {
+        const database = ctx.config().database;
+        if (database.kind === 'postgres') return migratePostgresCommand(ctx, database);
         const path = ctx.dbPath();
         const handle = openDatabase(path);
         ctx.defer(() => {
@@ -35,6 +43,23 @@ export function registerDbCommands(program: Command, io: CliIo): void {
       }),
     );
 
+  db.command('status')
+    .description("the database's schema version against this build's; exit 1 when it needs `db migrate` (or is newer)")
+    .addHelpText('after', '\nReads only; works for SQLite and PostgreSQL.\n\nExamples:\n  $ tenderbridge db status\n  $ tenderbridge db status --json --config /etc/tenderbridge/config.json')
+    .action(
+      action(io, (ctx) => {
+        const database = ctx.config().database;
+        if (database.kind === 'postgres') return postgresStatusCommand(ctx, database);
+        const path = ctx.dbPath();
+        if (path !== ':memory:' && !existsSync(path)) throw new CliError(`database ${path} does not exist: start the daemon once, or run \`tenderbridge db migrate\` to create it`);
+        const handle = openDatabase(path, { readonly: path !== ':memory:' });
+        ctx.defer(() => {
+          handle.close();
+        });
+        return printStatus(ctx, { kind: 'sqlite', database: path, server: null, schemaVersion: schemaVersion(handle), latest: LATEST_VERSION, writtenBy: writtenBy(handle) });
+      }),
+    );
+
   db.command('backup')
     .description('online backup of the live database to FILE, then an integrity check of the copy')
     .argument('<file>', 'where to write the copy (refused if it exists, unless --force)')
@@ -42,6 +67,7 @@ export function registerDbCommands(program: Command, io: CliIo): void {
     .addHelpText('after', '\nSafe while the daemon runs. The copy is a single self-contained file (no -wal).\nThe daemon also takes one every night (jobs.backup, into backups.dir).\n\nExamples:\n  $ tenderbridge db backup /var/backups/tenderbridge-$(date +%F).db\n  $ tenderbridge db backup /mnt/usb/tenderbridge.db --force')
     .action(
       action(io, async (ctx, file: string, opts: { force?: boolean }) => {
+        if (ctx.config().database.kind === 'postgres') throw new CliError(POSTGRES_BACKUPS);
         const target = resolve(ctx.io.cwd, file);
         if (existsSync(target) && !opts.force) throw new CliError(`${target} exists: choose another name or add --force to overwrite it`);
         // Opened first for its checks: the database exists and this build understands it.
@@ -62,7 +88,12 @@ export function registerDbCommands(program: Command, io: CliIo): void {
       'after',
       '\nThe backup is integrity-checked before anything changes, and refused if it is not a\ntenderbridge database or is newer than this build. Refused while the daemon runs (it holds\n<database>.lock). The database it replaces is renamed to <database>.replaced-<time>, never\ndeleted. An older backup is migrated by the daemon at its next start (taking a copy first).\n\nExamples:\n  $ sudo systemctl stop tenderbridge\n  $ sudo -u tenderbridge tenderbridge db restore /var/lib/tenderbridge/backups/tenderbridge-20261120T024500.000Z.db\n  $ sudo systemctl start tenderbridge',
     )
-    .action(action(io, (ctx, file: string) => restore(ctx, resolve(ctx.io.cwd, file))));
+    .action(
+      action(io, (ctx, file: string) => {
+        if (ctx.config().database.kind === 'postgres') throw new CliError(POSTGRES_BACKUPS);
+        return restore(ctx, resolve(ctx.io.cwd, file));
+      }),
+    );
 }
 
 /** What a backup holds, read before it replaces anything. */

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { lookup } from 'node:dns/promises';
 import { ConfigError } from '../../shared/config/load.js';
+import { redactDatabaseUrl } from '../../shared/config/database-schema.js';
 import type { Db } from '../../shared/db/open.js';
+import { createPostgresPool, type PgPool } from '../../shared/db/postgres/pool.js';
 import { action } from '../context.js';
 import { DEFAULT_CHECKS, openForDoctor, runChecks, type CheckResult, type DoctorCheck } from '../doctor/checks.js';
 import { EXIT, type CliIo } from '../io.js';
@@ -29,15 +31,19 @@ export function registerDoctorCommand(program: Command, io: CliIo, checks: reado
         }
         if (config) {
           let db: Db | Error | null = null;
-          const dbPath = ctx.dbPath();
-          ctx.defer(() => {
+          let pool: PgPool | null = null;
+          const database = config.database;
+          const dbPath = database.kind === 'postgres' ? redactDatabaseUrl(database.url) : ctx.dbPath();
+          ctx.defer(async () => {
             if (db !== null && !(db instanceof Error)) db.close();
+            await pool?.end();
           });
           results.push(
             ...(await runChecks(checks, {
               config,
               dbPath,
-              db: () => (db ??= openForDoctor(dbPath)),
+              db: () => (db ??= database.kind === 'postgres' ? new Error('database.kind is postgres') : openForDoctor(dbPath)),
+              pool: () => (database.kind === 'postgres' ? (pool ??= createPostgresPool(database)) : null),
               clock: ctx.clock,
               fetch: ctx.io.fetch ?? fetch,
               lookupHost: ctx.io.lookupHost ?? (async (hostname) => (await lookup(hostname, { all: true })).map((a) => a.address)),

@@ -3,10 +3,12 @@ import { createOutboxRepository } from '../../outbox/repository.js';
 import { createPaymentRepository } from '../../payments/repository.js';
 import type { Config } from '../../shared/config/load.js';
 import { integrityProblems, LATEST_VERSION, openDatabase, schemaVersion, type Db } from '../../shared/db/open.js';
+import type { PgPool } from '../../shared/db/postgres/pool.js';
 import type { Logger } from '../../shared/logger.js';
 import { resolvedProblem, type EgressPolicy } from '../../shared/net/egress-policy.js';
 import { ipLiteral } from '../../shared/net/ip-address.js';
 import { cliTokenManager } from '../wiring.js';
+import { postgresDoctorLines } from './postgres-checks.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -23,6 +25,8 @@ export interface DoctorEnv {
   dbPath: string;
   /** The database, or an Error saying why it could not be opened. */
   db(): Db | Error;
+  /** A pool on PostgreSQL when database.kind is postgres (dbPath is then its URL without the password), else null. */
+  pool(): PgPool | null;
   clock: () => number;
   fetch: typeof fetch;
   /** Addresses a host name resolves to (the system resolver in the CLI). */
@@ -61,6 +65,8 @@ export function openForDoctor(path: string): Db | Error {
 export const databaseCheck: DoctorCheck = {
   name: 'database',
   run(env) {
+    const pool = env.pool();
+    if (pool !== null) return postgresDoctorLines(pool, env.dbPath);
     const db = env.db();
     if (db instanceof Error) return [line('database opens', 'fail', db.message)];
     const results = [line('database opens', 'ok', env.dbPath)];
@@ -150,6 +156,7 @@ export const callbackUrlCheck: DoctorCheck = {
 export const operatorQueueCheck: DoctorCheck = {
   name: 'outbox',
   run(env) {
+    if (env.pool() !== null) return [line('outbox', 'warn', 'not checked on PostgreSQL in this build yet')];
     const db = env.db();
     if (db instanceof Error) return [line('outbox', 'warn', 'skipped: the database did not open')];
     const stats = createOutboxRepository(db).stats();

@@ -106,7 +106,7 @@ export function redactDatabaseUrl(url: string): string {
 /** What the daemon says when it is given a database kind it cannot run on yet. */
 export class UnsupportedDatabaseError extends Error {
   constructor(what: string) {
-    super(`database.kind postgres: ${what} is not available in this build yet (only \`tenderbridge db migrate\`, \`db status\` and \`doctor\` use PostgreSQL so far); use {"kind": "sqlite", "path": ...}`);
+    super(`database.kind postgres: ${what} is not available in this build yet (on PostgreSQL so far: \`tenderbridge db migrate\`, \`db status\`, \`doctor\` and \`config check\`)`);
     this.name = 'UnsupportedDatabaseError';
   }
 }

@@ -1,0 +1,142 @@
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { LATEST_VERSION } from '../../src/shared/db/open.js';
+import { baseConfig, runTb, tempDir, writeConfig, type CliRun } from '../cli/support.js';
+import { freePort } from '../support/harness.js';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { describeWhenAvailable, tools } from '../support/system-tools.js';
+
+// The CLI on a PostgreSQL database (database.kind "postgres"), against a real server this file
+// starts: db migrate, db status, doctor and config check work; the commands that do not support
+// it yet, and the daemon, refuse it by name; the URL's password never reaches the output.
+
+const ROOT = resolve(import.meta.dirname, '../..');
+type Doctor = { ok: boolean; checks: Array<{ name: string; status: string; detail: string }> };
+
+describeWhenAvailable('the CLI on PostgreSQL', [tools.postgres()], () => {
+  let server: TestPostgres;
+  let dir: string;
+  const runs: CliRun[] = [];
+
+  /** A config naming the database through TENDERBRIDGE_DATABASE_URL, as the README shows. */
+  function postgresConfig(name = 'pg.json'): string {
+    return writeConfig(dir, baseConfig(dir, { database: { kind: 'postgres', url: { env: 'TENDERBRIDGE_DATABASE_URL' }, pool: { max: 2 } } }), name);
+  }
+  async function tb(argv: string[], url: string): Promise<CliRun> {
+    const run = await runTb(argv, { env: { TENDERBRIDGE_DATABASE_URL: url }, cwd: dir });
+    runs.push(run);
+    return run;
+  }
+
+  beforeAll(async () => {
+    dir = tempDir();
+    server = await startPostgres();
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    // Whatever a command printed, the database password was never part of it.
+    for (const run of runs) expect(`${run.stdout}${run.stderr}`).not.toContain(server.password);
+  });
+
+  it('db migrate creates the schema, then finds it up to date; db status says so (exit 1 before, 0 after)', async () => {
+    const url = await server.createDatabase();
+    const config = postgresConfig();
+    const before = await tb(['db', 'status', '--config', config], url);
+    expect(before.code).toBe(1);
+    expect(before.stdout).toContain(`schema version: 0; this build needs ${LATEST_VERSION}: run \`tenderbridge db migrate\``);
+    expect(before.stdout).toMatch(/database: postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/tb_\w+ \(PostgreSQL 1\d\.\d+/);
+
+    const first = await tb(['db', 'migrate', '--json', '--config', config], url);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.json()).toMatchObject({ kind: 'postgres', from: 0, applied: [LATEST_VERSION], version: LATEST_VERSION, backup: null, database: expect.stringContaining(':***@127.0.0.1:') });
+    const again = await tb(['db', 'migrate', '--config', config], url);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(new RegExp(`^PostgreSQL database postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:\\d+/tb_\\w+ is up to date \\(schema version ${LATEST_VERSION}\\)\\n$`));
+
+    const status = await tb(['db', 'status', '--json', '--config', config], url);
+    expect(status.code).toBe(0);
+    expect(status.json()).toMatchObject({ kind: 'postgres', schemaVersion: LATEST_VERSION, latest: LATEST_VERSION, upToDate: true, writtenBy: expect.any(String), server: expect.stringMatching(/^PostgreSQL \d+/) });
+
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const tables = await client.query("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('payments', 'payment_counts', 'electrum_payments')");
+    await client.end();
+    expect(tables.rows).toEqual([{ n: 3 }]);
+  });
+
+  it('doctor checks the server: connects, schema version, durable commits, writable; and warns when synchronous_commit is off', async () => {
+    const url = await server.createDatabase();
+    const config = postgresConfig();
+    await tb(['db', 'migrate', '--config', config], url);
+    const run = await tb(['doctor', '--json', '--config', config], url);
+    const doc = run.json<Doctor>();
+    const line = (name: string) => doc.checks.find((c) => c.name === name);
+    expect(line('database connects')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^PostgreSQL 1\d\.\d+ .*at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\//) });
+    expect(line('database schema')).toEqual({ name: 'database schema', status: 'ok', detail: `version ${LATEST_VERSION}` });
+    expect(line('database durability')).toEqual({ name: 'database durability', status: 'ok', detail: 'synchronous_commit on, fsync on' });
+    expect(line('database writable')).toMatchObject({ status: 'ok' });
+    expect(line('outbox')).toMatchObject({ status: 'warn', detail: 'not checked on PostgreSQL in this build yet' });
+
+    const off = new URL(url);
+    off.searchParams.set('options', '-c synchronous_commit=off');
+    const warned = (await tb(['doctor', '--json', '--config', config], off.toString())).json<Doctor>();
+    expect(warned.checks.find((c) => c.name === 'database durability')).toMatchObject({ status: 'warn', detail: expect.stringContaining('synchronous_commit is off: a payment answered may be lost if the server crashes') });
+
+    const empty = (await tb(['doctor', '--json', '--config', config], await server.createDatabase())).json<Doctor>();
+    expect(empty.checks.find((c) => c.name === 'database schema')).toMatchObject({ status: 'fail', detail: `version 0, this build has ${LATEST_VERSION}: run \`tenderbridge db migrate\`` });
+  });
+
+  it('says which server refused and why (wrong password, no server), never showing the password', async () => {
+    const config = postgresConfig();
+    const url = await server.createDatabase();
+    const wrong = url.replace(`:${server.password}@`, ':not-the-password@');
+    const refused = await tb(['db', 'migrate', '--config', config], wrong);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/tb_\w+: password authentication failed for user "postgres" \(SQLSTATE 28P01\)\n$/);
+    expect(refused.stderr).not.toContain('not-the-password');
+    const closed = new URL(url);
+    closed.port = String(await freePort());
+    const nobody = await tb(['db', 'status', '--config', config], closed.toString());
+    expect(nobody.code).toBe(1);
+    expect(nobody.stderr).toMatch(/^error: PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/tb_\w+: connect ECONNREFUSED 127\.0\.0\.1:\d+\n$/);
+    const doctor = (await tb(['doctor', '--json', '--config', config], wrong)).json<Doctor>();
+    expect(doctor.checks.find((c) => c.name === 'database connects')).toMatchObject({ status: 'fail', detail: expect.stringContaining('password authentication failed') });
+  });
+
+  it('config check shows the URL without its password; SQLite-only commands refuse PostgreSQL by name', async () => {
+    const url = await server.createDatabase();
+    const config = postgresConfig();
+    const check = await tb(['config', 'check', '--config', config], url);
+    expect(check.code).toBe(0);
+    expect(check.stdout).toMatch(/database: PostgreSQL postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/tb_\w+\n/);
+    const json = await tb(['config', 'check', '--json', '--config', config], url);
+    expect(json.json<{ config: { database: unknown } }>().config.database).toEqual({ kind: 'postgres', url: '[env TENDERBRIDGE_DATABASE_URL]', pool: { max: 2, idleTimeoutMs: 30_000, connectionTimeoutMs: 5_000, statementTimeoutMs: 30_000 } });
+
+    const list = await tb(['payments', 'list', '--config', config], url);
+    expect(list.code).toBe(1);
+    expect(list.stderr).toContain('database.kind postgres: this command is not available in this build yet');
+    const backup = await tb(['db', 'backup', join(dir, 'x.db'), '--config', config], url);
+    expect(backup.code).toBe(1);
+    expect(backup.stderr).toContain('back it up and restore it with PostgreSQL\'s tools (pg_dump/pg_restore');
+    const unset = await runTb(['db', 'migrate', '--config', config], { env: {}, cwd: dir });
+    expect(unset.code).toBe(78);
+    expect(unset.stderr).toContain('database.url: environment variable TENDERBRIDGE_DATABASE_URL is not set');
+  });
+
+  it('the daemon refuses to start on PostgreSQL, saying it is not available in this build yet (exit 78, EX_CONFIG)', async () => {
+    const url = await server.createDatabase();
+    const started = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), '--config', postgresConfig()], {
+      cwd: ROOT, // where tsx resolves
+      env: { ...process.env, TENDERBRIDGE_DATABASE_URL: url, TENDERBRIDGE_CONFIG: '' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(started.status, started.stderr).toBe(78);
+    expect(started.stderr).toContain('database.kind postgres: the daemon is not available in this build yet');
+    expect(started.stderr + started.stdout).not.toContain(server.password);
+  });
+});
