@@ -33,6 +33,23 @@ describe('tenderbridge db', () => {
     expect(again.stdout).toContain(`up to date (schema version ${LATEST_VERSION})`);
   });
 
+  it('status reads the schema version against this build\'s: exit 0 when up to date, 1 when it needs db migrate (or does not exist)', async () => {
+    const current = await runTb(['db', 'status', '--json', '--config', config]);
+    expect(current.code, current.stderr).toBe(0);
+    expect(current.json()).toEqual({ kind: 'sqlite', database: join(dir, 'tb.db'), server: null, schemaVersion: LATEST_VERSION, latest: LATEST_VERSION, writtenBy: 'unknown', upToDate: true });
+    const older = join(dir, 'older.db');
+    const db = openDatabase(older);
+    migrate(db, MIGRATIONS.filter((m) => m.version <= 4), { appVersion: '0.1.0' });
+    db.close();
+    const behind = await runTb(['db', 'status', '--config', writeConfig(dir, baseConfig(dir, { database: { path: older } }), 'older.json')]);
+    expect(behind.code).toBe(1);
+    expect(behind.stdout).toBe(`database: ${older}\nschema version: 4 (migrated by tenderbridge 0.1.0); this build needs ${LATEST_VERSION}: run \`tenderbridge db migrate\`\n`);
+    const missing = await runTb(['db', 'status', '--config', writeConfig(dir, baseConfig(dir, { database: { path: join(dir, 'none.db') } }), 'none.json')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('does not exist');
+    expect(existsSync(join(dir, 'none.db'))).toBe(false);
+  });
+
   it('backs up the live database to a valid single-file copy', async () => {
     const live = new Database(join(dir, 'tb.db'));
     live.prepare("INSERT INTO terminals (id, store_id, api_key_hash, display_profile, source, created_at, updated_at) VALUES ('T1', 'S1', 'sha256:x', '{}', 'cli', 1, 1)").run();

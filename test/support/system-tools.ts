@@ -61,7 +61,7 @@ export function postgresBinDir(root = POSTGRES_ROOT): string | null {
   return newest === undefined ? null : join(root, newest, 'bin');
 }
 
-/** The tools the suites use, each named with the Debian package that installs it (.ci/run installs them all). */
+/** The tools the suites use, each named with the Debian package that installs it (.ci/run installs them all: systemd, openssl, python3, prometheus, dpkg, lintian, binutils, chromium, postgresql). */
 export const tools = {
   chromium: () => systemTool(chromiumPath(), 'chromium'),
   systemdAnalyze: () => systemTool('systemd-analyze', 'systemd'),

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { redactDatabaseUrl } from '../../src/shared/config/database-schema.js';
 import { ConfigError, configPathFrom, hashApiKey, loadConfigFile, maskedConfig, parseConfig } from '../../src/shared/config/load.js';
 
 const APP_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -326,6 +327,51 @@ describe('maskedConfig', () => {
   it('masks every secret of the shipped config', () => {
     const text = JSON.stringify(maskedConfig(loadConfigFile(DEFAULT_CONFIG, {}).raw));
     for (const secret of ['demo-client-secret', 'iDt3PoeoSHu3r/mTbzkaHg', 'demo-terminal-key']) expect(text).not.toContain(secret);
+  });
+});
+
+describe('database', () => {
+  const POOL_DEFAULTS = { max: 10, idleTimeoutMs: 30_000, connectionTimeoutMs: 5_000, statementTimeoutMs: 30_000 };
+  const URL_ENV = { TENDERBRIDGE_DATABASE_URL: 'postgres://tb:s3cret-pw@db.internal:5432/tenderbridge?sslmode=require' };
+
+  it('is SQLite by default; a database written before PostgreSQL (a path, no kind) is SQLite, unchanged', () => {
+    expect(parse(validConfig()).database).toEqual({ kind: 'sqlite', path: 'data/tenderbridge.db' });
+    expect(parse({ ...validConfig(), database: { path: '/var/lib/tenderbridge/tb.db' } }).database).toEqual({ kind: 'sqlite', path: '/var/lib/tenderbridge/tb.db' });
+    expect(parse({ ...validConfig(), database: { kind: 'sqlite' } }).database).toEqual({ kind: 'sqlite', path: 'data/tenderbridge.db' });
+  });
+
+  it('takes PostgreSQL with its URL from the environment, the pool defaulted or configured', () => {
+    const database = { kind: 'postgres', url: { env: 'TENDERBRIDGE_DATABASE_URL' } };
+    expect(parse({ ...validConfig(), database }, URL_ENV).database).toEqual({ kind: 'postgres', url: URL_ENV.TENDERBRIDGE_DATABASE_URL, pool: POOL_DEFAULTS });
+    expect(parse({ ...validConfig(), database: { ...database, pool: { max: 40, statementTimeoutMs: 5_000 } } }, URL_ENV).database).toMatchObject({ pool: { ...POOL_DEFAULTS, max: 40, statementTimeoutMs: 5_000 } });
+  });
+
+  it('refuses what cannot work, naming the key, and never quotes the URL (it carries the password)', () => {
+    const problems = (database: unknown, env: Record<string, string> = {}) => configError({ ...validConfig(), database }, env).problems;
+    expect(problems({ kind: 'mysql' })).toEqual(['database.kind: must be "sqlite" (the default) or "postgres"']);
+    expect(problems('data/tb.db')).toEqual(['database: must be {"kind": "sqlite", "path": ...} or {"kind": "postgres", "url": {"env": ...}}']);
+    expect(problems({ kind: 'postgres' })).toEqual(['database.url: must be a string, {"env": "NAME"} or {"file": "PATH"}']);
+    expect(problems({ kind: 'postgres', url: { env: 'TENDERBRIDGE_DATABASE_URL' } })).toEqual(['database.url: environment variable TENDERBRIDGE_DATABASE_URL is not set']);
+    expect(problems({ kind: 'sqlite', url: { env: 'X' } })).toEqual(['database: unknown key(s) "url"']);
+    expect(problems({ kind: 'postgres', path: 'x.db', url: { env: 'X' } }, { X: 'postgres://h/db' })).toEqual(['database: unknown key(s) "path"']);
+    expect(problems({ kind: 'postgres', url: { env: 'X' }, pool: { max: 0 } }, { X: 'postgres://h/db' })).toEqual(['database.pool.max: Too small: expected number to be >=1']);
+    expect(problems({ kind: 'postgres', url: { env: 'X' } }, { X: 'mysql://root:s3cret-pw@h/db' })).toEqual(['database.url: must be a postgres:// or postgresql:// URL (it is mysql://...)']);
+    expect(problems({ kind: 'postgres', url: { env: 'X' } }, { X: 's3cret-pw' })).toEqual([expect.stringMatching(/^database\.url: must be a postgres:\/\/ or postgresql:\/\/ URL such as .* \(it is not a URL\)$/)]);
+    expect(problems({ kind: 'postgres', url: { env: 'X' } }, { X: 'postgres://tb:s3cret-pw@db.internal:5432' })).toEqual(['database.url: names no database: postgres://user:password@host:5432/DATABASE']);
+    for (const p of [problems({ kind: 'postgres', url: { env: 'X' } }, { X: 'mysql://root:s3cret-pw@h/db' }), problems({ kind: 'postgres', url: { env: 'X' } }, { X: 's3cret-pw' })]) expect(p.join()).not.toContain('s3cret-pw');
+  });
+
+  it('is printed with the URL\'s source, never its value', () => {
+    const parsed = parse({ ...validConfig(), database: { kind: 'postgres', url: 'postgres://tb:s3cret-pw@db.internal/tenderbridge' } });
+    expect(parsed.database).toMatchObject({ url: 'postgres://tb:s3cret-pw@db.internal/tenderbridge' });
+    expect(JSON.stringify(maskedConfig(parsed.raw))).not.toContain('s3cret-pw');
+    expect((maskedConfig(parse({ ...validConfig(), database: { kind: 'postgres', url: { env: 'TENDERBRIDGE_DATABASE_URL' } } }, URL_ENV).raw) as { database: unknown }).database).toEqual({
+      kind: 'postgres',
+      url: '[env TENDERBRIDGE_DATABASE_URL]',
+      pool: POOL_DEFAULTS,
+    });
+    expect(redactDatabaseUrl('postgres://tb:s3cret-pw@db.internal:5432/tenderbridge?sslmode=require')).toBe('postgres://tb:***@db.internal:5432/tenderbridge?sslmode=require');
+    expect(redactDatabaseUrl('postgresql://db.internal/tenderbridge?user=tb&password=s3cret-pw')).toBe('postgresql://db.internal/tenderbridge?user=tb&password=***');
   });
 });
 

@@ -1,8 +1,8 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findExecutable, isCi, planFor, systemTool } from '../support/system-tools.js';
+import { findExecutable, isCi, planFor, postgresBinDir, systemTool, tools } from '../support/system-tools.js';
 
 // The helper every suite that needs a system tool goes through: where it finds a tool, and the
 // one line it prints (or, under CI=true, the failure it raises) when the tool is missing.
@@ -32,6 +32,16 @@ describe('system tools', () => {
       line: 'CI=true and test/web/browser.test.ts needs /nonexistent/chromium (Debian package chromium): in CI every suite runs, so it must be there (see .ci/run)',
     });
     expect(planFor([{ needs: 'x', found: true }], 'f', true)).toEqual({ mode: 'run' });
+  });
+
+  it('finds the newest PostgreSQL server under Debian\'s /usr/lib/postgresql/<major>/bin, and names the package when there is none', () => {
+    const root = join(dir, 'postgresql');
+    expect(postgresBinDir(root)).toBeNull();
+    for (const version of ['9.6', '13', '15', '16']) mkdirSync(join(root, version, 'bin'), { recursive: true });
+    for (const version of ['9.6', '13', '15']) for (const tool of ['initdb', 'postgres']) writeFileSync(join(root, version, 'bin', tool), '');
+    // 16 has no server binaries (only its client package): not a server to start
+    expect(postgresBinDir(root)).toBe(join(root, '15', 'bin'));
+    expect(tools.postgres().needs).toBe('/usr/lib/postgresql/<version>/bin/initdb (Debian package postgresql)');
   });
 
   it('reads CI as CI services set it', () => {
