@@ -1,12 +1,14 @@
 import { postgresSchemaVersion } from '../shared/db/postgres/migrate.js';
 import { POSTGRES_LATEST_VERSION } from '../shared/db/postgres/migrations.js';
-import type { PgPool } from '../shared/db/postgres/pool.js';
+import { inTransaction, type PgPool } from '../shared/db/postgres/pool.js';
 import type { Check } from './readiness.js';
 
 /**
  * PostgreSQL's counterpart of the readiness probe's database check (readiness.ts, SQLite):
  * not wired into the daemon yet (it does not run on PostgreSQL in this build).
  */
+
+class RollbackProbe extends Error {}
 
 /**
  * A real write, rolled back: proves the server takes writes from us (not a standby after a
@@ -15,27 +17,18 @@ import type { Check } from './readiness.js';
  * @example const check = await probePostgresWrite(pool); check.ok
  */
 export async function probePostgresWrite(pool: PgPool): Promise<Check> {
-  let client;
   try {
-    client = await pool.connect();
-  } catch (error) {
-    return { ok: false, detail: `cannot connect: ${(error as Error).message}` };
-  }
-  let broken = false;
-  try {
-    await client.query('BEGIN');
-    await client.query(
-      "INSERT INTO payment_events (payment_id, at, kind, actor, raw_body) SELECT NULL, 0, 'readyz_probe', 'readyz', string_agg(md5(random()::text), '') FROM generate_series(1, 256)",
-    );
-    return { ok: true };
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    return { ok: false, detail: `${(error as Error).message}${typeof code === 'string' ? ` (SQLSTATE ${code})` : ''}` };
-  } finally {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
+    await inTransaction(pool, async (client) => {
+      await client.query(
+        "INSERT INTO payment_events (payment_id, at, kind, actor, raw_body) SELECT NULL, 0, 'readyz_probe', 'readyz', string_agg(md5(random()::text), '') FROM generate_series(1, 256)",
+      );
+      throw new RollbackProbe();
     });
-    client.release(broken);
+    return { ok: false, detail: 'probe did not roll back' };
+  } catch (error) {
+    if (error instanceof RollbackProbe) return { ok: true };
+    const code = (error as { code?: unknown }).code;
+    return { ok: false, detail: `${(error as Error).message}${typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : ''}` };
   }
 }
 
