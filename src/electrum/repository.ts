@@ -62,7 +62,7 @@ export interface MessageRow {
 
 type Row = Record<string, unknown>;
 const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-function mapRow<T>(r: Row | undefined): T | null {
+export function mapRow<T>(r: Row | undefined): T | null {
   if (!r) return null;
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [camel(k), v])) as T;
 }

@@ -16,7 +16,7 @@ export interface OutboxItem {
 
 type Row = Record<string, unknown>;
 
-function toItem(r: Row): OutboxItem {
+export function toItem(r: Row): OutboxItem {
   return {
     id: r['id'] as number,
     kind: r['kind'] as string,

@@ -42,6 +42,8 @@ export function createOwed(deps: OwedDeps) {
 
     /** Owes the upstream cancel of a payment, once: a cancel already owed is kept (its key with it). */
     async cancel(r: Repos, p: Payment, owed: Partial<OwedCancel> = {}): Promise<void> {
+      // The payment's row first: of two daemons owing its cancel at once, the second sees the first's.
+      await r.payments.getForUpdate(p.id);
       if ((await r.outbox.ofPayment(p.id)).some((o) => o.kind === OWED_CANCEL && o.state !== 'done')) return;
       const key = owed.key ?? deps.newId();
       await r.outbox.enqueue(OWED_CANCEL, p.id, { key, ...(owed.reason ? { reason: owed.reason } : {}) }, deps.clock());

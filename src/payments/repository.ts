@@ -4,7 +4,7 @@ import type { Payment, PaymentEventRow, Refund } from './types.js';
 
 type Row = Record<string, unknown>;
 
-function toPayment(r: Row): Payment {
+export function toPayment(r: Row): Payment {
   return {
     id: r['id'] as string,
     provider: r['provider'] as Payment['provider'],
@@ -36,7 +36,7 @@ function toPayment(r: Row): Payment {
   };
 }
 
-function toEvent(r: Row): PaymentEventRow {
+export function toEvent(r: Row): PaymentEventRow {
   return {
     seq: r['seq'] as number,
     paymentId: (r['payment_id'] as string | null) ?? null,
@@ -51,7 +51,7 @@ function toEvent(r: Row): PaymentEventRow {
   };
 }
 
-function toRefund(r: Row): Refund {
+export function toRefund(r: Row): Refund {
   return {
     id: r['id'] as string,
     paymentId: r['payment_id'] as string,
@@ -121,10 +121,10 @@ export interface PaymentPageQuery {
  * A refund's final failure is journaled as an `upstream_error` of the refund call that did not
  * leave it queued (see refunds.ts `fail`).
  */
-const TERMINAL_CHANGE_SQL = `(e.kind IN ('state_changed', 'refund_requested', 'refund_settled')
+export const TERMINAL_CHANGE_SQL = `(e.kind IN ('state_changed', 'refund_requested', 'refund_settled')
   OR (e.kind = 'upstream_error' AND json_extract(e.detail, '$.call') = 'refund' AND json_extract(e.detail, '$.queued') IS NULL))`;
 
-const FINAL_SQL = "('approved','declined','cancelled','expired','failed','partially_refunded','refunded','reversed')";
+export const FINAL_SQL = "('approved','declined','cancelled','expired','failed','partially_refunded','refunded','reversed')";
 
 /**
  * The SQL of one page of a terminal's payments, newest first, asking one more row than

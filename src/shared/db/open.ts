@@ -122,5 +122,8 @@ export { LATEST_VERSION };
  * @example isStorageFailure(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })) // true
  */
 export function isStorageFailure(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB|ABORT_ROLLBACK|BUSY|NOMEM)/.test(error.code);
+  if (typeof error !== 'object' || error === null) return false;
+  // PostgreSQL unreachable or out of resources, as marked by the PostgreSQL store.
+  if ('storageFailure' in error && error.storageFailure === true) return true;
+  return 'code' in error && typeof error.code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB|ABORT_ROLLBACK|BUSY|NOMEM)/.test(error.code);
 }
