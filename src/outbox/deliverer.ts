@@ -10,7 +10,7 @@ import type { OutboxItem, OutboxRepository } from './repository.js';
 export type DeliveryOutcome = 'done' | 'retry' | { retry: string } | { waitUntilMs: number };
 
 export interface DelivererOptions {
-  outbox: Pick<Port<OutboxRepository>, 'due' | 'markDone' | 'postpone' | 'markDead' | 'markRetry'>;
+  outbox: Pick<Port<OutboxRepository>, 'claimDue' | 'markDone' | 'postpone' | 'markDead' | 'markRetry'>;
   /** Delivers one item; throws for a permanent failure (→ dead letter). */
   deliver: (item: OutboxItem) => Promise<DeliveryOutcome>;
   logger: Logger;
@@ -22,9 +22,18 @@ export interface DelivererOptions {
   maxDelayMs: number;
   /** Items per round. */
   batchSize?: number;
+  /** How long a claimed delivery is held against other daemons (default {@link DEFAULT_LEASE_MS}). */
+  leaseMs?: number;
 }
 
 /** Exponential backoff with ±20 % jitter so that many owed items do not retry in lockstep. */
+/**
+ * How long a claimed delivery is this daemon's alone (PostgreSQL, several daemons): longer than
+ * any one attempt may take (a partner's 60 s and PartPay's bounded retries), so a live daemon's
+ * attempt is never doubled; a dead daemon's claims are taken over once it runs out.
+ */
+export const DEFAULT_LEASE_MS = 5 * 60_000;
+
 export function backoffMs(attempts: number, baseDelayMs: number, maxDelayMs: number, random: () => number = Math.random): number {
   const raw = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, attempts - 1));
   return Math.round(raw * (0.8 + 0.4 * random()));
@@ -87,7 +96,7 @@ export function createDeliverer(options: DelivererOptions) {
       again = false;
       for (;;) {
         if (stopped) return delivered;
-        const due = await outbox.due(options.clock(), options.batchSize ?? 20);
+        const due = await outbox.claimDue(options.clock(), options.batchSize ?? 20, options.leaseMs ?? DEFAULT_LEASE_MS);
         if (due.length === 0) break;
         const stored = await Promise.all(due.map(deliverOne));
         delivered += due.length;

@@ -55,6 +55,14 @@ export function createOutboxRepository(db: Db) {
     due(now: number, limit: number): OutboxItem[] {
       return (s.due.all(now, limit) as Row[]).map(toItem);
     },
+    /**
+     * The items due now, claimed for `_leaseMs` against other daemons sharing the database, so
+     * that only one attempts each (PostgreSQL). One daemon owns a SQLite file (the daemon
+     * lock): there is nobody to claim against, and no write (no fsync) is spent on it.
+     */
+    claimDue(now: number, limit: number, _leaseMs: number): OutboxItem[] {
+      return (s.due.all(now, limit) as Row[]).map(toItem);
+    },
     get(id: number): OutboxItem | null {
       const r = s.get.get(id) as Row | undefined;
       return r ? toItem(r) : null;

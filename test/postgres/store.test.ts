@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createElectrumRepository } from '../../src/electrum/repository.js';
+import { createDeliverer } from '../../src/outbox/deliverer.js';
 import { createOutboxRepository } from '../../src/outbox/repository.js';
 import { createPartPayProvider } from '../../src/partpay/provider.js';
 import { createPaymentsCore, type PaymentsCore } from '../../src/payments/core.js';
@@ -301,6 +302,51 @@ describeWhenAvailable('the storage port on PostgreSQL', [tools.postgres()], () =
       const owed = (await a.repos.outbox.ofPayment(id)).filter((o) => o.kind === 'upstream.refund');
       expect(owed.map((o) => o.payload['refundId']).sort(), id).toEqual(refunds.map((r) => r.id).sort());
     }
+  });
+
+  it('splits the due outbox between two daemons delivering at once: each item attempted once, by one of them', async () => {
+    const [a, b] = await daemons();
+    await a.tx(async (r) => {
+      await r.payments.insert(payment('p1'));
+      for (let i = 0; i < 60; i++) await r.outbox.enqueue('webhook', 'p1', { n: i }, 1_000);
+    });
+    const attempts = new Map<number, string[]>();
+    const deliverer = (store: Store, name: string) =>
+      createDeliverer({
+        outbox: store.repos.outbox,
+        deliver: async (item) => {
+          attempts.set(item.id, [...(attempts.get(item.id) ?? []), name]);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return 'done';
+        },
+        logger: createLogger({ level: 'error', silent: true }),
+        clock: () => 2_000,
+        maxAttempts: 3,
+        baseDelayMs: 1_000,
+        maxDelayMs: 10_000,
+        batchSize: 7,
+      });
+    const [byA, byB] = await Promise.all([deliverer(a, 'A').run(), deliverer(b, 'B').run()]);
+    expect(byA + byB).toBe(60);
+    expect(attempts.size).toBe(60);
+    expect([...attempts.values()].every((who) => who.length === 1)).toBe(true);
+    // Both took part (the claim splits the rows rather than one daemon waiting for the other's).
+    expect(new Set([...attempts.values()].flat())).toEqual(new Set(['A', 'B']));
+    expect((await a.repos.outbox.stats()).pending).toBe(0);
+  });
+
+  it("takes over a dead daemon's claimed deliveries once its lease runs out, and not before", async () => {
+    const [a, b] = await daemons();
+    await a.tx(async (r) => {
+      await r.payments.insert(payment('p1'));
+      await r.outbox.enqueue('upstream.refund', 'p1', { refundId: 'r1' }, 1_000);
+    });
+    // Daemon A claims it and dies before recording any outcome.
+    expect(await a.repos.outbox.claimDue(2_000, 10, 60_000)).toHaveLength(1);
+    expect(await b.repos.outbox.claimDue(2_000, 10, 60_000)).toEqual([]);
+    expect(await b.repos.outbox.claimDue(61_999, 10, 60_000)).toEqual([]);
+    const taken = await b.repos.outbox.claimDue(62_000, 10, 60_000);
+    expect(taken.map((o) => [o.kind, o.payload['refundId'], o.attempts])).toEqual([['upstream.refund', 'r1', 0]]);
   });
 
   it('answers a storage failure, not a crash, when the server cannot be reached', async () => {

@@ -17,6 +17,21 @@ export function pgOutboxRepository(q: Queryable): Port<OutboxRepository> {
     async due(now, limit) {
       return (await all(q, "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2", [now, limit])).map(toItem);
     },
+    /**
+     * The items due now, claimed: their next attempt moves to `now + leaseMs`, so no other daemon
+     * sees them due while this one attempts them, and a daemon that dies mid-attempt leaves them
+     * due again once the lease runs out. SKIP LOCKED: daemons claiming at once split the rows.
+     */
+    async claimDue(now, limit, leaseMs) {
+      const rows = await all(
+        q,
+        `UPDATE outbox SET next_attempt_at = $1, updated_at = $2 WHERE id IN (
+           SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $2 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+         RETURNING *`,
+        [now + leaseMs, now, limit],
+      );
+      return rows.map(toItem).sort((a, b) => a.id - b.id);
+    },
     async get(id) {
       const r = await one(q, 'SELECT * FROM outbox WHERE id = $1', [id]);
       return r ? toItem(r) : null;
