@@ -209,7 +209,7 @@ export async function notifyScan(deps: ElectrumDeps, partner: ElectrumPartner, s
   if (qr.state === 'scanned' || qr.state === 'used') throw new ElectrumError(400, 'INVALID_TRAN_ID', 'QR code already scanned', { tranId: scan.tranId });
   const notWaiting = () =>
     new ElectrumError(400, 'UNABLE_TO_LOCATE_RECORD', 'No payment waiting for this code', { tranId: scan.tranId, detailMessage: 'the POS has not sent a payment for this QR code (or it is no longer waiting); ask the customer to scan again' });
-  if (qr.state === 'issued' || !deps.waiters.isWaiting(scan.tranId)) throw notWaiting();
+  if (qr.state === 'issued' || !deps.waiters.acceptsScan(scan.tranId)) throw notWaiting();
   const ep = await deps.repo.paymentByTran(scan.tranId);
   const terminalId = await inTx(deps, async (d) => {
     // A payment cancelled (or reversed) while it waited takes no scan.

@@ -24,6 +24,17 @@ export function createScanWaiters() {
     isWaiting(tranId: string): boolean {
       return waiting.has(tranId);
     },
+    /**
+     * Whether a scan of this code can be taken: a pay is held for it. Here, one daemon holds
+     * every pay; daemons sharing a database answer from the database instead (see clusteredWaiters).
+     */
+    acceptsScan(tranId: string): boolean {
+      return waiting.has(tranId);
+    },
+    /** The codes whose pays this daemon holds. */
+    held(): string[] {
+      return [...waiting.keys()];
+    },
     /** Wakes the waiter of `tranId` (a scan arrived, or the POS reversed). */
     wake(tranId: string, outcome: Exclude<WaitOutcome, 'timeout'>): void {
       waiting.get(tranId)?.(outcome);

@@ -20,6 +20,14 @@ export function createPaymentEvents() {
       emitter.on(paymentId, listener);
       return () => emitter.off(paymentId, listener);
     },
+    /** Whether anyone here listens to this payment's changes (its own listeners, or those of every payment). */
+    wants(paymentId: string): boolean {
+      return emitter.listenerCount(paymentId) > 0 || emitter.listenerCount('*') > 0;
+    },
+    /** The payments someone here listens to by id. */
+    watched(): string[] {
+      return emitter.eventNames().filter((name): name is string => typeof name === 'string' && name !== '*');
+    },
     listenerCount(): number {
       return emitter.eventNames().reduce((n, name) => n + emitter.listenerCount(name), 0);
     },
