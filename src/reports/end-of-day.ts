@@ -78,15 +78,27 @@ export function endOfDayReport(db: Db, period: { from: number; to: number }): En
         AND e.at >= @from AND e.at < @to
       GROUP BY p.store_id, p.terminal_id, p.currency`),
   };
-  const read = () => readSnapshot(db, () => [
-    ...(s.payments.all(period) as Array<Key & Partial<EndOfDayFigures>>),
-    ...(s.refunds.all(period) as Array<Key & Partial<EndOfDayFigures>>),
-    ...(s.lateApprovals.all(period) as Array<Key & Partial<EndOfDayFigures>>),
+  const rows = readSnapshot(db, () => [
+    ...(s.payments.all(period) as EndOfDayRow[]),
+    ...(s.refunds.all(period) as EndOfDayRow[]),
+    ...(s.lateApprovals.all(period) as EndOfDayRow[]),
   ]);
+  return assembleEndOfDay(period, rows);
+}
+
+/** Some of the figures of one terminal in one currency, as each of the report's queries answers them. */
+export type EndOfDayRow = Key & Partial<EndOfDayFigures>;
+
+/**
+ * The report from its queries' rows (whichever database answered them): per terminal, per store
+ * and per currency, sorted.
+ * @example assembleEndOfDay({ from, to }, [{ storeId: 'S1', terminalId: 'T1', currency: 'NZD', approvedCount: 2, approvedMinor: 3550 }])
+ */
+export function assembleEndOfDay(period: { from: number; to: number }, rows: readonly EndOfDayRow[]): EndOfDayReport {
   const terminals = new Map<string, EndOfDayTerminalRow>();
   const stores = new Map<string, EndOfDayStoreRow>();
   const totals = new Map<string, EndOfDayFigures>();
-  for (const row of read()) {
+  for (const row of rows) {
     const { storeId, terminalId, currency } = row;
     const tKey = JSON.stringify([storeId, terminalId, currency]);
     const sKey = JSON.stringify([storeId, currency]);
