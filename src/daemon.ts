@@ -33,7 +33,7 @@ import { createReadiness } from './ops/readiness.js';
 import { closeGracefully, listen } from './ops/listeners.js';
 import { authFailureLimits } from './shared/http/auth-failure-limits.js';
 import { allowedHostsFor, hostCheck } from './shared/http/host-check.js';
-import { createMetrics } from './ops/metrics.js';
+import { createMetrics, sqliteFigures } from './ops/metrics.js';
 import { metricsRoutes } from './ops/metrics-routes.js';
 import type { BuildInfo } from './ops/build-info.js';
 import { sqlitePath } from './shared/config/database-schema.js';
@@ -126,7 +126,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     now: clock,
     ...(options.dispatcher ? { fetch: fetchThrough(options.dispatcher) } : {}),
   });
-  const metrics = createMetrics({ db, tokens: () => tokens.status(), clock, build, ...(options.processMetrics === false ? { processMetrics: false } : {}) });
+  const metrics = createMetrics({ stored: sqliteFigures(db), tokens: () => tokens.status(), clock, build, ...(options.processMetrics === false ? { processMetrics: false } : {}) });
   const partpay = partpayClientFromConfig(config, tokens, logger.child({ component: 'partpay' }), { observe: (attempt) => metrics.partpayAttempt(attempt), beforeSend: () => group.settled(), dispatcher: options.dispatcher });
 
   // The deliverer needs the core and the core needs to kick the deliverer: tie the knot late.

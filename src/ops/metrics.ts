@@ -9,8 +9,32 @@ import { registerEventLoopDelay } from './event-loop-delay.js';
 const STARTED = Symbol('timerStarted');
 type TimedResponse = Response & { [STARTED]: bigint };
 
+/** The stored state the gauges describe, read at scrape time from whichever database holds it. */
+export interface StoredFigures {
+  /** Payments per provider and state (kept by triggers: counting the table itself took seconds per scrape on a big database). */
+  paymentsByState(): Promise<Array<{ provider: string; state: string; n: number }>>;
+  attention(): Promise<number>;
+  /** Depth of the outbox per state and the oldest pending item's creation. */
+  outbox(): Promise<Array<{ state: string; n: number; oldest: number }>>;
+}
+
+/**
+ * The gauges' figures from SQLite.
+ * @example createMetrics({ stored: sqliteFigures(db), tokens, clock })
+ */
+export function sqliteFigures(db: Db): StoredFigures {
+  const paymentsByState = db.prepare('SELECT provider, state, n FROM payment_counts WHERE n > 0');
+  const outboxStats = db.prepare("SELECT state, count(*) AS n, min(created_at) AS oldest FROM outbox WHERE state IN ('pending', 'dead') GROUP BY state");
+  const attention = db.prepare('SELECT count(*) AS n FROM payments WHERE attention IS NOT NULL');
+  return {
+    paymentsByState: async () => paymentsByState.all() as Array<{ provider: string; state: string; n: number }>,
+    attention: async () => (attention.get() as { n: number }).n,
+    outbox: async () => outboxStats.all() as Array<{ state: string; n: number; oldest: number }>,
+  };
+}
+
 export interface MetricsSources {
-  db: Db;
+  stored: StoredFigures;
   /** PartPay token state per merchant credential. */
   tokens: () => TokenStatus[];
   clock: () => number;
@@ -23,7 +47,7 @@ export interface MetricsSources {
 /**
  * The daemon's Prometheus metrics on their own registry (no global state, so tests can run
  * several daemons in one process). Counters and histograms are fed by the parts that see the
- * events; gauges that describe stored state are read from SQLite at scrape time.
+ * events; gauges that describe stored state are read from the database at scrape time.
  */
 export function createMetrics(sources: MetricsSources) {
   const registry = new client.Registry();
@@ -37,27 +61,25 @@ export function createMetrics(sources: MetricsSources) {
     const info = new client.Gauge({ name: 'tenderbridge_build_info', help: 'Which tenderbridge runs: always 1, with its version, commit and Node.js', labelNames: ['version', 'commit', 'node'], registers: [registry] });
     info.set({ version: sources.build.version, commit: sources.build.commit ?? 'unknown', node: sources.build.node }, 1);
   }
-  // Kept by triggers (migration 7): counting the payments table itself took seconds per scrape on a big file.
-  const paymentsByState = sources.db.prepare('SELECT provider, state, n FROM payment_counts WHERE n > 0');
-  const outboxStats = sources.db.prepare("SELECT state, count(*) AS n, min(created_at) AS oldest FROM outbox WHERE state IN ('pending', 'dead') GROUP BY state");
-  const attention = sources.db.prepare('SELECT count(*) AS n FROM payments WHERE attention IS NOT NULL');
+  const { stored } = sources;
 
   new client.Gauge({
     name: 'tenderbridge_payments',
     help: 'Payments stored, by provider and state',
     labelNames: ['provider', 'state'],
     registers: [registry],
-    collect() {
+    async collect() {
+      const rows = await stored.paymentsByState();
       this.reset();
-      for (const row of paymentsByState.all() as Array<{ provider: string; state: string; n: number }>) this.set({ provider: row.provider, state: row.state }, row.n);
+      for (const row of rows) this.set({ provider: row.provider, state: row.state }, row.n);
     },
   });
   new client.Gauge({
     name: 'tenderbridge_payments_needing_attention',
     help: 'Payments flagged for an operator (late approvals, unresolved upstream state)',
     registers: [registry],
-    collect() {
-      this.set((attention.get() as { n: number }).n);
+    async collect() {
+      this.set(await stored.attention());
     },
   });
   new client.Gauge({
@@ -65,19 +87,20 @@ export function createMetrics(sources: MetricsSources) {
     help: 'Owed deliveries not yet done, by state (pending, dead)',
     labelNames: ['state'],
     registers: [registry],
-    collect() {
+    async collect() {
+      const rows = await stored.outbox();
       this.reset();
       this.set({ state: 'pending' }, 0);
       this.set({ state: 'dead' }, 0);
-      for (const row of outboxStats.all() as Array<{ state: string; n: number }>) this.set({ state: row.state }, row.n);
+      for (const row of rows) this.set({ state: row.state }, row.n);
     },
   });
   new client.Gauge({
     name: 'tenderbridge_outbox_oldest_pending_age_seconds',
     help: 'Age of the oldest owed delivery still pending (0 when none)',
     registers: [registry],
-    collect() {
-      const pending = (outboxStats.all() as Array<{ state: string; oldest: number }>).find((r) => r.state === 'pending');
+    async collect() {
+      const pending = (await stored.outbox()).find((r) => r.state === 'pending');
       this.set(pending ? Math.max(0, (sources.clock() - pending.oldest) / 1000) : 0);
     },
   });
