@@ -4,12 +4,14 @@ import { createElectrumRepository } from '../../src/electrum/repository.js';
 import { createOutboxRepository } from '../../src/outbox/repository.js';
 import { createPaymentRepository } from '../../src/payments/repository.js';
 import { sqliteFigures, type StoredFigures } from '../../src/ops/metrics.js';
+import { purgeExpiredData } from '../../src/jobs/purge.js';
 import { endOfDayReport } from '../../src/reports/end-of-day.js';
 import { immediateCommit } from '../../src/shared/db/group-commit.js';
 import { migrate, openDatabase } from '../../src/shared/db/open.js';
 import { migratePostgres } from '../../src/shared/db/postgres/migrate.js';
 import { createPostgresPool, type PgPool } from '../../src/shared/db/postgres/pool.js';
 import { pgFigures } from '../../src/storage/postgres/figures.js';
+import { pgPurgeExpiredData } from '../../src/storage/postgres/purge.js';
 import { postgresStore } from '../../src/storage/postgres/store.js';
 import type { Store } from '../../src/storage/port.js';
 import { pgEndOfDayReport } from '../../src/storage/postgres/reports.js';
@@ -18,8 +20,8 @@ import { seedEndOfDay } from '../support/end-of-day-seed.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { describeWhenAvailable, tools } from '../support/system-tools.js';
 
-// The end-of-day report on PostgreSQL: the same day seeded through the applier on both backends
-// gives the same report (test/reports/end-of-day.test.ts checks SQLite's figures one by one).
+// The end-of-day report, the metrics gauges and the purge on PostgreSQL: the same data seeded through
+// the applier on both backends gives the same answers (the SQLite suites check SQLite's one by one).
 
 describeWhenAvailable('the end-of-day report on PostgreSQL', [tools.postgres()], () => {
   let server: TestPostgres;
@@ -80,5 +82,46 @@ describeWhenAvailable('the end-of-day report on PostgreSQL', [tools.postgres()],
     // One dead letter, and pending rows: the webhook above and the cancels the seeded day owes.
     expect(expected.outbox.map((r) => r.state)).toEqual(['dead', 'pending']);
     expect(expected.outbox[0]?.n).toBe(1);
+  });
+
+  it('purges what SQLite purges of the same data, and keeps what it keeps', async () => {
+    const { from, to } = localDayBounds('2025-01-10');
+    const now = to + 30 * 86_400_000;
+    const settings = { paymentDays: 20, otherDays: 10, idempotencyKeyHours: 48 };
+    const db = openDatabase(':memory:');
+    migrate(db);
+    const url = await server.createDatabase();
+    const other = createPostgresPool({ kind: 'postgres', url, pool: { max: 2, idleTimeoutMs: 1_000, connectionTimeoutMs: 10_000, statementTimeoutMs: 30_000 } });
+    await migratePostgres(other, { appVersion: 'test' });
+    const seed = async (store: Store) => {
+      await seedEndOfDay(store, from, to);
+      const [p] = await store.repos.payments.list({ state: 'approved', limit: 1 });
+      await store.repos.payments.saveIdempotency('terminal:T1', 'old', 'h', p!.id, from);
+      await store.repos.payments.saveIdempotency('terminal:T1', 'fresh', 'h', p!.id, now - 3_600_000);
+      await store.repos.payments.journal({ paymentId: null, at: from, kind: 'orphan_callback', actor: 'partpay' });
+      await store.repos.payments.journal({ paymentId: null, at: now - 1_000, kind: 'orphan_callback', actor: 'partpay' });
+      const done = await store.repos.outbox.enqueue('webhook', null, { seq: 1 }, from);
+      await store.repos.outbox.markDone(done, from + 1);
+      for (const [sender, id, at] of [['pos:a', 'm-old', from], ['pos:a', 'm-new', now - 1_000]] as const) {
+        await store.repos.electrum.insertMessage({ sender, id, kind: 'pay', requestHash: 'h', relatedId: null, responseStatus: null, responseBody: null, createdAt: at });
+      }
+      await store.repos.electrum.insertQr({ tranId: 'tr-old', requestId: 'q', clientId: 'pos', terminalId: 'T1', provider: 'electrum', scheme: 'EMVCO_MERCHANT', qrCode: 'x', amountMinor: 1, currency: '554', paymentId: null, responseBody: '{}', createdAt: from, expiresAt: from + 60_000 });
+    };
+    await seed(sqliteStore(immediateCommit(db), { payments: createPaymentRepository(db), outbox: createOutboxRepository(db), electrum: createElectrumRepository(db) }));
+    await seed(postgresStore(other));
+    const { batches: _sqliteBatches, ...expected } = await purgeExpiredData(db, now, settings, { batchSize: 3 });
+    const { batches, ...got } = await pgPurgeExpiredData(other, now, settings, { batchSize: 3 });
+    expect(got).toEqual(expected);
+    expect(batches).toBeGreaterThan(4); // several batches of 3
+    const kept = (rows: Array<{ id: string }>) => rows.map((r) => r.id).sort();
+    const sqliteKept = kept(db.prepare('SELECT id FROM payments').all() as Array<{ id: string }>);
+    expect(kept((await other.query<{ id: string }>('SELECT id FROM payments')).rows)).toEqual(sqliteKept);
+    db.close();
+    await other.end();
+    // Not vacuous: settled payments went, open, flagged and owed ones stayed, and each other kind lost its old rows.
+    expect(expected.payments).toBeGreaterThan(0);
+    expect(sqliteKept.length).toBeGreaterThan(0);
+    expect([expected.electrumMessages, expected.outbox]).toEqual([1, 1]);
+    expect(expected.events).toBeGreaterThan(1);
   });
 });
