@@ -108,6 +108,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const group = createGroupCommit(db, {
     ...(committed ? { onCommitted: committed } : {}),
     onCommitFailure: (error) => logger.error('database commit failed: the writes of this batch were rolled back', { code: (error as { code?: string }).code, error: (error as Error).message }),
+    onStall: (ms) => logger.error('a database transaction has been open for over a second: it awaits something other than its own repositories (a programming error); every answer waits for it', { openMs: ms }),
     onCallbackError: (error) => logger.error('listener failed after commit', { error: (error as Error).message, stack: (error as Error).stack }),
   });
 

@@ -134,4 +134,28 @@ describe('the storage port over SQLite', () => {
     await expect(insertThen(store, 'b', true)).rejects.toThrow('refused b');
     expect(committedIds(other)).toEqual(['a']);
   });
+
+  it('tells once of a transaction that stays open (it awaits what is not its own: a deadlock on the outside repositories)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tenderbridge-port-'));
+    dirs.push(dir);
+    const db = openDatabase(join(dir, 'p.db'));
+    opened.push(db);
+    migrate(db);
+    const stalls: number[] = [];
+    const group = createGroupCommit(db, { onStall: (ms) => stalls.push(ms) });
+    const store = sqliteStore(group, { payments: createPaymentRepository(db), outbox: createOutboxRepository(db), electrum: createElectrumRepository(db) });
+    await insertThen(store, 'first', false); // a batch is open: its commit comes due while the next transaction waits
+    let release: () => void = () => undefined;
+    const stuck = store.tx(async (r) => {
+      await r.payments.insert(payment('second'));
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    expect(stalls).toHaveLength(1);
+    expect(stalls[0]).toBeGreaterThanOrEqual(1_000);
+    release();
+    await stuck;
+    await store.settled();
+    expect(stalls).toHaveLength(1);
+  });
 });

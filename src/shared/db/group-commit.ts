@@ -11,6 +11,12 @@ export interface GroupCommitOptions {
    * anyone waiting on them hears of it. The crash suite kills the process here (see `watchCommits`).
    */
   onCommitted?: () => void;
+  /**
+   * Told once when a transaction of the storage port stays open for a second: it awaits
+   * something other than its own repositories (a network call, a timer, or the repositories
+   * outside it, which wait for it: a deadlock), and every answer waits with the batch it holds.
+   */
+  onStall?: (openMs: number) => void;
 }
 
 export interface GroupCommit {
@@ -144,6 +150,9 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
   const turns = createTurns();
   // A batch due to commit while a transaction of the port is open commits when it ends.
   let flushWhenFree = false;
+  // When the open transaction of the port began, and whether a stall of it was told.
+  let txSince = 0;
+  let stallTold = false;
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
   const rollback = db.prepare('ROLLBACK');
@@ -162,6 +171,15 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
   function flush(): void {
     if (!open) return;
     if (turns.held) {
+      if (!flushWhenFree) {
+        const since = txSince;
+        setTimeout(() => {
+          if (turns.held && txSince === since && !stallTold) {
+            stallTold = true;
+            options.onStall?.(Date.now() - since);
+          }
+        }, 1_000).unref();
+      }
       flushWhenFree = true;
       return;
     }
@@ -236,6 +254,8 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
       return asyncInTurn(
         turns,
         async () => {
+          txSince = Date.now();
+          stallTold = false;
           join();
           try {
             return await savepoint(db, fn, 'port');
