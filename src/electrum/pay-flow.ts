@@ -101,7 +101,13 @@ export async function pay(deps: ElectrumDeps, caller: ElectrumClient, req: Payme
   });
   let outcome;
   try {
-    outcome = await deps.waiters.wait(req.tranId, deps.settings.scanWaitSeconds * 1000);
+    const waiting = deps.waiters.wait(req.tranId, deps.settings.scanWaitSeconds * 1000);
+    // On a networked database a scan or a cancel may have committed (and been told) between this
+    // pay's commit and its wait: look once, so it is not waited out.
+    const [code, now] = await Promise.all([deps.repo.qr(req.tranId), deps.payments.get(paymentId)]);
+    if (code?.state === 'scanned') deps.waiters.wake(req.tranId, 'scanned');
+    else if (now && !isOpen(now.state)) deps.waiters.wake(req.tranId, 'cancelled');
+    outcome = await waiting;
   } finally {
     unsubscribe();
   }
