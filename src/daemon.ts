@@ -29,7 +29,7 @@ import { createElectrumRepository } from './electrum/repository.js';
 import { electrumRoutes } from './electrum/routes.js';
 import { createScanWaiters } from './electrum/scan-waiters.js';
 import { livenessRoutes, readinessRoutes } from './ops/health-routes.js';
-import { createReadiness } from './ops/readiness.js';
+import { createReadiness, sqliteProbe } from './ops/readiness.js';
 import { closeGracefully, listen } from './ops/listeners.js';
 import { authFailureLimits } from './shared/http/auth-failure-limits.js';
 import { allowedHostsFor, hostCheck } from './shared/http/host-check.js';
@@ -201,7 +201,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const sse = createSseRegistry({ heartbeatMs: 15_000 });
   let shuttingDown = false;
 
-  const readiness = createReadiness({ db, outbox, tokens: () => tokens.status(), merchants: config.merchants, clock, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000 });
+  const readiness = createReadiness({ probeDatabase: async () => sqliteProbe(db), outbox: store.repos.outbox, tokens: () => tokens.status(), merchants: config.merchants, clock, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000 });
   const liveness = { path: '/', router: livenessRoutes(build) };
   // PartPay's failures are counted apart from the terminals': neither can spend the other's allowance.
   const callbackLimits = authFailureLimits(config.server.authFailures);
@@ -297,7 +297,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     group,
     /** Listens on the configured (or given) address and starts the jobs; resolves with the base URL. */
     async start(at: { host?: string; port?: number } = {}): Promise<string> {
-      readiness.probe();
+      await readiness.probe();
       counting = true;
       const main = await listen(app, { host: at.host ?? config.server.host, port: at.port ?? config.server.port, tls: config.server.tls });
       servers = [main.server];

@@ -20,8 +20,9 @@ export interface ReadinessReport {
 }
 
 export interface ReadinessDeps {
-  db: Db;
-  outbox: Pick<OutboxRepository, 'stats'>;
+  /** Proves the database takes a write (rolled back) and has this build's schema: {@link sqliteProbe}, or PostgreSQL's `probePostgresDatabase`. */
+  probeDatabase: () => Promise<Check>;
+  outbox: { stats(): Promise<ReturnType<OutboxRepository['stats']>> };
   /** The token manager's cached state (never a token request). */
   tokens: () => readonly TokenStatus[];
   merchants: ReadonlyArray<{ id: string; clientId: string }>;
@@ -40,7 +41,12 @@ interface Probe {
 class RollbackProbe extends Error {}
 
 /** A real write, rolled back: proves the file (and the disk) take writes, and the schema is this build's. */
-function probeDatabase(db: Db): Check {
+/**
+ * The SQLite database's probe: a rolled-back write big enough to need fresh pages (a full disk
+ * shows here), and the schema version.
+ * @example createReadiness({ probeDatabase: async () => sqliteProbe(db), ... })
+ */
+export function sqliteProbe(db: Db): Check {
   try {
     immediateCommit(db).transaction(() => {
       // Big enough to need fresh pages, as a payment with its journal would: a full disk shows here.
@@ -67,14 +73,20 @@ function probeDatabase(db: Db): Check {
 export function createReadiness(deps: ReadinessDeps) {
   let last: Probe | null = null;
 
-  function probe(): void {
+  async function probe(): Promise<void> {
     let outbox: Probe['outbox'];
     try {
-      outbox = deps.outbox.stats();
+      outbox = await deps.outbox.stats();
     } catch (error) {
       outbox = { error: (error as Error).message };
     }
-    last = { at: deps.clock(), database: probeDatabase(deps.db), outbox };
+    let database: Check;
+    try {
+      database = await deps.probeDatabase();
+    } catch (error) {
+      database = { ok: false, detail: (error as Error).message };
+    }
+    last = { at: deps.clock(), database, outbox };
   }
 
   function alerts(now: number): Record<string, string> {
