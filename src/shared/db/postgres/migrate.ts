@@ -11,8 +11,11 @@ const MIGRATION_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('tenderbridge:
 
 /** The schema version of a PostgreSQL database: the highest `schema_history` row, 0 when empty. */
 export async function postgresSchemaVersion(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ version: number | null }>("SELECT CASE WHEN to_regclass('schema_history') IS NULL THEN NULL ELSE 0 END AS version");
-  if (rows[0]?.version === null) return 0;
+  // A query of pg_class, not to_regclass(): the latter answers from this session's catalog cache,
+  // which a daemon that waited on the migration lock has not refreshed, so it would miss the table
+  // another daemon just created and try to create it again.
+  const { rows } = await db.query<{ n: number }>("SELECT count(*) AS n FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace WHERE c.relname = 'schema_history' AND s.nspname = current_schema()");
+  if (!rows[0]?.n) return 0;
   const history = await db.query<{ version: number }>('SELECT coalesce(max(version), 0) AS version FROM schema_history');
   return history.rows[0]?.version ?? 0;
 }
