@@ -31,6 +31,12 @@ describeWhenAvailable('the end-of-day report on PostgreSQL', [tools.postgres()],
     pool = createPostgresPool({ kind: 'postgres', url: await server.createDatabase(), pool: { max: 2, idleTimeoutMs: 1_000, connectionTimeoutMs: 10_000, statementTimeoutMs: 30_000 } });
     await migratePostgres(pool, { appVersion: 'test' });
   }, 120_000);
+  /** A pool on a fresh, migrated database of its own (the caller ends it). */
+  async function migratedPool(): Promise<PgPool> {
+    const created = createPostgresPool({ kind: 'postgres', url: await server.createDatabase(), pool: { max: 2, idleTimeoutMs: 1_000, connectionTimeoutMs: 10_000, statementTimeoutMs: 30_000 } });
+    await migratePostgres(created, { appVersion: 'test' });
+    return created;
+  }
   afterAll(async () => {
     await pool?.end();
     await server?.stop();
@@ -56,9 +62,7 @@ describeWhenAvailable('the end-of-day report on PostgreSQL', [tools.postgres()],
     const { from, to } = localDayBounds('2026-03-11');
     const db = openDatabase(':memory:');
     migrate(db);
-    const url = await server.createDatabase();
-    const other = createPostgresPool({ kind: 'postgres', url, pool: { max: 2, idleTimeoutMs: 1_000, connectionTimeoutMs: 10_000, statementTimeoutMs: 30_000 } });
-    await migratePostgres(other, { appVersion: 'test' });
+    const other = await migratedPool();
     const seed = async (store: Store) => {
       await seedEndOfDay(store, from, to);
       const [p] = await store.repos.payments.list({ limit: 1 });
@@ -90,9 +94,7 @@ describeWhenAvailable('the end-of-day report on PostgreSQL', [tools.postgres()],
     const settings = { paymentDays: 20, otherDays: 10, idempotencyKeyHours: 48 };
     const db = openDatabase(':memory:');
     migrate(db);
-    const url = await server.createDatabase();
-    const other = createPostgresPool({ kind: 'postgres', url, pool: { max: 2, idleTimeoutMs: 1_000, connectionTimeoutMs: 10_000, statementTimeoutMs: 30_000 } });
-    await migratePostgres(other, { appVersion: 'test' });
+    const other = await migratedPool();
     const seed = async (store: Store) => {
       await seedEndOfDay(store, from, to);
       const [p] = await store.repos.payments.list({ state: 'approved', limit: 1 });

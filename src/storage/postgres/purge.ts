@@ -1,5 +1,5 @@
 import type { PurgeResult } from '../../jobs/purge.js';
-import type { PgPool } from '../../shared/db/postgres/pool.js';
+import { inTransaction, type PgPool } from '../../shared/db/postgres/pool.js';
 
 export interface PgPurgeOptions {
   /** Payments (or other rows) one transaction deletes (default 500): short transactions, so the daemons' writes never wait long behind one. */
@@ -23,12 +23,9 @@ export async function pgPurgeExpiredData(pool: PgPool, now: number, settings: { 
   const result: PurgeResult = { payments: 0, events: 0, outbox: 0, idempotencyKeys: 0, electrumMessages: 0, batches: 0 };
 
   for (;;) {
-    const client = await pool.connect();
-    let ids: string[] = [];
-    try {
-      await client.query('BEGIN');
+    const ids = await inTransaction(pool, async (client) => {
       // Locked and skipped if a daemon is changing one right now: it is not settled for this run.
-      ids = (
+      const found = (
         await client.query<{ id: string }>(
           `SELECT id FROM payments
             WHERE final_at IS NOT NULL AND final_at < $1 AND attention IS NULL
@@ -37,18 +34,13 @@ export async function pgPurgeExpiredData(pool: PgPool, now: number, settings: { 
           [paymentsBefore, limit],
         )
       ).rows.map((r) => r.id);
-      if (ids.length > 0) {
-        result.events += (await client.query('DELETE FROM payment_events WHERE payment_id = ANY($1::text[])', [ids])).rowCount ?? 0;
-        for (const table of ['refunds', 'outbox', 'electrum_payments', 'electrum_qr_codes', 'idempotency_keys']) await client.query(`DELETE FROM ${table} WHERE payment_id = ANY($1::text[])`, [ids]);
-        result.payments += (await client.query('DELETE FROM payments WHERE id = ANY($1::text[])', [ids])).rowCount ?? 0;
+      if (found.length > 0) {
+        result.events += (await client.query('DELETE FROM payment_events WHERE payment_id = ANY($1::text[])', [found])).rowCount ?? 0;
+        for (const table of ['refunds', 'outbox', 'electrum_payments', 'electrum_qr_codes', 'idempotency_keys']) await client.query(`DELETE FROM ${table} WHERE payment_id = ANY($1::text[])`, [found]);
+        result.payments += (await client.query('DELETE FROM payments WHERE id = ANY($1::text[])', [found])).rowCount ?? 0;
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      return found;
+    });
     result.batches += 1;
     if (ids.length < limit) break;
   }

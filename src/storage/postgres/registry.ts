@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { DisplayProfile } from '../../qr/display-profile.js';
 import type { Registry, Store, Terminal } from '../../registry/registry.js';
 import { hashApiKey, type Merchant, type TerminalSeed } from '../../shared/config/load.js';
-import type { PgPool } from '../../shared/db/postgres/pool.js';
+import { inTransaction, type PgPool } from '../../shared/db/postgres/pool.js';
 
 /** What the daemon reads of the registry: merchants and stores from config, terminals from the database. */
 export type RegistryView = Pick<Registry, 'merchant' | 'merchants' | 'store' | 'stores' | 'terminal' | 'terminals' | 'authenticate'>;
@@ -76,9 +76,7 @@ export async function createPostgresRegistry(pool: PgPool, config: { merchants: 
     refresh,
     /** Writes config-declared terminals into the database (config wins for the ids it names; a disabled one stays disabled), then reads the table. */
     async syncFromConfig(seeds: readonly TerminalSeed[], at: number): Promise<void> {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      await inTransaction(pool, async (client) => {
         for (const t of seeds) {
           await client.query(
             `INSERT INTO terminals (id, store_id, api_key_hash, display_profile, source, created_at, updated_at) VALUES ($1, $2, $3, $4, 'config', $5, $5)
@@ -88,13 +86,7 @@ export async function createPostgresRegistry(pool: PgPool, config: { merchants: 
             [t.id, t.storeId, t.apiKeyHash, JSON.stringify(t.displayProfile), at],
           );
         }
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+      });
       await refresh();
     },
   };
