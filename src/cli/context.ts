@@ -2,7 +2,19 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommanderError, type Command } from 'commander';
-import { sqlitePath } from '../shared/config/database-schema.js';
+import { createElectrumRepository } from '../electrum/repository.js';
+import { createOutboxRepository } from '../outbox/repository.js';
+import { createPaymentRepository } from '../payments/repository.js';
+import { endOfDayReport, type EndOfDayReport } from '../reports/end-of-day.js';
+import { redactDatabaseUrl, sqlitePath } from '../shared/config/database-schema.js';
+import { immediateCommit } from '../shared/db/group-commit.js';
+import { postgresSchemaVersion } from '../shared/db/postgres/migrate.js';
+import { POSTGRES_LATEST_VERSION } from '../shared/db/postgres/migrations.js';
+import { createPostgresPool } from '../shared/db/postgres/pool.js';
+import type { Store } from '../storage/port.js';
+import { pgEndOfDayReport } from '../storage/postgres/reports.js';
+import { postgresStore } from '../storage/postgres/store.js';
+import { sqliteStore } from '../storage/sqlite-store.js';
 import { ConfigError, configPathFrom, loadConfigFile, type Config } from '../shared/config/load.js';
 import { assertNotNewer, DatabaseError, LATEST_VERSION, openDatabase, schemaVersion, type Db } from '../shared/db/open.js';
 import { isAppError } from '../shared/errors.js';
@@ -33,8 +45,19 @@ export interface CliContext {
    * (the CLI never migrates behind the daemon's back, except `db migrate`). Closed after the command.
    */
   openDb(options?: { readonly?: boolean }): Db;
+  /**
+   * The configured database, SQLite or PostgreSQL, through the storage port (each write committed
+   * at once), with the end-of-day report's queries: for the commands that work on either.
+   */
+  openStore(options?: { readonly?: boolean }): Promise<CliStore>;
   /** Registers something to close when the command ends. */
   defer(cleanup: () => void | Promise<void>): void;
+}
+
+/** What the commands that work on either database reach it through. */
+export interface CliStore {
+  store: Store;
+  report(period: { from: number; to: number }): Promise<EndOfDayReport>;
 }
 
 interface GlobalOptions {
@@ -78,6 +101,24 @@ function createContext(io: CliIo, globals: GlobalOptions): CliContext & { close(
       if (version < LATEST_VERSION) throw new CliError(`database ${path} is at schema version ${version}, this build needs ${LATEST_VERSION}: run \`tenderbridge db migrate\` (or restart the daemon)`);
       assertNotNewer(db, LATEST_VERSION, io.build?.version);
       return db;
+    },
+    async openStore(options: { readonly?: boolean } = {}): Promise<CliStore> {
+      const database = ctx.config().database;
+      if (database.kind === 'sqlite') {
+        const db = ctx.openDb(options);
+        return {
+          store: sqliteStore(immediateCommit(db), { payments: createPaymentRepository(db), outbox: createOutboxRepository(db), electrum: createElectrumRepository(db) }),
+          report: async (period) => endOfDayReport(db, period),
+        };
+      }
+      const pool = createPostgresPool(database);
+      cleanups.push(() => pool.end());
+      const where = `PostgreSQL at ${redactDatabaseUrl(database.url)}`;
+      const version = await postgresSchemaVersion(pool).catch((error: unknown) => {
+        throw new CliError(`${where}: ${error instanceof Error ? error.message : String(error)}`);
+      });
+      if (version < POSTGRES_LATEST_VERSION) throw new CliError(`${where} is at schema version ${version}, this build needs ${POSTGRES_LATEST_VERSION}: run \`tenderbridge db migrate\``);
+      return { store: postgresStore(pool), report: (period) => pgEndOfDayReport(pool, period) };
     },
     defer(cleanup: () => void | Promise<void>): void {
       cleanups.push(cleanup);

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LATEST_VERSION } from '../../src/shared/db/open.js';
 import { baseConfig, runTb, tempDir, writeConfig, type CliRun } from '../cli/support.js';
 import { freePort } from '../support/harness.js';
+import { createPostgresPool } from '../../src/shared/db/postgres/pool.js';
+import { postgresStore } from '../../src/storage/postgres/store.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { describeWhenAvailable, tools } from '../support/system-tools.js';
 
@@ -116,15 +118,42 @@ describeWhenAvailable('the CLI on PostgreSQL', [tools.postgres()], () => {
     const json = await tb(['config', 'check', '--json', '--config', config], url);
     expect(json.json<{ config: { database: unknown } }>().config.database).toEqual({ kind: 'postgres', url: '[env TENDERBRIDGE_DATABASE_URL]', pool: { max: 2, idleTimeoutMs: 30_000, connectionTimeoutMs: 5_000, statementTimeoutMs: 30_000 } });
 
-    const list = await tb(['payments', 'list', '--config', config], url);
-    expect(list.code).toBe(1);
-    expect(list.stderr).toContain('database.kind postgres: this command is not available in this build yet');
+    const terminals = await tb(['terminals', 'list', '--config', config], url);
+    expect(terminals.code).toBe(1);
+    expect(terminals.stderr).toContain('database.kind postgres: this command is not available in this build yet');
     const backup = await tb(['db', 'backup', join(dir, 'x.db'), '--config', config], url);
     expect(backup.code).toBe(1);
     expect(backup.stderr).toContain('back it up and restore it with PostgreSQL\'s tools (pg_dump/pg_restore');
     const unset = await runTb(['db', 'migrate', '--config', config], { env: {}, cwd: dir });
     expect(unset.code).toBe(78);
     expect(unset.stderr).toContain('database.url: environment variable TENDERBRIDGE_DATABASE_URL is not set');
+  });
+
+  it('lists, shows and reports payments on PostgreSQL as on SQLite', async () => {
+    const url = await server.createDatabase();
+    const config = postgresConfig();
+    expect((await tb(['db', 'migrate', '--config', config], url)).code).toBe(0);
+    const pool = createPostgresPool({ kind: 'postgres', url, pool: { max: 1, idleTimeoutMs: 1_000, connectionTimeoutMs: 10_000, statementTimeoutMs: 30_000 } });
+    const store = postgresStore(pool);
+    const at = Date.parse('2026-03-10T10:00:00');
+    await store.tx(async (r) => {
+      await r.payments.insert({ id: 'pay-1', provider: 'partpay', terminalId: 'T1', storeId: 'S1', merchantId: 'm1', merchantReference: 'INV-1', amountMinor: 1250, currency: 'NZD', createdAt: at, expiresAt: at + 60_000 });
+      await r.payments.journal({ paymentId: 'pay-1', at, kind: 'state_changed', actor: 'terminal:T1', fromState: null, toState: 'created', version: 1 });
+      const p = (await r.payments.getForUpdate('pay-1'))!;
+      const waiting = await r.payments.applyPatch(p, { state: 'awaiting_customer', upstreamOrderId: 'ord-1' }, at, null);
+      await r.payments.applyPatch(waiting, { state: 'approved', approvedMinor: 1250 }, at + 1_000, 'callback');
+    });
+    await pool.end();
+    const list = await tb(['payments', 'list', '--json', '--config', config], url);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.json<{ payments: Array<{ id: string; state: string }> }>().payments.map((p) => [p.id, p.state])).toEqual([['pay-1', 'approved']]);
+    const show = await tb(['payments', 'show', 'ord-1', '--config', config], url);
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toContain('pay-1');
+    expect(show.stdout).toContain('- -> created'); // its journal
+    const report = await tb(['report', '--date', '2026-03-10', '--json', '--config', config], url);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.json<{ totals: Array<{ currency: string; approvedCount: number; approvedMinor: number }> }>().totals).toEqual([expect.objectContaining({ currency: 'NZD', approvedCount: 1, approvedMinor: 1250 })]);
   });
 
   it('the daemon refuses to start on PostgreSQL, saying it is not available in this build yet (exit 78, EX_CONFIG)', async () => {

@@ -1,9 +1,6 @@
 import { Option, type Command } from 'commander';
-import { createElectrumRepository } from '../../electrum/repository.js';
-import { createOutboxRepository } from '../../outbox/repository.js';
 import { OPERATOR_ACTIONS, type OperatorAction } from '../../payments/operator.js';
 import { settledMinor } from '../../payments/state-machine.js';
-import { createPaymentRepository } from '../../payments/repository.js';
 import { PAYMENT_STATES } from '../../payments/state-machine.js';
 import type { Payment } from '../../payments/types.js';
 import { action, type CliContext } from '../context.js';
@@ -46,22 +43,22 @@ function paymentPairs(p: Payment): Array<[string, string | number | null]> {
   ];
 }
 
-function show(ctx: CliContext, id: string): number {
-  const db = ctx.openDb({ readonly: true });
-  const payments = createPaymentRepository(db);
-  let payment = payments.get(id) ?? payments.getByOrderId(id, 'partpay');
+async function show(ctx: CliContext, id: string): Promise<number> {
+  const { repos } = (await ctx.openStore({ readonly: true })).store;
+  const payments = repos.payments;
+  let payment = (await payments.get(id)) ?? (await payments.getByOrderId(id, 'partpay'));
   if (!payment) {
     // An Electrum id: as the partner knows it, as the POS sent it (a partner may know that payment
     // by one of ours), or the QR code's tranId. POS clients choose ids apart, so one may name several.
-    const named = new Set([payments.getByOrderId(id, 'electrum')?.id, ...createElectrumRepository(db).paymentIdsNamed(id)].filter((p) => p !== undefined));
+    const named = new Set([(await payments.getByOrderId(id, 'electrum'))?.id, ...(await repos.electrum.paymentIdsNamed(id))].filter((p) => p !== undefined));
     if (named.size > 1) throw new CliError(`${id} names ${named.size} Electrum payments (POS clients chose the same id): ${[...named].join(', ')}; show one by its payment id`);
     const [only] = named;
-    payment = only === undefined ? null : payments.get(only);
+    payment = only === undefined ? null : await payments.get(only);
   }
   if (!payment) throw new CliError(`no payment ${id} (give our payment id, the PartPay order id, the Electrum request id as the POS or the partner knows it, or the tranId)`);
-  const events = payments.events(payment.id);
-  const refunds = payments.refundsOf(payment.id);
-  const outbox = createOutboxRepository(db).ofPayment(payment.id);
+  const events = await payments.events(payment.id);
+  const refunds = await payments.refundsOf(payment.id);
+  const outbox = await repos.outbox.ofPayment(payment.id);
   if (ctx.json) {
     ctx.out(renderJson({ payment, events, refunds, outbox }));
     return EXIT.ok;
@@ -92,12 +89,12 @@ function show(ctx: CliContext, id: string): number {
   return EXIT.ok;
 }
 
-function list(ctx: CliContext, opts: ListOptions): number {
+async function list(ctx: CliContext, opts: ListOptions): Promise<number> {
   if (!/^\d+$/.test(opts.limit) || Number(opts.limit) < 1 || Number(opts.limit) > 1000) throw usageError('--limit must be a whole number from 1 to 1000');
   const from = opts.from === undefined ? undefined : parseDateBound(opts.from, 'from');
   const to = opts.to === undefined ? undefined : parseDateBound(opts.to, 'to');
-  const payments = createPaymentRepository(ctx.openDb({ readonly: true }));
-  const rows = payments.list({ state: opts.state, storeId: opts.store, terminalId: opts.terminal, attention: opts.attention, from, to, limit: Number(opts.limit) });
+  const payments = (await ctx.openStore({ readonly: true })).store.repos.payments;
+  const rows = await payments.list({ state: opts.state, storeId: opts.store, terminalId: opts.terminal, attention: opts.attention, from, to, limit: Number(opts.limit) });
   if (ctx.json) {
     ctx.out(renderJson({ payments: rows }));
     return EXIT.ok;

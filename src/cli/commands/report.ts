@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { endOfDayReport, reportCsv, type EndOfDayFigures } from '../../reports/end-of-day.js';
+import { reportCsv, type EndOfDayFigures } from '../../reports/end-of-day.js';
 import { action } from '../context.js';
 import { localDate, localDayBounds } from '../dates.js';
 import { EXIT, type CliIo } from '../io.js';
@@ -27,10 +27,10 @@ Examples:
   $ tenderbridge report --date 2026-03-01 --json`,
     )
     .action(
-      action(io, (ctx, opts: { date?: string; csv?: boolean }) => {
+      action(io, async (ctx, opts: { date?: string; csv?: boolean }) => {
         const date = opts.date ?? localDate(ctx.clock());
         const bounds = localDayBounds(date);
-        const report = endOfDayReport(ctx.openDb({ readonly: true }), bounds);
+        const report = await (await ctx.openStore({ readonly: true })).report(bounds);
         if (opts.csv) ctx.out(reportCsv(report));
         else if (ctx.json) ctx.out(renderJson({ date, ...report }));
         else if (report.totals.length === 0) ctx.out(`no payments or refunds on ${date}\n`);
