@@ -10,7 +10,10 @@ import { redactDatabaseUrl, sqlitePath } from '../shared/config/database-schema.
 import { immediateCommit } from '../shared/db/group-commit.js';
 import { postgresSchemaVersion } from '../shared/db/postgres/migrate.js';
 import { POSTGRES_LATEST_VERSION } from '../shared/db/postgres/migrations.js';
-import { createPostgresPool } from '../shared/db/postgres/pool.js';
+import { createPostgresPool, type PgPool } from '../shared/db/postgres/pool.js';
+import type { DisplayProfile } from '../qr/display-profile.js';
+import { createRegistry, type Terminal } from '../registry/registry.js';
+import { createPostgresRegistry } from '../storage/postgres/registry.js';
 import type { Store } from '../storage/port.js';
 import { pgEndOfDayReport } from '../storage/postgres/reports.js';
 import { postgresStore } from '../storage/postgres/store.js';
@@ -50,8 +53,21 @@ export interface CliContext {
    * at once), with the end-of-day report's queries: for the commands that work on either.
    */
   openStore(options?: { readonly?: boolean }): Promise<CliStore>;
+  /** The terminals of the configured database, SQLite or PostgreSQL. */
+  openRegistry(options?: { readonly?: boolean }): Promise<CliRegistry>;
+  /** The configured PostgreSQL server's pool (checked to be at this build's schema), closed when the command ends. */
+  postgresPool(): Promise<PgPool>;
   /** Registers something to close when the command ends. */
   defer(cleanup: () => void | Promise<void>): void;
+}
+
+/** The registry as the CLI changes it, on either database. */
+export interface CliRegistry {
+  terminal(id: string): Terminal | null;
+  terminals(): Terminal[];
+  upsertTerminal(t: { id: string; storeId: string; apiKeyHash: string; displayProfile: DisplayProfile }, at: number): Promise<void>;
+  setDisabled(id: string, disabled: boolean, at: number): Promise<boolean>;
+  remove(id: string): Promise<boolean>;
 }
 
 /** What the commands that work on either database reach it through. */
@@ -68,6 +84,7 @@ interface GlobalOptions {
 function createContext(io: CliIo, globals: GlobalOptions): CliContext & { close(): Promise<void> } {
   const cleanups: Array<() => void | Promise<void>> = [];
   let config: Config | null = null;
+  let pgPool: PgPool | null = null;
   const ctx = {
     io,
     json: globals.json === true,
@@ -111,6 +128,13 @@ function createContext(io: CliIo, globals: GlobalOptions): CliContext & { close(
           report: async (period) => endOfDayReport(db, period),
         };
       }
+      const pool = await ctx.postgresPool();
+      return { store: postgresStore(pool), report: (period) => pgEndOfDayReport(pool, period) };
+    },
+    async postgresPool(): Promise<PgPool> {
+      const database = ctx.config().database;
+      if (database.kind !== 'postgres') throw new Error('the database is not PostgreSQL');
+      if (pgPool) return pgPool;
       const pool = createPostgresPool(database);
       cleanups.push(() => pool.end());
       const where = `PostgreSQL at ${redactDatabaseUrl(database.url)}`;
@@ -118,7 +142,24 @@ function createContext(io: CliIo, globals: GlobalOptions): CliContext & { close(
         throw new CliError(`${where}: ${error instanceof Error ? error.message : String(error)}`);
       });
       if (version < POSTGRES_LATEST_VERSION) throw new CliError(`${where} is at schema version ${version}, this build needs ${POSTGRES_LATEST_VERSION}: run \`tenderbridge db migrate\``);
-      return { store: postgresStore(pool), report: (period) => pgEndOfDayReport(pool, period) };
+      pgPool = pool;
+      return pool;
+    },
+    async openRegistry(options: { readonly?: boolean } = {}): Promise<CliRegistry> {
+      const config = ctx.config();
+      if (config.database.kind === 'sqlite') {
+        const registry = createRegistry(ctx.openDb(options), config);
+        return {
+          terminal: (id) => registry.terminal(id),
+          terminals: () => registry.terminals(),
+          upsertTerminal: async (t, at) => registry.upsertTerminal(t, at),
+          setDisabled: async (id, disabled, at) => registry.setDisabled(id, disabled, at),
+          remove: async (id) => registry.remove(id),
+        };
+      }
+      const pool = await ctx.postgresPool();
+      const registry = await createPostgresRegistry(pool, config);
+      return { terminal: (id) => registry.view.terminal(id), terminals: () => registry.view.terminals(), upsertTerminal: registry.upsertTerminal, setDisabled: registry.setDisabled, remove: registry.remove };
     },
     defer(cleanup: () => void | Promise<void>): void {
       cleanups.push(cleanup);

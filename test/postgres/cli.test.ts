@@ -118,9 +118,9 @@ describeWhenAvailable('the CLI on PostgreSQL', [tools.postgres()], () => {
     const json = await tb(['config', 'check', '--json', '--config', config], url);
     expect(json.json<{ config: { database: unknown } }>().config.database).toEqual({ kind: 'postgres', url: '[env TENDERBRIDGE_DATABASE_URL]', pool: { max: 2, idleTimeoutMs: 30_000, connectionTimeoutMs: 5_000, statementTimeoutMs: 30_000 } });
 
-    const terminals = await tb(['terminals', 'list', '--config', config], url);
-    expect(terminals.code).toBe(1);
-    expect(terminals.stderr).toContain('database.kind postgres: this command is not available in this build yet');
+    const resolve = await tb(['payments', 'resolve', 'pay-1', '--action', 'mark-reviewed', '--by', 'alice', '--reason', 'checked', '--config', config], url);
+    expect(resolve.code).toBe(1);
+    expect(resolve.stderr).toContain('database.kind postgres: this command is not available in this build yet');
     const backup = await tb(['db', 'backup', join(dir, 'x.db'), '--config', config], url);
     expect(backup.code).toBe(1);
     expect(backup.stderr).toContain('back it up and restore it with PostgreSQL\'s tools (pg_dump/pg_restore');
@@ -154,6 +154,27 @@ describeWhenAvailable('the CLI on PostgreSQL', [tools.postgres()], () => {
     const report = await tb(['report', '--date', '2026-03-10', '--json', '--config', config], url);
     expect(report.code, report.stderr).toBe(0);
     expect(report.json<{ totals: Array<{ currency: string; approvedCount: number; approvedMinor: number }> }>().totals).toEqual([expect.objectContaining({ currency: 'NZD', approvedCount: 1, approvedMinor: 1250 })]);
+  });
+
+  it('adds, lists, disables, enables and removes terminals on PostgreSQL', async () => {
+    const url = await server.createDatabase();
+    const config = postgresConfig();
+    expect((await tb(['db', 'migrate', '--config', config], url)).code).toBe(0);
+    const added = await tb(['terminals', 'add', 'LANE-7', '--store', 'S2', '--json', '--config', config], url);
+    expect(added.code, added.stderr).toBe(0);
+    const key = added.json<{ apiKey: string }>().apiKey;
+    expect(key).toBeTruthy();
+    const listed = () => tb(['terminals', 'list', '--json', '--config', config], url).then((r) => r.json<{ terminals: Array<{ id: string; disabled: boolean; source: string }> }>().terminals.find((t) => t.id === 'LANE-7'));
+    expect(await listed()).toMatchObject({ id: 'LANE-7', disabled: false, source: 'cli' });
+    expect((await tb(['terminals', 'add', 'LANE-7', '--store', 'S2', '--config', config], url)).stderr).toContain('already exists');
+    expect((await tb(['terminals', 'disable', 'LANE-7', '--config', config], url)).code).toBe(0);
+    expect(await listed()).toMatchObject({ disabled: true });
+    expect((await tb(['terminals', 'enable', 'LANE-7', '--config', config], url)).code).toBe(0);
+    const rotated = await tb(['terminals', 'rotate-key', 'LANE-7', '--json', '--config', config], url);
+    expect(rotated.json<{ apiKey: string }>().apiKey).not.toBe(key);
+    const removed = await tb(['terminals', 'remove', 'LANE-7', '--json', '--config', config], url);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(await listed()).toBeUndefined();
   });
 
   it('the daemon refuses to start on PostgreSQL, saying it is not available in this build yet (exit 78, EX_CONFIG)', async () => {

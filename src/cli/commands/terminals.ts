@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { profileKey, type DisplayProfile } from '../../qr/display-profile.js';
-import { createPaymentRepository } from '../../payments/repository.js';
-import { createRegistry, type Terminal } from '../../registry/registry.js';
+import type { Terminal } from '../../registry/registry.js';
 import { hashApiKey, type Config } from '../../shared/config/load.js';
-import { action, type CliContext } from '../context.js';
+import { action, type CliContext, type CliRegistry } from '../context.js';
 import { CliError, EXIT, usageError, type CliIo } from '../io.js';
 import { renderJson, renderTable } from '../output.js';
 
@@ -51,17 +50,17 @@ export function registerTerminalCommands(program: Command, io: CliIo): void {
     .option('--profile <name>', 'display profile name from the config', 'default')
     .addHelpText('after', '\nRefuses an id that already exists: use `terminals rotate-key` for a new key.\n\nExamples:\n  $ tenderbridge terminals add TERM0003 --store STORE001\n  $ tenderbridge terminals add LANE-7 --store STORE002 --profile mono-receipt --json')
     .action(
-      action(io, (ctx, id: string, opts: { store: string; profile: string }) => {
+      action(io, async (ctx, id: string, opts: { store: string; profile: string }) => {
         if (!ID.test(id)) throw usageError(`terminal id "${id}" must be 1-64 letters, digits, dot, dash or underscore`);
         const config = ctx.config();
         const profile = config.displayProfiles[opts.profile];
         if (!profile) throw new CliError(`no display profile "${opts.profile}" in the config (have: ${Object.keys(config.displayProfiles).join(', ')})`);
         if (!config.stores.some((s) => s.id === opts.store)) throw new CliError(`no store "${opts.store}" in the config (have: ${config.stores.map((s) => s.id).join(', ') || 'none'})`);
         assertNotInConfig(config, id, 'add it (apiKey or apiKeyHash)');
-        const registry = createRegistry(ctx.openDb(), config);
+        const registry = await ctx.openRegistry();
         if (registry.terminal(id)) throw new CliError(`terminal ${id} already exists: use \`tenderbridge terminals rotate-key ${id}\` for a new key`);
         const key = generateApiKey();
-        registry.upsertTerminal({ id, storeId: opts.store, apiKeyHash: hashApiKey(key), displayProfile: profile }, ctx.clock());
+        await registry.upsertTerminal({ id, storeId: opts.store, apiKeyHash: hashApiKey(key), displayProfile: profile }, ctx.clock());
         printKey(ctx, registry.terminal(id) as Terminal, key, 'added');
         return EXIT.ok;
       }),
@@ -72,9 +71,9 @@ export function registerTerminalCommands(program: Command, io: CliIo): void {
     .description('list the terminals the daemon knows (from config and from this CLI)')
     .addHelpText('after', '\nExamples:\n  $ tenderbridge terminals list\n  $ tenderbridge terminals list --json')
     .action(
-      action(io, (ctx) => {
+      action(io, async (ctx) => {
         const config = ctx.config();
-        const list = createRegistry(ctx.openDb({ readonly: true }), config).terminals();
+        const list = (await ctx.openRegistry({ readonly: true })).terminals();
         const rows = list.map((t) => ({ id: t.id, storeId: t.storeId, merchantId: t.merchantId, source: t.source, profile: profileName(config, t.displayProfile), disabled: t.disabled }));
         if (ctx.json) ctx.out(renderJson({ terminals: rows }));
         else if (rows.length === 0) ctx.out('no terminals yet: add one with `tenderbridge terminals add <id> --store <store>`\n');
@@ -89,14 +88,14 @@ export function registerTerminalCommands(program: Command, io: CliIo): void {
     .argument('<id>', 'terminal id')
     .addHelpText('after', '\nExamples:\n  $ tenderbridge terminals rotate-key TERM0003')
     .action(
-      action(io, (ctx, id: string) => {
+      action(io, async (ctx, id: string) => {
         const config = ctx.config();
-        const registry = createRegistry(ctx.openDb(), config);
+        const registry = await ctx.openRegistry();
         const terminal = registry.terminal(id);
         if (!terminal) throw new CliError(`no terminal ${id} (or its store is no longer configured): see \`tenderbridge terminals list\``);
         assertNotInConfig(config, id, 'change its key (apiKey or apiKeyHash)');
         const key = generateApiKey();
-        registry.upsertTerminal({ id, storeId: terminal.storeId, apiKeyHash: hashApiKey(key), displayProfile: terminal.displayProfile }, ctx.clock());
+        await registry.upsertTerminal({ id, storeId: terminal.storeId, apiKeyHash: hashApiKey(key), displayProfile: terminal.displayProfile }, ctx.clock());
         printKey(ctx, terminal, key, 're-keyed: the old key no longer works');
         return EXIT.ok;
       }),
@@ -106,7 +105,7 @@ export function registerTerminalCommands(program: Command, io: CliIo): void {
 }
 
 /** The terminal `id`, or a CliError pointing at `terminals list`. */
-function existing(registry: ReturnType<typeof createRegistry>, id: string): Terminal {
+function existing(registry: Pick<CliRegistry, 'terminal'>, id: string): Terminal {
   const terminal = registry.terminal(id);
   if (!terminal) throw new CliError(`no terminal ${id} (or its store is no longer configured): see \`tenderbridge terminals list\``);
   return terminal;
@@ -115,11 +114,11 @@ function existing(registry: ReturnType<typeof createRegistry>, id: string): Term
 /** `terminals disable|enable|remove`. */
 function registerLifecycleCommands(terminals: Command, io: CliIo): void {
   const toggle = (disabled: boolean) =>
-    action(io, (ctx, id: string) => {
-      const registry = createRegistry(ctx.openDb(), ctx.config());
+    action(io, async (ctx, id: string) => {
+      const registry = await ctx.openRegistry();
       const terminal = existing(registry, id);
       const changed = terminal.disabled !== disabled;
-      if (changed) registry.setDisabled(id, disabled, ctx.clock());
+      if (changed) await registry.setDisabled(id, disabled, ctx.clock());
       const state = disabled ? 'disabled' : 'enabled';
       if (ctx.json) ctx.out(renderJson({ terminal: id, disabled, changed }));
       else if (!changed) ctx.out(`terminal ${id} is already ${state}\n`);
@@ -151,13 +150,12 @@ function registerLifecycleCommands(terminals: Command, io: CliIo): void {
       '\nRefused while any of its payments is open, flagged for an operator, or owes a delivery\n(a refund, cancel or advice): settle those first (`tenderbridge payments list --terminal ID`).\nIts payments, their journal and the end-of-day reports keep the terminal id; the purge job\ndeletes them after retention.paymentDays like any other. The id can be added again later.\nA terminal declared in the config file is removed there instead.\n\nExamples:\n  $ tenderbridge terminals remove LANE-7',
     )
     .action(
-      action(io, (ctx, id: string) => {
+      action(io, async (ctx, id: string) => {
         const config = ctx.config();
-        const db = ctx.openDb();
-        const registry = createRegistry(db, config);
+        const registry = await ctx.openRegistry();
         existing(registry, id);
         assertNotInConfig(config, id, 'remove it (then run this again to delete its row)');
-        const work = createPaymentRepository(db).unsettledOfTerminal(id);
+        const work = await (await ctx.openStore()).store.repos.payments.unsettledOfTerminal(id);
         const blocking = [
           work.open > 0 ? `${work.open} payment(s) still open` : '',
           work.attention > 0 ? `${work.attention} payment(s) flagged for an operator` : '',
@@ -166,7 +164,7 @@ function registerLifecycleCommands(terminals: Command, io: CliIo): void {
         if (blocking.length > 0) {
           throw new CliError(`terminal ${id} has ${blocking.join(', ')}: settle them first (\`tenderbridge payments list --terminal ${id}\`), or \`tenderbridge terminals disable ${id}\` to stop it now`);
         }
-        registry.remove(id);
+        await registry.remove(id);
         if (ctx.json) ctx.out(renderJson({ terminal: id, removed: true, paymentsKept: work.total }));
         else ctx.out(`terminal ${id} removed: its key no longer works. Its ${work.total} payment(s) and their history are kept under the id ${id} (reports, \`payments list --terminal ${id}\`) until the purge job deletes them after retention.\n`);
         return EXIT.ok;

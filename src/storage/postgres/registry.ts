@@ -89,6 +89,28 @@ export async function createPostgresRegistry(pool: PgPool, config: { merchants: 
       });
       await refresh();
     },
+    /** Adds or re-keys a terminal (CLI). */
+    async upsertTerminal(t: { id: string; storeId: string; apiKeyHash: string; displayProfile: DisplayProfile }, at: number): Promise<void> {
+      if (!stores.has(t.storeId)) throw new Error(`no store "${t.storeId}"`);
+      await pool.query(
+        `INSERT INTO terminals (id, store_id, api_key_hash, display_profile, source, created_at, updated_at) VALUES ($1, $2, $3, $4, 'cli', $5, $5)
+         ON CONFLICT (id) DO UPDATE SET store_id = excluded.store_id, api_key_hash = excluded.api_key_hash, display_profile = excluded.display_profile, source = excluded.source, updated_at = excluded.updated_at`,
+        [t.id, t.storeId, t.apiKeyHash, JSON.stringify(t.displayProfile), at],
+      );
+      await refresh();
+    },
+    /** Disables or re-enables a terminal; every daemon refuses (or accepts) its key from its next refresh on. @returns false when there is no such terminal. */
+    async setDisabled(id: string, disabled: boolean, at: number): Promise<boolean> {
+      const changed = (await pool.query('UPDATE terminals SET disabled = $1, updated_at = $2 WHERE id = $3', [disabled ? 1 : 0, at, id])).rowCount === 1;
+      await refresh();
+      return changed;
+    },
+    /** Deletes a terminal's row (its key with it); its payments keep its id. @returns false when there was none. */
+    async remove(id: string): Promise<boolean> {
+      const removed = (await pool.query('DELETE FROM terminals WHERE id = $1', [id])).rowCount === 1;
+      await refresh();
+      return removed;
+    },
   };
 }
 
