@@ -47,7 +47,7 @@ import { upgradeDatabase } from './shared/db/upgrade.js';
 import type { Logger } from './shared/logger.js';
 import { terminalRoutes } from './terminals/routes.js';
 import { createSseRegistry } from './terminals/sse.js';
-import { presentPayment } from './terminals/presenter.js';
+import { presenterOf } from './terminals/presenter.js';
 import { createWebhookDelivery } from './webhooks/deliver.js';
 import { owingWebhooks, WEBHOOK_KIND } from './webhooks/owe.js';
 
@@ -142,12 +142,13 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const electrumRepo = createElectrumRepository(db);
   // The payments core, the outbox and Electrum reach the database through the storage port.
   const store = sqliteStore(group, { payments, outbox, electrum: electrumRepo });
-  const { providers, partpay: partpayProvider, partnerClient } = providersFromConfig(config, { partpay, registry, electrumRepo, waiters, beforeSend: () => group.settled(), logger, clock, dispatcher: options.dispatcher });
+  const { providers, partpay: partpayProvider, partnerClient } = providersFromConfig(config, { partpay, registry, electrumRepos: store.repos.electrum, waiters, beforeSend: () => group.settled(), logger, clock, dispatcher: options.dispatcher });
+  const detail = (p: Payment) => providers.of(p).describe(p);
   const core = createPaymentsCore({ store, events, providers, logger: logger.child({ component: 'payments' }), clock, newId, lateApproval: config.payments.lateApproval, onOutbox, onFinal });
   const webhooks = createWebhookDelivery({
     endpoints: config.webhooks.endpoints,
-    payments,
-    present: (p) => presentPayment(p, providers.of(p).describe(p), payments.refundsOf(p.id)),
+    payments: store.repos.payments,
+    present: presenterOf(detail, store.repos.payments),
     network: { key: 'webhooks.network', ...config.webhooks.network },
     timeoutMs: config.webhooks.timeoutMs,
     logger,
@@ -164,7 +165,6 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const qr = createPaymentQr({ images, cache: createQrCache(images, { maxEntries: 2_000 }), payments: store.repos.payments, logger: logger.child({ component: 'qr' }) });
   const service = createPaymentService({
     store,
-    payments,
     core,
     events,
     registry,
@@ -197,7 +197,6 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     onOutbox,
   };
   const operator = createOperatorActions({ store, core, clock });
-  const detail = (p: Payment) => providers.of(p).describe(p);
   const sse = createSseRegistry({ heartbeatMs: 15_000 });
   let shuttingDown = false;
 
@@ -230,13 +229,13 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     errorFormats: [{ prefix: '/qr/v1', body: electrumErrorBody }],
     mounts: [
       // The API families own their prefixes (nothing at the root answers under them): first, so their requests skip the root routers.
-      { path: '/v1', router: terminalRoutes({ registry, service, payments, events, qr, sse, electrumQr: electrumRepo, bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds, detail, build, cors: config.server.cors, durable: group }) },
+      { path: '/v1', router: terminalRoutes({ registry, service, payments: store.repos.payments, events, qr, sse, electrumQr: store.repos.electrum, logger: logger.child({ component: 'terminals' }), bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds, detail, build, cors: config.server.cors, durable: group }) },
       { path: '/qr/v1', router: electrumRoutes(electrumDeps, config.server.bodyLimit) },
       liveness,
       { path: '/', router: readinessRoutes(readiness, { token: config.ops.readinessToken }) },
       { path: '/', router: metricsRoutes(metrics, { mode: config.ops.metricsAccess, token: config.ops.metricsToken }) },
       ...(separateCallback ? [] : [callback]),
-      { path: '/', router: webRoutes({ db, config, registry, payments, outbox, events, sse, operator, detail, build, metrics, kickOutbox: () => deliverer.kick(), logger: logger.child({ component: 'web' }), clock }) },
+      { path: '/', router: webRoutes({ db, config, registry, payments: store.repos.payments, outbox: store.repos.outbox, events, sse, operator, detail, build, metrics, kickOutbox: () => deliverer.kick(), logger: logger.child({ component: 'web' }), clock }) },
     ],
   });
   // PartPay's callback on its own listener (public), apart from the terminals' (store LAN): the

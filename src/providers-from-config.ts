@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { createPartnerClient, type PartnerClient } from './electrum/partner-client.js';
 import { createElectrumProvider } from './electrum/provider.js';
 import type { ElectrumRepository } from './electrum/repository.js';
+import type { Port } from './storage/port.js';
 import type { ScanWaiters } from './electrum/scan-waiters.js';
 import type { PartPayClient } from './partpay/client.js';
 import { callBoundMs } from './partpay/from-config.js';
@@ -22,11 +23,11 @@ export interface ProvidersFromConfig {
 /**
  * The providers as the config describes them, built the same way for the daemon and the CLI:
  * PartPay over its Terminal API client, Electrum partners over one client each.
- * @example const { providers } = providersFromConfig(config, { partpay, registry, electrumRepo, waiters, beforeSend: () => group.settled(), logger, clock });
+ * @example const { providers } = providersFromConfig(config, { partpay, registry, electrumRepos: store.repos.electrum, waiters, beforeSend: () => group.settled(), logger, clock });
  */
 export function providersFromConfig(
   config: Config,
-  deps: { partpay: PartPayClient; registry: Pick<Registry, 'merchant'>; electrumRepo: ElectrumRepository; waiters: Pick<ScanWaiters, 'isWaiting'>; beforeSend: () => Promise<void>; logger: Logger; clock: () => number; dispatcher?: Dispatcher | undefined },
+  deps: { partpay: PartPayClient; registry: Pick<Registry, 'merchant'>; electrumRepos: Pick<Port<ElectrumRepository>, 'paymentByPaymentId'>; waiters: Pick<ScanWaiters, 'isWaiting'>; beforeSend: () => Promise<void>; logger: Logger; clock: () => number; dispatcher?: Dispatcher | undefined },
 ): ProvidersFromConfig {
   const clients = new Map<string, PartnerClient>();
   const partnerClient = (partner: ElectrumPartner): PartnerClient => {
@@ -47,6 +48,6 @@ export function providersFromConfig(
     return client;
   };
   const partpay = createPartPayProvider({ client: deps.partpay, merchant: (id) => deps.registry.merchant(id), callBoundMs: callBoundMs(config) });
-  const electrum = createElectrumProvider({ repo: deps.electrumRepo, partners: config.electrum.partners, partnerClient, waiters: deps.waiters, partnerTimeoutSeconds: config.electrum.partnerTimeoutSeconds, clock: deps.clock });
+  const electrum = createElectrumProvider({ repos: deps.electrumRepos, partners: config.electrum.partners, partnerClient, waiters: deps.waiters, partnerTimeoutSeconds: config.electrum.partnerTimeoutSeconds, clock: deps.clock });
   return { providers: createProviders([partpay, electrum]), partpay, partnerClient };
 }

@@ -59,7 +59,7 @@ export function cliOperator(ctx: CliContext, db: Db) {
   const partpay = partpayClientFromConfig(config, cliTokenManager(config, logger, clock), logger);
   const electrumRepo = createElectrumRepository(db);
   const store = sqliteStore(group, { payments, outbox, electrum: electrumRepo });
-  const { providers } = providersFromConfig(config, { partpay, registry, electrumRepo, waiters: createScanWaiters(), beforeSend: () => Promise.resolve(), logger, clock });
+  const { providers } = providersFromConfig(config, { partpay, registry, electrumRepos: store.repos.electrum, waiters: createScanWaiters(), beforeSend: () => Promise.resolve(), logger, clock });
   const core = createPaymentsCore({ store, events: createPaymentEvents(), providers, logger, clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox: () => undefined });
   return { payments, outbox, providers, operator: createOperatorActions({ store, core, clock }) };
 }

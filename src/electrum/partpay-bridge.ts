@@ -32,7 +32,7 @@ export async function payThroughPartPay(deps: ElectrumDeps, caller: ElectrumClie
   });
 
   const deadline = deps.clock() + deps.settings.scanWaitSeconds * 1000;
-  let payment = deps.service.get(terminal, paymentId);
+  let payment = await deps.service.get(terminal, paymentId);
   const abort = new AbortController();
   while (!isFinal(payment.state) && deps.clock() < deadline) {
     payment = await deps.service.waitForChange(terminal, paymentId, payment.version, deadline - deps.clock(), abort.signal);
@@ -54,7 +54,7 @@ async function cancelUndecided(deps: ElectrumDeps, terminal: Terminal, payment: 
     return await deps.service.cancel(terminal, payment.id);
   } catch (error) {
     // PartPay had decided after all (409): the stored state says how.
-    if (error instanceof ConflictError) return deps.service.get(terminal, payment.id);
+    if (error instanceof ConflictError) return await deps.service.get(terminal, payment.id);
     throw error;
   }
 }

@@ -5,6 +5,7 @@ import type { ElectrumPartner } from '../shared/config/load.js';
 import { ConflictError, UpstreamError } from '../shared/errors.js';
 import { requireNumeric } from './currency.js';
 import type { PartnerClient, PartnerResult } from './partner-client.js';
+import type { Port } from '../storage/port.js';
 import type { ElectrumPaymentRow, ElectrumRepository } from './repository.js';
 import type { ScanWaiters } from './scan-waiters.js';
 import type { PaymentConfirmation, PaymentRequest, PaymentReversal } from './schemas.js';
@@ -14,7 +15,8 @@ import { electrumTime } from './serialize.js';
 export const OWED_CONFIRMATION = 'electrum.confirmation';
 
 export interface ElectrumProviderDeps {
-  repo: ElectrumRepository;
+  /** The Electrum rows, through the storage port (reads outside any transaction). */
+  repos: Pick<Port<ElectrumRepository>, 'paymentByPaymentId'>;
   partners: readonly ElectrumPartner[];
   partnerClient: (partner: ElectrumPartner) => Pick<PartnerClient, 'confirm' | 'reverse'>;
   waiters: Pick<ScanWaiters, 'isWaiting'>;
@@ -35,11 +37,10 @@ const REASONS: readonly Reason[] = ['TIMEOUT', 'CANCELLED', 'RESPONSE_NOT_FINAL'
  * payment it reverses.
  */
 export function createElectrumProvider(deps: ElectrumProviderDeps): PaymentProvider {
-  const { repo } = deps;
   // The time the partner was given to decide, and a little for our own call to end.
   const flightMs = (deps.partnerTimeoutSeconds + 2) * 1000;
 
-  const forwardOf = (p: Payment): ElectrumPaymentRow | null => repo.paymentByPaymentId(p.id);
+  const forwardOf = (p: Payment): Promise<ElectrumPaymentRow | null> => deps.repos.paymentByPaymentId(p.id);
   /** Until when the forward may still be answered (null: not in flight). After that the call has ended, or the process that made it has. */
   const inFlightUntil = (ep: ElectrumPaymentRow): number | null => {
     if (ep.forwardedAt === null || ep.answeredAt !== null) return null;
@@ -98,7 +99,7 @@ export function createElectrumProvider(deps: ElectrumProviderDeps): PaymentProvi
     status: async () => null,
 
     async cancel(p: Payment, owed: OwedCancel): Promise<CancelAnswer> {
-      const ep = forwardOf(p);
+      const ep = await forwardOf(p);
       // Never forwarded: the partner holds nothing (the scan is refused, the held pay ended).
       if (!ep?.partnerId || ep.forwardedAt === null) return { kind: 'answered', outcome: 'cancelled', status: 'not forwarded' };
       const until = inFlightUntil(ep);
@@ -127,7 +128,7 @@ export function createElectrumProvider(deps: ElectrumProviderDeps): PaymentProvi
     },
 
     async refund(p: Payment, refund: Refund, owed: OwedRefund): Promise<RefundAnswer> {
-      const ep = forwardOf(p);
+      const ep = await forwardOf(p);
       if (!ep?.partnerId) throw new Error(`cannot refund payment ${p.id}: it was never forwarded to a partner`);
       const until = inFlightUntil(ep);
       if (until !== null) return { kind: 'wait', untilMs: until };
@@ -145,8 +146,8 @@ export function createElectrumProvider(deps: ElectrumProviderDeps): PaymentProvi
       throw unknown(ep.advice === 'confirmed' ? 'confirmation' : 'reversal', result);
     },
 
-    onDeadline(p: Payment) {
-      const ep = forwardOf(p);
+    async onDeadline(p: Payment) {
+      const ep = await forwardOf(p);
       if (ep && deps.waiters.isWaiting(ep.tranId)) return 'leave'; // a live pay in this process settles it
       return p.state === 'created' || !ep?.partnerId ? 'expire' : 'outcome_unknown';
     },
@@ -155,7 +156,7 @@ export function createElectrumProvider(deps: ElectrumProviderDeps): PaymentProvi
 
     async deliverOwn(item: OutboxItem, p: Payment): Promise<DeliveryResult> {
       if (item.kind !== OWED_CONFIRMATION) throw new Error(`unknown outbox kind ${item.kind}`);
-      const ep = forwardOf(p);
+      const ep = await forwardOf(p);
       if (!ep?.partnerId) throw new Error(`owed confirmation for payment ${p.id}: it was never forwarded`);
       const { partner, message } = advice(p, ep, String(item.payload['adviceId']), p.approvedMinor);
       const result = await deps.partnerClient(partner).confirm(message as PaymentConfirmation);
@@ -164,8 +165,8 @@ export function createElectrumProvider(deps: ElectrumProviderDeps): PaymentProvi
       return 'retry';
     },
 
-    describe(p: Payment) {
-      const ep = forwardOf(p);
+    async describe(p: Payment) {
+      const ep = await forwardOf(p);
       return ep ? { requestId: ep.requestId, partnerRequestId: ep.partnerRequestId, clientId: ep.clientId, tranId: ep.tranId, partnerId: ep.partnerId, advice: ep.advice } : null;
     },
   };

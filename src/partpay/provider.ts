@@ -80,8 +80,8 @@ export function createPartPayProvider(deps: PartPayProviderDeps): OrderingProvid
       }
     },
 
-    onDeadline: () => 'expire',
+    onDeadline: () => Promise.resolve('expire'),
     voidsOnCancel: () => false,
-    describe: (p) => (p.upstreamOrderId ? { orderId: p.upstreamOrderId, orderNumber: p.upstreamOrderNumber } : null),
+    describe: (p) => Promise.resolve(p.upstreamOrderId ? { orderId: p.upstreamOrderId, orderNumber: p.upstreamOrderNumber } : null),
   };
 }

@@ -50,7 +50,7 @@ export interface PaymentProvider {
   refund(p: Payment, refund: Refund, owed: OwedRefund): Promise<RefundAnswer>;
 
   /** What to do with an open payment past its deadline when the provider could not tell (or was not asked). */
-  onDeadline(p: Payment): 'expire' | 'outcome_unknown' | 'leave';
+  onDeadline(p: Payment): Promise<'expire' | 'outcome_unknown' | 'leave'>;
 
   /** When a cancel decided here should void the payment (`reversed`) rather than cancel it. */
   voidsOnCancel(p: Payment): boolean;
@@ -62,7 +62,7 @@ export interface PaymentProvider {
   deliverOwn?(item: OutboxItem, p: Payment): Promise<DeliveryResult>;
 
   /** Provider-specific facts for the terminal API and the console (null: none yet). */
-  describe(p: Payment): Record<string, unknown> | null;
+  describe(p: Payment): Promise<Record<string, unknown> | null>;
 }
 
 /** A provider that makes orders for payments a terminal starts (PartPay). */

@@ -56,7 +56,7 @@ export function createReconciler(deps: ReconcileDeps) {
     async expireDue(limit = 100): Promise<number> {
       let settled = 0;
       for (const p of await payments.expiredOpen(deps.clock(), limit)) {
-        const onDeadline = deps.providers.of(p).onDeadline(p);
+        const onDeadline = await deps.providers.of(p).onDeadline(p);
         if (onDeadline === 'leave') continue;
         let current = p;
         try {

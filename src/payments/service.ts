@@ -8,15 +8,13 @@ import type { Merchant } from '../shared/config/load.js';
 import type { PaymentsCore } from './core.js';
 import type { PaymentEvents } from './events.js';
 import type { OrderingProvider } from './provider.js';
-import type { PaymentPageQuery, PaymentRepository } from './repository.js';
+import type { PaymentPageQuery } from './repository.js';
 import { PAID_STATES } from './state-machine.js';
 import type { Payment, Refund } from './types.js';
 
 export interface PaymentServiceDeps {
-  /** The storage port: a create is one transaction (the provider call waits for its commit). */
+  /** The storage port: a create is one transaction (the provider call waits for its commit); reads go through `repos`. */
   store: Pick<Store, 'tx' | 'repos'>;
-  /** Reads that answer at once (the SQLite repository), for the read-only paths. */
-  payments: PaymentRepository;
   core: Pick<PaymentsCore, 'applier' | 'cancels' | 'refunds'>;
   events: PaymentEvents;
   registry: Registry;
@@ -44,7 +42,8 @@ const hashRequest = (value: unknown): string => createHash('sha256').update(JSON
  * applier, so it is journaled and durable before the terminal hears of it.
  */
 export function createPaymentService(deps: PaymentServiceDeps) {
-  const { payments, registry, logger, store } = deps;
+  const { registry, logger, store } = deps;
+  const payments = store.repos.payments;
   const { applier } = deps.core;
   const inflight = new Map<string, Promise<Payment>>();
 
@@ -55,8 +54,8 @@ export function createPaymentService(deps: PaymentServiceDeps) {
   };
 
   /** Reads a payment the terminal owns; another terminal's payment is "not found". */
-  const owned = (terminal: Terminal, id: string): Payment => {
-    const p = payments.get(id);
+  const owned = async (terminal: Terminal, id: string): Promise<Payment> => {
+    const p = await payments.get(id);
     if (!p || p.terminalId !== terminal.id) throw new NotFoundError(`no payment ${id} for terminal ${terminal.id}`);
     return p;
   };
@@ -94,7 +93,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       } finally {
         inflight.delete(payment.id);
       }
-      return (await store.repos.payments.get(payment.id)) as Payment;
+      return (await payments.get(payment.id)) as Payment;
     })();
     inflight.set(payment.id, promise);
     return promise;
@@ -129,26 +128,27 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         await payments.journal({ paymentId: id, at: now, kind: 'state_changed', actor: `terminal:${terminal.id}`, fromState: null, toState: 'created', version: 1 });
         return { paymentId: id, replayed: false };
       });
-      const payment = (await store.repos.payments.get(outcome.paymentId)) as Payment;
+      const payment = (await payments.get(outcome.paymentId)) as Payment;
       logger.info(outcome.replayed ? 'payment create replayed' : 'payment created', { paymentId: payment.id, terminalId: terminal.id, amountMinor: input.amountMinor });
       if (payment.state === 'created') return { payment: await submitOrder(payment), replayed: outcome.replayed };
       return { payment, replayed: outcome.replayed };
     },
 
-    get(terminal: Terminal, id: string): Payment {
+    get(terminal: Terminal, id: string): Promise<Payment> {
       return owned(terminal, id);
     },
 
     /** Resolves when the payment's version passes `afterVersion`, or with the current payment at timeout/abort. */
     async waitForChange(terminal: Terminal, id: string, afterVersion: number, timeoutMs: number, signal: AbortSignal): Promise<Payment> {
-      const current = owned(terminal, id);
+      const current = await owned(terminal, id);
       if (current.version > afterVersion || timeoutMs <= 0 || signal.aborted) return current;
       return new Promise<Payment>((resolve) => {
         const done = (p?: Payment) => {
           unsubscribe();
           clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);
-          resolve(p ?? (payments.get(id) as Payment));
+          // At timeout or abort: the payment as it is now (a failed read rejects the wait).
+          resolve(p ?? payments.get(id).then((now) => now ?? current));
         };
         const onAbort = () => done();
         const unsubscribe = deps.events.subscribe(id, (p) => {
@@ -166,7 +166,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
      * @throws ConflictError when the payment was final first ("refund it instead" when paid).
      */
     async cancel(terminal: Terminal, id: string): Promise<Payment> {
-      owned(terminal, id);
+      await owned(terminal, id);
       const p = await deps.core.cancels.cancel(id, { actor: `terminal:${terminal.id}`, resolvedBy: 'terminal' });
       if (p.state !== 'cancelled' && p.state !== 'reversed') {
         const paid = PAID_STATES.includes(p.state);
@@ -182,7 +182,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
      * declined comes back `failed`.
      */
     async refund(terminal: Terminal, id: string, input: { amountMinor?: number | undefined; reason?: string | undefined }, idempotencyKey: string | undefined): Promise<{ payment: Payment; refund: Refund }> {
-      owned(terminal, id);
+      await owned(terminal, id);
       const { payment, refund } = await deps.core.refunds.request(id, {
         amountMinor: input.amountMinor,
         reason: input.reason ?? null,
@@ -194,14 +194,14 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     },
 
     /** The refunds of a payment the terminal owns, oldest first. */
-    refundsOf(terminal: Terminal, paymentId: string): Refund[] {
-      return payments.refundsOf(owned(terminal, paymentId).id);
+    async refundsOf(terminal: Terminal, paymentId: string): Promise<Refund[]> {
+      return payments.refundsOf((await owned(terminal, paymentId)).id);
     },
 
     /** A refund of one of the terminal's payments; another terminal's refund is "not found", as if it did not exist. */
-    getRefund(terminal: Terminal, id: string): Refund {
-      const refund = payments.getRefund(id);
-      const payment = refund ? payments.get(refund.paymentId) : null;
+    async getRefund(terminal: Terminal, id: string): Promise<Refund> {
+      const refund = await payments.getRefund(id);
+      const payment = refund ? await payments.get(refund.paymentId) : null;
       if (!refund || !payment || payment.terminalId !== terminal.id) throw new NotFoundError(`no refund ${id} for terminal ${terminal.id}`);
       return refund;
     },
@@ -211,10 +211,10 @@ export function createPaymentService(deps: PaymentServiceDeps) {
      * the previous page, which must be the terminal's own.
      * @throws ValidationError when the cursor names no payment of this terminal (another's is not told apart from none).
      */
-    page(terminal: Terminal, q: Omit<PaymentPageQuery, 'terminalId' | 'after'> & { startingAfter?: string | undefined }): { payments: Payment[]; hasMore: boolean } {
+    async page(terminal: Terminal, q: Omit<PaymentPageQuery, 'terminalId' | 'after'> & { startingAfter?: string | undefined }): Promise<{ payments: Payment[]; hasMore: boolean }> {
       let after: PaymentPageQuery['after'];
       if (q.startingAfter !== undefined) {
-        const cursor = payments.get(q.startingAfter);
+        const cursor = await payments.get(q.startingAfter);
         if (!cursor || cursor.terminalId !== terminal.id) {
           throw new ValidationError(`query parameter starting_after: no payment ${q.startingAfter} for terminal ${terminal.id}; pass the id of the last payment of the previous page`);
         }

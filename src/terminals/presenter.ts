@@ -1,9 +1,11 @@
 import { isFinal, PAID_STATES, settledMinor } from '../payments/state-machine.js';
+import type { PaymentRepository } from '../payments/repository.js';
 import type { Payment, Refund } from '../payments/types.js';
+import type { Port } from '../storage/port.js';
 import type { PaymentJson, RefundJson } from './response-schemas.js';
 
 /** The provider's own facts of a payment (PartPay's order id, Electrum's request, partner and advice). */
-export type ProviderDetail = (p: Payment) => Record<string, unknown> | null;
+export type ProviderDetail = (p: Payment) => Promise<Record<string, unknown> | null>;
 
 function iso(ms: number): string;
 function iso(ms: number | null): string | null;
@@ -73,5 +75,16 @@ export function presentRefund(r: Refund): RefundJson {
   };
 }
 
-/** The payment with its refunds and its provider's facts, as every /v1 answer shows it. */
-export type PresentPayment = (p: Payment) => ReturnType<typeof presentPayment>;
+/** The payment with its refunds and its provider's facts, as every /v1 answer shows it (both read from storage). */
+export type PresentPayment = (p: Payment) => Promise<PaymentJson>;
+
+/**
+ * `presentPayment` with the provider's facts and the refunds read (together) from storage.
+ * @example const present = presenterOf(detail, store.repos.payments); res.json(await present(payment))
+ */
+export function presenterOf(detail: ProviderDetail, payments: Pick<Port<PaymentRepository>, 'refundsOf'>): PresentPayment {
+  return async (p) => {
+    const [facts, refunds] = await Promise.all([detail(p), payments.refundsOf(p.id)]);
+    return presentPayment(p, facts, refunds);
+  };
+}

@@ -2,11 +2,12 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { PaymentService } from '../payments/service.js';
 import type { PaymentQr } from '../payments/payment-qr.js';
 import type { PaymentRepository } from '../payments/repository.js';
+import type { Port } from '../storage/port.js';
 import type { PaymentEvents } from '../payments/events.js';
-import type { Payment } from '../payments/types.js';
 import type { BuildInfo } from '../ops/build-info.js';
 import type { Registry } from '../registry/registry.js';
 import type { GroupCommit } from '../shared/db/group-commit.js';
+import type { Logger } from '../shared/logger.js';
 import { applyOverrides, parseProfileOverrides } from '../qr/display-profile.js';
 import { invalidImage } from '../qr/image-bytes.js';
 import { isFinal } from '../payments/state-machine.js';
@@ -15,7 +16,7 @@ import type { ElectrumRepository } from '../electrum/repository.js';
 import { corsFor } from '../shared/http/cors.js';
 import { parseOr400 } from '../shared/http/validate.js';
 import { currentTerminal, requireJson, terminalAuth } from './auth.js';
-import { presentPayment, presentRefund, type ProviderDetail } from './presenter.js';
+import { presenterOf, presentRefund, type ProviderDetail } from './presenter.js';
 import { refundIdParam, type PaymentListJson, type RefundListJson } from './till-schemas.js';
 import { resumePoint, streamTerminalEvents } from './terminal-stream.js';
 import { tranIdParam, cancelBody, createPaymentBody, getPaymentQuery, idempotencyKeyHeader, listPaymentsQuery, paymentIdParam, refundBody } from './schemas.js';
@@ -37,18 +38,21 @@ function sendImage(req: Request, res: Response, qr: { etag: string; contentType:
 export interface TerminalRoutesDeps {
   registry: Registry;
   service: PaymentService;
-  payments: PaymentRepository;
+  /** The payments, through the storage port. */
+  payments: Pick<Port<PaymentRepository>, 'get' | 'getRefund' | 'refundsOf' | 'lastSeq' | 'terminalChanges' | 'stateChangesAfter'>;
   events: PaymentEvents;
   qr: PaymentQr;
   sse: SseRegistry;
   /** Electrum QR codes, so a terminal can fetch one it was issued as an image. */
-  electrumQr: Pick<ElectrumRepository, 'qr'>;
+  electrumQr: Pick<Port<ElectrumRepository>, 'qr'>;
   bodyLimit: string;
   maxWaitSeconds: number;
   /** The provider's own facts of a payment, shown under its name. */
   detail: ProviderDetail;
   /** The database's group commit, so the terminal's event stream reads committed writes only. */
   durable?: Pick<GroupCommit, 'pending' | 'settled'>;
+  /** Where a stream that could not read says so (default: nowhere). */
+  logger?: Logger;
   /** Browser-based tills on other origins (`server.cors`); none listed: no cross-origin access. */
   cors?: { origins: readonly string[]; maxAgeSeconds: number };
   /** Which tenderbridge this is, told on GET /v1/terminal. */
@@ -61,7 +65,7 @@ export interface TerminalRoutesDeps {
  */
 export function terminalRoutes(deps: TerminalRoutesDeps): Router {
   const router = express.Router();
-  const present = (p: Payment) => presentPayment(p, deps.detail(p), deps.payments.refundsOf(p.id));
+  const present = presenterOf(deps.detail, deps.payments);
   // Before authentication: a preflight carries no credentials.
   const crossOrigin = deps.cors ? corsFor(deps.cors) : null;
   if (crossOrigin) router.use(crossOrigin);
@@ -90,21 +94,21 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
       });
     }
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-    res.status(replayed ? 200 : 201).location(`/v1/payments/${payment.id}`).json(present(payment));
+    res.status(replayed ? 200 : 201).location(`/v1/payments/${payment.id}`).json(await present(payment));
   });
 
-  router.get('/payments', (req, res) => {
+  router.get('/payments', async (req, res) => {
     const terminal = currentTerminal(res);
     const q = parseOr400(listPaymentsQuery, req.query, 'query');
-    const page = deps.service.page(terminal, { startingAfter: q.starting_after, state: q.state, merchantReference: q.merchantReference, createdGte: q.created_gte, createdLt: q.created_lt, limit: q.limit });
-    const data = page.payments.map(present);
+    const page = await deps.service.page(terminal, { startingAfter: q.starting_after, state: q.state, merchantReference: q.merchantReference, createdGte: q.created_gte, createdLt: q.created_lt, limit: q.limit });
+    const data = await Promise.all(page.payments.map(present));
     res.json({ data, has_more: page.hasMore, payments: data } satisfies PaymentListJson);
   });
 
   // Every change of every payment of this terminal, from the journal (resumable with Last-Event-ID).
-  router.get('/events', (req, res) => {
+  router.get('/events', async (req, res) => {
     const terminal = currentTerminal(res);
-    const from = resumePoint(req, deps.payments);
+    const from = await resumePoint(req, deps.payments);
     streamTerminalEvents(res, terminal, from, { payments: deps.payments, events: deps.events, sse: deps.sse, present, durable: deps.durable });
   });
 
@@ -112,10 +116,10 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     const terminal = currentTerminal(res);
     const { id } = parseOr400(paymentIdParam, req.params, 'path');
     const q = parseOr400(getPaymentQuery, req.query, 'query');
-    const current = deps.service.get(terminal, id);
+    const current = await deps.service.get(terminal, id);
     // Without a version, a final payment answers at once (nothing more will happen to it).
     if (!q.wait || (q.version === undefined && isFinal(current.state))) {
-      res.json(present(current));
+      res.json(await present(current));
       return;
     }
     const abort = new AbortController();
@@ -126,21 +130,23 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     });
     const waitMs = Math.min(q.wait, deps.maxWaitSeconds) * 1000;
     const payment = await deps.service.waitForChange(terminal, id, q.version ?? current.version, waitMs, deps.sse.shutdownSignal(abort.signal));
-    if (!res.writableEnded) res.json(present(payment));
+    if (res.writableEnded) return;
+    const json = await present(payment);
+    if (!res.writableEnded) res.json(json);
   });
 
-  router.get('/payments/:id/events', (req, res) => {
+  router.get('/payments/:id/events', async (req, res) => {
     const terminal = currentTerminal(res);
     const { id } = parseOr400(paymentIdParam, req.params, 'path');
-    const payment = deps.service.get(terminal, id);
-    streamPaymentEvents(req, res, payment, { payments: deps.payments, events: deps.events, sse: deps.sse, present });
+    const payment = await deps.service.get(terminal, id);
+    await streamPaymentEvents(req, res, payment, { payments: deps.payments, events: deps.events, sse: deps.sse, present, logger: deps.logger });
   });
 
   router.get('/payments/:id/qr', async (req, res) => {
     const terminal = currentTerminal(res);
     const { id } = parseOr400(paymentIdParam, req.params, 'path');
     const profile = applyOverrides(terminal.displayProfile, parseProfileOverrides(req.query));
-    const payment = deps.service.get(terminal, id);
+    const payment = await deps.service.get(terminal, id);
     const qr = await deps.qr.get(payment, profile);
     sendImage(req, res, qr);
   });
@@ -149,7 +155,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
   // image on the first ask only (the image route never reads it), then kept on the payment.
   router.get('/payments/:id/qr/text', async (req, res) => {
     const { id } = parseOr400(paymentIdParam, req.params, 'path');
-    const payment = deps.service.get(currentTerminal(res), id);
+    const payment = await deps.service.get(currentTerminal(res), id);
     const text = await deps.qr.readText(payment);
     if (text === null) throw invalidImage('holds no readable QR code');
     res.json({ text } satisfies QrTextJson);
@@ -160,7 +166,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     const terminal = currentTerminal(res);
     const { tranId } = parseOr400(tranIdParam, req.params, 'path');
     const profile = applyOverrides(terminal.displayProfile, parseProfileOverrides(req.query));
-    const code = deps.electrumQr.qr(tranId);
+    const code = await deps.electrumQr.qr(tranId);
     if (!code || code.terminalId !== terminal.id) throw new NotFoundError(`no QR code ${tranId} for terminal ${terminal.id}`);
     const qr = await deps.qr.renderText(`electrum:${tranId}`, code.qrCode, profile);
     sendImage(req, res, qr);
@@ -169,7 +175,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
   router.post('/payments/:id/cancel', async (req, res) => {
     const { id } = parseOr400(paymentIdParam, req.params, 'path');
     parseOr400(cancelBody, req.body ?? {}, 'body');
-    res.json(present(await deps.service.cancel(currentTerminal(res), id)));
+    res.json(await present(await deps.service.cancel(currentTerminal(res), id)));
   });
 
   router.post('/payments/:id/refunds', async (req, res) => {
@@ -178,20 +184,20 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
     const body = parseOr400(refundBody, req.body ?? {}, 'body');
     const { payment, refund } = await deps.service.refund(currentTerminal(res), id, { amountMinor: body.amountMinor, reason: body.reason }, key);
     if (refund.state === 'failed') {
-      res.status(409).json({ error: { code: 'refund_declined', retryable: false, message: `the refund was not made: ${refund.errorMessage ?? 'declined upstream'}` }, refund: presentRefund(refund), payment: present(payment) } satisfies RefundDeclinedJson);
+      res.status(409).json({ error: { code: 'refund_declined', retryable: false, message: `the refund was not made: ${refund.errorMessage ?? 'declined upstream'}` }, refund: presentRefund(refund), payment: await present(payment) } satisfies RefundDeclinedJson);
       return;
     }
-    res.status(refund.state === 'succeeded' ? 201 : 202).location(`/v1/refunds/${refund.id}`).json({ refund: presentRefund(refund), payment: present(payment) });
+    res.status(refund.state === 'succeeded' ? 201 : 202).location(`/v1/refunds/${refund.id}`).json({ refund: presentRefund(refund), payment: await present(payment) });
   });
 
-  router.get('/payments/:id/refunds', (req, res) => {
+  router.get('/payments/:id/refunds', async (req, res) => {
     const { id } = parseOr400(paymentIdParam, req.params, 'path');
-    res.json({ data: deps.service.refundsOf(currentTerminal(res), id).map(presentRefund), has_more: false } satisfies RefundListJson);
+    res.json({ data: (await deps.service.refundsOf(currentTerminal(res), id)).map(presentRefund), has_more: false } satisfies RefundListJson);
   });
 
-  router.get('/refunds/:id', (req, res) => {
+  router.get('/refunds/:id', async (req, res) => {
     const { id } = parseOr400(refundIdParam, req.params, 'path');
-    res.json(presentRefund(deps.service.getRefund(currentTerminal(res), id)));
+    res.json(presentRefund(await deps.service.getRefund(currentTerminal(res), id)));
   });
 
   return router;

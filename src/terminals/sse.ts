@@ -5,6 +5,8 @@ import type { PaymentRepository } from '../payments/repository.js';
 import { isFinal } from '../payments/state-machine.js';
 import type { Payment } from '../payments/types.js';
 import type { PresentPayment } from './presenter.js';
+import type { Port } from '../storage/port.js';
+import type { Logger } from '../shared/logger.js';
 import type { ShutdownEventJson, TransitionEventJson } from './response-schemas.js';
 
 /**
@@ -73,43 +75,73 @@ export function openEventStream(res: Response): void {
  * with `id:` the payment version; a client reconnecting with `Last-Event-ID` first gets the
  * changes it missed from the journal, then live ones. After a final state the stream stays
  * open with heartbeats until the client leaves, so EventSource does not reconnect in a loop.
+ * Reads are awaited one after the other (events keep their order); a read that fails ends the
+ * stream (logged), and the client resumes with `Last-Event-ID`.
+ * @example await streamPaymentEvents(req, res, payment, { payments: store.repos.payments, events, sse, present, logger })
  */
-export function streamPaymentEvents(req: Request, res: Response, payment: Payment, deps: { payments: PaymentRepository; events: PaymentEvents; sse: SseRegistry; present: PresentPayment }): void {
+export async function streamPaymentEvents(
+  req: Request,
+  res: Response,
+  payment: Payment,
+  deps: { payments: Pick<Port<PaymentRepository>, 'get' | 'stateChangesAfter'>; events: PaymentEvents; sse: SseRegistry; present: PresentPayment; logger?: Logger | undefined },
+): Promise<void> {
   const lastId = Number.parseInt(req.get('last-event-id') ?? '0', 10);
   const resumeFrom = Number.isFinite(lastId) && lastId >= 0 ? lastId : 0;
   openEventStream(res);
 
   let sentVersion = resumeFrom;
-  const send = (p: Payment) => {
-    if (p.version <= sentVersion) return;
+  let ended = false;
+  const show = async (p: Payment): Promise<void> => {
+    if (ended || p.version <= sentVersion) return;
+    const json = await deps.present(p);
+    if (ended || p.version <= sentVersion) return;
     sentVersion = p.version;
-    writeEvent(res, 'state', p.version, deps.present(p));
+    writeEvent(res, 'state', p.version, json);
   };
-  // Missed changes first (the journal holds each state change with its version)...
-  const missed = deps.payments.stateChangesAfter(payment.id, resumeFrom);
-  for (const e of missed) {
-    if (e.version === null || e.version >= payment.version) continue;
-    writeEvent(res, 'transition', e.version, { paymentId: payment.id, from: e.fromState, to: e.toState, version: e.version, at: new Date(e.at).toISOString() } satisfies TransitionEventJson);
-    sentVersion = e.version;
-  }
-  // ...then the current state, then live changes.
-  send(deps.payments.get(payment.id) ?? payment);
+  const fail = (error: unknown): void => {
+    if (ended) return;
+    deps.logger?.warn('payment event stream could not read the payment; ended (the client resumes with Last-Event-ID)', { paymentId: payment.id, error: error instanceof Error ? error.message : String(error) });
+    ended = true;
+    res.end();
+  };
+  // Live changes are queued from now on, behind the missed ones and the current state.
+  let queue: Promise<void> = (async () => {
+    // Missed changes first (the journal holds each state change with its version)...
+    const missed = await deps.payments.stateChangesAfter(payment.id, resumeFrom);
+    for (const e of missed) {
+      if (e.version === null || e.version >= payment.version) continue;
+      writeEvent(res, 'transition', e.version, { paymentId: payment.id, from: e.fromState, to: e.toState, version: e.version, at: new Date(e.at).toISOString() } satisfies TransitionEventJson);
+      sentVersion = e.version;
+    }
+    // ...then the current state, then live changes.
+    await show((await deps.payments.get(payment.id)) ?? payment);
+  })().catch(fail);
+  const send = (p: Payment): void => {
+    queue = queue.then(() => show(p)).catch(fail);
+  };
   const unsubscribe = deps.events.subscribe(payment.id, send);
   const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), deps.sse.heartbeatMs);
   deps.sse.opened();
 
   const stop = () => {
+    ended = true;
     clearInterval(heartbeat);
     unsubscribe();
     deps.sse.shuttingDown.removeEventListener('abort', onShutdown);
     deps.sse.closed();
   };
   const onShutdown = () => {
-    const current = deps.payments.get(payment.id);
-    writeEvent(res, 'shutdown', null, { reason: 'tenderbridge is restarting; reconnect with Last-Event-ID', final: current ? isFinal(current.state) : false } satisfies ShutdownEventJson);
-    res.end();
+    queue = queue
+      .then(async () => {
+        if (ended) return;
+        const current = await deps.payments.get(payment.id);
+        writeEvent(res, 'shutdown', null, { reason: 'tenderbridge is restarting; reconnect with Last-Event-ID', final: current ? isFinal(current.state) : false } satisfies ShutdownEventJson);
+        res.end();
+      })
+      .catch(fail);
   };
   res.on('close', stop);
   if (deps.sse.shuttingDown.aborted) onShutdown();
   else deps.sse.shuttingDown.addEventListener('abort', onShutdown, { once: true });
+  await queue;
 }

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { PaymentEvents } from '../payments/events.js';
 import type { PaymentRepository } from '../payments/repository.js';
+import type { Port } from '../storage/port.js';
 import type { PaymentEventRow } from '../payments/types.js';
 import type { Terminal } from '../registry/registry.js';
 import type { GroupCommit } from '../shared/db/group-commit.js';
@@ -14,8 +15,11 @@ import type { z } from 'zod';
 /** Journal entries read (and written to the socket) at a time: what a stream holds in memory at most. */
 const BATCH = 100;
 
+/** The reads a terminal's stream makes, through the storage port. */
+export type StreamReads = Pick<Port<PaymentRepository>, 'get' | 'getRefund' | 'lastSeq' | 'terminalChanges'>;
+
 export interface TerminalStreamDeps {
-  payments: PaymentRepository;
+  payments: StreamReads;
   events: PaymentEvents;
   sse: SseRegistry;
   present: PresentPayment;
@@ -31,11 +35,11 @@ export type TerminalEvent = z.input<typeof terminalEventData>;
  * else `?last_event_id=`, else null (live only).
  * @throws ValidationError when it is not a journal sequence number, or one not yet written.
  */
-export function resumePoint(req: Request, payments: Pick<PaymentRepository, 'lastSeq'>): number | null {
+export async function resumePoint(req: Request, payments: Pick<Port<PaymentRepository>, 'lastSeq'>): Promise<number | null> {
   const query = parseOr400(terminalEventsQuery, req.query, 'query');
   const header = parseOr400(lastEventIdHeader, req.get('last-event-id'), 'header', 'Last-Event-ID');
   const from = header ?? query.last_event_id ?? null;
-  const last = payments.lastSeq();
+  const last = await payments.lastSeq();
   if (from !== null && from > last) {
     throw new ValidationError(`${header === undefined ? 'query parameter last_event_id' : 'header Last-Event-ID'}: ${from} is after the newest event (${last}); was the database restored? reconnect without it`, { details: { lastEventId: last } });
   }
@@ -45,14 +49,14 @@ export function resumePoint(req: Request, payments: Pick<PaymentRepository, 'las
 /**
  * The event a journal entry of the terminal's payments shows, with the payment (and refund) as
  * they are now: what the stream writes as `data:`, and what a webhook POSTs.
- * @example terminalEventOf(row, { payments, present }) // { seq: 42, type: 'payment.state_changed', from: 'awaiting_customer', to: 'approved', payment: {…}, … }
+ * @example await terminalEventOf(row, { payments: store.repos.payments, present }) // { seq: 42, type: 'payment.state_changed', from: 'awaiting_customer', to: 'approved', payment: {…}, … }
  */
-export function terminalEventOf(row: PaymentEventRow, deps: { payments: Pick<PaymentRepository, 'get' | 'getRefund'>; present: PresentPayment }): TerminalEvent {
+export async function terminalEventOf(row: PaymentEventRow, deps: { payments: Pick<Port<PaymentRepository>, 'get' | 'getRefund'>; present: PresentPayment }): Promise<TerminalEvent> {
   const paymentId = row.paymentId as string;
-  const payment = deps.payments.get(paymentId);
-  const base = { seq: row.seq, at: new Date(row.at).toISOString(), paymentId, merchantReference: payment?.merchantReference ?? '', payment: payment ? deps.present(payment) : null };
+  const payment = await deps.payments.get(paymentId);
+  const base = { seq: row.seq, at: new Date(row.at).toISOString(), paymentId, merchantReference: payment?.merchantReference ?? '', payment: payment ? await deps.present(payment) : null };
   if (row.kind === 'state_changed') return { ...base, type: 'payment.state_changed', from: row.fromState, to: row.toState ?? undefined, version: row.version ?? undefined };
-  const refund = deps.payments.getRefund(String(row.detail?.['refundId'] ?? ''));
+  const refund = await deps.payments.getRefund(String(row.detail?.['refundId'] ?? ''));
   const type = row.kind === 'refund_requested' ? 'refund.requested' : row.kind === 'refund_settled' ? 'refund.succeeded' : 'refund.failed';
   return { ...base, type, refund: refund ? presentRefund(refund) : null };
 }
@@ -86,6 +90,24 @@ export function streamTerminalEvents(res: Response, terminal: Terminal, resumeFr
       res.on('close', done);
     });
 
+  // Writes of an open batch are visible on this connection before they are durable: wait for their commit.
+  const committed = async (): Promise<void> => {
+    while (deps.durable?.pending && !closed) await deps.durable.settled().catch(() => undefined);
+  };
+  /**
+   * The event of `row`, held until what it shows is durable (its reads are awaited, and a batch
+   * may open meanwhile); read again when that batch rolled back. Null once the stream closed.
+   */
+  const durableEvent = async (row: PaymentEventRow): Promise<TerminalEvent | null> => {
+    for (;;) {
+      await committed();
+      if (closed) return null;
+      const event = await terminalEventOf(row, deps);
+      if (!deps.durable?.pending) return event;
+      if (await deps.durable.settled().then(() => true, () => false)) return event;
+    }
+  };
+
   const pump = async (): Promise<void> => {
     if (running) {
       again = true;
@@ -97,20 +119,18 @@ export function streamTerminalEvents(res: Response, terminal: Terminal, resumeFr
         again = false;
         let rows: PaymentEventRow[];
         do {
-          // Writes of an open batch are visible on this connection before they are durable: wait for their commit.
-          while (deps.durable?.pending && !closed) await deps.durable.settled().catch(() => undefined);
+          await committed();
           if (closed) return;
           // Up to the newest entry now, so that the cursor passes every entry read, this terminal's or not:
           // an idle terminal's stream never scans the same entries of the others twice.
-          const upto = deps.payments.lastSeq();
+          const upto = await deps.payments.lastSeq();
           cursor ??= upto;
-          rows = deps.payments.terminalChanges(terminal.id, cursor, upto, BATCH);
+          rows = await deps.payments.terminalChanges(terminal.id, cursor, upto, BATCH);
           for (const row of rows) {
             // (A wait for the socket may have let a new batch open: the payment shown must be committed too.)
-            while (deps.durable?.pending && !closed) await deps.durable.settled().catch(() => undefined);
-            if (closed) return;
+            const event = await durableEvent(row);
+            if (event === null || closed) return;
             cursor = row.seq;
-            const event = terminalEventOf(row, deps);
             if (!writeEvent(res, event.type, row.seq, event) && !closed) await drained();
           }
           if (rows.length < BATCH) cursor = upto;

@@ -32,10 +32,10 @@ export function consoleApi(deps: WebDeps & { sessions: SessionStore }): Router {
   });
   router.use(express.json({ limit: '16kb', strict: true }));
 
-  function listPayments(q: PaymentListQuery) {
+  async function listPayments(q: PaymentListQuery) {
     const limit = q.limit ?? 100;
     const narrowedInMemory = q.provider !== undefined || q.state === 'open';
-    const rows = deps.payments.list({
+    const rows = await deps.payments.list({
       state: q.state === 'open' ? undefined : q.state,
       storeId: q.store,
       terminalId: q.terminal,
@@ -54,27 +54,29 @@ export function consoleApi(deps: WebDeps & { sessions: SessionStore }): Router {
 
   router.get('/events', (req, res) => streamConsoleEvents(req, res, deps));
 
-  router.get('/payments', (req, res) => {
+  router.get('/payments', async (req, res) => {
     const q = parseOr400(paymentListQuery, req.query, 'query');
-    res.json({ payments: listPayments(q).map((p) => consolePayment(p, deps.detail(p))) });
+    const payments = await listPayments(q);
+    res.json({ payments: await Promise.all(payments.map(async (p) => consolePayment(p, await deps.detail(p)))) });
   });
 
-  router.get('/payments.csv', (req, res) => {
+  router.get('/payments.csv', async (req, res) => {
     const q = parseOr400(paymentListQuery, req.query, 'query');
-    const rows = listPayments({ ...q, limit: q.limit ?? 500 }).map((p) => [p.createdAt ? new Date(p.createdAt).toISOString() : '', p.id, p.provider, p.storeId, p.terminalId, p.merchantReference, p.amountMinor, p.currency, p.state, p.refundedMinor, p.attention ?? '', p.upstreamOrderNumber ?? '']);
+    const rows = (await listPayments({ ...q, limit: q.limit ?? 500 })).map((p) => [p.createdAt ? new Date(p.createdAt).toISOString() : '', p.id, p.provider, p.storeId, p.terminalId, p.merchantReference, p.amountMinor, p.currency, p.state, p.refundedMinor, p.attention ?? '', p.upstreamOrderNumber ?? '']);
     const csv = toCsv(rows, ['created_at', 'id', 'provider', 'store', 'terminal', 'merchant_reference', 'amount_minor', 'currency', 'state', 'refunded_minor', 'attention', 'order_number']);
     res.type('text/csv').attachment(`payments-${localDate(deps.clock())}.csv`).send(csv);
   });
 
-  router.get('/payments/:id', (req, res) => {
+  router.get('/payments/:id', async (req, res) => {
     const { id } = parseOr400(paymentIdParam, req.params, 'path');
-    const payment = deps.payments.get(id);
+    const payment = await deps.payments.get(id);
     if (!payment) throw new NotFoundError(`no payment ${id}`);
+    const [detail, events, refunds, outbox] = await Promise.all([deps.detail(payment), deps.payments.events(id), deps.payments.refundsOf(id), deps.outbox.ofPayment(id)]);
     res.json({
-      payment: consolePayment(payment, deps.detail(payment)),
-      events: deps.payments.events(id).map(consoleEvent),
-      refunds: deps.payments.refundsOf(id).map(consoleRefund),
-      outbox: deps.outbox.ofPayment(id).map(consoleOutboxItem),
+      payment: consolePayment(payment, detail),
+      events: events.map(consoleEvent),
+      refunds: refunds.map(consoleRefund),
+      outbox: outbox.map(consoleOutboxItem),
     });
   });
 
@@ -84,31 +86,32 @@ export function consoleApi(deps: WebDeps & { sessions: SessionStore }): Router {
     const by = currentOperator(res);
     const outcome = await deps.operator.resolve(id, { action: body.action, by, reason: body.reason });
     deps.logger.info('operator resolved a payment', { paymentId: id, action: body.action, result: outcome.result, operator: by });
-    res.json({ action: outcome.action, result: outcome.result, payment: consolePayment(outcome.payment, deps.detail(outcome.payment)), refund: outcome.refund ? consoleRefund(outcome.refund) : null });
+    res.json({ action: outcome.action, result: outcome.result, payment: consolePayment(outcome.payment, await deps.detail(outcome.payment)), refund: outcome.refund ? consoleRefund(outcome.refund) : null });
   });
 
-  router.get('/outbox', (req, res) => {
+  router.get('/outbox', async (req, res) => {
     const q = parseOr400(outboxQuery, req.query, 'query');
     const states = q.state ? [q.state] : (['dead', 'pending'] as const);
-    res.json({ items: states.flatMap((s) => deps.outbox.list(s, q.limit ?? 100)).map(consoleOutboxItem), stats: deps.outbox.stats() });
+    const [lists, stats] = await Promise.all([Promise.all(states.map((s) => deps.outbox.list(s, q.limit ?? 100))), deps.outbox.stats()]);
+    res.json({ items: lists.flat().map(consoleOutboxItem), stats });
   });
 
-  router.post('/outbox/:id/retry', (req, res) => {
+  router.post('/outbox/:id/retry', async (req, res) => {
     const { id } = parseOr400(outboxIdParam, req.params, 'path');
-    const item = deps.outbox.get(id);
+    const item = await deps.outbox.get(id);
     if (!item) throw new NotFoundError(`no outbox item ${id}`);
-    if (!deps.outbox.revive(id, deps.clock())) throw new ConflictError('not_dead', `outbox item ${id} is ${item.state}: only dead letters can be retried`);
+    if (!(await deps.outbox.revive(id, deps.clock()))) throw new ConflictError('not_dead', `outbox item ${id} is ${item.state}: only dead letters can be retried`);
     deps.logger.info('operator retried a dead letter', { outboxId: id, kind: item.kind, operator: currentOperator(res) });
     deps.kickOutbox();
-    res.json({ item: consoleOutboxItem(deps.outbox.get(id) ?? item) });
+    res.json({ item: consoleOutboxItem((await deps.outbox.get(id)) ?? item) });
   });
 
   router.get('/overview', async (_req, res) => {
     const now = deps.clock();
-    const outbox = deps.outbox.stats();
+    const [outbox, counts] = await Promise.all([deps.outbox.stats(), deps.payments.counts()]);
     const oldestAgeSeconds = outbox.oldestPendingAt === null ? 0 : Math.round((now - outbox.oldestPendingAt) / 1000);
     // Counted by index: reading the newest 1,000 rows cost seconds on a big file and missed older open ones.
-    const { open, attention } = deps.payments.counts();
+    const { open, attention } = counts;
     const metrics = sumMetrics((await deps.metrics.render()).body, METRICS);
     const problems = [
       ...(outbox.dead > 0 ? [`${outbox.dead} dead letter(s) in the outbox`] : []),

@@ -9,15 +9,18 @@ import type { ProviderDetail } from '../terminals/presenter.js';
 import type { SseRegistry } from '../terminals/sse.js';
 import type { Config } from '../shared/config/load.js';
 import type { Db } from '../shared/db/open.js';
+import type { Port } from '../storage/port.js';
 import type { Logger } from '../shared/logger.js';
 
 /** What the web pages and the console API may use; built by the daemon. */
 export interface WebDeps {
+  /** The end-of-day figures read here still (their PostgreSQL version comes later). */
   db: Db;
   config: Config;
   registry: Registry;
-  payments: PaymentRepository;
-  outbox: OutboxRepository;
+  /** The payments and the outbox, through the storage port. */
+  payments: Port<PaymentRepository>;
+  outbox: Port<OutboxRepository>;
   events: PaymentEvents;
   /** Open streams, ended at shutdown (the console's live feed is one). */
   sse: SseRegistry;

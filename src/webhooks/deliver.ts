@@ -2,6 +2,7 @@ import { request, type Dispatcher } from 'undici';
 import type { DeliveryOutcome } from '../outbox/deliverer.js';
 import type { OutboxItem } from '../outbox/repository.js';
 import type { PaymentRepository } from '../payments/repository.js';
+import type { Port } from '../storage/port.js';
 import type { WebhookEndpoint } from '../shared/config/load.js';
 import type { Logger } from '../shared/logger.js';
 import { urlProblem, type EgressPolicy } from '../shared/net/egress-policy.js';
@@ -13,7 +14,8 @@ import { SIGNATURE_HEADER, signatureHeader } from './signature.js';
 
 export interface WebhookDeliveryDeps {
   endpoints: readonly WebhookEndpoint[];
-  payments: Pick<PaymentRepository, 'get' | 'getRefund' | 'events'>;
+  /** The journal and the payments, through the storage port. */
+  payments: Pick<Port<PaymentRepository>, 'get' | 'getRefund' | 'events'>;
   present: PresentPayment;
   /** Where endpoints may be (`webhooks.network`). */
   network: EgressPolicy;
@@ -33,7 +35,7 @@ export interface WebhookDeliveryDeps {
  * status, a timeout or a network failure is retried with the outbox's backoff; an address the
  * egress policy refuses, an endpoint no longer configured or an event purged are permanent
  * (a dead letter an operator may retry once config is mended).
- * @example const webhooks = createWebhookDelivery({ endpoints, payments, present, network: { key: 'webhooks.network' }, timeoutMs: 10_000, logger, clock, beforeSend: () => group.settled() });
+ * @example const webhooks = createWebhookDelivery({ endpoints, payments: store.repos.payments, present: presenterOf(detail, store.repos.payments), network: { key: 'webhooks.network' }, timeoutMs: 10_000, logger, clock, beforeSend: () => group.settled() });
  */
 export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
   const byId = new Map(deps.endpoints.map((e) => [e.id, e]));
@@ -49,9 +51,9 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
     const seq = Number(item.payload['seq']);
     const endpoint = byId.get(endpointId);
     if (!endpoint) throw new Error(`webhook endpoint "${endpointId}" is no longer in webhooks.endpoints; add it back and retry, or leave this dead letter`);
-    const row = item.paymentId === null ? undefined : deps.payments.events(item.paymentId, seq - 1)[0];
+    const row = item.paymentId === null ? undefined : (await deps.payments.events(item.paymentId, seq - 1))[0];
     if (row?.seq !== seq) throw new Error(`webhook ${endpointId}: journal entry ${seq} of payment ${item.paymentId} is gone (purged)`);
-    const event = terminalEventOf(row, deps);
+    const event = await terminalEventOf(row, deps);
     const body = JSON.stringify(event);
     await deps.beforeSend();
     const started = Date.now();

@@ -240,9 +240,9 @@ describe('webhook config and egress policy', () => {
     const deliver = createWebhookDelivery({
       endpoints: [{ id: 'sneaky', url: 'https://localhost:9/hook', secret: SECRET_TILL }],
       payments: {
-        get: () => null,
-        getRefund: () => null,
-        events: () => [{ seq: 7, paymentId: 'b3f1d9a6-1f1e-4a53-9c4b-8d1f0f6f6f6f', at: Date.now(), kind: 'state_changed', actor: 'test', fromState: 'created', toState: 'approved', version: 2, detail: null, rawBody: null }],
+        get: () => Promise.resolve(null),
+        getRefund: () => Promise.resolve(null),
+        events: async () => [{ seq: 7, paymentId: 'b3f1d9a6-1f1e-4a53-9c4b-8d1f0f6f6f6f', at: Date.now(), kind: 'state_changed', actor: 'test', fromState: 'created', toState: 'approved', version: 2, detail: null, rawBody: null }],
       },
       present: () => {
         throw new Error('not called');
