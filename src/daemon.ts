@@ -41,6 +41,7 @@ import type { Config } from './shared/config/load.js';
 import { providersFromConfig } from './providers-from-config.js';
 import { watchCommits } from './shared/db/commit-watch.js';
 import { createGroupCommit } from './shared/db/group-commit.js';
+import type { Store } from './storage/port.js';
 import { sqliteStore } from './storage/sqlite-store.js';
 import { integrityProblems, openDatabase, type Db } from './shared/db/open.js';
 import { upgradeDatabase } from './shared/db/upgrade.js';
@@ -74,6 +75,11 @@ export interface DaemonOptions {
    * The crash suite's hook (main.ts kills the process here); unset, nothing is counted.
    */
   onCommitted?: (count: number) => void;
+  /**
+   * Wraps the storage port the daemon reaches the payments, the outbox and Electrum through
+   * (tests: a port whose answers arrive a turn later, as a networked database's would).
+   */
+  wrapStore?: (store: Store) => Store;
 }
 
 /**
@@ -141,7 +147,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const waiters = createScanWaiters();
   const electrumRepo = createElectrumRepository(db);
   // The payments core, the outbox and Electrum reach the database through the storage port.
-  const store = sqliteStore(group, { payments, outbox, electrum: electrumRepo });
+  const sqlite = sqliteStore(group, { payments, outbox, electrum: electrumRepo });
+  const store = options.wrapStore ? options.wrapStore(sqlite) : sqlite;
   const { providers, partpay: partpayProvider, partnerClient } = providersFromConfig(config, { partpay, registry, electrumRepos: store.repos.electrum, waiters, beforeSend: () => group.settled(), logger, clock, dispatcher: options.dispatcher });
   const detail = (p: Payment) => providers.of(p).describe(p);
   const core = createPaymentsCore({ store, events, providers, logger: logger.child({ component: 'payments' }), clock, newId, lateApproval: config.payments.lateApproval, onOutbox, onFinal });

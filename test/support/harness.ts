@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { createDaemon, type Daemon } from '../../src/daemon.js';
 import type { QrPool } from '../../src/qr/qr-pool.js';
 import type { BuildInfo } from '../../src/ops/build-info.js';
+import type { Store } from '../../src/storage/port.js';
 import { parseConfig } from '../../src/shared/config/load.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createElectrumPartnerSimulator, type ElectrumPartnerSimulator } from '../../src/simulator/electrum-partner/index.js';
@@ -51,6 +52,8 @@ export interface HarnessOptions {
   build?: BuildInfo;
   /** The daemon's QR worker pool (to watch it); default its own. */
   qrPool?: QrPool;
+  /** Wraps the daemon's storage port (see `DaemonOptions.wrapStore`). */
+  wrapStore?: (store: Store) => Store;
 }
 
 /**
@@ -197,7 +200,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logger = createLogger({ level: 'debug', stream });
   let clockOffset = 0;
   const clock = () => Date.now() + clockOffset;
-  const daemonOptions = { logger, clock, ...(options.build ? { build: options.build } : {}), ...(options.qrPool ? { qrPool: options.qrPool } : {}) };
+  const daemonOptions = { logger, clock, ...(options.build ? { build: options.build } : {}), ...(options.qrPool ? { qrPool: options.qrPool } : {}), ...(options.wrapStore ? { wrapStore: options.wrapStore } : {}) };
   let daemon = createDaemon(config, daemonOptions);
   watchContract(daemon.app);
   const url = await daemon.start();
