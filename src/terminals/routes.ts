@@ -109,7 +109,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
   router.get('/events', async (req, res) => {
     const terminal = currentTerminal(res);
     const from = await resumePoint(req, deps.payments);
-    streamTerminalEvents(res, terminal, from, { payments: deps.payments, events: deps.events, sse: deps.sse, present, durable: deps.durable });
+    streamTerminalEvents(res, terminal, from, { payments: deps.payments, events: deps.events, sse: deps.sse, present, durable: deps.durable, logger: deps.logger });
   });
 
   router.get('/payments/:id', async (req, res) => {

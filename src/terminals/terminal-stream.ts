@@ -5,6 +5,7 @@ import type { Port } from '../storage/port.js';
 import type { PaymentEventRow } from '../payments/types.js';
 import type { Terminal } from '../registry/registry.js';
 import type { GroupCommit } from '../shared/db/group-commit.js';
+import type { Logger } from '../shared/logger.js';
 import { ValidationError } from '../shared/errors.js';
 import { parseOr400 } from '../shared/http/validate.js';
 import { presentRefund, type PresentPayment } from './presenter.js';
@@ -25,6 +26,8 @@ export interface TerminalStreamDeps {
   present: PresentPayment;
   /** The database's group commit: the stream reads only committed writes (a batch may still roll back). */
   durable?: Pick<GroupCommit, 'pending' | 'settled'> | undefined;
+  /** Where a stream that could not read says so. */
+  logger?: Logger | undefined;
 }
 
 /** One event as `GET /v1/events` sends it (and a webhook POSTs it). */
@@ -136,9 +139,12 @@ export function streamTerminalEvents(res: Response, terminal: Terminal, resumeFr
           if (rows.length < BATCH) cursor = upto;
         } while (rows.length === BATCH && !closed);
       } while (again && !closed);
-    } catch {
+    } catch (error) {
       // The journal could not be read (storage failing): end the stream; the client resumes from its last id.
-      if (!closed) res.end();
+      if (!closed) {
+        deps.logger?.warn('terminal event stream could not read the journal; ended (the client resumes with Last-Event-ID)', { terminalId: terminal.id, lastEventId: cursor, error: error instanceof Error ? error.message : String(error) });
+        res.end();
+      }
     } finally {
       running = false;
     }

@@ -14,6 +14,8 @@ import { operatorAuth, OPERATOR } from '../web/support.js';
 
 /** Every call made through `store.repos` (outside a transaction), as `payments.get`. */
 const calls: string[] = [];
+/** Calls that fail (after their turn), as a database gone away would. */
+const failing = new Set<string>();
 
 function later<T extends object>(family: string, repo: Port<T>): Port<T> {
   const out: Record<string, unknown> = {};
@@ -21,6 +23,7 @@ function later<T extends object>(family: string, repo: Port<T>): Port<T> {
     out[name] = async (...args: unknown[]) => {
       calls.push(`${family}.${name}`);
       await new Promise((resolve) => setImmediate(resolve));
+      if (failing.has(`${family}.${name}`)) throw Object.assign(new Error('the database went away (test)'), { code: 'ECONNRESET' });
       return fn(...args);
     };
   }
@@ -146,5 +149,30 @@ describe('the daemon over a storage port that answers later', () => {
     await h.daemon.deliverer.run();
     const last = await eventually(() => delivered.find((d) => d.paymentId === p.id && d.payment?.state === 'partially_refunded'));
     expect(last?.payment).toMatchObject({ id: p.id, partpay: { orderId: p.partpay?.orderId }, refunds: [expect.objectContaining({ amountMinor: 300 })] });
+  });
+
+  it('ends a stream whose read fails, logged, and the daemon carries on', async () => {
+    const p = (await v1('/payments', { amountMinor: 1700, currency: 'NZD', merchantReference: `FAIL-${Date.now()}` })).body;
+    const logged = (what: string) => h.logs.some((line) => line.includes(what));
+    try {
+      failing.add('payments.stateChangesAfter');
+      const paymentStream = await openSse(`${h.url}/v1/payments/${p.id}/events`, h.auth());
+      expect(paymentStream.status).toBe(200);
+      await paymentStream.ended;
+      expect(paymentStream.events).toEqual([]);
+      expect(logged('payment event stream could not read the payment')).toBe(true);
+
+      failing.add('payments.terminalChanges');
+      const stream = await openSse(`${h.url}/v1/events`, h.auth());
+      expect(stream.status).toBe(200);
+      await stream.ended;
+      expect(logged('terminal event stream could not read the journal')).toBe(true);
+    } finally {
+      failing.clear();
+    }
+    // The next stream reads again.
+    const again = await openSse<Payment>(`${h.url}/v1/payments/${p.id}/events`, h.auth());
+    await again.until((events) => events.some((e) => e.event === 'state' && e.data.id === p.id));
+    again.close();
   });
 });
