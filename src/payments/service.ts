@@ -140,23 +140,32 @@ export function createPaymentService(deps: PaymentServiceDeps) {
 
     /** Resolves when the payment's version passes `afterVersion`, or with the current payment at timeout/abort. */
     async waitForChange(terminal: Terminal, id: string, afterVersion: number, timeoutMs: number, signal: AbortSignal): Promise<Payment> {
-      const current = await owned(terminal, id);
-      if (current.version > afterVersion || timeoutMs <= 0 || signal.aborted) return current;
-      return new Promise<Payment>((resolve) => {
-        const done = (p?: Payment) => {
-          unsubscribe();
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-          // At timeout or abort: the payment as it is now (a failed read rejects the wait).
-          resolve(p ?? payments.get(id).then((now) => now ?? current));
-        };
-        const onAbort = () => done();
-        const unsubscribe = deps.events.subscribe(id, (p) => {
-          if (p.version > afterVersion) done(p);
-        });
-        const timer = setTimeout(done, timeoutMs);
-        signal.addEventListener('abort', onAbort, { once: true });
+      // Listening before the read: a change committed while the read is under way still ends the wait.
+      const seen: { change: Payment | null; wake: () => void } = { change: null, wake: () => undefined };
+      const unsubscribe = deps.events.subscribe(id, (p) => {
+        if (p.version <= afterVersion) return;
+        seen.change = p;
+        seen.wake();
       });
+      try {
+        const current = await owned(terminal, id);
+        if (current.version > afterVersion || timeoutMs <= 0 || signal.aborted) return current;
+        if (seen.change) return seen.change;
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+          };
+          const timer = setTimeout(done, timeoutMs);
+          seen.wake = done;
+          signal.addEventListener('abort', done, { once: true });
+        });
+        // Else at timeout or abort: the payment as it is now.
+        return seen.change ?? (await payments.get(id)) ?? current;
+      } finally {
+        unsubscribe();
+      }
     },
 
     /**

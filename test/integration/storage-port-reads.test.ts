@@ -16,12 +16,22 @@ import { operatorAuth, OPERATOR } from '../web/support.js';
 const calls: string[] = [];
 /** Calls that fail (after their turn), as a database gone away would. */
 const failing = new Set<string>();
+/** One call (of `call` on `id`, after `skip` others) made at once but answered only once `until` resolves: a change may commit meanwhile. */
+let hold: { call: string; id: string; skip: number; held: boolean; until: Promise<void> } | null = null;
 
 function later<T extends object>(family: string, repo: Port<T>): Port<T> {
   const out: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(repo as Record<string, (...args: unknown[]) => Promise<unknown>>)) {
     out[name] = async (...args: unknown[]) => {
       calls.push(`${family}.${name}`);
+      const held = hold;
+      if (held?.call === `${family}.${name}` && held.id === args[0] && held.skip-- === 0) {
+        hold = null;
+        const value = await fn(...args);
+        held.held = true;
+        await held.until;
+        return value;
+      }
       await new Promise((resolve) => setImmediate(resolve));
       if (failing.has(`${family}.${name}`)) throw Object.assign(new Error('the database went away (test)'), { code: 'ECONNRESET' });
       return fn(...args);
@@ -174,5 +184,36 @@ describe('the daemon over a storage port that answers later', () => {
     const again = await openSse<Payment>(`${h.url}/v1/payments/${p.id}/events`, h.auth());
     await again.until((events) => events.some((e) => e.event === 'state' && e.data.id === p.id));
     again.close();
+  });
+
+  it('wakes a long-poll with a change committed while its read was on its way', async () => {
+    const p = (await v1('/payments', { amountMinor: 1600, currency: 'NZD', merchantReference: `RACE-${Date.now()}` }, { ...h.auth(2) })).body;
+    expect(p.state).toBe('awaiting_customer');
+    let release = (): void => undefined;
+    // The route reads the payment, then the wait reads it again: that second answer is held.
+    const armed = { call: 'payments.get', id: p.id, skip: 1, held: false, until: new Promise<void>((resolve) => (release = resolve)) };
+    hold = armed;
+    const poll = v1(`/payments/${p.id}?wait=5&version=${p.version}`, undefined, h.auth(2));
+    await eventually(() => armed.held);
+    // Approved, committed and told while the wait's answer, read before, is on its way.
+    const told = new Promise<void>((resolve) => {
+      const unsubscribe = h.daemon.events.subscribe(p.id, (now) => {
+        if (now.state !== 'approved') return;
+        unsubscribe();
+        resolve();
+      });
+    });
+    await h.sim.approve(p.partpay?.orderId as string);
+    await told;
+    // From now on the payment cannot be read: only the event the wait heard can answer it.
+    failing.add('payments.get');
+    try {
+      release();
+      const res = await poll;
+      expect(res.status, res.text).toBe(200);
+      expect(res.body).toMatchObject({ id: p.id, state: 'approved' });
+    } finally {
+      failing.clear();
+    }
   });
 });
