@@ -14,10 +14,11 @@ function newest(dir) {
 }
 
 const marker = 'dist/main.js';
-const stale = !existsSync(marker) || newest('src') > statSync(marker).mtimeMs || statSync('package.json').mtimeMs > statSync(marker).mtimeMs;
+const stale = !existsSync(marker) || Math.max(newest('src'), newest('clients/typescript/src')) > statSync(marker).mtimeMs || statSync('package.json').mtimeMs > statSync(marker).mtimeMs;
 if (stale) {
   console.error('building tenderbridge (dist/ is missing or out of date)...');
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   execFileSync(process.execPath, ['scripts/build-info.mjs'], { stdio: 'inherit' });
   execFileSync(process.execPath, ['scripts/build-docs.mjs'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['scripts/build-browser.mjs'], { stdio: 'inherit' });
 }

@@ -60,6 +60,7 @@ try {
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', at(`${APP}/dist`)]);
   run(process.execPath, [join(root, 'scripts/build-info.mjs'), at(`${APP}/dist`)]);
   run(process.execPath, [join(root, 'scripts/build-docs.mjs'), at(`${APP}/dist`)]);
+  run(process.execPath, [join(root, 'scripts/build-browser.mjs'), at(`${APP}/dist`)]);
   put(`${APP}/bin/tenderbridge.js`, readFileSync(join(root, 'bin/tenderbridge.js')), 0o755);
   // What Node reads of package.json at run time ("type": "module") and what --version prints.
   put(`${APP}/package.json`, `${JSON.stringify({ name: pkg.name, version, description: pkg.description, license: pkg.license, private: true, type: pkg.type, engines: pkg.engines, dependencies: pkg.dependencies }, null, 2)}\n`);

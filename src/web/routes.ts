@@ -3,7 +3,7 @@ import express, { type Router } from 'express';
 import { currencyExponent } from '../shared/currency.js';
 import { consoleApp } from './client/console-app.js';
 import { loginApp } from './client/login-app.js';
-import { terminalApp } from './client/terminal-app.js';
+import { terminalScript } from './browser-bundle.js';
 import { consoleApi } from './console-api.js';
 import { docsRoutes } from './docs-routes.js';
 import { terminalPageSettings } from './demo-settings.js';
@@ -16,6 +16,7 @@ import { FAVICON_SVG } from './pages/favicon.js';
 import { APP_CSS } from './pages/styles.js';
 import { terminalPage } from './pages/terminal-page.js';
 import { createSessionStore } from './sessions.js';
+import { ServiceUnavailableError } from '../shared/errors.js';
 
 /** A browser script from a self-contained function (type-checked TS; its compiled source is sent). */
 const script = (fn: () => void): string => `(${fn.toString()})();\n`;
@@ -30,7 +31,7 @@ const script = (fn: () => void): string => `(${fn.toString()})();\n`;
 export function webRoutes(deps: WebDeps): Router {
   const router = express.Router();
   const terminalHtml = terminalPage(terminalPageSettings(deps.config));
-  const terminalJs = script(terminalApp);
+  const terminalJs = terminalScript();
   const consoleJs = script(consoleApp);
   const loginJs = script(loginApp);
   const operators = deps.config.ops.operators;
@@ -46,7 +47,10 @@ export function webRoutes(deps: WebDeps): Router {
   router.use(['/terminal', '/console'], pageHeaders);
   router.get('/terminal', (_req, res) => void res.type('html').send(terminalHtml));
   router.get('/terminal/assets/app.css', (_req, res) => void res.type('css').send(APP_CSS));
-  router.get('/terminal/assets/terminal.js', (_req, res) => void res.type('js').send(terminalJs));
+  router.get('/terminal/assets/terminal.js', (_req, res) => {
+    if (terminalJs === null) throw new ServiceUnavailableError('the virtual terminal script was not built: run npm run build');
+    res.type('js').send(terminalJs);
+  });
 
   router.get('/console/assets/login.js', (_req, res) => void res.type('js').send(loginJs));
   router.use(loginRoutes({ config: deps.config, sessions, logger: deps.logger }));

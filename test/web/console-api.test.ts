@@ -67,7 +67,10 @@ describe('pages', () => {
     expect(html).not.toMatch(/<script>(?!<)/);
     const js = await fetch(`${h.url}/terminal/assets/terminal.js`);
     expect(js.headers.get('content-type')).toMatch(/javascript/);
-    expect(await js.text()).toMatch(/^\(function terminalApp\(\)/);
+    // The virtual terminal bundled with the typed client (clients/typescript), which it calls /v1 through.
+    const source = await js.text();
+    expect(source).toContain('Idempotency-Key');
+    expect(source).not.toMatch(/\bfrom\s*["']|require\(|node:/);
   });
 });
 

@@ -1,8 +1,10 @@
+import { createClient, isTenderbridgeError, newIdempotencyKey, type Payment, type TenderbridgeClient } from '../../../clients/typescript/src/index.js';
+
 /**
- * The virtual terminal's browser code. It runs in the page, not in Node: the server sends
- * `terminalApp.toString()` as a script, so this function must be self-contained (no imports,
- * no outer variables). Written in TypeScript so it is type-checked against the DOM.
- * It talks only to the public APIs, the way a POS developer's code would.
+ * The virtual terminal's browser code. It runs in the page, not in Node: bundled with the typed
+ * client (clients/typescript) into /terminal/assets/terminal.js (src/web/browser-bundle.ts).
+ * It talks only to the public APIs, the way a POS developer's code would: /v1 through the
+ * typed client, /qr/v1 (Electrum's interface, which the client does not cover) with fetch.
  */
 export function terminalApp(): void {
   interface Settings {
@@ -16,22 +18,11 @@ export function terminalApp(): void {
     /** ISO 4217 minor-unit digits of `currency` (NZD 2, JPY 0, BHD 3), as the server reads amounts. */
     currencyDigits: number;
   }
-  interface PaymentJson {
-    id: string;
-    state: string;
-    version: number;
-    final: boolean;
-    paid: boolean;
-    amountMinor: number;
-    currency: string;
-    refundedMinor: number;
-    partpay: { orderId: string; orderNumber: string | null } | null;
-    qr: { imageUrl: string; textUrl: string; text: string | null } | null;
-    attention: string | null;
-  }
   interface Sale {
     flow: 'partpay' | 'electrum';
     key: string;
+    /** The typed client with this sale's terminal key. */
+    tb: TenderbridgeClient;
     amountMinor: number;
     reference: string;
     paymentId: string | null;
@@ -80,8 +71,8 @@ export function terminalApp(): void {
   const links = $('customer-links');
   let sale: Sale | null = null;
   let qrObjectUrl: string | null = null;
-  /** Where the shown PartPay code's text can be read, until someone opens "QR code text". */
-  let qrTextOffer: { url: string; key: string } | null = null;
+  /** Reads the shown PartPay code's text, until someone opens "QR code text". */
+  let qrTextOffer: (() => Promise<string>) | null = null;
 
   $('currency-label').textContent = settings.currency;
   const digits = settings.currencyDigits;
@@ -124,14 +115,7 @@ export function terminalApp(): void {
     const pad = (n: number) => String(n).padStart(2, '0');
     return `SALE-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
   }
-  /** A v4 UUID; crypto.randomUUID needs a secure context, which a terminal on the store LAN over http is not. */
-  function uuid(): string {
-    const b = crypto.getRandomValues(new Uint8Array(16));
-    b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
-    b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
-    const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-  }
+  const uuid = newIdempotencyKey;
   /** Minor units as a decimal with the currency's digits: 1995 is "19.95" in NZD, "1995" in JPY. */
   function decimal(minor: number): string {
     const text = String(minor).padStart(digits + 1, '0');
@@ -155,8 +139,18 @@ export function terminalApp(): void {
     formError.hidden = text === null;
     formError.textContent = text ?? '';
   }
-  function bearer(key: string): Record<string, string> {
-    return { Authorization: `Bearer ${key}` };
+  /** The typed client for `key`; its retries show in the log. */
+  function clientFor(key: string): TenderbridgeClient {
+    return createClient({ baseUrl: '', terminalKey: key, onRetry: (r) => log(`${r.operation}: ${r.error.code}, retry ${r.attempt} in ${r.delayMs} ms`) });
+  }
+  /** What a failed /v1 call says, for the display. */
+  function failure(err: unknown): string {
+    if (isTenderbridgeError(err)) return `${err.message} (${err.code})`;
+    return err instanceof Error ? err.message : String(err);
+  }
+  /** The status of a failed /v1 call, for the log. */
+  function statusOf(err: unknown): string {
+    return isTenderbridgeError(err) ? String(err.status || err.code) : 'failed';
   }
   function basic(): Record<string, string> {
     return { Authorization: `Basic ${btoa(`${posId.value}:${posPassword.value}`)}` };
@@ -184,28 +178,25 @@ export function terminalApp(): void {
       return null;
     }
     try {
-      const res = await fetch('/v1/terminal', { headers: bearer(keyInput.value) });
-      const body = await json(res);
-      if (!res.ok) {
-        info.textContent = `Key not accepted: ${errorText(body, res.status)}`;
-        return null;
-      }
-      info.textContent = `Terminal ${String(body['id'])} in store ${String(body['storeId'])}`;
-      return { id: String(body['id']), storeId: String(body['storeId']) };
-    } catch {
-      info.textContent = 'tenderbridge is not reachable';
+      const terminal = await clientFor(keyInput.value).terminal();
+      info.textContent = `Terminal ${terminal.id} in store ${terminal.storeId}`;
+      return { id: terminal.id, storeId: terminal.storeId };
+    } catch (err) {
+      info.textContent = isTenderbridgeError(err) && err.status !== 0 ? `Key not accepted: ${failure(err)}` : 'tenderbridge is not reachable';
       return null;
     }
   }
 
-  async function showQr(url: string, key: string, label: string): Promise<void> {
-    const res = await fetch(url, { headers: bearer(key) });
-    if (!res.ok) {
-      log(`QR image: ${errorText(await json(res), res.status)}`);
+  async function showQr(image: () => Promise<Blob>, label: string): Promise<void> {
+    let blob: Blob;
+    try {
+      blob = await image();
+    } catch (err) {
+      log(`QR image: ${failure(err)}`);
       return;
     }
     if (qrObjectUrl) URL.revokeObjectURL(qrObjectUrl);
-    qrObjectUrl = URL.createObjectURL(await res.blob());
+    qrObjectUrl = URL.createObjectURL(blob);
     qrImg.src = qrObjectUrl;
     qrImg.alt = label;
     qrImg.hidden = false;
@@ -221,22 +212,27 @@ export function terminalApp(): void {
     $('qr-text').textContent = text ?? '';
   }
   /** Offers the text of a code whose text is not known yet: read (GET qr.textUrl) only when asked. */
-  function offerQrText(url: string, key: string): void {
+  function offerQrText(read: () => Promise<string>): void {
     showQrText(null);
     const details = $<HTMLDetailsElement>('qr-details');
     details.open = false;
     details.hidden = false;
-    qrTextOffer = { url, key };
+    qrTextOffer = read;
   }
-  async function readQrText(offer: { url: string; key: string }): Promise<void> {
+  async function readQrText(read: () => Promise<string>): Promise<void> {
     const asked = sale;
     $('qr-text').textContent = 'Reading the code…';
-    const res = await fetch(offer.url, { headers: bearer(offer.key) });
-    const body = await json(res);
-    log(`GET /v1/payments/:id/qr/text → ${res.status}`);
+    let text: string | Error;
+    try {
+      text = await read();
+      log('GET /v1/payments/:id/qr/text → 200');
+    } catch (err) {
+      text = new Error(failure(err));
+      log(`GET /v1/payments/:id/qr/text → ${statusOf(err)}`);
+    }
     if (sale !== asked) return;
-    if (res.ok) showQrText(String(body['text']));
-    else $('qr-text').textContent = `Could not read the code: ${errorText(body, res.status)}`;
+    if (typeof text === 'string') showQrText(text);
+    else $('qr-text').textContent = `Could not read the code: ${text.message}`;
   }
   function customerLink(href: string, text: string): void {
     const a = document.createElement('a');
@@ -273,7 +269,7 @@ export function terminalApp(): void {
   };
 
   /** Shows a /v1 payment as the terminal would. */
-  function render(p: PaymentJson): void {
+  function render(p: Payment): void {
     if (!sale || sale.paymentId !== p.id) return;
     const [text, tone] = OUTCOME[p.state] ?? [p.state, ''];
     say(`${text}${p.refundedMinor > 0 && p.state !== 'refunded' ? ` (${money(p.refundedMinor, p.currency)} refunded)` : ''}`, tone);
@@ -289,72 +285,43 @@ export function terminalApp(): void {
     if (p.final) setBusy(false);
   }
 
-  /** Follows /v1/payments/:id/events with fetch (EventSource cannot send the key), resuming with Last-Event-ID. */
-  async function follow(id: string, key: string, signal: AbortSignal): Promise<void> {
-    let lastId = '0';
-    while (!signal.aborted) {
-      try {
-        const res = await fetch(`/v1/payments/${id}/events`, { headers: { ...bearer(key), Accept: 'text/event-stream', 'Last-Event-ID': lastId }, signal });
-        if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
-        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buffer = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += value;
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            let event = 'message';
-            let data = '';
-            for (const line of block.split('\n')) {
-              if (line.startsWith('event:')) event = line.slice(6).trim();
-              else if (line.startsWith('data:')) data += line.slice(5).trim();
-              else if (line.startsWith('id:')) lastId = line.slice(3).trim();
-            }
-            if (event === 'state' && data) {
-              const p = JSON.parse(data) as PaymentJson;
-              log(`event: state ${p.state} (version ${p.version})`);
-              render(p);
-            } else if (event === 'transition' && data) {
-              const t = JSON.parse(data) as { from: string; to: string };
-              log(`event: transition ${t.from} → ${t.to}`);
-            } else if (event === 'shutdown') {
-              log('event: shutdown (tenderbridge is restarting)');
-            }
-          }
+  /** Follows the payment's event stream through the client (fetch: EventSource cannot send the key), which resumes with Last-Event-ID. */
+  async function follow(s: Sale, id: string): Promise<void> {
+    try {
+      for await (const e of s.tb.paymentEvents(id, { signal: s.stream.signal })) {
+        if (e.type === 'state') {
+          log(`event: state ${e.data.state} (version ${e.data.version})`);
+          render(e.data);
+        } else if (e.type === 'transition') {
+          log(`event: transition ${e.data.from ?? 'new'} → ${e.data.to}`);
+        } else {
+          log('event: shutdown (tenderbridge is restarting)');
         }
-      } catch (err) {
-        if (signal.aborted) return;
-        log(`event stream interrupted: ${err instanceof Error ? err.message : String(err)}; reconnecting`);
       }
-      await new Promise((r) => setTimeout(r, 3000));
+    } catch (err) {
+      if (!s.stream.signal.aborted) log(`event stream ended: ${failure(err)}`);
     }
   }
 
   async function startPartPay(s: Sale): Promise<void> {
     say('Creating the PartPay order…');
-    const res = await fetch('/v1/payments', {
-      method: 'POST',
-      headers: { ...bearer(s.key), 'Content-Type': 'application/json', 'Idempotency-Key': uuid() },
-      body: JSON.stringify({ amountMinor: s.amountMinor, currency: settings.currency, merchantReference: s.reference }),
-    });
-    const body = await json(res);
-    if (!res.ok) {
+    let p: Payment;
+    try {
+      p = await s.tb.createPayment({ amountMinor: s.amountMinor, currency: settings.currency, merchantReference: s.reference });
+    } catch (err) {
       s.final = true;
-      say(`Could not start: ${errorText(body, res.status)}`, 'bad');
-      log(`POST /v1/payments → ${res.status}`);
+      say(`Could not start: ${failure(err)}`, 'bad');
+      log(`POST /v1/payments → ${statusOf(err)}`);
       return;
     }
-    const p = body as unknown as PaymentJson;
     s.paymentId = p.id;
-    log(`POST /v1/payments → ${res.status}, payment ${p.id}`);
+    log(`POST /v1/payments → payment ${p.id}`);
     render(p);
-    if (p.qr) await showQr(p.qr.imageUrl, s.key, `PartPay QR code for ${money(p.amountMinor, p.currency)}`);
-    if (p.qr && !p.qr.text) offerQrText(p.qr.textUrl, s.key);
+    const id = p.id;
+    if (p.qr) await showQr(() => s.tb.paymentQrImage(id), `PartPay QR code for ${money(p.amountMinor, p.currency)}`);
+    if (p.qr && !p.qr.text) offerQrText(() => s.tb.paymentQrText(id));
     if (phoneUrl) customerLink(phoneUrl, 'Open the customer phone (PartPay simulator)');
-    void follow(p.id, s.key, s.stream.signal);
+    void follow(s, id);
   }
 
   async function startElectrum(s: Sale): Promise<void> {
@@ -387,7 +354,7 @@ export function terminalApp(): void {
     const tranId = String(code['tranId']);
     const qrCode = String(code['qrCode']);
     s.tranId = tranId;
-    await showQr(`/v1/qr-codes/${tranId}`, s.key, `Electrum QR code for ${money(s.amountMinor, settings.currency)}`);
+    await showQr(() => s.tb.electrumQrImage(tranId), `Electrum QR code for ${money(s.amountMinor, settings.currency)}`);
     showQrText(qrCode);
     $('order').textContent = `tranId ${tranId}`;
     if (walletUrl) customerLink(`${walletUrl}${walletUrl.includes('?') ? '&' : '?'}qr=${encodeURIComponent(qrCode)}`, 'Open in the wallet app (partner simulator)');
@@ -471,6 +438,7 @@ export function terminalApp(): void {
     const s: Sale = {
       flow: flow(),
       key: keyInput.value,
+      tb: clientFor(keyInput.value),
       amountMinor: Number(`${whole}${frac.padEnd(digits, '0')}`),
       reference: referenceInput.value.trim(),
       paymentId: null,
@@ -512,11 +480,14 @@ export function terminalApp(): void {
       return;
     }
     if (!s.paymentId) return;
-    const res = await fetch(`/v1/payments/${s.paymentId}/cancel`, { method: 'POST', headers: bearer(s.key) });
-    const body = await json(res);
-    log(`POST /v1/payments/:id/cancel → ${res.status}`);
-    if (res.ok) render(body as unknown as PaymentJson);
-    else say(`Not cancelled: ${errorText(body, res.status)}`, 'warn');
+    try {
+      const p = await s.tb.cancelPayment(s.paymentId);
+      log('POST /v1/payments/:id/cancel → 200');
+      render(p);
+    } catch (err) {
+      log(`POST /v1/payments/:id/cancel → ${statusOf(err)}`);
+      say(`Not cancelled: ${failure(err)}`, 'warn');
+    }
     updateButtons();
   });
 
@@ -524,17 +495,15 @@ export function terminalApp(): void {
     const s = sale;
     if (!s?.paymentId) return;
     refundBtn.disabled = true;
-    const res = await fetch(`/v1/payments/${s.paymentId}/refunds`, {
-      method: 'POST',
-      headers: { ...bearer(s.key), 'Content-Type': 'application/json', 'Idempotency-Key': uuid() },
-      body: JSON.stringify({ reason: 'refund at the virtual terminal' }),
-    });
-    const body = await json(res);
-    log(`POST /v1/payments/:id/refunds → ${res.status}`);
-    if (res.ok) {
-      render(body['payment'] as PaymentJson);
-      if (res.status === 202) say('Refund requested: PartPay will confirm it shortly', 'warn');
-    } else say(`Refund refused: ${errorText(body, res.status)}`, 'bad');
+    try {
+      const { refund, payment } = await s.tb.refundPayment(s.paymentId, { reason: 'refund at the virtual terminal' });
+      log(`POST /v1/payments/:id/refunds → refund ${refund.state}`);
+      render(payment);
+      if (refund.state === 'pending') say('Refund requested: PartPay will confirm it shortly', 'warn');
+    } catch (err) {
+      log(`POST /v1/payments/:id/refunds → ${statusOf(err)}`);
+      say(`Refund refused: ${failure(err)}`, 'bad');
+    }
     updateButtons();
   });
 
