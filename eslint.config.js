@@ -56,6 +56,16 @@ export default tseslint.config(
     },
   },
   {
+    // The typed client runs in browsers and Node 20: fetch only, and nothing of the daemon but its types.
+    files: ['clients/typescript/src/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['node:*'], message: 'the client runs in the browser too: use what fetch and the web platform give' },
+        { group: ['../../../src/*', '../../../src/**'], allowTypeImports: true, message: 'the client takes only types from the daemon (import type): its code must not pull the daemon in' },
+      ] }],
+    },
+  },
+  {
     files: ['scripts/**', 'test/**', 'bin/**'],
     rules: { 'no-console': 'off' },
   },

@@ -1,7 +1,7 @@
 /**
  * The /v1 operations the client calls, by the OpenAPI document's operationId, with the method
  * and path template the document gives them. The client builds every URL from this table, and
- * clients/typescript/test/conformance.test.ts fails when it and docs/openapi.json disagree
+ * test/client/conformance.test.ts fails when it and docs/openapi.json disagree
  * (an operation missing, moved, or renamed on either side).
  */
 export const OPERATIONS = {
