@@ -1,6 +1,7 @@
 import { RETRY_AFTER_STATUSES } from '../shared/http/error-catalogue.js';
 import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS } from '../shared/http/cors.js';
 import { buildOpenApi, errorTable, type JsonSchema } from '../shared/http/openapi.js';
+import { WEBHOOKS } from '../webhooks/openapi.js';
 import { TERMINAL_OPERATIONS } from './operations.js';
 
 /** Errors any /v1 operation can answer: bad input, key, body, host, limiter, bug, storage. */
@@ -47,6 +48,7 @@ export function terminalApiDocument(version: string): JsonSchema {
     retryAfter: RETRY_AFTER_STATUSES,
     preflight: PREFLIGHT,
     operations: TERMINAL_OPERATIONS,
+    webhooks: WEBHOOKS,
   });
   return cached;
 }

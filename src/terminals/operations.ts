@@ -47,11 +47,11 @@ export const EXAMPLE_PAYMENT: PaymentJson = {
 };
 const OPEN_PAYMENT: PaymentJson = { ...EXAMPLE_PAYMENT, state: 'awaiting_customer', version: 2, final: false, paid: false, approvedMinor: null, settledMinor: 0, updatedAt: at, finalAt: null };
 const REFUND_ID = '0b7e4a52-8f1d-4c3e-9a6b-5d2c1e0f9a87';
-const REFUND: RefundJson = { id: REFUND_ID, paymentId: ID, amountMinor: 500, state: 'succeeded', reason: 'returned item', upstreamReference: 'RF-261121-0001', error: null, createdAt: at, updatedAt: at, links: { self: `/v1/refunds/${REFUND_ID}`, payment: base } };
-const PENDING: RefundJson = { ...REFUND, state: 'pending', upstreamReference: null };
-const FAILED: RefundJson = { ...REFUND, state: 'failed', upstreamReference: null, error: 'declined upstream' };
+export const EXAMPLE_REFUND: RefundJson = { id: REFUND_ID, paymentId: ID, amountMinor: 500, state: 'succeeded', reason: 'returned item', upstreamReference: 'RF-261121-0001', error: null, createdAt: at, updatedAt: at, links: { self: `/v1/refunds/${REFUND_ID}`, payment: base } };
+const PENDING: RefundJson = { ...EXAMPLE_REFUND, state: 'pending', upstreamReference: null };
+const FAILED: RefundJson = { ...EXAMPLE_REFUND, state: 'failed', upstreamReference: null, error: 'declined upstream' };
 const refundLocation = { description: 'The refund: /v1/refunds/{refundId}', schema: { type: 'string' } };
-const REFUNDED: PaymentJson = { ...EXAMPLE_PAYMENT, state: 'partially_refunded', version: 4, refundedMinor: 500, settledMinor: 1495, refunds: [REFUND] };
+const REFUNDED: PaymentJson = { ...EXAMPLE_PAYMENT, state: 'partially_refunded', version: 4, refundedMinor: 500, settledMinor: 1495, refunds: [EXAMPLE_REFUND] };
 
 const idempotencyKey = { schema: idempotencyKeyHeader, description: 'A unique key per request (up to 128 printable characters): a retry with the same key and body answers the same result and never creates twice; the same key with another body is refused with 422' };
 const image: JsonSchema = { type: 'string', contentMediaType: 'application/octet-stream', description: 'The image bytes' };
@@ -179,7 +179,7 @@ export const TERMINAL_OPERATIONS: readonly ApiOperation[] = [
     headers: { 'Idempotency-Key': idempotencyKey },
     body: { id: 'RefundPayment', schema: refundBody, required: false, example: { amountMinor: 500, reason: 'returned item' } },
     responses: {
-      201: { description: 'Refunded', json: refundResultJson, example: { refund: REFUND, payment: REFUNDED }, headers: { Location: refundLocation } },
+      201: { description: 'Refunded', json: refundResultJson, example: { refund: EXAMPLE_REFUND, payment: REFUNDED }, headers: { Location: refundLocation } },
       202: { description: 'Queued: the provider could not answer; it is delivered from the outbox', json: refundResultJson, example: { refund: PENDING, payment: { ...EXAMPLE_PAYMENT, version: 4, refunds: [PENDING] } }, headers: { Location: refundLocation } },
       409: { description: 'The provider declined the refund (refund_declined)', json: refundDeclinedJson, example: { error: { code: 'refund_declined', retryable: false, message: 'the refund was not made: declined upstream' }, refund: FAILED, payment: { ...EXAMPLE_PAYMENT, version: 4, refunds: [FAILED] } } },
     },
@@ -190,7 +190,7 @@ export const TERMINAL_OPERATIONS: readonly ApiOperation[] = [
     summary: "The payment's refunds, oldest first",
     params: paymentIdParam,
     parameterDocs: { id: 'The payment id' },
-    responses: { 200: { description: 'Every refund of the payment, in one answer', json: refundListResponse, example: { data: [REFUND], has_more: false } } },
+    responses: { 200: { description: 'Every refund of the payment, in one answer', json: refundListResponse, example: { data: [EXAMPLE_REFUND], has_more: false } } },
   },
   {
     method: 'get', path: '/v1/refunds/{id}', operationId: 'getRefund', tags: payments,
@@ -198,7 +198,7 @@ export const TERMINAL_OPERATIONS: readonly ApiOperation[] = [
     description: "Follow a queued refund (202) here until it is `succeeded` or `failed`. Another terminal's refund answers 404.",
     params: refundIdParam,
     parameterDocs: { id: 'The refund id (the Location of the refund request)' },
-    responses: { 200: { description: 'The refund', json: refundResource, example: REFUND } },
+    responses: { 200: { description: 'The refund', json: refundResource, example: EXAMPLE_REFUND } },
   },
   {
     method: 'get', path: '/v1/openapi.json', operationId: 'getOpenApi', tags: ['contract'],

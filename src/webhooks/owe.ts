@@ -11,6 +11,25 @@ export interface WebhookPayload {
   seq: number;
 }
 
+/** The events a webhook POSTs (the `type` of its body), as `GET /v1/events` names them. */
+export const WEBHOOK_EVENT_TYPES = ['payment.state_changed', 'refund.succeeded', 'refund.failed'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/**
+ * The webhook event a journal entry is, or null: every state change of a payment, and the
+ * settling of each refund (its success, or its final failure: an `upstream_error` of the refund
+ * call that did not leave it queued), as the terminal's stream reads them from the journal
+ * (TERMINAL_CHANGE_SQL in src/payments/repository.ts). A refund's request is not sent: its
+ * outcome is, and the payment's change with it.
+ * @example webhookEventOf({ kind: 'refund_settled', paymentId, at, actor }) // 'refund.succeeded'
+ */
+export function webhookEventOf(e: Pick<NewEvent, 'kind' | 'detail'>): WebhookEventType | null {
+  if (e.kind === 'state_changed') return 'payment.state_changed';
+  if (e.kind === 'refund_settled') return 'refund.succeeded';
+  if (e.kind === 'upstream_error' && e.detail?.['call'] === 'refund' && e.detail['queued'] === undefined) return 'refund.failed';
+  return null;
+}
+
 /** True if the endpoint wants events of payments of this terminal and store (no filter = every payment). */
 export function endpointMatches(endpoint: Pick<WebhookEndpoint, 'terminals' | 'stores'>, terminalId: string, storeId: string): boolean {
   if (endpoint.terminals === undefined && endpoint.stores === undefined) return true;
@@ -28,9 +47,10 @@ export interface WebhookOwingDeps {
 }
 
 /**
- * A payment repository whose journal also owes a webhook delivery for each state change, to
- * each matching endpoint, in the same transaction as the journal entry (every caller of
- * `journal` runs in one): the change and its deliveries commit together or not at all, and
+ * A payment repository whose journal also owes a webhook delivery for each state change and
+ * each settled refund (webhookEventOf), to each matching endpoint, in the same transaction as
+ * the journal entry (every caller of `journal` runs in one, a refund's settle or failure with
+ * the refund's record): the change and its deliveries commit together or not at all, and
  * nothing is sent before the commit (the outbox deliverer sends). Without endpoints the
  * repository is returned as it is.
  * @example const payments = owingWebhooks(createPaymentRepository(db), { endpoints: config.webhooks.endpoints, outbox, clock, afterCommit: group.afterCommit, kick })
@@ -38,7 +58,7 @@ export interface WebhookOwingDeps {
 export function owingWebhooks(repo: PaymentRepository, deps: WebhookOwingDeps): PaymentRepository {
   if (deps.endpoints.length === 0) return repo;
   const owe = (e: NewEvent, seq: number): void => {
-    if (e.kind !== 'state_changed' || e.paymentId === null || e.paymentId === undefined) return;
+    if (webhookEventOf(e) === null || e.paymentId === null || e.paymentId === undefined) return;
     const p = repo.get(e.paymentId);
     if (!p) return;
     let owed = false;

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import * as ajvFormats from 'ajv-formats';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -50,6 +52,39 @@ function readmeVerifier(): (rawBody: string, header: string | undefined, secret:
   return new Function('require', `${code}\nreturn verifyTenderbridgeSignature;`)(createRequire(import.meta.url)) as ReturnType<typeof readmeVerifier>;
 }
 
+/**
+ * What breaks the document's description of a webhook (docs/openapi.json, top-level `webhooks`,
+ * generated from the zod schema the deliverer builds the body with): the body against its
+ * schema, each header it declares against that header's schema. Empty when the delivery matches.
+ */
+function webhookProblems(): (d: { headers: IncomingHttpHeaders; body: string }) => string[] {
+  type Hook = { post: { parameters: Array<{ name: string; in: string; required: boolean; schema: object }>; requestBody: { content: { 'application/json': { schema: object } } } } };
+  const doc = JSON.parse(readFileSync(new URL('../../docs/openapi.json', import.meta.url), 'utf8')) as { webhooks?: Record<string, Hook>; components: object };
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  (ajvFormats as unknown as { default: (a: Ajv2020) => void }).default(ajv);
+  ajv.addSchema({ $id: 'openapi.json', components: doc.components }, 'openapi.json');
+  const compile = (schema: object) => ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi.json#/components/')) as object);
+  return (d) => {
+    const body = JSON.parse(d.body) as { type: string };
+    const hook = doc.webhooks?.[body.type]?.post;
+    if (!hook) return [`the document has no webhook ${body.type}`];
+    const problems: string[] = [];
+    const validateBody = compile(hook.requestBody.content['application/json'].schema);
+    if (!validateBody(body)) problems.push(`body: ${JSON.stringify(validateBody.errors)}`);
+    for (const header of hook.parameters) {
+      const value = d.headers[header.name.toLowerCase()];
+      if (value === undefined) {
+        if (header.required) problems.push(`header ${header.name} is missing`);
+        continue;
+      }
+      const validate = compile(header.schema);
+      if (!validate(value)) problems.push(`header ${header.name}: ${JSON.stringify(validate.errors)}`);
+    }
+    return problems;
+  };
+}
+const documented = webhookProblems();
+
 const SECRET_TILL = 'whsec-till-one-never-logged-0123';
 const SECRET_FLAKY = 'whsec-flaky-never-logged-456789';
 const SECRET_DOWN = 'whsec-down-never-logged-abcdefgh';
@@ -96,6 +131,7 @@ describe('signed webhooks of payment state changes', () => {
     const got = deliveriesOf(till, p.id);
     expect(got.map((d) => (JSON.parse(d.body) as { to: string }).to)).toEqual(['created', 'awaiting_customer', 'approved']);
     for (const d of got) {
+      expect(documented(d)).toEqual([]);
       expect(verify(d.body, d.headers['tenderbridge-signature'] as string, SECRET_TILL)).toBe(true);
       const event = terminalEventData.parse(JSON.parse(d.body));
       expect(event.type).toBe('payment.state_changed');
@@ -120,6 +156,38 @@ describe('signed webhooks of payment state changes', () => {
     // The receiver records a POST before it answers: the row is done once the deliverer has read the answer.
     await eventually(() => webhookRows(p.id).every((o) => o.state === 'done'));
     expect(webhookRows(p.id).map((o) => o.attempts)).toEqual([1, 1, 1]);
+  });
+
+  it("POSTs refund.succeeded and refund.failed, owed with the refund's settle, as the document describes", async () => {
+    const p = await create(1, 'WH-REFUND');
+    await h.sim.approve(p.partpay?.orderId as string);
+    await eventually(() => deliveriesOf(till, p.id).some((d) => (JSON.parse(d.body) as { to?: string }).to === 'approved'));
+    const made = await call<{ refund: { id: string } }>(`${h.url}/v1/payments/${p.id}/refunds`, { headers: h.auth(1), json: { amountMinor: 300, reason: 'returned item' } });
+    expect(made.status, made.text).toBe(201);
+    h.sim.setRefundMode('declined');
+    try {
+      const declined = await call<{ refund: { id: string } }>(`${h.url}/v1/payments/${p.id}/refunds`, { headers: h.auth(1), json: { amountMinor: 200 } });
+      expect(declined.status, declined.text).toBe(409);
+      type Event = { seq: number; type: string; to?: string; refund?: { id: string; state: string; amountMinor: number } | null; payment: { refundedMinor: number } | null };
+      const events = () => deliveriesOf(till, p.id).map((d) => JSON.parse(d.body) as Event).sort((a, b) => a.seq - b.seq);
+      await eventually(() => events().some((e) => e.type === 'refund.failed'));
+      const got = events();
+      // Each state change and each settled refund, in journal order; a refund's request is not sent.
+      expect(got.map((e) => (e.type === 'payment.state_changed' ? e.to : e.type))).toEqual(['created', 'awaiting_customer', 'approved', 'refund.succeeded', 'partially_refunded', 'refund.failed']);
+      expect(got.find((e) => e.type === 'refund.succeeded')?.refund).toMatchObject({ id: made.body.refund.id, state: 'succeeded', amountMinor: 300 });
+      expect(got.find((e) => e.type === 'refund.failed')?.refund).toMatchObject({ id: declined.body.refund.id, state: 'failed', amountMinor: 200 });
+      // The event ids are the journal's entries of the settle and of the failure.
+      const journal = h.daemon.payments.events(p.id);
+      expect(journal.find((e) => e.kind === 'refund_settled')?.seq).toBe(got.find((e) => e.type === 'refund.succeeded')?.seq);
+      expect(journal.find((e) => e.kind === 'upstream_error' && e.detail?.['refundId'] === declined.body.refund.id)?.seq).toBe(got.find((e) => e.type === 'refund.failed')?.seq);
+      for (const d of deliveriesOf(till, p.id)) {
+        expect(documented(d)).toEqual([]);
+        expect(verify(d.body, d.headers['tenderbridge-signature'] as string, SECRET_TILL)).toBe(true);
+        expect(d.headers['tenderbridge-event-type']).toBe((JSON.parse(d.body) as Event).type);
+      }
+    } finally {
+      h.sim.setRefundMode('succeeded');
+    }
   });
 
   it('retries after a 500 with the same event id, and delivers each event once it is answered 2xx', async () => {

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { ERROR_CODES } from '../../src/shared/http/error-catalogue.js';
 import { serializeDocument, terminalApiDocument } from '../../src/terminals/openapi.js';
 import { EXAMPLE_PAYMENT, TERMINAL_OPERATIONS } from '../../src/terminals/operations.js';
+import { terminalEventData } from '../../src/terminals/till-schemas.js';
+import { WEBHOOK_EVENT_TYPES } from '../../src/webhooks/owe.js';
 import { createContractChecker, PACKAGE_VERSION } from '../support/contract.js';
 
 const doc = terminalApiDocument(PACKAGE_VERSION);
@@ -137,6 +139,18 @@ describe('the contract check (what every /v1 answer in the test suite goes throu
     expect(preflight({ status: 403, contentType: 'application/json', body: json({ error: { code: 'origin_not_allowed', message: 'x', retryable: false } }) })).toEqual([]);
     expect(preflight({ status: 200, contentType: 'text/plain', body: 'GET,HEAD' }).join('\n')).toMatch(/status 200 is not documented for OPTIONS x-preflight/);
     expect(preflight({ body: 'hello' }).join('\n')).toMatch(/the document says no body/);
+  });
+
+  it('describes a webhook per event type the daemon POSTs, its body the /v1/events event schema, its example valid, signed', () => {
+    const webhooks = doc['webhooks'] as Record<string, { post: { parameters: Array<{ name: string; required: boolean }>; requestBody: { content: { 'application/json': { schema: unknown; example: unknown } } }; security: unknown[] } }>;
+    expect(Object.keys(webhooks)).toEqual([...WEBHOOK_EVENT_TYPES]);
+    for (const [type, { post }] of Object.entries(webhooks)) {
+      const body = post.requestBody.content['application/json'];
+      expect(body.schema).toEqual({ $ref: '#/components/schemas/TerminalEvent' });
+      expect(terminalEventData.parse(body.example).type).toBe(type);
+      expect(post.parameters.filter((p) => p.required).map((p) => p.name)).toEqual(['Tenderbridge-Signature', 'Tenderbridge-Event-Id', 'Tenderbridge-Event-Type', 'Tenderbridge-Webhook-Id']);
+      expect(post.security).toEqual([]);
+    }
   });
 
   it('fails an answer on a /v1 path the document lacks unless it is an error in the one shape', () => {

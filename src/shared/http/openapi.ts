@@ -24,6 +24,24 @@ export interface ApiHeader {
 }
 
 /**
+ * A webhook the API POSTs to its users' receivers (OpenAPI 3.1's top-level `webhooks`): the
+ * body's zod schema (the very one the sender builds the body with), the headers sent with it,
+ * and what the sender does with each answer.
+ */
+export interface ApiWebhook {
+  /** The key under `webhooks`: the event type. */
+  name: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  headers: Record<string, ApiHeader>;
+  /** The JSON body; its schema needs `.meta({ id })` (a component of the document). */
+  body: { schema: z.ZodType; example: unknown };
+  responses: Record<string, { description: string }>;
+}
+
+/**
  * One operation of an API: its request schemas (the very ones the route parses with) and
  * its answers. Adding a route is adding one of these beside its schemas.
  */
@@ -61,6 +79,8 @@ export interface ApiDescription {
    */
   preflight?: { description: string; responses: Record<number, ApiResponse>; errors: number[] };
   operations: readonly ApiOperation[];
+  /** What the API POSTs to receivers it is configured with. */
+  webhooks?: readonly ApiWebhook[];
 }
 
 const RETRY_AFTER = {
@@ -101,11 +121,15 @@ function parametersOf(op: ApiOperation): JsonSchema[] {
       out.push({ name, in: where, required: where === 'path' || (json.required ?? []).includes(name), ...(description ? { description } : {}), schema: property });
     }
   }
-  for (const [name, header] of Object.entries(op.headers ?? {})) {
-    const { $schema: _s, ...schema } = z.toJSONSchema(header.schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as JsonSchema;
-    out.push({ name, in: 'header', required: header.required ?? false, description: header.description, schema });
-  }
-  return out;
+  return [...out, ...headerParameters(op.headers ?? {}, 'input')];
+}
+
+/** Header parameters: what a request carries (`input`), or what a webhook is sent with (`output`). */
+function headerParameters(headers: Record<string, ApiHeader>, io: 'input' | 'output'): JsonSchema[] {
+  return Object.entries(headers).map(([name, header]) => {
+    const { $schema: _s, ...schema } = z.toJSONSchema(header.schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
+    return { name, in: 'header', required: header.required ?? false, description: header.description, schema };
+  });
 }
 
 /**
@@ -131,6 +155,7 @@ export function buildOpenApi(api: ApiDescription): JsonSchema {
     for (const status of op.errors ?? []) statuses.add(status);
   }
   for (const status of api.preflight?.errors ?? []) statuses.add(status);
+  for (const hook of api.webhooks ?? []) add(answers, hook.body.schema, idOf(hook.body.schema, `webhook ${hook.name}`));
   for (const status of [...statuses].sort()) add(answers, errorJsonSchema(codesOf(status)), `Error${status}`);
   const schemas = { ...componentsOf(requests, 'input'), ...componentsOf(answers, 'output') };
 
@@ -170,6 +195,24 @@ export function buildOpenApi(api: ApiDescription): JsonSchema {
     };
     (paths[op.path] ??= {})[op.method] = operation;
   }
+  const webhooks = Object.fromEntries(
+    (api.webhooks ?? []).map((hook) => [
+      hook.name,
+      {
+        post: {
+          operationId: hook.operationId,
+          summary: hook.summary,
+          ...(hook.description ? { description: hook.description } : {}),
+          tags: hook.tags,
+          parameters: headerParameters(hook.headers, 'output'),
+          requestBody: { required: true, content: { 'application/json': { schema: ref(idOf(hook.body.schema, hook.name)), example: hook.body.example } } },
+          responses: hook.responses,
+          // The receiver authenticates the sender by the signature header, not by a terminal key.
+          security: [],
+        },
+      },
+    ]),
+  );
   const preflight = api.preflight ? { 'x-preflight': { description: api.preflight.description, responses: responsesOf('OPTIONS', api.preflight.responses, api.preflight.errors) } } : {};
   return {
     openapi: '3.1.1',
@@ -178,6 +221,7 @@ export function buildOpenApi(api: ApiDescription): JsonSchema {
     security: api.security,
     ...preflight,
     paths,
+    ...(api.webhooks ? { webhooks } : {}),
     components: { securitySchemes: api.securitySchemes, schemas },
   };
 }
