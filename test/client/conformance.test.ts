@@ -1,11 +1,10 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import * as ajvFormats from 'ajv-formats';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createClient, OPERATIONS, type OperationId, type TenderbridgeClient } from '../../clients/typescript/src/index.js';
 import { NOT_WRAPPED } from '../../clients/typescript/src/operations.js';
+import { schemaCompiler } from '../support/contract.js';
 
 // The typed client against the OpenAPI document (docs/openapi.json, generated from the zod
 // schemas its types are inferred from): every operation of the document is wrapped, at the
@@ -18,10 +17,7 @@ type Operation = { operationId: string; parameters?: Parameter[]; requestBody?: 
 const doc = JSON.parse(readFileSync(new URL('../../docs/openapi.json', import.meta.url), 'utf8')) as { paths: Record<string, Record<string, Operation>>; components: object };
 const operations = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method: method.toUpperCase(), op, re: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`) })));
 
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-(ajvFormats as unknown as { default: (a: Ajv2020) => void }).default(ajv);
-ajv.addSchema({ $id: 'openapi.json', components: doc.components }, 'openapi.json');
-const bodyValidator = (schema: object) => ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi.json#/components/')) as object);
+const bodyValidator = schemaCompiler(doc as unknown as Record<string, unknown>);
 
 interface Seen {
   operationId: string | null;
@@ -123,7 +119,7 @@ it('sends only what the document declares, and reads what it says comes back', a
     if (s.body) {
       const schema = op.requestBody?.content['application/json']?.schema;
       expect(schema, `${s.operationId} sends a body the document does not take`).toBeDefined();
-      const validate = bodyValidator(schema as object);
+      const validate = bodyValidator(schema as Record<string, unknown>);
       expect(validate(JSON.parse(s.body)), `${s.operationId}: ${JSON.stringify(validate.errors)}`).toBe(true);
       expect(s.headers['content-type']).toBe('application/json');
     }

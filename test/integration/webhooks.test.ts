@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import * as ajvFormats from 'ajv-formats';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -10,6 +8,7 @@ import { createLogger } from '../../src/shared/logger.js';
 import { terminalEventData } from '../../src/terminals/till-schemas.js';
 import { createWebhookDelivery } from '../../src/webhooks/deliver.js';
 import type { OutboxItem } from '../../src/outbox/repository.js';
+import { schemaCompiler } from '../support/contract.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
 import { operatorAuth, OPERATOR } from '../web/support.js';
@@ -59,17 +58,14 @@ function readmeVerifier(): (rawBody: string, header: string | undefined, secret:
  */
 function webhookProblems(): (d: { headers: IncomingHttpHeaders; body: string }) => string[] {
   type Hook = { post: { parameters: Array<{ name: string; in: string; required: boolean; schema: object }>; requestBody: { content: { 'application/json': { schema: object } } } } };
-  const doc = JSON.parse(readFileSync(new URL('../../docs/openapi.json', import.meta.url), 'utf8')) as { webhooks?: Record<string, Hook>; components: object };
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
-  (ajvFormats as unknown as { default: (a: Ajv2020) => void }).default(ajv);
-  ajv.addSchema({ $id: 'openapi.json', components: doc.components }, 'openapi.json');
-  const compile = (schema: object) => ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi.json#/components/')) as object);
+  const doc = JSON.parse(readFileSync(new URL('../../docs/openapi.json', import.meta.url), 'utf8')) as { webhooks?: Record<string, Hook>; components: Record<string, unknown> };
+  const compile = schemaCompiler(doc);
   return (d) => {
     const body = JSON.parse(d.body) as { type: string };
     const hook = doc.webhooks?.[body.type]?.post;
     if (!hook) return [`the document has no webhook ${body.type}`];
     const problems: string[] = [];
-    const validateBody = compile(hook.requestBody.content['application/json'].schema);
+    const validateBody = compile(hook.requestBody.content['application/json'].schema as Record<string, unknown>);
     if (!validateBody(body)) problems.push(`body: ${JSON.stringify(validateBody.errors)}`);
     for (const header of hook.parameters) {
       const value = d.headers[header.name.toLowerCase()];
@@ -77,7 +73,7 @@ function webhookProblems(): (d: { headers: IncomingHttpHeaders; body: string }) 
         if (header.required) problems.push(`header ${header.name} is missing`);
         continue;
       }
-      const validate = compile(header.schema);
+      const validate = compile(header.schema as Record<string, unknown>);
       if (!validate(value)) problems.push(`header ${header.name}: ${JSON.stringify(validate.errors)}`);
     }
     return problems;

@@ -28,19 +28,30 @@ type Doc = { paths: Record<string, Record<string, Operation>>; components: JsonS
 export const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
+ * Compiles JSON Schemas of `doc` (its `#/components/...` references resolved) with Ajv, JSON
+ * Schema 2020-12 and formats: for a part of the document the answer checker does not cover
+ * (request bodies, webhooks).
+ * @example schemaCompiler(doc)(doc.webhooks['refund.failed'].post.requestBody.content['application/json'].schema)(body)
+ */
+export function schemaCompiler(doc: JsonSchema): (schema: JsonSchema) => ValidateFunction {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  (ajvFormats as unknown as { default: (a: Ajv2020) => void }).default(ajv);
+  ajv.addSchema({ $id: 'openapi.json', components: doc['components'] }, 'openapi.json');
+  return (schema) => ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi.json#/components/')) as JsonSchema);
+}
+
+/**
  * A checker over an OpenAPI 3.1 document: `check(answer)` lists what breaks it (empty when valid).
  * @example createContractChecker(doc).check({ method: 'GET', path: '/v1/terminal', status: 200, contentType: 'application/json', body }) // []
  */
 export function createContractChecker(doc: JsonSchema) {
   const { paths, components, 'x-preflight': preflight } = doc as Doc;
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
-  (ajvFormats as unknown as { default: (a: Ajv2020) => void }).default(ajv);
-  ajv.addSchema({ $id: 'openapi.json', components }, 'openapi.json');
+  const compile = schemaCompiler({ components });
   const compiled = new Map<string, ValidateFunction>();
   const validator = (key: string, schema: JsonSchema) => {
     let v = compiled.get(key);
     if (!v) {
-      v = ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi.json#/components/')) as JsonSchema);
+      v = compile(schema);
       compiled.set(key, v);
     }
     return v;
