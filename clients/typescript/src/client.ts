@@ -26,7 +26,12 @@ export function createClient(options: ClientOptions) {
   const transport = createTransport(options);
   const json = async <T>(res: Promise<Response>): Promise<T> => (await (await res).json()) as T;
   const signalOf = (o: CallOptions | undefined) => ({ signal: o?.signal });
+  const getPayment = (id: string, o?: CallOptions) => json<Payment>(transport.send({ operation: 'getPayment', params: { id }, ...signalOf(o) }));
+  const waitForChange = (id: string, q: WaitQuery = {}, o?: CallOptions) =>
+    json<Payment>(transport.send({ operation: 'getPayment', params: { id }, query: { wait: q.seconds ?? 30, version: q.version }, ...signalOf(o) }));
+  const listPaymentsPage = (q: ListPaymentsQuery = {}, o?: CallOptions) => json<PaymentPage>(transport.send({ operation: 'listPayments', query: { ...q }, ...signalOf(o) }));
 
+  // Methods never use `this`: `const { createPayment } = tb` works.
   return {
     /** Who this key is: terminal, store, merchant, display profile (getTerminal). */
     terminal: (o?: CallOptions) => json<Terminal>(transport.send({ operation: 'getTerminal', ...signalOf(o) })),
@@ -36,19 +41,18 @@ export function createClient(options: ClientOptions) {
       json<Payment>(transport.send({ operation: 'createPayment', body: input, idempotencyKey: o?.idempotencyKey ?? newIdempotencyKey(), ...signalOf(o) })),
 
     /** The payment now (getPayment). */
-    getPayment: (id: string, o?: CallOptions) => json<Payment>(transport.send({ operation: 'getPayment', params: { id }, ...signalOf(o) })),
+    getPayment,
 
     /**
      * One long-poll (getPayment with `wait`): answers when the payment's version passes `version`
      * (default: the current one, or at once when final), else after `seconds` (default 30, at most 60) unchanged.
      */
-    waitForChange: (id: string, q: WaitQuery = {}, o?: CallOptions) =>
-      json<Payment>(transport.send({ operation: 'getPayment', params: { id }, query: { wait: q.seconds ?? 30, version: q.version }, ...signalOf(o) })),
+    waitForChange,
 
     /** Long-polls until the payment is final (approved, declined, cancelled, expired, failed, ...). */
     async waitUntilFinal(id: string, o?: CallOptions & { secondsPerPoll?: number }): Promise<Payment> {
-      let payment = await this.getPayment(id, o);
-      while (!payment.final) payment = await this.waitForChange(id, { version: payment.version, seconds: o?.secondsPerPoll ?? 30 }, o);
+      let payment = await getPayment(id, o);
+      while (!payment.final) payment = await waitForChange(id, { version: payment.version, seconds: o?.secondsPerPoll ?? 30 }, o);
       return payment;
     },
 
@@ -69,7 +73,7 @@ export function createClient(options: ClientOptions) {
     getRefund: (refundId: string, o?: CallOptions) => json<Refund>(transport.send({ operation: 'getRefund', params: { id: refundId }, ...signalOf(o) })),
 
     /** One page of the terminal's payments, newest first (listPayments). */
-    listPaymentsPage: (q: ListPaymentsQuery = {}, o?: CallOptions) => json<PaymentPage>(transport.send({ operation: 'listPayments', query: { ...q }, ...signalOf(o) })),
+    listPaymentsPage,
 
     /**
      * Every payment that matches `filters`, newest first, fetching pages of `limit` as the loop reads.
@@ -78,7 +82,7 @@ export function createClient(options: ClientOptions) {
     async *listPayments(filters: ListPaymentsFilters = {}, o?: CallOptions): AsyncGenerator<Payment> {
       let startingAfter: string | undefined;
       for (;;) {
-        const page = await this.listPaymentsPage({ ...filters, ...(startingAfter === undefined ? {} : { starting_after: startingAfter }) }, o);
+        const page = await listPaymentsPage({ ...filters, ...(startingAfter === undefined ? {} : { starting_after: startingAfter }) }, o);
         yield* page.data;
         const last = page.data.at(-1);
         if (!page.has_more || !last) return;
