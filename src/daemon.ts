@@ -121,8 +121,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const registry = createRegistry(db, config);
   registry.syncFromConfig(config.terminals, clock());
   const outbox = createOutboxRepository(db);
-  // Each state change owes its webhooks in its own transaction; the deliverer is kicked after the commit.
-  const payments = owingWebhooks(createPaymentRepository(db), { endpoints: config.webhooks.endpoints, outbox, clock, afterCommit: (fn) => group.afterCommit(fn), kick: () => kick() });
+  const payments = createPaymentRepository(db);
   const events = createPaymentEvents();
   const tokens = createTokenManager({
     tokenUrl: config.partpay.tokenUrl,
@@ -147,7 +146,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const waiters = createScanWaiters();
   const electrumRepo = createElectrumRepository(db);
   // The payments core, the outbox and Electrum reach the database through the storage port.
-  const sqlite = sqliteStore(group, { payments, outbox, electrum: electrumRepo });
+  // Each state change and settled refund owes its webhooks in its own transaction; the deliverer is kicked after the commit.
+  const sqlite = sqliteStore(group, { payments, outbox, electrum: electrumRepo }, { wrap: (r) => owingWebhooks(r, { endpoints: config.webhooks.endpoints, clock, kick: () => kick() }) });
   const store = options.wrapStore ? options.wrapStore(sqlite) : sqlite;
   const { providers, partpay: partpayProvider, partnerClient } = providersFromConfig(config, { partpay, registry, electrumRepos: store.repos.electrum, waiters, beforeSend: () => group.settled(), logger, clock, dispatcher: options.dispatcher });
   const detail = (p: Payment) => providers.of(p).describe(p);

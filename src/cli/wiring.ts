@@ -54,11 +54,11 @@ export function cliOperator(ctx: CliContext, db: Db) {
   const group = immediateCommit(db);
   const registry = createRegistry(db, config);
   const outbox = createOutboxRepository(db);
-  // A change made here owes its webhooks like one made by the daemon (its deliverer sends them on its schedule).
-  const payments = owingWebhooks(createPaymentRepository(db), { endpoints: config.webhooks.endpoints, outbox, clock });
+  const payments = createPaymentRepository(db);
   const partpay = partpayClientFromConfig(config, cliTokenManager(config, logger, clock), logger);
   const electrumRepo = createElectrumRepository(db);
-  const store = sqliteStore(group, { payments, outbox, electrum: electrumRepo });
+  // A change made here owes its webhooks like one made by the daemon (its deliverer sends them on its schedule).
+  const store = sqliteStore(group, { payments, outbox, electrum: electrumRepo }, { wrap: (r) => owingWebhooks(r, { endpoints: config.webhooks.endpoints, clock }) });
   const { providers } = providersFromConfig(config, { partpay, registry, electrumRepos: store.repos.electrum, waiters: createScanWaiters(), beforeSend: () => Promise.resolve(), logger, clock });
   const core = createPaymentsCore({ store, events: createPaymentEvents(), providers, logger, clock, newId: randomUUID, lateApproval: config.payments.lateApproval, onOutbox: () => undefined });
   return { payments, outbox, providers, operator: createOperatorActions({ store, core, clock }) };

@@ -28,12 +28,18 @@ const now = <R>(fn: () => R): Promise<R> => {
  * open waits for it to end, so it never lands inside another's savepoint.
  * @example const store = sqliteStore(group, { payments, outbox, electrum });
  */
-export function sqliteStore(group: Pick<GroupCommit, 'transactionAsync' | 'exclusive' | 'settled' | 'afterCommit'>, sync: SyncRepos): Store {
+export interface SqliteStoreOptions {
+  /** Decorates every set of repositories the store hands out (the daemon's webhooks: see `owingWebhooks`). */
+  wrap?: (r: Repos) => Repos;
+}
+
+export function sqliteStore(group: Pick<GroupCommit, 'transactionAsync' | 'exclusive' | 'settled' | 'afterCommit'>, sync: SyncRepos, options: SqliteStoreOptions = {}): Store {
+  const wrap = options.wrap ?? ((r: Repos) => r);
   const outside = <R>(fn: () => R): Promise<R> => group.exclusive(fn);
   // On one connection a transaction is durable with the batch it joined: after-commit work waits for that batch.
   const afterCommit = (fn: () => void): void => group.afterCommit(fn);
-  const inside: Repos = { payments: ported(sync.payments, now), outbox: ported(sync.outbox, now), electrum: ported(sync.electrum, now), afterCommit };
-  const repos: Repos = { payments: ported(sync.payments, outside), outbox: ported(sync.outbox, outside), electrum: ported(sync.electrum, outside), afterCommit };
+  const inside = wrap({ payments: ported(sync.payments, now), outbox: ported(sync.outbox, now), electrum: ported(sync.electrum, now), afterCommit });
+  const repos = wrap({ payments: ported(sync.payments, outside), outbox: ported(sync.outbox, outside), electrum: ported(sync.electrum, outside), afterCommit });
   return {
     repos,
     tx: (fn) => group.transactionAsync(() => fn(inside)),

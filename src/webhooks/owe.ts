@@ -1,5 +1,5 @@
-import type { OutboxRepository } from '../outbox/repository.js';
-import type { NewEvent, PaymentRepository } from '../payments/repository.js';
+import type { NewEvent } from '../payments/repository.js';
+import type { Repos } from '../storage/port.js';
 import type { WebhookEndpoint } from '../shared/config/load.js';
 
 /** Outbox kind of one webhook delivery: one row per event and endpoint. */
@@ -38,45 +38,46 @@ export function endpointMatches(endpoint: Pick<WebhookEndpoint, 'terminals' | 's
 
 export interface WebhookOwingDeps {
   endpoints: readonly WebhookEndpoint[];
-  outbox: Pick<OutboxRepository, 'enqueue'>;
   clock: () => number;
-  /** Runs after the commit of the writes made so far (the daemon kicks its deliverer). */
-  afterCommit?: (fn: () => void) => void;
-  /** Asks the deliverer for a round. */
+  /** Asks the deliverer for a round (after the commit of what was owed). */
   kick?: () => void;
 }
 
 /**
- * A payment repository whose journal also owes a webhook delivery for each state change and
- * each settled refund (webhookEventOf), to each matching endpoint, in the same transaction as
- * the journal entry (every caller of `journal` runs in one, a refund's settle or failure with
- * the refund's record): the change and its deliveries commit together or not at all, and
- * nothing is sent before the commit (the outbox deliverer sends). Without endpoints the
- * repository is returned as it is.
- * @example const payments = owingWebhooks(createPaymentRepository(db), { endpoints: config.webhooks.endpoints, outbox, clock, afterCommit: group.afterCommit, kick })
+ * Repositories whose journal also owes a webhook delivery for each state change and each
+ * settled refund (webhookEventOf), to each matching endpoint, in the same transaction as the
+ * journal entry (every caller of `journal` for these runs in one, a refund's settle or failure
+ * with the refund's record): the change and its deliveries commit together or not at all, and
+ * nothing is sent before the commit (the outbox deliverer sends, kicked after it). A store
+ * applies it to every set of repositories it hands out, on either database. Without endpoints
+ * the repositories are returned as they are.
+ * @example const store = sqliteStore(group, repos, { wrap: (r) => owingWebhooks(r, { endpoints: config.webhooks.endpoints, clock, kick }) });
  */
-export function owingWebhooks(repo: PaymentRepository, deps: WebhookOwingDeps): PaymentRepository {
-  if (deps.endpoints.length === 0) return repo;
-  const owe = (e: NewEvent, seq: number): void => {
+export function owingWebhooks(r: Repos, deps: WebhookOwingDeps): Repos {
+  if (deps.endpoints.length === 0) return r;
+  const owe = async (e: NewEvent, seq: number): Promise<void> => {
     if (webhookEventOf(e) === null || e.paymentId === null || e.paymentId === undefined) return;
-    const p = repo.get(e.paymentId);
+    const p = await r.payments.get(e.paymentId);
     if (!p) return;
     let owed = false;
     for (const endpoint of deps.endpoints) {
       if (!endpointMatches(endpoint, p.terminalId, p.storeId)) continue;
       const payload: WebhookPayload = { endpoint: endpoint.id, seq };
-      deps.outbox.enqueue(WEBHOOK_KIND, p.id, { ...payload }, deps.clock());
+      await r.outbox.enqueue(WEBHOOK_KIND, p.id, { ...payload }, deps.clock());
       owed = true;
     }
     const kick = deps.kick;
-    if (owed && kick) (deps.afterCommit ?? ((fn) => fn()))(kick);
+    if (owed && kick) r.afterCommit(kick);
   };
   return {
-    ...repo,
-    journal(e: NewEvent): number {
-      const seq = repo.journal(e);
-      owe(e, seq);
-      return seq;
+    ...r,
+    payments: {
+      ...r.payments,
+      async journal(e: NewEvent): Promise<number> {
+        const seq = await r.payments.journal(e);
+        await owe(e, seq);
+        return seq;
+      },
     },
   };
 }

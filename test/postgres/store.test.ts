@@ -17,6 +17,7 @@ import { createLogger } from '../../src/shared/logger.js';
 import type { Store } from '../../src/storage/port.js';
 import { postgresStore } from '../../src/storage/postgres/store.js';
 import { sqliteStore } from '../../src/storage/sqlite-store.js';
+import { owingWebhooks } from '../../src/webhooks/owe.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { describeWhenAvailable, tools } from '../support/system-tools.js';
 
@@ -347,6 +348,29 @@ describeWhenAvailable('the storage port on PostgreSQL', [tools.postgres()], () =
     expect(await b.repos.outbox.claimDue(61_999, 10, 60_000)).toEqual([]);
     const taken = await b.repos.outbox.claimDue(62_000, 10, 60_000);
     expect(taken.map((o) => [o.kind, o.payload['refundId'], o.attempts])).toEqual([['upstream.refund', 'r1', 0]]);
+  });
+
+  it('owes the webhooks of a state change in its own transaction, on PostgreSQL as on SQLite', async () => {
+    const [a, , pool] = await daemons();
+    const kicks: string[] = [];
+    const store = postgresStore(pool, { wrap: (r) => owingWebhooks(r, { endpoints: [{ id: 'till', url: 'https://till.example/hook', secret: 'x'.repeat(16), terminals: ['T1'] }] as never, clock: () => 5, kick: () => kicks.push('kick') }) });
+    await a.tx((r) => r.payments.insert(payment('p1')));
+    await a.tx((r) => r.payments.insert(payment('p2', 'T2')));
+    const change = (id: string) => ({ paymentId: id, at: 5, kind: 'state_changed', actor: 't', fromState: 'created', toState: 'awaiting_customer', version: 2 });
+    await store.tx(async (r) => {
+      await r.payments.journal(change('p1'));
+      await r.payments.journal(change('p2')); // another terminal's: no endpoint wants it
+      await r.payments.journal({ paymentId: 'p1', at: 5, kind: 'request', actor: 't' }); // not an event
+    });
+    await expect(
+      store.tx(async (r) => {
+        await r.payments.journal(change('p1'));
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    const owed = [...(await a.repos.outbox.ofPayment('p1')), ...(await a.repos.outbox.ofPayment('p2'))].filter((o) => o.kind === 'webhook');
+    expect(owed.map((o) => [o.paymentId, o.payload['endpoint']])).toEqual([['p1', 'till']]);
+    expect(kicks).toEqual(['kick']); // after the one commit, not for the rolled-back change
   });
 
   it('answers a storage failure, not a crash, when the server cannot be reached', async () => {

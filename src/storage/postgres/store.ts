@@ -10,6 +10,8 @@ export interface PostgresStoreOptions {
   attempts?: number;
   /** Told when an after-commit function throws: the others still run. */
   onCallbackError?: (error: unknown) => void;
+  /** Decorates every set of repositories the store hands out (the daemon's webhooks: see `owingWebhooks`). */
+  wrap?: (r: Repos) => Repos;
 }
 
 /**
@@ -42,7 +44,7 @@ function asStorageFailure(error: unknown): unknown {
   return Object.assign(error, { storageFailure: true });
 }
 
-const reposOn = (q: Queryable, afterCommit: (fn: () => void) => void): Repos => ({
+const plainReposOn = (q: Queryable, afterCommit: (fn: () => void) => void): Repos => ({
   payments: pgPaymentRepository(q),
   outbox: pgOutboxRepository(q),
   electrum: pgElectrumRepository(q),
@@ -63,6 +65,7 @@ const reposOn = (q: Queryable, afterCommit: (fn: () => void) => void): Repos => 
  */
 export function postgresStore(pool: PgPool, options: PostgresStoreOptions = {}): Store {
   const attempts = options.attempts ?? 3;
+  const reposOn = (q: Queryable, afterCommit: (fn: () => void) => void): Repos => (options.wrap ?? ((r: Repos) => r))(plainReposOn(q, afterCommit));
   const runAll = (fns: Array<() => void>): void => {
     for (const fn of fns) {
       try {
