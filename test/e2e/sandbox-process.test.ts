@@ -39,7 +39,8 @@ beforeAll(async () => {
   if (!existsSync(cli)) throw new Error('dist/cli/main.js is missing: run `npm run build` (npm test does)');
   dir = mkdtempSync(join(tmpdir(), 'tenderbridge-sandbox-'));
   const daemonPort = await freePort();
-  child = spawn(process.execPath, [cli, 'sandbox', '--json', '--partpay-port', '0', '--partner-port', '0', '--daemon-url', `http://127.0.0.1:${daemonPort}`, '--auto-decide', '100'], {
+  // The one command a POS developer runs in a checkout (`npx tenderbridge-sandbox`): it builds dist/ when missing or stale, then starts.
+  child = spawn(process.execPath, [join(root, 'bin/tenderbridge-sandbox.js'), '--json', '--partpay-port', '0', '--partner-port', '0', '--daemon-url', `http://127.0.0.1:${daemonPort}`, '--auto-decide', '100'], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
