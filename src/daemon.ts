@@ -4,47 +4,38 @@ import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import { startJobs, type Job } from './jobs/scheduler.js';
-import { purgeExpiredData } from './jobs/purge.js';
-import { writeYesterdaysReport } from './jobs/report.js';
+import { previousLocalDay } from './jobs/report.js';
+import { writeReportFile } from './reports/end-of-day.js';
 import { writeScheduledBackup } from './jobs/backup.js';
 import { createDeliverer } from './outbox/deliverer.js';
 import type { OutboxItem } from './outbox/repository.js';
-import { createOutboxRepository } from './outbox/repository.js';
 import { partpayCallbackRoutes } from './partpay/callback-routes.js';
 import { partpayClientFromConfig, qrImageFetchPolicy } from './partpay/from-config.js';
 import { createTokenManager } from './partpay/token-manager.js';
 import { createPaymentsCore } from './payments/core.js';
-import { createPaymentEvents } from './payments/events.js';
 import { createPaymentQr } from './payments/payment-qr.js';
-import { createPaymentRepository } from './payments/repository.js';
 import { createPaymentService } from './payments/service.js';
 import type { Payment } from './payments/types.js';
 import { configureSharp, createQrCache, createQrImages, createQrPool, type QrPool } from './qr/index.js';
-import { createRegistry } from './registry/registry.js';
 import { createOperatorActions } from './payments/operator.js';
 import { webRoutes } from './web/routes.js';
 import type { ElectrumDeps } from './electrum/context.js';
 import { electrumErrorBody } from './electrum/errors.js';
-import { createElectrumRepository } from './electrum/repository.js';
 import { electrumRoutes } from './electrum/routes.js';
-import { createScanWaiters } from './electrum/scan-waiters.js';
 import { livenessRoutes, readinessRoutes } from './ops/health-routes.js';
-import { createReadiness, sqliteProbe } from './ops/readiness.js';
+import { createReadiness } from './ops/readiness.js';
 import { closeGracefully, listen } from './ops/listeners.js';
 import { authFailureLimits } from './shared/http/auth-failure-limits.js';
 import { allowedHostsFor, hostCheck } from './shared/http/host-check.js';
-import { createMetrics, sqliteFigures } from './ops/metrics.js';
+import { createMetrics } from './ops/metrics.js';
 import { metricsRoutes } from './ops/metrics-routes.js';
 import type { BuildInfo } from './ops/build-info.js';
-import { sqlitePath } from './shared/config/database-schema.js';
 import type { Config } from './shared/config/load.js';
 import { providersFromConfig } from './providers-from-config.js';
-import { watchCommits } from './shared/db/commit-watch.js';
-import { createGroupCommit } from './shared/db/group-commit.js';
-import type { Store } from './storage/port.js';
-import { sqliteStore } from './storage/sqlite-store.js';
-import { integrityProblems, openDatabase, type Db } from './shared/db/open.js';
-import { upgradeDatabase } from './shared/db/upgrade.js';
+import type { Repos, Store } from './storage/port.js';
+import type { Db } from './shared/db/open.js';
+import type { Backend } from './storage/backend.js';
+import { openSqliteBackend, type SqliteBackend } from './storage/sqlite-backend.js';
 import type { Logger } from './shared/logger.js';
 import { terminalRoutes } from './terminals/routes.js';
 import { createSseRegistry } from './terminals/sse.js';
@@ -55,8 +46,14 @@ import { owingWebhooks, WEBHOOK_KIND } from './webhooks/owe.js';
 export interface DaemonOptions {
   logger: Logger;
   clock?: () => number;
-  /** Open this database instead of `config.database.path` (tests). */
+  /** Open this SQLite database instead of `config.database.path` (tests). */
   db?: Db;
+  /**
+   * The database to run on, opened by the caller (PostgreSQL: `openPostgresBackend`, which
+   * connects asynchronously); the caller closes it after `stop()`. Default: the SQLite file
+   * of `config.database`, opened here and closed by `stop()`.
+   */
+  backend?: Backend;
   /** Where every outbound call goes (PartPay, its token endpoint, partners); default: the network. The simulator passes an in-process one. */
   dispatcher?: Dispatcher;
   /** Render a new payment's QR image before the terminal asks for it, and start the QR worker at `start()` (default true). */
@@ -91,38 +88,19 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const logger = options.logger;
   const clock = options.clock ?? Date.now;
   const newId = options.newId ?? randomUUID;
-  const databasePath = sqlitePath(config.database, 'the daemon');
-  const db = options.db ?? openDatabase(databasePath);
-  const problems = integrityProblems(db);
-  if (problems.length > 0) {
-    throw new Error(`database ${databasePath} failed its integrity check (${problems.slice(0, 3).join('; ')}); restore the latest backup (see README, "Backup and restore")`);
-  }
   const build: BuildInfo = options.build ?? { version: 'unknown', commit: null, node: process.version };
-  const upgrade = upgradeDatabase(db, { appVersion: build.version, keepBackups: config.backups.keepBeforeMigration, now: clock });
-  if (upgrade.backup) logger.info('database backed up before migrating', { file: upgrade.backup.file, bytes: upgrade.backup.bytes, schemaVersion: upgrade.from, removed: upgrade.removed });
-  if (upgrade.applied.length > 0) logger.info('database migrated', { from: upgrade.from, versions: upgrade.applied });
-  // Crash points: commits are counted from start() on (start-up's own writes are the same every time).
-  let commits = 0;
-  let counting = false;
-  const onCommitted = options.onCommitted;
-  const committed = onCommitted
-    ? () => {
-        if (counting) onCommitted((commits += 1));
-      }
-    : undefined;
-  if (committed) watchCommits(db, committed);
-  const group = createGroupCommit(db, {
-    ...(committed ? { onCommitted: committed } : {}),
-    onCommitFailure: (error) => logger.error('database commit failed: the writes of this batch were rolled back', { code: (error as { code?: string }).code, error: (error as Error).message }),
-    onStall: (ms) => logger.error('a database transaction has been open for over a second: it awaits something other than its own repositories (a programming error); every answer waits for it', { openMs: ms }),
-    onCallbackError: (error) => logger.error('listener failed after commit', { error: (error as Error).message, stack: (error as Error).stack }),
-  });
-
-  const registry = createRegistry(db, config);
-  registry.syncFromConfig(config.terminals, clock());
-  const outbox = createOutboxRepository(db);
-  const payments = createPaymentRepository(db);
-  const events = createPaymentEvents();
+  // The database: the backend given (PostgreSQL, opened by the caller: it connects asynchronously), or the embedded SQLite file.
+  const opened = options.backend ? null : openSqliteBackend(config, { logger, clock, build, ...(options.db ? { db: options.db } : {}), ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}) });
+  const backend: Backend = options.backend ?? (opened as SqliteBackend).backend;
+  const sqlite = opened?.sqlite ?? null;
+  const onlySqlite = <T>(what: string, value: T | undefined): T => {
+    if (value === undefined) throw new Error(`daemon.${what} exists only on SQLite; this daemon runs on ${backend.kind}`);
+    return value;
+  };
+  const registry = backend.registry;
+  const events = backend.events;
+  const waiters = backend.waiters;
+  const settled = () => backend.settled();
   const tokens = createTokenManager({
     tokenUrl: config.partpay.tokenUrl,
     audience: config.partpay.audience,
@@ -132,8 +110,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     now: clock,
     ...(options.dispatcher ? { fetch: fetchThrough(options.dispatcher) } : {}),
   });
-  const metrics = createMetrics({ stored: sqliteFigures(db), tokens: () => tokens.status(), clock, build, ...(options.processMetrics === false ? { processMetrics: false } : {}) });
-  const partpay = partpayClientFromConfig(config, tokens, logger.child({ component: 'partpay' }), { observe: (attempt) => metrics.partpayAttempt(attempt), beforeSend: () => group.settled(), dispatcher: options.dispatcher });
+  const metrics = createMetrics({ stored: backend.figures, tokens: () => tokens.status(), clock, build, ...(options.processMetrics === false ? { processMetrics: false } : {}) });
+  const partpay = partpayClientFromConfig(config, tokens, logger.child({ component: 'partpay' }), { observe: (attempt) => metrics.partpayAttempt(attempt), beforeSend: settled, dispatcher: options.dispatcher });
 
   // The deliverer needs the core and the core needs to kick the deliverer: tie the knot late.
   let kick = (): void => undefined;
@@ -143,13 +121,11 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   // payment decode and render its image twice.
   const onFinal = (p: Payment, by: string): void => metrics.paymentResolved(by, p.state);
 
-  const waiters = createScanWaiters();
-  const electrumRepo = createElectrumRepository(db);
   // The payments core, the outbox and Electrum reach the database through the storage port.
   // Each state change and settled refund owes its webhooks in its own transaction; the deliverer is kicked after the commit.
-  const sqlite = sqliteStore(group, { payments, outbox, electrum: electrumRepo }, { wrap: (r) => owingWebhooks(r, { endpoints: config.webhooks.endpoints, clock, kick: () => kick() }) });
-  const store = options.wrapStore ? options.wrapStore(sqlite) : sqlite;
-  const { providers, partpay: partpayProvider, partnerClient } = providersFromConfig(config, { partpay, registry, electrumRepos: store.repos.electrum, waiters, beforeSend: () => group.settled(), logger, clock, dispatcher: options.dispatcher });
+  const ported = backend.storeWith((r: Repos) => owingWebhooks(r, { endpoints: config.webhooks.endpoints, clock, kick: () => kick() }));
+  const store = options.wrapStore ? options.wrapStore(ported) : ported;
+  const { providers, partpay: partpayProvider, partnerClient } = providersFromConfig(config, { partpay, registry, electrumRepos: store.repos.electrum, waiters, beforeSend: settled, logger, clock, dispatcher: options.dispatcher });
   const detail = (p: Payment) => providers.of(p).describe(p);
   const core = createPaymentsCore({ store, events, providers, logger: logger.child({ component: 'payments' }), clock, newId, lateApproval: config.payments.lateApproval, onOutbox, onFinal });
   const webhooks = createWebhookDelivery({
@@ -160,7 +136,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     timeoutMs: config.webhooks.timeoutMs,
     logger,
     clock,
-    beforeSend: () => group.settled(),
+    beforeSend: settled,
   });
   const deliver = (item: OutboxItem) => (item.kind === WEBHOOK_KIND ? webhooks(item) : core.deliver(item));
   const deliverer = createDeliverer({ outbox: store.repos.outbox, deliver, logger: logger.child({ component: 'outbox' }), clock, ...config.outbox });
@@ -207,7 +183,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const sse = createSseRegistry({ heartbeatMs: 15_000 });
   let shuttingDown = false;
 
-  const readiness = createReadiness({ probeDatabase: async () => sqliteProbe(db), outbox: store.repos.outbox, tokens: () => tokens.status(), merchants: config.merchants, clock, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000 });
+  const readiness = createReadiness({ probeDatabase: () => backend.probe(), outbox: store.repos.outbox, tokens: () => tokens.status(), merchants: config.merchants, clock, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000 });
   const liveness = { path: '/', router: livenessRoutes(build) };
   // PartPay's failures are counted apart from the terminals': neither can spend the other's allowance.
   const callbackLimits = authFailureLimits(config.server.authFailures);
@@ -229,50 +205,57 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const separateCallback = config.server.callbackListener !== undefined;
   const app = createApp({
     logger,
-    group,
+    ...(backend.durable ? { group: backend.durable } : {}),
     trustProxy: config.server.trustProxy,
     before: [timer, hostCheck(allowedHostsFor(config.server))],
     onError: [authFailureLimits(config.server.authFailures)],
     errorFormats: [{ prefix: '/qr/v1', body: electrumErrorBody }],
     mounts: [
       // The API families own their prefixes (nothing at the root answers under them): first, so their requests skip the root routers.
-      { path: '/v1', router: terminalRoutes({ registry, service, payments: store.repos.payments, events, qr, sse, electrumQr: store.repos.electrum, logger: logger.child({ component: 'terminals' }), bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds, detail, build, cors: config.server.cors, durable: group }) },
+      { path: '/v1', router: terminalRoutes({ registry, service, payments: store.repos.payments, events, qr, sse, electrumQr: store.repos.electrum, logger: logger.child({ component: 'terminals' }), bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds, detail, build, cors: config.server.cors, durable: backend.durable ?? undefined }) },
       { path: '/qr/v1', router: electrumRoutes(electrumDeps, config.server.bodyLimit) },
       liveness,
       { path: '/', router: readinessRoutes(readiness, { token: config.ops.readinessToken }) },
       { path: '/', router: metricsRoutes(metrics, { mode: config.ops.metricsAccess, token: config.ops.metricsToken }) },
       ...(separateCallback ? [] : [callback]),
-      { path: '/', router: webRoutes({ db, config, registry, payments: store.repos.payments, outbox: store.repos.outbox, events, sse, operator, detail, build, metrics, kickOutbox: () => deliverer.kick(), logger: logger.child({ component: 'web' }), clock }) },
+      { path: '/', router: webRoutes({ report: (period) => backend.report(period), config, registry, payments: store.repos.payments, outbox: store.repos.outbox, events, sse, operator, detail, build, metrics, kickOutbox: () => deliverer.kick(), logger: logger.child({ component: 'web' }), clock }) },
     ],
   });
   // PartPay's callback on its own listener (public), apart from the terminals' (store LAN): the
   // callback and /healthz (for a load balancer in front of it; constant, nothing to leak), no
   // readiness, metrics, API or pages. It answers whatever name the public reaches it by.
-  const callbackApp = separateCallback ? createApp({ logger, group, trustProxy: config.server.trustProxy, before: [timer], mounts: [liveness, callback] }) : null;
+  const callbackApp = separateCallback ? createApp({ logger, ...(backend.durable ? { group: backend.durable } : {}), trustProxy: config.server.trustProxy, before: [timer], mounts: [liveness, callback] }) : null;
 
+  // On PostgreSQL every daemon schedules every job; the fleet-wide ones run on one daemon per round (advisory lock).
+  const fleetWide = (name: string, schedule: string, run: () => Promise<unknown>): Job => ({
+    name,
+    schedule,
+    run: async () => {
+      const round = await backend.asLeader(name, run);
+      return round.ran ? round.value : undefined;
+    },
+  });
   const jobs: Job[] = [
+    // Per daemon: its own readiness, and its share of the outbox (rows are claimed, one daemon at a time each).
     { name: 'readiness-probe', schedule: config.jobs.readinessProbe, run: async () => readiness.probe() },
     { name: 'deliver-outbox', schedule: config.jobs.deliverOutbox, run: () => deliverer.run() },
-    { name: 'reconcile', schedule: config.jobs.reconcile, run: () => core.reconciler.reconcileOverdue(config.payments.callbackOverdueSeconds * 1000) },
-    { name: 'expire', schedule: config.jobs.expire, run: () => core.reconciler.expireDue() },
-    { name: 'purge', schedule: config.jobs.purge, run: () => purgeExpiredData(db, clock(), { ...config.retention, idempotencyKeyHours: config.payments.idempotencyKeyHours }) },
-    {
-      name: 'report',
-      schedule: config.jobs.report,
-      run: async () => {
-        const file = writeYesterdaysReport(db, config.reports.dir, clock());
-        logger.info('end-of-day report written', { file });
-        return file;
-      },
-    },
-    // An in-memory database (tests) has no file to copy; keep 0 turns the job off.
-    ...(config.backups.keep > 0 && !db.memory
+    fleetWide('reconcile', config.jobs.reconcile, () => core.reconciler.reconcileOverdue(config.payments.callbackOverdueSeconds * 1000)),
+    fleetWide('expire', config.jobs.expire, () => core.reconciler.expireDue()),
+    fleetWide('purge', config.jobs.purge, () => backend.purge(clock(), { ...config.retention, idempotencyKeyHours: config.payments.idempotencyKeyHours })),
+    fleetWide('report', config.jobs.report, async () => {
+      const day = previousLocalDay(clock());
+      const file = writeReportFile(config.reports.dir, day.date, await backend.report({ from: day.from, to: day.to }));
+      logger.info('end-of-day report written', { file });
+      return file;
+    }),
+    // Only a file is backed up by the daemon (PostgreSQL: pg_dump and PITR, see README). An in-memory database (tests) has no file to copy; keep 0 turns the job off.
+    ...(sqlite && config.backups.keep > 0 && !sqlite.db.memory
       ? [
           {
             name: 'backup',
             schedule: config.jobs.backup,
             run: async () => {
-              const backup = await writeScheduledBackup(db.name, config.backups, clock());
+              const backup = await writeScheduledBackup(sqlite.db.name, config.backups, clock());
               logger.info('database backup written', { file: backup.file, bytes: backup.bytes, schemaVersion: backup.schemaVersion, removed: backup.removed });
               return backup.file;
             },
@@ -286,10 +269,22 @@ export function createDaemon(config: Config, options: DaemonOptions) {
 
   return {
     app,
-    db,
+    /** Which database this daemon runs on. */
+    backend,
+    /** The SQLite connection (tests, and what only a file has); throws on PostgreSQL. */
+    get db() {
+      return onlySqlite('db', sqlite?.db);
+    },
     registry,
-    payments,
-    outbox,
+    /** The synchronous SQLite repositories (tests); throw on PostgreSQL: use `store.repos`. */
+    get payments() {
+      return onlySqlite('payments', sqlite?.payments);
+    },
+    get outbox() {
+      return onlySqlite('outbox', sqlite?.outbox);
+    },
+    /** The storage port the daemon reads and writes through (either backend). */
+    store,
     service,
     operator,
     core,
@@ -300,11 +295,13 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     /** Committed payment changes; its listener count is the long-polls and streams waiting on payments. */
     events,
     jobs,
-    group,
+    get group() {
+      return onlySqlite('group', sqlite?.group);
+    },
     /** Listens on the configured (or given) address and starts the jobs; resolves with the base URL. */
     async start(at: { host?: string; port?: number } = {}): Promise<string> {
       await readiness.probe();
-      counting = true;
+      opened?.startCounting();
       const main = await listen(app, { host: at.host ?? config.server.host, port: at.port ?? config.server.port, tls: config.server.tls });
       servers = [main.server];
       callbackUrl = main.url;
@@ -315,7 +312,8 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       }
       running = startJobs(jobs, logger);
       // Resume what a previous run left: owed deliveries now (refunds it was attempting included), overdue payments on the next round.
-      await core.resume();
+      // On a shared PostgreSQL another daemon may be attempting them this moment: their leases hand them over instead.
+      if (backend.kind === 'sqlite') await core.resume();
       deliverer.kick();
       // The QR worker starts now, in the background, rather than with the first payment.
       if (options.warmQrImages !== false) qrPool.prestart();
@@ -335,9 +333,9 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       await deliverer.stop();
       // After the listeners: no request can ask for a QR image any more.
       await Promise.all([images.close(), qrPool.close()]);
-      group.flush();
       metrics.stop();
-      if (!options.db) db.close();
+      // A backend given by the caller is the caller's to close (it may outlive this daemon).
+      if (opened) await backend.close();
     },
   };
 }

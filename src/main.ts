@@ -12,7 +12,8 @@ import { startEmbeddedElectrumPartner, startEmbeddedPartPay } from './demo/embed
 import { describeBuild, readBuildInfo } from './ops/build-info.js';
 import { pendingMigrations, startupAllowanceMs } from './ops/startup-time.js';
 import { createSystemdNotifier } from './ops/systemd-notify.js';
-import { sqlitePath, UnsupportedDatabaseError } from './shared/config/database-schema.js';
+import { redactDatabaseUrl } from './shared/config/database-schema.js';
+import { openPostgresBackend, type PostgresBackend } from './storage/postgres/backend.js';
 import { ConfigError, configPathFrom, loadConfigFile, maskedConfig } from './shared/config/load.js';
 import { createLogger, logFormatFrom, LOG_LEVELS, type LogFormat } from './shared/logger.js';
 
@@ -22,16 +23,14 @@ async function main(): Promise<void> {
   let config;
   let crashPoint: number | null;
   let format: LogFormat;
-  let databasePath: string;
   try {
     config = loadConfigFile(configPathFrom(process.argv.slice(2), process.env, appRoot), process.env);
-    databasePath = sqlitePath(config.database, 'the daemon');
     crashPoint = crashPointFrom(process.env);
     format = logFormatFrom(process.argv.slice(2), process.env, process.stdout.isTTY === true);
     const override = process.env['TENDERBRIDGE_LOG_LEVEL'];
     if (override && !LOG_LEVELS.includes(override)) throw new ConfigError('TENDERBRIDGE_LOG_LEVEL', [`must be one of ${LOG_LEVELS.join(', ')}, not "${override}"`]);
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof UnsupportedDatabaseError || (error instanceof Error && error.message.startsWith('--log-format'))) {
+    if (error instanceof ConfigError || (error instanceof Error && error.message.startsWith('--log-format'))) {
       console.error(error.message);
       process.exit(78); // EX_CONFIG: systemd shows it, and Restart=on-failure will not help
     }
@@ -49,15 +48,24 @@ async function main(): Promise<void> {
   // The crash suite's hook: SIGKILL right after the k-th durable commit (never set in production).
   if (crashPoint !== null) logger.warn(`test hook ${CRASH_AFTER_COMMIT_ENV} is set: ${crashPoint === 0 ? 'every durable commit is counted' : `this daemon kills itself (SIGKILL) right after durable commit ${crashPoint}`}`, { crashPoint });
   const onCommitted = crashPoint === null ? undefined : crashAfterCommit(crashPoint, { logger, kill: () => process.kill(process.pid, 'SIGKILL') });
-  // Held until the process ends: a second daemon, or `tenderbridge db restore`, on this database is refused meanwhile.
-  const lock = databasePath === ':memory:' ? null : acquireDatabaseLock(resolve(databasePath), `tenderbridge daemon ${build.version}`);
-  // Start-up reads the whole file (integrity check; before migrating, a backup and index builds):
-  // on a big one that outlasts TimeoutStartSec=, so ask systemd for the time it may take.
-  if (databasePath !== ':memory:') {
-    const allowance = startupAllowanceMs(databasePath, { migrating: pendingMigrations(databasePath) });
-    if (allowance > 0) await notifier.extendStartTimeout(allowance, 'checking the database before serving');
+  let lock: { release(): void } | null = null;
+  let postgres: PostgresBackend | null = null;
+  if (config.database.kind === 'sqlite') {
+    const databasePath = config.database.path;
+    // Held until the process ends: a second daemon, or `tenderbridge db restore`, on this database is refused meanwhile.
+    lock = databasePath === ':memory:' ? null : acquireDatabaseLock(resolve(databasePath), `tenderbridge daemon ${build.version}`);
+    // Start-up reads the whole file (integrity check; before migrating, a backup and index builds):
+    // on a big one that outlasts TimeoutStartSec=, so ask systemd for the time it may take.
+    if (databasePath !== ':memory:') {
+      const allowance = startupAllowanceMs(databasePath, { migrating: pendingMigrations(databasePath) });
+      if (allowance > 0) await notifier.extendStartTimeout(allowance, 'checking the database before serving');
+    }
+  } else {
+    // Several daemons share this database: each connects, checks the schema (an empty database gets it) and joins the fleet.
+    logger.info('connecting to PostgreSQL', { database: redactDatabaseUrl(config.database.url) });
+    postgres = await openPostgresBackend({ database: config.database, merchants: config.merchants, stores: config.stores, terminals: config.terminals, logger, clock: Date.now, appVersion: build.version });
   }
-  const daemon = createDaemon(config, { logger, build, ...(onCommitted ? { onCommitted } : {}) });
+  const daemon = createDaemon(config, { logger, build, ...(postgres ? { backend: postgres } : {}), ...(onCommitted ? { onCommitted } : {}) });
   const url = await daemon.start();
   const simulator = await startEmbeddedPartPay(config, config.server.publicUrl ?? url, logger);
   const partnerSimulator = await startEmbeddedElectrumPartner(config, config.server.publicUrl ?? url, logger);
@@ -83,6 +91,7 @@ async function main(): Promise<void> {
     const toldStopping = notifier.stopping();
     try {
       await daemon.stop();
+      await postgres?.close();
       lock?.release();
       await simulator?.close();
       await partnerSimulator?.close();

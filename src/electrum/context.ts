@@ -6,7 +6,7 @@ import type { PaymentEvents } from '../payments/events.js';
 import type { PaymentQr } from '../payments/payment-qr.js';
 import type { PaymentRepository } from '../payments/repository.js';
 import type { PaymentService } from '../payments/service.js';
-import type { Registry, Terminal } from '../registry/registry.js';
+import type { RegistryView, Terminal } from '../registry/registry.js';
 import type { Config, ElectrumClient, ElectrumPartner } from '../shared/config/load.js';
 import type { Logger } from '../shared/logger.js';
 import { alphaToNumeric } from './currency.js';
@@ -28,7 +28,7 @@ export interface ElectrumDeps {
   /** For the confirmations owed to partners (cancels and refunds are owed through the core). */
   outbox: Pick<Port<OutboxRepository>, 'enqueue'>;
   events: PaymentEvents;
-  registry: Registry;
+  registry: RegistryView;
   service: PaymentService;
   paymentQr: PaymentQr;
   waiters: ScanWaiters;

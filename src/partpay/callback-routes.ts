@@ -3,7 +3,7 @@ import type { Applier } from '../payments/apply.js';
 import type { PaymentRepository } from '../payments/repository.js';
 import type { Port } from '../storage/port.js';
 import type { Payment } from '../payments/types.js';
-import type { Registry } from '../registry/registry.js';
+import type { RegistryView } from '../registry/registry.js';
 import { AuthenticationError, UnsupportedMediaTypeError, ValidationError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { verifyCallbackBody } from './signature.js';
@@ -11,7 +11,7 @@ import { orderOutcome } from './status.js';
 import { sourceAllowlist } from '../shared/http/security.js';
 
 export interface CallbackDeps {
-  registry: Registry;
+  registry: RegistryView;
   payments: Port<PaymentRepository>;
   applier: Applier;
   logger: Logger;

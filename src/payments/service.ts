@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Registry, Terminal } from '../registry/registry.js';
+import type { RegistryView, Terminal } from '../registry/registry.js';
 import type { Store } from '../storage/port.js';
 import { isStorageFailure } from '../shared/db/open.js';
 import { ConflictError, IdempotencyMismatchError, isAppError, NotFoundError, ValidationError } from '../shared/errors.js';
@@ -17,7 +17,7 @@ export interface PaymentServiceDeps {
   store: Pick<Store, 'tx' | 'repos'>;
   core: Pick<PaymentsCore, 'applier' | 'cancels' | 'refunds'>;
   events: PaymentEvents;
-  registry: Registry;
+  registry: RegistryView;
   /** The provider that makes orders for payments a terminal starts (PartPay). */
   creator: OrderingProvider;
   logger: Logger;

@@ -157,3 +157,6 @@ export function createRegistry(db: Db, config: { merchants: Merchant[]; stores: 
 }
 
 export type Registry = ReturnType<typeof createRegistry>;
+
+/** What a daemon reads of the registry, on either backend: merchants and stores from config, terminals from the database. */
+export type RegistryView = Pick<Registry, 'merchant' | 'merchants' | 'store' | 'stores' | 'terminal' | 'terminals' | 'authenticate'>;

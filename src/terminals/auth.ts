@@ -1,12 +1,12 @@
 import type { Request, RequestHandler, Response } from 'express';
-import type { Registry, Terminal } from '../registry/registry.js';
+import type { RegistryView, Terminal } from '../registry/registry.js';
 import { AuthenticationError, ForbiddenError, UnsupportedMediaTypeError } from '../shared/errors.js';
 
 /**
  * Authenticates a terminal by its bearer API key. Every /v1 route sits behind it.
  * @example router.use(terminalAuth(registry))
  */
-export function terminalAuth(registry: Registry): RequestHandler {
+export function terminalAuth(registry: RegistryView): RequestHandler {
   return (req, res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S{1,512})\s*$/i.exec(header);

@@ -5,7 +5,7 @@ import type { PaymentRepository } from '../payments/repository.js';
 import type { Port } from '../storage/port.js';
 import type { PaymentEvents } from '../payments/events.js';
 import type { BuildInfo } from '../ops/build-info.js';
-import type { Registry } from '../registry/registry.js';
+import type { RegistryView } from '../registry/registry.js';
 import type { GroupCommit } from '../shared/db/group-commit.js';
 import type { Logger } from '../shared/logger.js';
 import { applyOverrides, parseProfileOverrides } from '../qr/display-profile.js';
@@ -36,7 +36,7 @@ function sendImage(req: Request, res: Response, qr: { etag: string; contentType:
 }
 
 export interface TerminalRoutesDeps {
-  registry: Registry;
+  registry: RegistryView;
   service: PaymentService;
   /** The payments, through the storage port. */
   payments: Pick<Port<PaymentRepository>, 'get' | 'getRefund' | 'refundsOf' | 'lastSeq' | 'terminalChanges' | 'stateChangesAfter'>;
@@ -50,7 +50,7 @@ export interface TerminalRoutesDeps {
   /** The provider's own facts of a payment, shown under its name. */
   detail: ProviderDetail;
   /** The database's group commit, so the terminal's event stream reads committed writes only. */
-  durable?: Pick<GroupCommit, 'pending' | 'settled'>;
+  durable?: Pick<GroupCommit, 'pending' | 'settled'> | undefined;
   /** Where a stream that could not read says so (default: nowhere). */
   logger?: Logger;
   /** Browser-based tills on other origins (`server.cors`); none listed: no cross-origin access. */

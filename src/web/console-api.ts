@@ -1,6 +1,5 @@
 import express, { type Router } from 'express';
 import { isOpen } from '../payments/state-machine.js';
-import { endOfDayReport } from '../reports/end-of-day.js';
 import { reportCsv } from '../reports/report-csv.js';
 import { toCsv } from '../shared/csv.js';
 import { NotFoundError, ConflictError, UnsupportedMediaTypeError } from '../shared/errors.js';
@@ -118,7 +117,7 @@ export function consoleApi(deps: WebDeps & { sessions: SessionStore }): Router {
       ...(oldestAgeSeconds * 1000 > STUCK_AFTER_MS ? [`the oldest owed delivery has waited ${Math.round(oldestAgeSeconds / 60)} min`] : []),
       ...(attention > 0 ? [`${attention} payment(s) need attention`] : []),
     ];
-    const today = endOfDayReport(deps.db, localDayBounds(localDate(now)));
+    const today = await deps.report(localDayBounds(localDate(now)));
     res.json({
       status: problems.length === 0 ? 'ok' : 'attention',
       problems,
@@ -136,16 +135,16 @@ export function consoleApi(deps: WebDeps & { sessions: SessionStore }): Router {
     });
   });
 
-  router.get('/report', (req, res) => {
+  router.get('/report', async (req, res) => {
     const q = parseOr400(reportQuery, req.query, 'query');
     const date = q.date ?? localDate(deps.clock());
-    res.json({ date, ...endOfDayReport(deps.db, localDayBounds(date)) });
+    res.json({ date, ...(await deps.report(localDayBounds(date))) });
   });
 
-  router.get('/report.csv', (req, res) => {
+  router.get('/report.csv', async (req, res) => {
     const q = parseOr400(reportQuery, req.query, 'query');
     const date = q.date ?? localDate(deps.clock());
-    res.type('text/csv').attachment(`report-${date}.csv`).send(reportCsv(endOfDayReport(deps.db, localDayBounds(date))));
+    res.type('text/csv').attachment(`report-${date}.csv`).send(reportCsv(await deps.report(localDayBounds(date))));
   });
 
   return router;

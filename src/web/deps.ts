@@ -4,20 +4,20 @@ import type { OutboxRepository } from '../outbox/repository.js';
 import type { PaymentEvents } from '../payments/events.js';
 import type { OperatorActions } from '../payments/operator.js';
 import type { PaymentRepository } from '../payments/repository.js';
-import type { Registry } from '../registry/registry.js';
+import type { RegistryView } from '../registry/registry.js';
+import type { EndOfDayReport } from '../reports/end-of-day.js';
 import type { ProviderDetail } from '../terminals/presenter.js';
 import type { SseRegistry } from '../terminals/sse.js';
 import type { Config } from '../shared/config/load.js';
-import type { Db } from '../shared/db/open.js';
 import type { Port } from '../storage/port.js';
 import type { Logger } from '../shared/logger.js';
 
 /** What the web pages and the console API may use; built by the daemon. */
 export interface WebDeps {
-  /** The end-of-day figures read here still (their PostgreSQL version comes later). */
-  db: Db;
+  /** The end-of-day figures of a period, from whichever database holds them. */
+  report(period: { from: number; to: number }): Promise<EndOfDayReport>;
   config: Config;
-  registry: Registry;
+  registry: RegistryView;
   /** The payments and the outbox, through the storage port. */
   payments: Port<PaymentRepository>;
   outbox: Port<OutboxRepository>;

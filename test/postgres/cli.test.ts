@@ -1,11 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LATEST_VERSION } from '../../src/shared/db/open.js';
 import { baseConfig, runTb, tempDir, writeConfig, type CliRun } from '../cli/support.js';
-import { freePort } from '../support/harness.js';
+import { eventually, freePort } from '../support/harness.js';
 import { createPostgresPool } from '../../src/shared/db/postgres/pool.js';
 import { postgresStore } from '../../src/storage/postgres/store.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
@@ -120,7 +120,7 @@ describeWhenAvailable('the CLI on PostgreSQL', [tools.postgres()], () => {
 
     const resolve = await tb(['payments', 'resolve', 'pay-1', '--action', 'mark-reviewed', '--by', 'alice', '--reason', 'checked', '--config', config], url);
     expect(resolve.code).toBe(1);
-    expect(resolve.stderr).toContain('database.kind postgres: this command is not available in this build yet');
+    expect(resolve.stderr).toContain('database.kind postgres: this command works on a SQLite file only');
     const backup = await tb(['db', 'backup', join(dir, 'x.db'), '--config', config], url);
     expect(backup.code).toBe(1);
     expect(backup.stderr).toContain('back it up and restore it with PostgreSQL\'s tools (pg_dump/pg_restore');
@@ -177,16 +177,47 @@ describeWhenAvailable('the CLI on PostgreSQL', [tools.postgres()], () => {
     expect(await listed()).toBeUndefined();
   });
 
-  it('the daemon refuses to start on PostgreSQL, saying it is not available in this build yet (exit 78, EX_CONFIG)', async () => {
+  it('two daemons start on one PostgreSQL database, the first creating its schema, each ready, and stop cleanly on SIGTERM', async () => {
     const url = await server.createDatabase();
-    const started = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), '--config', postgresConfig()], {
-      cwd: ROOT, // where tsx resolves
-      env: { ...process.env, TENDERBRIDGE_DATABASE_URL: url, TENDERBRIDGE_CONFIG: '' },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(started.status, started.stderr).toBe(78);
-    expect(started.stderr).toContain('database.kind postgres: the daemon is not available in this build yet');
-    expect(started.stderr + started.stdout).not.toContain(server.password);
-  });
+    const ports = [await freePort(), await freePort()];
+    const start = (port: number) => {
+      const config = writeConfig(dir, { ...baseConfig(dir, { database: { kind: 'postgres', url: { env: 'TENDERBRIDGE_DATABASE_URL' }, pool: { max: 3 } } }), server: { host: '127.0.0.1', port }, terminals: [{ id: 'T1', store: 'S1', apiKey: 'fleet-key-1' }] }, `daemon-${port}.json`);
+      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), '--config', config, '--log-format', 'json'], {
+        cwd: ROOT, // where tsx resolves
+        env: { ...process.env, TENDERBRIDGE_DATABASE_URL: url, TENDERBRIDGE_CONFIG: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
+      return { child, exited, output: () => output };
+    };
+    const daemons = ports.map(start);
+    try {
+      for (const [i, port] of ports.entries()) {
+        await eventually(() => daemons[i]?.output().includes('tenderbridge ready on'), 60_000, 100);
+        const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+        expect(ready.status, daemons[i]?.output()).toBe(200);
+        // The terminal of the config authenticates on both: one registry, in the database.
+        const terminal = await fetch(`http://127.0.0.1:${port}/v1/terminal`, { headers: { Authorization: 'Bearer fleet-key-1' } });
+        expect(terminal.status).toBe(200);
+        expect(await terminal.json()).toMatchObject({ id: 'T1', storeId: 'S1' });
+      }
+    } finally {
+      for (const d of daemons) d.child.kill('SIGTERM');
+    }
+    for (const d of daemons) {
+      expect(await d.exited, d.output()).toBe(0);
+      expect(d.output()).toContain('connecting to PostgreSQL');
+      expect(d.output()).not.toContain(server.password);
+    }
+    const pool = new pg.Pool({ connectionString: url });
+    try {
+      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM terminals');
+      expect(rows[0]?.n).toBe(1);
+    } finally {
+      await pool.end();
+    }
+  }, 120_000);
 });

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -12,6 +11,10 @@ import { createLogger } from '../../src/shared/logger.js';
 import { createElectrumPartnerSimulator, type ElectrumPartnerSimulator } from '../../src/simulator/electrum-partner/index.js';
 import { createPartPaySimulator, type PartPaySimulator, type PartPaySimulatorOptionsInput } from '../../src/simulator/partpay/index.js';
 import { watchContract } from './contract.js';
+import { createDatabaseOn, startPostgres } from './postgres.js';
+import { inject } from 'vitest';
+import { openPostgresBackend, type PostgresBackend } from '../../src/storage/postgres/backend.js';
+import type { PostgresDatabaseConfig } from '../../src/shared/config/database-schema.js';
 
 export const TERMINAL_KEY = 'test-terminal-key-1';
 export const OTHER_TERMINAL_KEY = 'test-terminal-key-2';
@@ -23,17 +26,8 @@ export const TILL_5_KEY = 'test-terminal-key-5';
 export const CALLBACK_KEY = 'iDt3PoeoSHu3r/mTbzkaHg';
 export const CLIENT_SECRET = 'test-client-secret-never-logged';
 
-/** A free TCP port on loopback (the daemon's URL must be known before the simulator starts). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './ports.js';
+import { freePort } from './ports.js';
 
 export interface HarnessOptions {
   simulator?: Partial<PartPaySimulatorOptionsInput>;
@@ -54,7 +48,16 @@ export interface HarnessOptions {
   qrPool?: QrPool;
   /** Wraps the daemon's storage port (see `DaemonOptions.wrapStore`). */
   wrapStore?: (store: Store) => Store;
+  /**
+   * The database the daemon runs on: a fresh SQLite file, or a fresh database on PostgreSQL
+   * (the PostgreSQL pass's server, or one started for this harness). Default: `TB_TEST_DATABASE`
+   * (set by vitest.postgres.config.ts), else SQLite.
+   */
+  backend?: 'sqlite' | 'postgres';
 }
+
+/** Which database the harnesses of this run use unless told: the PostgreSQL pass sets TB_TEST_DATABASE=postgres. */
+export const TEST_BACKEND: 'sqlite' | 'postgres' = process.env['TB_TEST_DATABASE'] === 'postgres' ? 'postgres' : 'sqlite';
 
 /**
  * The display profiles the harness configures: TERM0001 uses `default` (as README's example
@@ -80,7 +83,15 @@ export interface Harness {
   url: string;
   daemon: Daemon;
   sim: PartPaySimulator;
+  /** The SQLite file (SQLite harnesses only). */
   dbPath: string;
+  /** Which database the daemon runs on. */
+  backend: 'sqlite' | 'postgres';
+  /**
+   * Runs one SQL statement on the daemon's database, whichever it is, and answers its rows (none
+   * for a write): `?` placeholders, SQL both databases read (tests reach into the tables with it).
+   */
+  sql<T = Record<string, unknown>>(text: string, ...params: unknown[]): Promise<T[]>;
   logs: string[];
   /** Headers for the first (or second) test terminal. */
   auth(which?: 1 | 2): Record<string, string>;
@@ -102,6 +113,8 @@ const NEVER = '0 0 1 1 *'; // jobs are driven by calling run() in tests
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'tenderbridge-test-'));
   const dbPath = join(dir, 'test.db');
+  const backendKind = options.backend ?? TEST_BACKEND;
+  const postgres = backendKind === 'postgres' ? await testDatabase() : null;
   const daemonPort = await freePort();
   const daemonUrl = `http://127.0.0.1:${daemonPort}`;
   const callbackKeys = options.callbackKeys ?? [CALLBACK_KEY];
@@ -151,7 +164,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   }
   const raw = {
     server: { host: '127.0.0.1', port: daemonPort, shutdownGraceSeconds: 2, ...(options.config?.['server'] as object | undefined) },
-    database: { path: dbPath },
+    database: backendKind === 'postgres' ? { kind: 'postgres', url: { env: 'TB_TEST_DATABASE_URL' }, pool: { max: 10 } } : { path: dbPath },
     log: { level: 'debug' },
     partpay: {
       tokenUrl: `${simUrl}/oauth/token`,
@@ -189,7 +202,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         : []),
     ],
   };
-  const config = parseConfig(raw, { source: 'test', env: {}, configDir: dir });
+  const config = parseConfig(raw, { source: 'test', env: postgres ? { TB_TEST_DATABASE_URL: postgres.url } : {}, configDir: dir });
   const logs: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
@@ -201,7 +214,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let clockOffset = 0;
   const clock = () => Date.now() + clockOffset;
   const daemonOptions = { logger, clock, ...(options.build ? { build: options.build } : {}), ...(options.qrPool ? { qrPool: options.qrPool } : {}), ...(options.wrapStore ? { wrapStore: options.wrapStore } : {}) };
-  let daemon = createDaemon(config, daemonOptions);
+  const openBackend = async (): Promise<PostgresBackend | null> =>
+    postgres ? openPostgresBackend({ database: config.database as PostgresDatabaseConfig, merchants: config.merchants, stores: config.stores, terminals: config.terminals, logger, clock, appVersion: 'test' }) : null;
+  let backend = await openBackend();
+  const create = () => createDaemon(config, { ...daemonOptions, ...(backend ? { backend } : {}) });
+  let daemon = create();
   watchContract(daemon.app);
   const url = await daemon.start();
   return {
@@ -209,9 +226,23 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     get daemon() {
       return daemon;
     },
+    backend: backendKind,
+    async sql<T>(text: string, ...params: unknown[]): Promise<T[]> {
+      if (backend) {
+        let n = 0;
+        const { rows } = await backend.pool.query(text.replace(/\?/g, () => `$${++n}`), params);
+        return rows as T[];
+      }
+      const statement = daemon.db.prepare(text);
+      if (statement.reader) return statement.all(...params) as T[];
+      statement.run(...params);
+      return [];
+    },
     async restart() {
       await daemon.stop();
-      daemon = createDaemon(config, daemonOptions);
+      await backend?.close();
+      backend = await openBackend();
+      daemon = create();
       watchContract(daemon.app);
       await daemon.start();
     },
@@ -225,16 +256,30 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     auth: (which = 1) => ({ Authorization: `Bearer ${which === 1 ? TERMINAL_KEY : OTHER_TERMINAL_KEY}` }),
     async stop() {
       await daemon.stop();
+      await backend?.close();
       await sim.close();
       await partners?.a.close();
       await partners?.b.close();
+      await postgres?.stop();
       rmSync(dir, { recursive: true, force: true });
       // Every harness run doubles as a check that no configured secret reached the logs.
       const electrumSecrets = options.electrum ? [ELECTRUM.pos2.password, ELECTRUM.pos.password, ELECTRUM.posPartPay.password, ELECTRUM.partnerA.password, ELECTRUM.partnerB.password, ELECTRUM.partnerA.outbound, ELECTRUM.partnerB.outbound] : [];
-      const leaked = [CLIENT_SECRET, TERMINAL_KEY, OTHER_TERMINAL_KEY, TILL_3_KEY, TILL_4_KEY, TILL_5_KEY, ...callbackKeys, ...electrumSecrets, ...(options.extraSecrets ?? [])].filter((secret) => logs.some((line) => line.includes(secret)));
+      const databaseSecrets = postgres ? [postgres.password] : [];
+      const leaked = [CLIENT_SECRET, TERMINAL_KEY, OTHER_TERMINAL_KEY, TILL_3_KEY, TILL_4_KEY, TILL_5_KEY, ...callbackKeys, ...electrumSecrets, ...databaseSecrets, ...(options.extraSecrets ?? [])].filter((secret) => logs.some((line) => line.includes(secret)));
       if (leaked.length > 0) throw new Error(`secrets appeared in the daemon's logs: ${leaked.map((s) => `${s.slice(0, 3)}…`).join(', ')}`);
     },
   };
+}
+
+/**
+ * A fresh database for one harness: on the PostgreSQL pass's server when there is one (its
+ * globalSetup provides it), else on a server started for this harness and stopped with it.
+ */
+async function testDatabase(): Promise<{ url: string; password: string; stop(): Promise<void> }> {
+  const shared = inject('postgresUrl') as string | undefined;
+  if (shared) return { url: await createDatabaseOn(shared), password: new URL(shared).password, stop: async () => undefined };
+  const server = await startPostgres();
+  return { url: await server.createDatabase(), password: server.password, stop: () => server.stop() };
 }
 
 /** Polls `check` until it returns a truthy value or the time runs out (for asynchronous effects). */

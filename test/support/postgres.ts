@@ -4,8 +4,8 @@ import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort } from './harness.js';
-import { POSTGRES_ROOT, postgresBinDir } from './system-tools.js';
+import { freePort } from './ports.js';
+import { POSTGRES_ROOT, postgresBinDir } from './postgres-bin.js';
 
 /**
  * A throwaway PostgreSQL server for one test file, from the Debian `postgresql` binaries: a
@@ -110,18 +110,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   return {
     url,
     password,
-    async createDatabase(name = `tb_${process.pid}_${++databases}`) {
-      const admin = new pg.Client({ connectionString: url });
-      await admin.connect();
-      try {
-        await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
-      } finally {
-        await admin.end();
-      }
-      const dbUrl = new URL(url);
-      dbUrl.pathname = `/${name}`;
-      return dbUrl.toString();
-    },
+    createDatabase: (name = `tb_${process.pid}_${++databases}`) => createDatabaseOn(url, name),
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -134,4 +123,22 @@ export async function startPostgres(): Promise<TestPostgres> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Creates an empty database on the server of `serverUrl` (a superuser URL, as {@link TestPostgres.url})
+ * and answers its URL; the name is random unless given. Usable from any test worker.
+ * @example const url = await createDatabaseOn(inject('postgresUrl'));
+ */
+export async function createDatabaseOn(serverUrl: string, name = `tb_${process.pid}_${randomBytes(6).toString('hex')}`): Promise<string> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  } finally {
+    await admin.end();
+  }
+  const dbUrl = new URL(serverUrl);
+  dbUrl.pathname = `/${name}`;
+  return dbUrl.toString();
 }

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { delimiter, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -43,23 +43,8 @@ export function systemTool(command: string, debianPackage: string): Prerequisite
 /** Debian's chromium, driven by playwright-core (no downloaded browser); CHROMIUM_PATH points elsewhere. */
 export const chromiumPath = (): string => process.env['CHROMIUM_PATH'] || '/usr/bin/chromium';
 
-/** Where Debian installs the PostgreSQL server: /usr/lib/postgresql/<major>/bin, not on PATH. */
-export const POSTGRES_ROOT = '/usr/lib/postgresql';
-
-/**
- * The newest installed PostgreSQL server's bin directory (initdb and postgres both there), or null.
- * @example postgresBinDir() // '/usr/lib/postgresql/15/bin'
- */
-export function postgresBinDir(root = POSTGRES_ROOT): string | null {
-  let versions: string[];
-  try {
-    versions = readdirSync(root).filter((v) => /^\d+(\.\d+)?$/.test(v));
-  } catch {
-    return null;
-  }
-  const newest = versions.sort((a, b) => Number(b) - Number(a)).find((v) => existsSync(join(root, v, 'bin', 'initdb')) && existsSync(join(root, v, 'bin', 'postgres')));
-  return newest === undefined ? null : join(root, newest, 'bin');
-}
+export { POSTGRES_ROOT, postgresBinDir } from './postgres-bin.js';
+import { POSTGRES_ROOT, postgresBinDir } from './postgres-bin.js';
 
 /** The tools the suites use, each named with the Debian package that installs it (.ci/run installs them all: systemd, openssl, python3, prometheus, dpkg, lintian, binutils, chromium, postgresql). */
 export const tools = {

@@ -25,7 +25,7 @@ const poolSchema = z
   .strict()
   .prefault({});
 
-/** A PostgreSQL server shared by several daemons (in progress: `db migrate` and `doctor` use it; the daemon does not yet). */
+/** A PostgreSQL server shared by several daemons (see README, "Central deployment"). */
 const postgresSchema = z
   .object({
     kind: z.literal('postgres'),
@@ -103,10 +103,10 @@ export function redactDatabaseUrl(url: string): string {
   }
 }
 
-/** What the daemon says when it is given a database kind it cannot run on yet. */
+/** What a command that works on a SQLite file only says when the config names PostgreSQL. */
 export class UnsupportedDatabaseError extends Error {
   constructor(what: string) {
-    super(`database.kind postgres: ${what} is not available in this build yet (on PostgreSQL so far: \`tenderbridge db migrate\`, \`db status\`, \`doctor\` and \`config check\`)`);
+    super(`database.kind postgres: ${what} works on a SQLite file only (PostgreSQL has its own tools for it: see README, "Central deployment")`);
     this.name = 'UnsupportedDatabaseError';
   }
 }

@@ -13,6 +13,7 @@ import { POSTGRES_LATEST_VERSION } from '../../shared/db/postgres/migrations.js'
 import { createPostgresPool, type PgPool } from '../../shared/db/postgres/pool.js';
 import type { Logger } from '../../shared/logger.js';
 import { clusteredEvents, clusteredWaiters } from '../cluster.js';
+import type { Backend } from '../backend.js';
 import type { Store } from '../port.js';
 import { pgFigures } from './figures.js';
 import { runAsLeader, type LeaderRun } from './leader.js';
@@ -36,8 +37,10 @@ export interface PostgresBackendOptions {
 }
 
 /** Everything a daemon needs of its PostgreSQL database, for one of several daemons sharing it. */
-export interface PostgresBackend {
+export interface PostgresBackend extends Backend {
+  readonly kind: 'postgres';
   pool: PgPool;
+  /** The storage port, undecorated. */
   store: Store;
   registry: RegistryView;
   bus: ClusterBus;
@@ -51,6 +54,7 @@ export interface PostgresBackend {
   report(period: { from: number; to: number }): Promise<EndOfDayReport>;
   /** Runs a scheduled job's round on one daemon of the fleet at a time. */
   asLeader<T>(job: string, fn: () => Promise<T>): Promise<LeaderRun<T>>;
+  durable: null;
   close(): Promise<void>;
 }
 
@@ -80,7 +84,8 @@ export async function openPostgresBackend(options: PostgresBackendOptions): Prom
       // migratePostgres names the build that wrote it.
       await migratePostgres(pool, { appVersion: options.appVersion, now: options.clock });
     }
-    const store = postgresStore(pool, { onCallbackError: (error) => logger.error('listener failed after commit', { error: error instanceof Error ? error.message : String(error) }) });
+    const onCallbackError = (error: unknown) => logger.error('listener failed after commit', { error: error instanceof Error ? error.message : String(error) });
+    const store = postgresStore(pool, { onCallbackError });
     const registry = await createPostgresRegistry(pool, options);
     await registry.syncFromConfig(options.terminals, options.clock());
     const refresh = setInterval(() => {
@@ -94,8 +99,10 @@ export async function openPostgresBackend(options: PostgresBackendOptions): Prom
     const events = clusteredEvents(createPaymentEvents(), bus, (id) => store.repos.payments.get(id), logger);
     const waiters = clusteredWaiters(createScanWaiters(), bus, async (tranId) => (await store.repos.electrum.qr(tranId))?.state ?? null, logger);
     return {
+      kind: 'postgres',
       pool,
       store,
+      storeWith: (wrap) => postgresStore(pool, { onCallbackError, wrap }),
       registry: registry.view,
       bus,
       events,
@@ -105,6 +112,9 @@ export async function openPostgresBackend(options: PostgresBackendOptions): Prom
       purge: (now, settings) => pgPurgeExpiredData(pool, now, settings),
       report: (period) => pgEndOfDayReport(pool, period),
       asLeader: (job, fn) => runAsLeader(pool, job, fn),
+      // Every write is committed before its call resolves: nothing for an answer to wait for.
+      durable: null,
+      settled: () => Promise.resolve(),
       close: closeAll,
     };
   } catch (error) {

@@ -1,7 +1,8 @@
 import type { PgPool } from '../../shared/db/postgres/pool.js';
 
-/** What {@link runAsLeader} did: ran `fn` (and what it answered), or left the run to the daemon that holds the job. */
-export type LeaderRun<T> = { ran: true; value: T } | { ran: false };
+import type { LeaderRun } from '../backend.js';
+
+export type { LeaderRun };
 
 /**
  * Runs a scheduled job on one daemon of those sharing the database: the one that takes the

@@ -1,11 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { DisplayProfile } from '../../qr/display-profile.js';
-import type { Registry, Store, Terminal } from '../../registry/registry.js';
+import type { RegistryView, Store, Terminal } from '../../registry/registry.js';
 import { hashApiKey, type Merchant, type TerminalSeed } from '../../shared/config/load.js';
 import { inTransaction, type PgPool } from '../../shared/db/postgres/pool.js';
 
-/** What the daemon reads of the registry: merchants and stores from config, terminals from the database. */
-export type RegistryView = Pick<Registry, 'merchant' | 'merchants' | 'store' | 'stores' | 'terminal' | 'terminals' | 'authenticate'>;
+export type { RegistryView };
 
 type Row = { id: string; store_id: string; api_key_hash: string; display_profile: string; source: 'config' | 'cli'; disabled: number };
 

@@ -1,0 +1,101 @@
+import { createElectrumRepository } from '../electrum/repository.js';
+import { createScanWaiters } from '../electrum/scan-waiters.js';
+import { purgeExpiredData } from '../jobs/purge.js';
+import type { BuildInfo } from '../ops/build-info.js';
+import { sqliteFigures } from '../ops/metrics.js';
+import { sqliteProbe } from '../ops/readiness.js';
+import { createOutboxRepository } from '../outbox/repository.js';
+import { createPaymentEvents } from '../payments/events.js';
+import { createPaymentRepository } from '../payments/repository.js';
+import { createRegistry } from '../registry/registry.js';
+import { endOfDayReport } from '../reports/end-of-day.js';
+import { sqlitePath } from '../shared/config/database-schema.js';
+import type { Config } from '../shared/config/load.js';
+import { watchCommits } from '../shared/db/commit-watch.js';
+import { createGroupCommit } from '../shared/db/group-commit.js';
+import { integrityProblems, openDatabase, type Db } from '../shared/db/open.js';
+import { upgradeDatabase } from '../shared/db/upgrade.js';
+import type { Logger } from '../shared/logger.js';
+import type { Backend } from './backend.js';
+import { sqliteStore } from './sqlite-store.js';
+
+export interface SqliteBackendOptions {
+  logger: Logger;
+  clock: () => number;
+  build: BuildInfo;
+  /** Open this database instead of `config.database.path` (tests); the caller closes it. */
+  db?: Db;
+  /** Called right after each durable commit once `startCounting()` was called (the crash suite's hook; see `DaemonOptions.onCommitted`). */
+  onCommitted?: (count: number) => void;
+}
+
+/**
+ * The embedded backend: one SQLite file, owned by this daemon. Opening it checks its integrity
+ * (a damaged file is refused, naming the restore), backs it up and migrates it when this build
+ * is newer, syncs the config's terminals into it, and starts the group commit every write joins.
+ * @example const backend = openSqliteBackend(config, { logger, clock: Date.now, build });
+ */
+export function openSqliteBackend(config: Config, options: SqliteBackendOptions) {
+  const { logger, clock, build } = options;
+  const databasePath = sqlitePath(config.database, 'the daemon');
+  const db = options.db ?? openDatabase(databasePath);
+  const problems = integrityProblems(db);
+  if (problems.length > 0) {
+    if (!options.db) db.close();
+    throw new Error(`database ${databasePath} failed its integrity check (${problems.slice(0, 3).join('; ')}); restore the latest backup (see README, "Backup and restore")`);
+  }
+  const upgrade = upgradeDatabase(db, { appVersion: build.version, keepBackups: config.backups.keepBeforeMigration, now: clock });
+  if (upgrade.backup) logger.info('database backed up before migrating', { file: upgrade.backup.file, bytes: upgrade.backup.bytes, schemaVersion: upgrade.from, removed: upgrade.removed });
+  if (upgrade.applied.length > 0) logger.info('database migrated', { from: upgrade.from, versions: upgrade.applied });
+  // Crash points: commits are counted from startCounting() on (start-up's own writes are the same every time).
+  let commits = 0;
+  let counting = false;
+  const onCommitted = options.onCommitted;
+  const committed = onCommitted
+    ? () => {
+        if (counting) onCommitted((commits += 1));
+      }
+    : undefined;
+  if (committed) watchCommits(db, committed);
+  const group = createGroupCommit(db, {
+    ...(committed ? { onCommitted: committed } : {}),
+    onCommitFailure: (error) => logger.error('database commit failed: the writes of this batch were rolled back', { code: (error as { code?: string }).code, error: (error as Error).message }),
+    onStall: (ms) => logger.error('a database transaction has been open for over a second: it awaits something other than its own repositories (a programming error); every answer waits for it', { openMs: ms }),
+    onCallbackError: (error) => logger.error('listener failed after commit', { error: (error as Error).message, stack: (error as Error).stack }),
+  });
+  const registry = createRegistry(db, config);
+  registry.syncFromConfig(config.terminals, clock());
+  const payments = createPaymentRepository(db);
+  const outbox = createOutboxRepository(db);
+  const electrum = createElectrumRepository(db);
+  const backend: Backend = {
+    kind: 'sqlite',
+    storeWith: (wrap) => sqliteStore(group, { payments, outbox, electrum }, { wrap }),
+    registry,
+    events: createPaymentEvents(),
+    waiters: createScanWaiters(),
+    figures: sqliteFigures(db),
+    probe: async () => sqliteProbe(db),
+    purge: (now, settings) => purgeExpiredData(db, now, settings),
+    report: async (period) => endOfDayReport(db, period),
+    // One daemon owns the file: it is the whole fleet.
+    asLeader: async (_job, fn) => ({ ran: true, value: await fn() }),
+    durable: group,
+    settled: () => group.settled(),
+    async close() {
+      group.flush();
+      if (!options.db) db.close();
+    },
+  };
+  return {
+    backend,
+    /** What only a file has: the connection (backups, tests), its repositories and group commit (tests). */
+    sqlite: { db, group, payments, outbox, registry },
+    /** Counts commits from now on (the daemon's start). */
+    startCounting(): void {
+      counting = true;
+    },
+  };
+}
+
+export type SqliteBackend = ReturnType<typeof openSqliteBackend>;
