@@ -10,7 +10,9 @@ import base from './vitest.config.js';
 export default defineConfig({
   test: {
     ...base.test,
-    include: ['test/integration/**/*.test.ts', 'test/electrum-flows/**/*.test.ts', 'test/money/**/*.test.ts'],
+    include: ['test/integration/**/*.test.ts', 'test/electrum-flows/**/*.test.ts', 'test/money/**/*.test.ts', 'test/chaos/fault-matrix.test.ts'],
+    // What only a SQLite file has lives in *.sqlite.test.ts files, run by the SQLite pass alone.
+    exclude: [...(base.test?.exclude ?? []), '**/*.sqlite.test.ts'],
     env: { TB_TEST_DATABASE: 'postgres' },
     globalSetup: ['test/support/postgres-global.ts'],
   },
