@@ -373,6 +373,40 @@ describeWhenAvailable('the storage port on PostgreSQL', [tools.postgres()], () =
     expect(kicks).toEqual(['kick']); // after the one commit, not for the rolled-back change
   });
 
+  it("moves a stream's cursor only past journal entries whose transactions have ended: an entry numbered earlier but committed later is not skipped", async () => {
+    const [a, b] = await daemons();
+    await a.tx(async (r) => {
+      await r.payments.insert(payment('s1'));
+      await r.payments.insert(payment('s2'));
+    });
+    const change = (paymentId: string) => ({ paymentId, at: 2_000, kind: 'state_changed', actor: 'partpay', fromState: 'created', toState: 'approved', version: 2 }) as const;
+    const order: string[] = [];
+    let release = (): void => undefined;
+    const held = new Promise<void>((ok) => (release = ok));
+    let numbered = (_seq: number): void => undefined;
+    const first = new Promise<number>((ok) => (numbered = ok));
+    // Daemon A numbers its entry first and is slow to commit; daemon B numbers the next one and commits at once.
+    const slow = a
+      .tx(async (r) => {
+        numbered(await r.payments.journal(change('s1')));
+        await held;
+      })
+      .then(() => order.push('A committed'));
+    const earlier = await first;
+    const later = await b.tx(async (r) => r.payments.journal(change('s2')));
+    expect(later).toBeGreaterThan(earlier);
+    const horizon = b.repos.payments.lastSeq().then((h) => {
+      order.push('horizon');
+      return h;
+    });
+    setTimeout(release, 200);
+    const [upto] = await Promise.all([horizon, slow]);
+    // Past B's entry only once A's has committed: a cursor moved there sends both.
+    expect(upto).toBe(later);
+    expect(order).toEqual(['A committed', 'horizon']);
+    expect((await b.repos.payments.terminalChanges('T1', 0, upto, 10)).map((e) => e.seq)).toEqual([earlier, later]);
+  });
+
   it('answers a storage failure, not a crash, when the server cannot be reached', async () => {
     const pool = createPostgresPool({ ...config('postgres://tenderbridge@127.0.0.1:1/none'), pool: { max: 1, idleTimeoutMs: 1_000, connectionTimeoutMs: 2_000, statementTimeoutMs: 1_000 } });
     pools.push(pool);

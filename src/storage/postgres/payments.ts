@@ -27,6 +27,7 @@ export function pgPaymentRepository(q: Queryable): Port<PaymentRepository> {
     const r = await one(q, sql, args);
     return r ? toPayment(r) : null;
   };
+  const horizon = { safe: 0 };
   return {
     async insert(p: NewPayment) {
       await run(
@@ -74,7 +75,10 @@ export function pgPaymentRepository(q: Queryable): Port<PaymentRepository> {
     async journal(e: NewEvent) {
       const r = await one(
         q,
-        `INSERT INTO payment_events (payment_id, at, kind, actor, from_state, to_state, version, detail, raw_body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq`,
+        // The transaction takes its id before the entry takes its number (see lastSeq): the CTE is read before the row's default is.
+        `WITH tx AS MATERIALIZED (SELECT pg_current_xact_id() AS id)
+          INSERT INTO payment_events (payment_id, at, kind, actor, from_state, to_state, version, detail, raw_body)
+          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM tx RETURNING seq`,
         [e.paymentId, e.at, e.kind, e.actor, e.fromState ?? null, e.toState ?? null, e.version ?? null, e.detail ? JSON.stringify(e.detail) : null, e.rawBody ?? null],
       );
       return r?.['seq'] as number;
@@ -172,10 +176,7 @@ export function pgPaymentRepository(q: Queryable): Port<PaymentRepository> {
         )
       ).map(toEvent);
     },
-    async lastSeq() {
-      const r = await one(q, 'SELECT coalesce(max(seq), 0)::bigint AS seq FROM payment_events', []);
-      return r?.['seq'] as number;
-    },
+    lastSeq: () => committedHorizon(q, horizon),
     async list(filter: PaymentFilter) {
       const { args, arg } = builder();
       const where: string[] = [];
@@ -190,4 +191,36 @@ export function pgPaymentRepository(q: Queryable): Port<PaymentRepository> {
       return (await all(q, `SELECT * FROM payments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ${limit}`, args)).map(toPayment);
     },
   };
+}
+
+/** How long {@link committedHorizon} waits for the transactions in flight before answering the last horizon it proved. */
+const HORIZON_WAIT_MS = 2_000;
+
+/**
+ * The newest journal number below which every entry is committed (or never will be): what a
+ * reader may move its cursor to without skipping an entry committed later.
+ *
+ * On SQLite one writer commits in number order. Here several transactions (on several daemons)
+ * take numbers and commit in any order: entry 6 may be visible while entry 5's transaction has
+ * not committed yet, and a stream that moved past 6 would never send 5. So: read the newest
+ * visible number `m` and, in the same snapshot, the transactions in flight; every entry numbered
+ * at most `m` and not yet visible belongs to one of them (each journaling transaction has its id
+ * before it takes a number, see `journal`); once none of them is in progress, `m` is safe.
+ * Transactions are short, so the wait is a few milliseconds; one that stays open longer (an
+ * operator's session) holds the streams back (the last proved horizon is answered) rather than
+ * letting them skip.
+ */
+async function committedHorizon(q: Queryable, horizon: { safe: number }): Promise<number> {
+  const sample = await one(q, 'SELECT coalesce(max(seq), 0)::bigint AS seq, ARRAY(SELECT pg_snapshot_xip(pg_current_snapshot()))::text[] AS xip FROM payment_events', []);
+  const newest = sample?.['seq'] as number;
+  const inFlight = (sample?.['xip'] as string[] | undefined) ?? [];
+  const until = Date.now() + HORIZON_WAIT_MS;
+  for (let pause = 1; inFlight.length > 0; pause = Math.min(pause * 2, 20)) {
+    const open = await one(q, "SELECT count(*)::int AS n FROM unnest($1::xid8[]) AS x WHERE pg_xact_status(x) = 'in progress'", [inFlight]);
+    if (Number(open?.['n']) === 0) break;
+    if (Date.now() >= until) return horizon.safe;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+  horizon.safe = Math.max(horizon.safe, newest);
+  return horizon.safe;
 }
