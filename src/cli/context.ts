@@ -14,7 +14,7 @@ import { createPostgresPool, type PgPool } from '../shared/db/postgres/pool.js';
 import type { DisplayProfile } from '../qr/display-profile.js';
 import { createRegistry, type Terminal } from '../registry/registry.js';
 import { createPostgresRegistry } from '../storage/postgres/registry.js';
-import type { Store } from '../storage/port.js';
+import type { Repos, Store } from '../storage/port.js';
 import { pgEndOfDayReport } from '../storage/postgres/reports.js';
 import { postgresStore } from '../storage/postgres/store.js';
 import { sqliteStore } from '../storage/sqlite-store.js';
@@ -52,7 +52,7 @@ export interface CliContext {
    * The configured database, SQLite or PostgreSQL, through the storage port (each write committed
    * at once), with the end-of-day report's queries: for the commands that work on either.
    */
-  openStore(options?: { readonly?: boolean }): Promise<CliStore>;
+  openStore(options?: { readonly?: boolean; wrap?: (r: Repos) => Repos }): Promise<CliStore>;
   /** The terminals of the configured database, SQLite or PostgreSQL. */
   openRegistry(options?: { readonly?: boolean }): Promise<CliRegistry>;
   /** The configured PostgreSQL server's pool (checked to be at this build's schema), closed when the command ends. */
@@ -119,17 +119,18 @@ function createContext(io: CliIo, globals: GlobalOptions): CliContext & { close(
       assertNotNewer(db, LATEST_VERSION, io.build?.version);
       return db;
     },
-    async openStore(options: { readonly?: boolean } = {}): Promise<CliStore> {
+    async openStore(options: { readonly?: boolean; wrap?: (r: Repos) => Repos } = {}): Promise<CliStore> {
       const database = ctx.config().database;
+      const wrap = options.wrap ? { wrap: options.wrap } : {};
       if (database.kind === 'sqlite') {
         const db = ctx.openDb(options);
         return {
-          store: sqliteStore(immediateCommit(db), { payments: createPaymentRepository(db), outbox: createOutboxRepository(db), electrum: createElectrumRepository(db) }),
+          store: sqliteStore(immediateCommit(db), { payments: createPaymentRepository(db), outbox: createOutboxRepository(db), electrum: createElectrumRepository(db) }, wrap),
           report: async (period) => endOfDayReport(db, period),
         };
       }
       const pool = await ctx.postgresPool();
-      return { store: postgresStore(pool), report: (period) => pgEndOfDayReport(pool, period) };
+      return { store: postgresStore(pool, wrap), report: (period) => pgEndOfDayReport(pool, period) };
     },
     async postgresPool(): Promise<PgPool> {
       const database = ctx.config().database;

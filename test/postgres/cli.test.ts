@@ -109,7 +109,7 @@ describeWhenAvailable('the CLI on PostgreSQL', [tools.postgres()], () => {
     expect(doctor.checks.find((c) => c.name === 'database connects')).toMatchObject({ status: 'fail', detail: expect.stringContaining('password authentication failed') });
   });
 
-  it('config check shows the URL without its password; SQLite-only commands refuse PostgreSQL by name', async () => {
+  it('config check shows the URL without its password; file-only commands (backup) refuse PostgreSQL by name', async () => {
     const url = await server.createDatabase();
     const config = postgresConfig();
     const check = await tb(['config', 'check', '--config', config], url);
@@ -118,9 +118,6 @@ describeWhenAvailable('the CLI on PostgreSQL', [tools.postgres()], () => {
     const json = await tb(['config', 'check', '--json', '--config', config], url);
     expect(json.json<{ config: { database: unknown } }>().config.database).toEqual({ kind: 'postgres', url: '[env TENDERBRIDGE_DATABASE_URL]', pool: { max: 2, idleTimeoutMs: 30_000, connectionTimeoutMs: 5_000, statementTimeoutMs: 30_000 } });
 
-    const resolve = await tb(['payments', 'resolve', 'pay-1', '--action', 'mark-reviewed', '--by', 'alice', '--reason', 'checked', '--config', config], url);
-    expect(resolve.code).toBe(1);
-    expect(resolve.stderr).toContain('database.kind postgres: this command works on a SQLite file only');
     const backup = await tb(['db', 'backup', join(dir, 'x.db'), '--config', config], url);
     expect(backup.code).toBe(1);
     expect(backup.stderr).toContain('back it up and restore it with PostgreSQL\'s tools (pg_dump/pg_restore');
@@ -129,7 +126,7 @@ describeWhenAvailable('the CLI on PostgreSQL', [tools.postgres()], () => {
     expect(unset.stderr).toContain('database.url: environment variable TENDERBRIDGE_DATABASE_URL is not set');
   });
 
-  it('lists, shows and reports payments on PostgreSQL as on SQLite', async () => {
+  it('lists, shows, reports and resolves payments on PostgreSQL as on SQLite', async () => {
     const url = await server.createDatabase();
     const config = postgresConfig();
     expect((await tb(['db', 'migrate', '--config', config], url)).code).toBe(0);
@@ -154,6 +151,24 @@ describeWhenAvailable('the CLI on PostgreSQL', [tools.postgres()], () => {
     const report = await tb(['report', '--date', '2026-03-10', '--json', '--config', config], url);
     expect(report.code, report.stderr).toBe(0);
     expect(report.json<{ totals: Array<{ currency: string; approvedCount: number; approvedMinor: number }> }>().totals).toEqual([expect.objectContaining({ currency: 'NZD', approvedCount: 1, approvedMinor: 1250 })]);
+
+    // An operator's refund, left to the daemons: recorded once, owed in the shared outbox.
+    const resolve = (reason: string) => tb(['payments', 'resolve', 'pay-1', '--action', 'refund', '--by', 'alice', '--reason', reason, '--defer', '--json', '--config', config], url);
+    const resolved = await resolve('customer returned the goods');
+    expect(resolved.code, resolved.stderr).toBe(0);
+    expect(resolved.json<{ result: string; refund: { amountMinor: number } }>()).toMatchObject({ result: 'refund_owed', refund: { amountMinor: 1250 } });
+    const again = await resolve('asked twice');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/nothing left to refund|already/i);
+    const check = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      const owed = await check.query<{ kind: string; state: string }>("SELECT kind, state FROM outbox WHERE payment_id = 'pay-1'");
+      expect(owed.rows).toEqual([{ kind: 'upstream.refund', state: 'pending' }]);
+      const refunds = await check.query<{ amount_minor: number; state: string }>("SELECT amount_minor::int AS amount_minor, state FROM refunds WHERE payment_id = 'pay-1'");
+      expect(refunds.rows).toEqual([{ amount_minor: 1250, state: 'pending' }]);
+    } finally {
+      await check.end();
+    }
   });
 
   it('adds, lists, disables, enables and removes terminals on PostgreSQL', async () => {

@@ -114,7 +114,7 @@ async function list(ctx: CliContext, opts: ListOptions): Promise<number> {
 }
 
 async function resolve(ctx: CliContext, id: string, opts: { action: OperatorAction; by: string; reason: string; defer?: boolean }): Promise<number> {
-  const { operator, providers } = cliOperator(ctx, ctx.openDb());
+  const { operator, providers } = await cliOperator(ctx);
   const outcome = await operator.resolve(id, { action: opts.action, by: opts.by, reason: opts.reason, deferUpstream: opts.defer === true });
   if (ctx.json) {
     ctx.out(renderJson(outcome));
