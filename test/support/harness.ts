@@ -54,6 +54,8 @@ export interface HarnessOptions {
    * (set by vitest.postgres.config.ts), else SQLite.
    */
   backend?: 'sqlite' | 'postgres';
+  /** With `backend: 'postgres'`: join this database (another harness's `databaseUrl`: two daemons sharing it) instead of a fresh one. */
+  joinDatabase?: string;
 }
 
 /** Which database the harnesses of this run use unless told: the PostgreSQL pass sets TB_TEST_DATABASE=postgres. */
@@ -87,6 +89,8 @@ export interface Harness {
   dbPath: string;
   /** Which database the daemon runs on. */
   backend: 'sqlite' | 'postgres';
+  /** The PostgreSQL database's URL (null on SQLite): another harness may join it (`joinDatabase`). */
+  databaseUrl: string | null;
   /**
    * Runs one SQL statement on the daemon's database, whichever it is, and answers its rows (none
    * for a write): `?` placeholders, SQL both databases read (tests reach into the tables with it).
@@ -114,7 +118,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dir = mkdtempSync(join(tmpdir(), 'tenderbridge-test-'));
   const dbPath = join(dir, 'test.db');
   const backendKind = options.backend ?? TEST_BACKEND;
-  const postgres = backendKind === 'postgres' ? await testDatabase() : null;
+  const postgres = backendKind === 'postgres' ? (options.joinDatabase ? { url: options.joinDatabase, password: new URL(options.joinDatabase).password, stop: async () => undefined } : await testDatabase()) : null;
   const daemonPort = await freePort();
   const daemonUrl = `http://127.0.0.1:${daemonPort}`;
   const callbackKeys = options.callbackKeys ?? [CALLBACK_KEY];
@@ -227,6 +231,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return daemon;
     },
     backend: backendKind,
+    databaseUrl: postgres?.url ?? null,
     async sql<T>(text: string, ...params: unknown[]): Promise<T[]> {
       if (backend) {
         let n = 0;
