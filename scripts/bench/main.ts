@@ -8,7 +8,7 @@
  *   npm run bench -- --quick         # smoke run, a few seconds
  *   npm run bench -- --cpu-prof      # also writes the daemon's V8 CPU profile to bench/profiles/
  *   npm run bench -- --compare=HEAD~3  # A/B: this build against another revision, alternating rounds
- *   npm run bench -- --only=partpay  # phases: sqlite,qr,startup,http,partpay,openloop,electrum,refetch
+ *   npm run bench -- --only=partpay  # phases: sqlite,qr,startup,http,partpay,openloop,electrum,refetch,postgres
  *                                    # (openloop runs the partpay phase too: it offers fractions of that capacity)
  *   npm run bench -- --soak=30m      # the PartPay phase for capacity, then 30 minutes at 50 % of it (growth, WAL, fds)
  *   npm run bench -- --db-size=1m,10m  # a year of payments generated per size: API vs empty, job batches, bytes/payment, purge
@@ -26,6 +26,7 @@ import { createHttpClient } from './http-client.js';
 import { machineFacts } from './machine.js';
 import { openLoopPhase } from './open-loop.js';
 import { partpayFlow } from './partpay-flow.js';
+import { postgresPhase } from './postgres-phase.js';
 import { DAEMON_ROOT, procStats, ROOT, sampleRss, startBareHttp, startDaemon } from './procs.js';
 import { createProgress } from './progress.js';
 import { MAIN_THREAD_CLOCK, qrMicro } from './qr-micro.js';
@@ -203,6 +204,11 @@ if (run('http') || run('partpay') || run('openloop') || run('electrum') || run('
     await stack.stop();
   }
   if (flags['cpu-prof']) progress.step(`daemon CPU profile written to ${profileDir}`);
+}
+
+if (run('postgres')) {
+  // PartPay flows with 1, 2 and 3 daemons sharing one PostgreSQL database, on this same box.
+  results['postgres'] = await postgresPhase({ daemons: [1, 2, 3], concurrency: quick ? 6 : 48, rounds: settings.rounds, flowSeconds: settings.flowSeconds, warmMs: quick ? 300 : 1500, decideMs: settings.decideMs, qrDelivery: settings.qrDelivery, nodeArgs: daemonFlags }, progress);
 }
 
 if (dbSizes !== null) {

@@ -31,7 +31,7 @@ interface PaymentJson {
  * code) fetch the QR image and open a long-poll; the PartPay simulator approves by itself,
  * signs and sends the callback, and the long-poll answers with the outcome.
  */
-export function partpayFlow(http: HttpClient, terminalKey: string) {
+export function partpayFlow(http: HttpClient, terminalKey: string, tag = '') {
   const auth = { authorization: `Bearer ${terminalKey}` };
   let made = 0;
   return async (worker: number): Promise<PartPayFlow> => {
@@ -39,7 +39,7 @@ export function partpayFlow(http: HttpClient, terminalKey: string) {
     const seq = made++;
     const body = JSON.stringify({ amountMinor: 1000 + (seq % 50), currency: 'NZD', merchantReference: `BENCH-${worker}-${seq}` });
     const t0 = monoMs();
-    const created = await http.send('POST', '/v1/payments', { ...auth, 'content-type': 'application/json', 'idempotency-key': `bench-${process.pid}-${Date.now()}-${seq}` }, body);
+    const created = await http.send('POST', '/v1/payments', { ...auth, 'content-type': 'application/json', 'idempotency-key': `bench-${process.pid}${tag}-${Date.now()}-${seq}` }, body);
     const t1 = monoMs();
     if (created.status !== 201) throw new Error(`create answered ${created.status}: ${created.body.toString('utf8').slice(0, 200)}`);
     const p = http.json<PaymentJson>(created);

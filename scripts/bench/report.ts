@@ -141,6 +141,7 @@ export function printTable(r: Results): void {
   if (Object.keys(perProfile).length > 0) console.log(qrCost.toString());
 
   printOpenLoop(r);
+  printPostgres(r);
   printSoak(r);
   printDbSize(r);
 
@@ -178,6 +179,27 @@ function printDbSize(r: Results): void {
   }
   const long = r['purgeLongRun'] as { perDay: number; retentionDays: number; periods: number; fileMbAfterFirstPeriod: number; fileMbAtSecondPeriod: number; fileMbAtEnd: number; walMbMax: number } | undefined;
   if (long) console.log(`purge over ${long.retentionDays * long.periods} days of ${long.perDay} payments, ${long.retentionDays}-day retention: file ${fmt(long.fileMbAfterFirstPeriod, 1)} MB after ${long.retentionDays} days, ${fmt(long.fileMbAtSecondPeriod, 1)} MB after ${2 * long.retentionDays}, ${fmt(long.fileMbAtEnd, 1)} MB at the end; WAL at most ${fmt(long.walMbMax, 1)} MB`);
+}
+
+/** PartPay flows on PostgreSQL with 1, 2 and 3 daemons, beside the SQLite daemon's at the nearest level. */
+function printPostgres(r: Results): void {
+  const pg = r['postgres'] as { concurrency: number; byDaemons?: Record<string, unknown>; skipped?: string } | undefined;
+  if (!pg) return;
+  if (pg.skipped) {
+    console.log(`PostgreSQL phase skipped: ${pg.skipped}`);
+    return;
+  }
+  const fleets = Object.keys(pg.byDaemons ?? {});
+  const t = new Table({ head: [`PartPay flows on PostgreSQL, ${pg.concurrency} terminals spread over the daemons (median, min-max)`, ...fleets.map((n) => `${n} daemon${n === '1' ? '' : 's'}`)], style: { head: [], border: [] } });
+  const row = (label: string, k: string, digits: number) => t.push([label, ...fleets.map((n) => cell(r, `postgres.byDaemons.${n}.${k}`, digits))]);
+  row('flows/s', 'flowsPerSec', 0);
+  row('daemons CPU ms per flow (all daemons)', 'daemonCpuMsPerFlow', 2);
+  row('PostgreSQL server CPU ms per flow', 'postgresCpuMsPerFlow', 2);
+  row("busiest daemon's share of the daemons' CPU", 'busiestDaemonCpuShare', 2);
+  row('create round trip p50 ms', 'createRoundTripMs.p50', 2);
+  row('create round trip p99 ms', 'createRoundTripMs.p99', 2);
+  row('flows (errors)', 'flows', 0);
+  console.log(t.toString());
 }
 
 /** The soak's verdicts: growth of RSS and its parts after warm-up, WAL, file descriptors, errors. */

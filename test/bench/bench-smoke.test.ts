@@ -30,7 +30,7 @@ describe('npm run bench -- --quick', () => {
   it('runs every phase and writes results.json with every section filled with positive figures', { timeout: 360_000 }, async () => {
     await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/bench/main.ts', '--quick', '--quiet', `--out=${out}`], { cwd: root, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
     const r = JSON.parse(readFileSync(out, 'utf8')) as Json;
-    for (const section of ['machine', 'settings', 'baselineSqlite', 'baselineHttp', 'trivialRoute', 'partpayFlows', 'openLoop', 'electrumFlows', 'qr', 'startup', 'memory', 'ratios', 'targets']) {
+    for (const section of ['machine', 'settings', 'baselineSqlite', 'baselineHttp', 'trivialRoute', 'partpayFlows', 'openLoop', 'electrumFlows', 'postgres', 'qr', 'startup', 'memory', 'ratios', 'targets']) {
       expect(r, section).toHaveProperty(section);
     }
     expect(get(r, 'machine.cpuModel')).toEqual(expect.any(String));
@@ -77,6 +77,13 @@ describe('npm run bench -- --quick', () => {
     positive(r, 'memory.peakRssMb');
     positive(r, 'ratios.durableStateChangesPerSec');
     positive(r, 'ratios.electrumVsPartPayCpuPerFlow');
+    // PostgreSQL with 1, 2 and 3 daemons sharing one database (the Debian binaries are installed wherever npm test runs under CI).
+    for (const n of ['1', '2', '3']) {
+      positive(r, `postgres.byDaemons.${n}.flowsPerSec.median`);
+      positive(r, `postgres.byDaemons.${n}.daemonCpuMsPerFlow.median`);
+      positive(r, `postgres.byDaemons.${n}.postgresCpuMsPerFlow.median`);
+      expect(get(r, `postgres.byDaemons.${n}.errors`)).toBe(0);
+    }
     expect((get(r, 'targets') as unknown[]).length).toBeGreaterThanOrEqual(12);
   });
 });

@@ -20,6 +20,8 @@ export interface TestPostgres {
   url: string;
   /** The superuser's password (tests check it never reaches output). */
   password: string;
+  /** The postmaster's process id (the benchmark counts the server's CPU from it). */
+  pid: number;
   /** A URL of a fresh, empty database on this server. */
   createDatabase(name?: string): Promise<string>;
   /** Stops the server and removes its directory. */
@@ -110,6 +112,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   return {
     url,
     password,
+    pid: server.pid as number,
     createDatabase: (name = `tb_${process.pid}_${++databases}`) => createDatabaseOn(url, name),
     async stop() {
       if (stopped) return;
