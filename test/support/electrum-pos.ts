@@ -70,6 +70,8 @@ export function electrumPos(h: Pick<Harness, 'url'>, who: typeof ELECTRUM.pos | 
  * Used instead of a fixed pause between sending the pay and scanning.
  */
 export async function untilPayWaits(h: Pick<Harness, 'daemon'>, requestId: string, clientId?: string, timeoutMs = 10_000): Promise<void> {
-  const held = h.daemon.db.prepare('SELECT 1 FROM electrum_payments WHERE request_id = ? AND (? IS NULL OR client_id = ?)');
-  await eventually(() => held.get(requestId, clientId ?? null, clientId ?? null) !== undefined, timeoutMs, 10);
+  // Through the storage port: either database.
+  const electrum = h.daemon.store.repos.electrum;
+  const held = async () => (clientId === undefined ? (await electrum.paymentIdsNamed(requestId)).length > 0 : (await electrum.payment(clientId, requestId)) !== null);
+  await eventually(held, timeoutMs, 10);
 }
