@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSignedCallbackBody } from '../../src/partpay/signature.js';
 import { CALLBACK_KEY, startHarness, TERMINAL_KEY, type Harness } from '../support/harness.js';
@@ -13,17 +12,10 @@ let before: TableCounts;
 const JOURNALED_TABLES = ['payments', 'payment_events', 'refunds', 'outbox', 'idempotency_keys'] as const;
 type TableCounts = Record<(typeof JOURNALED_TABLES)[number], number>;
 
-function readDb<T>(read: (db: Database.Database) => T): T {
-  const db = new Database(h.dbPath, { readonly: true });
-  try {
-    return read(db);
-  } finally {
-    db.close();
-  }
-}
-
-function counts(): TableCounts {
-  return readDb((db) => Object.fromEntries(JOURNALED_TABLES.map((t) => [t, db.prepare(`SELECT count(*) FROM ${t}`).pluck().get()])) as TableCounts);
+/** How many rows each journaled table holds (on whichever database the harness runs). */
+async function counts(): Promise<TableCounts> {
+  const entries = await Promise.all(JOURNALED_TABLES.map(async (t) => [t, (await h.sql<{ n: number }>(`SELECT count(*) AS n FROM ${t}`))[0]?.n] as const));
+  return Object.fromEntries(entries) as TableCounts;
 }
 
 beforeAll(async () => {
@@ -34,7 +26,7 @@ beforeAll(async () => {
   payment = created.body;
   // Let the QR warm-up settle before taking the baseline.
   expect((await fetch(`${h.url}/v1/payments/${payment.id}/qr`, { headers: h.auth() })).status).toBe(200);
-  before = counts();
+  before = await counts();
 });
 afterAll(async () => {
   await h?.stop();
@@ -311,13 +303,13 @@ describe('POST /partpay/callback refuses bad input', () => {
 });
 
 describe('after all the bad requests', () => {
-  it('nothing was written: no payment, event, refund, owed delivery or idempotency key', () => {
-    expect(counts()).toEqual(before);
+  it('nothing was written: no payment, event, refund, owed delivery or idempotency key', async () => {
+    expect(await counts()).toEqual(before);
   });
 
   it('the good payment is untouched', async () => {
-    const version = readDb((db) => db.prepare('SELECT version FROM payments WHERE id = ?').pluck().get(payment.id));
-    expect(version).toBe(payment.version);
+    const rows = await h.sql<{ version: number }>('SELECT version FROM payments WHERE id = ?', payment.id);
+    expect(rows).toEqual([{ version: payment.version }]);
     const res = await call<PaymentJson>(url('/v1/payments/:id'), { headers: h.auth() });
     expect(res.body).toMatchObject({ id: payment.id, state: payment.state, version: payment.version, refundedMinor: 0 });
   });
@@ -330,9 +322,9 @@ describe('POST /v1/payments/:id/cancel takes no body', () => {
     ['a JSON array', [], /^body: must be an empty JSON object or no body$/],
     ['an unknown field', { reason: 'customer left' }, /unknown field.*reason/],
   ])('refuses %s with 400 and leaves the payment as it was', async (_what, json, message) => {
-    const countsBefore = counts();
+    const countsBefore = await counts();
     expectRefusal(await send('POST', '/v1/payments/:id/cancel', { headers: h.auth(), json }), 400, 'invalid_request', message);
-    expect(counts()).toEqual(countsBefore);
-    expect(readDb((db) => db.prepare('SELECT state, version FROM payments WHERE id = ?').get(payment.id))).toEqual({ state: payment.state, version: payment.version });
+    expect(await counts()).toEqual(countsBefore);
+    expect(await h.sql('SELECT state, version FROM payments WHERE id = ?', payment.id)).toEqual([{ state: payment.state, version: payment.version }]);
   });
 });

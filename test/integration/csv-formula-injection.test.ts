@@ -22,7 +22,7 @@ beforeAll(async () => {
   }
   const first = created.get(HOSTILE[0]);
   await call(`${h.sim.url()}/phone/api/orders/${first?.partpay?.orderId}/approve`, { method: 'POST' });
-  await eventually(() => h.daemon.payments.get(first?.id ?? '')?.state === 'approved');
+  await eventually(async () => (await h.daemon.store.repos.payments.get(first?.id ?? ''))?.state === 'approved');
 });
 afterAll(async () => {
   await h.stop();

@@ -28,7 +28,7 @@ describe('Electrum POS free text', () => {
   ])('refuses a pay with %s as FORMAT_ERROR naming the field, and stores nothing', async (_what, extra, field) => {
     const pos = electrumPos(h);
     const code = (await pos.createQrCode(pos.qrRequest(1000))).body;
-    const before = (h.daemon.db.prepare('SELECT count(*) AS n FROM payments').get() as { n: number }).n;
+    const [before] = await h.sql<{ n: number }>('SELECT count(*) AS n FROM payments');
     const res = await pos.pay({ ...pos.payRequest(code.tranId), ...extra });
     expect(res.status).toBe(400);
     const body = res.body as unknown as Detail;
@@ -36,7 +36,7 @@ describe('Electrum POS free text', () => {
     expect(body).toMatchObject({ errorType: 'FORMAT_ERROR', detailMessage: { field } });
     expect(`Invalid ${field}`.startsWith(body.errorMessage.replace(/…$/, ''))).toBe(true);
     expect(body.detailMessage.issues[0]).toMatchObject({ path: field, message: expect.stringMatching(/printable/) });
-    expect((h.daemon.db.prepare('SELECT count(*) AS n FROM payments').get() as { n: number }).n).toBe(before);
+    expect(await h.sql('SELECT count(*) AS n FROM payments')).toEqual([before]);
   });
 
   it('refuses a createQrCode whose rrn (the PartPay merchant reference) has a control character', async () => {
@@ -51,9 +51,9 @@ describe('Electrum POS free text', () => {
     const code = (await pos.createQrCode(pos.qrRequest(1000))).body;
     const request = { ...pos.payRequest(code.tranId), rrn: 'Café 12 #7' };
     const paying = pos.pay(request);
-    await eventually(() => h.daemon.db.prepare('SELECT 1 FROM electrum_payments WHERE request_id = ?').get(request.id) !== undefined);
-    const row = h.daemon.db.prepare('SELECT p.merchant_reference AS ref FROM payments p JOIN electrum_payments e ON e.payment_id = p.id WHERE e.request_id = ?').get(request.id) as { ref: string };
-    expect(row.ref).toBe('Café 12 #7');
+    await eventually(async () => (await h.sql('SELECT 1 FROM electrum_payments WHERE request_id = ?', request.id)).length > 0);
+    const rows = await h.sql('SELECT p.merchant_reference AS ref FROM payments p JOIN electrum_payments e ON e.payment_id = p.id WHERE e.request_id = ?', request.id);
+    expect(rows).toEqual([{ ref: 'Café 12 #7' }]);
     await pos.reverse(pos.reversal(request.id));
     await paying;
   });

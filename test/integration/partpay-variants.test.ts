@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { DISPLAY_PROFILES, eventually, startHarness, type Harness } from '../support/harness.js';
@@ -28,11 +27,9 @@ describe('PartPay QR variants', () => {
       async (h2) => {
         const res = await create(h2);
         expect(res.status, res.text).toBe(201);
-        const db = new Database(h2.dbPath, { readonly: true });
-        const row = db.prepare('SELECT qr_kind, qr_data FROM payments WHERE id = ?').get(res.body.id) as { qr_kind: string; qr_data: string };
-        db.close();
-        expect(row.qr_kind).toBe(qrDelivery === 'url' ? 'url' : 'base64');
-        if (qrDelivery === 'data-uri') expect(row.qr_data).toMatch(/^data:image\/jpeg;base64,/);
+        const [row] = await h2.sql<{ qr_kind: string; qr_data: string }>('SELECT qr_kind, qr_data FROM payments WHERE id = ?', res.body.id);
+        expect(row?.qr_kind).toBe(qrDelivery === 'url' ? 'url' : 'base64');
+        if (qrDelivery === 'data-uri') expect(row?.qr_data).toMatch(/^data:image\/jpeg;base64,/);
         for (const which of [1, 2] as const) {
           const img = await fetch(`${h2.url}/v1/payments/${res.body.id}/qr`, { headers: h2.auth(which) }).catch(() => null);
           if (which === 2) {
@@ -64,10 +61,10 @@ describe('PartPay QR variants', () => {
       // A copy of that payment whose PartPay image is plain grey, never loaded before.
       const blank = await sharp({ create: { width: 120, height: 120, channels: 3, background: '#808080' } }).jpeg().toBuffer();
       const id = randomUUID();
-      h.daemon.db.exec('CREATE TEMP TABLE copied AS SELECT * FROM payments WHERE 0');
-      h.daemon.db.prepare('INSERT INTO copied SELECT * FROM payments WHERE id = ?').run(res.body.id);
-      h.daemon.db.prepare("UPDATE copied SET id = ?, upstream_order_id = NULL, qr_kind = 'base64', qr_data = ?").run(id, blank.toString('base64'));
-      h.daemon.db.exec('INSERT INTO payments SELECT * FROM copied; DROP TABLE copied');
+      const [row] = await h.sql('SELECT * FROM payments WHERE id = ?', res.body.id);
+      const copy = { ...row, id, upstream_order_id: null, qr_kind: 'base64', qr_data: blank.toString('base64') };
+      const columns = Object.keys(copy);
+      await h.sql(`INSERT INTO payments (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`, ...Object.values(copy));
       expect((await fetch(`${h.url}/v1/payments/${id}/qr`, { headers: h.auth() })).status).toBe(200);
       const read = await call<ErrorJson>(`${h.url}/v1/payments/${id}/qr/text`, { headers: h.auth() });
       expect(read.status, read.text).toBe(502);
@@ -146,7 +143,7 @@ describe('lost callbacks and unreachable PartPay', () => {
       expect(await h.daemon.core.reconciler.reconcileOverdue(0)).toBe(1);
       const now = await call<PaymentJson>(`${h.url}/v1/payments/${res.body.id}`, { headers: h.auth() });
       expect(now.body.state).toBe('approved');
-      expect(h.daemon.payments.get(res.body.id)?.resolvedBy).toBe('reconcile');
+      expect((await h.daemon.store.repos.payments.get(res.body.id))?.resolvedBy).toBe('reconcile');
     });
   });
 
@@ -159,13 +156,13 @@ describe('lost callbacks and unreachable PartPay', () => {
       const cancelled = await call<PaymentJson>(`${h.url}/v1/payments/${res.body.id}/cancel`, { method: 'POST', headers: h.auth() });
       expect(cancelled.status).toBe(200);
       expect(cancelled.body.state).toBe('cancelled');
-      const owed = h.daemon.outbox.ofPayment(res.body.id);
+      const owed = await h.daemon.store.repos.outbox.ofPayment(res.body.id);
       expect(owed).toEqual([expect.objectContaining({ kind: 'upstream.cancel', state: 'pending' })]);
       // PartPay comes back (same port); the outbox delivers the cancel.
       await h.sim.listen(Number(simPort), '127.0.0.1');
       await eventually(async () => {
         await h.daemon.deliverer.run();
-        return h.daemon.outbox.ofPayment(res.body.id)[0]?.state === 'done';
+        return (await h.daemon.store.repos.outbox.ofPayment(res.body.id))[0]?.state === 'done';
       });
       expect(h.sim.getOrder(orderId)?.status).toBe('cancelled');
     });
@@ -178,7 +175,7 @@ describe('lost callbacks and unreachable PartPay', () => {
       expect(res.status).toBe(503);
       expect(res.body.error.code).toBe('upstream_unavailable');
       expect(res.body.error.details?.['paymentId']).toBeTruthy();
-      expect(h.daemon.payments.get(res.body.error.details?.['paymentId'] as string)?.state).toBe('failed');
+      expect((await h.daemon.store.repos.payments.get(res.body.error.details?.['paymentId'] as string))?.state).toBe('failed');
     });
   });
 });

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,13 +28,9 @@ async function getPayment(id: string, query = ''): Promise<PaymentJson> {
   return res.body;
 }
 
-function journal(paymentId: string): Array<{ kind: string; detail: string | null; raw_body: string | null; to_state: string | null }> {
-  const db = new Database(h.dbPath, { readonly: true });
-  try {
-    return db.prepare('SELECT kind, detail, raw_body, to_state FROM payment_events WHERE payment_id = ? ORDER BY seq').all(paymentId) as never;
-  } finally {
-    db.close();
-  }
+type JournalRow = { kind: string; detail: string | null; raw_body: string | null; to_state: string | null };
+function journal(paymentId: string): Promise<JournalRow[]> {
+  return h.sql<JournalRow>('SELECT kind, detail, raw_body, to_state FROM payment_events WHERE payment_id = ? ORDER BY seq', paymentId);
 }
 
 async function postCallback(body: string) {
@@ -83,9 +78,9 @@ describe('PartPay payment flows through the terminal API', () => {
     expect(h.sim.getOrder(p.partpay?.orderId as string)).toMatchObject({ status: 'approved', amount: 12.34, refunds: [] });
     // the QR text read from PartPay's image is kept on the payment
     expect((await getPayment(p.id)).qr?.text).toBe(read.body.text);
-    const kinds = journal(p.id).map((e) => e.kind);
+    const kinds = (await journal(p.id)).map((e) => e.kind);
     expect(kinds).toEqual(expect.arrayContaining(['request', 'upstream_response', 'callback', 'state_changed']));
-    expect(journal(p.id).find((e) => e.kind === 'callback')?.raw_body).toMatch(/orderStatus=approved&.*signature=[0-9a-f]{64}$/);
+    expect((await journal(p.id)).find((e) => e.kind === 'callback')?.raw_body).toMatch(/orderStatus=approved&.*signature=[0-9a-f]{64}$/);
   });
 
   it('reports a decline', async () => {
@@ -100,9 +95,7 @@ describe('PartPay payment flows through the terminal API', () => {
 
   it('expires a payment the customer never decides, and cancels the order upstream', async () => {
     const p = await createPayment(1052);
-    const db = new Database(h.dbPath);
-    db.prepare('UPDATE payments SET expires_at = ? WHERE id = ?').run(Date.now() - 1, p.id);
-    db.close();
+    await h.sql('UPDATE payments SET expires_at = ? WHERE id = ?', Date.now() - 1, p.id);
     expect(await h.daemon.core.reconciler.expireDue()).toBe(1);
     expect(await getPayment(p.id)).toMatchObject({ state: 'expired', final: true });
     await h.daemon.deliverer.run();
@@ -154,31 +147,29 @@ describe('PartPay payment flows through the terminal API', () => {
     expect(await getPayment(p.id)).toMatchObject({ state: 'approved', paid: true });
     expect(h.sim.getOrder(p.partpay?.orderId as string)?.status).toBe('approved');
     // The cancel learnt the approval by asking PartPay: journaled as a reconcile, no callback at all.
-    const events = journal(p.id);
+    const events = await journal(p.id);
     expect(events.filter((e) => e.kind === 'callback')).toEqual([]);
     const reconciled = events.findIndex((e) => e.kind === 'reconcile');
     expect(reconciled, JSON.stringify(events.map((e) => e.kind))).toBeGreaterThanOrEqual(0);
     expect(events[reconciled + 1]).toMatchObject({ kind: 'state_changed', to_state: 'approved' });
-    expect(h.daemon.payments.get(p.id)?.resolvedBy).toBe('reconcile');
+    expect((await h.daemon.store.repos.payments.get(p.id))?.resolvedBy).toBe('reconcile');
   });
 
   it('does not lose an approval that arrives after the terminal cancelled: flags it and refunds it', async () => {
     const p = await createPayment(2500);
     // The terminal's cancel did not reach PartPay (the store's uplink dropped): we cancelled
     // locally and owe the upstream cancel. Then the customer approves in the app.
-    const db = new Database(h.dbPath);
-    db.prepare("UPDATE payments SET state = 'cancelled', version = version + 1, final_at = ? WHERE id = ?").run(Date.now(), p.id);
-    db.close();
+    await h.sql("UPDATE payments SET state = 'cancelled', version = version + 1, final_at = ? WHERE id = ?", Date.now(), p.id);
     await h.sim.approve(p.partpay?.orderId as string);
     // PartPay's real callback arrives; the payment is flagged and the refund is owed and delivered.
     await eventually(async () => (await getPayment(p.id)).refundedMinor === 2500);
     const settled = await getPayment(p.id);
     expect(settled).toMatchObject({ state: 'cancelled', paid: false, attention: null, refundedMinor: 2500 });
-    const kinds = journal(p.id);
+    const kinds = await journal(p.id);
     expect(kinds.some((e) => e.kind === 'state_changed' && e.detail?.includes('late_approval'))).toBe(true);
     expect(kinds.some((e) => e.kind === 'refund_requested')).toBe(true);
     expect(kinds.some((e) => e.kind === 'resolution')).toBe(true);
-    const refunds = h.daemon.payments.refundsOf(p.id);
+    const refunds = await h.daemon.store.repos.payments.refundsOf(p.id);
     expect(refunds).toEqual([expect.objectContaining({ state: 'succeeded', amountMinor: 2500, requestedBy: 'system:late-approval' })]);
     expect(h.sim.getOrder(p.partpay?.orderId as string)).toMatchObject({ status: 'approved', amount: 25, refunds: [expect.objectContaining({ amountCents: 2500, status: 'succeeded' })] });
   });
@@ -187,17 +178,15 @@ describe('PartPay payment flows through the terminal API', () => {
     const flagged = await startHarness({ config: { payments: { lateApproval: 'flag' } } });
     try {
       const res = await call<PaymentJson>(`${flagged.url}/v1/payments`, { headers: flagged.auth(), json: { amountMinor: 700, currency: 'NZD', merchantReference: 'F-1' } });
-      const db = new Database(flagged.dbPath);
-      db.prepare("UPDATE payments SET state = 'cancelled', version = version + 1 WHERE id = ?").run(res.body.id);
-      db.close();
+      await flagged.sql("UPDATE payments SET state = 'cancelled', version = version + 1 WHERE id = ?", res.body.id);
       await flagged.sim.approve(res.body.partpay?.orderId as string);
       const now = await eventually(async () => {
         const r = await call<PaymentJson>(`${flagged.url}/v1/payments/${res.body.id}`, { headers: flagged.auth() });
         return r.body.attention === 'late_approval' ? r.body : null;
       });
       expect(now).toMatchObject({ state: 'cancelled', refundedMinor: 0 });
-      expect(flagged.daemon.outbox.ofPayment(res.body.id)).toEqual([]);
-      expect(flagged.daemon.payments.list({ attention: true }).map((x) => x.id)).toContain(res.body.id);
+      expect(await flagged.daemon.store.repos.outbox.ofPayment(res.body.id)).toEqual([]);
+      expect((await flagged.daemon.store.repos.payments.list({ attention: true })).map((x) => x.id)).toContain(res.body.id);
     } finally {
       await flagged.stop();
     }
@@ -212,7 +201,7 @@ describe('PartPay payment flows through the terminal API', () => {
     const now = await getPayment(p.id);
     expect(now.state).toBe('approved');
     expect(now.version).toBe(p.version + 1); // one change (awaiting_customer -> approved), nothing more
-    expect(journal(p.id).filter((e) => e.kind === 'callback')).toHaveLength(2);
+    expect((await journal(p.id)).filter((e) => e.kind === 'callback')).toHaveLength(2);
   });
 
   it('does not act on a signed callback whose references name another payment, and journals the mismatch', async () => {
@@ -226,10 +215,10 @@ describe('PartPay payment flows through the terminal API', () => {
     expect((await postCallback(wrongReference)).status).toBe(200);
     expect(await getPayment(p.id)).toMatchObject({ state: 'awaiting_customer', version: before.version });
     expect(await getPayment(other.id)).toMatchObject({ state: 'awaiting_customer', version: other.version });
-    const mismatches = journal(p.id).filter((e) => e.kind === 'callback_mismatch');
+    const mismatches = (await journal(p.id)).filter((e) => e.kind === 'callback_mismatch');
     expect(mismatches.map((e) => e.raw_body)).toEqual([wrongPayment, wrongReference]);
     expect(mismatches.map((e) => (JSON.parse(e.detail ?? '{}') as { mismatched: string[] }).mismatched)).toEqual([['gatewayReference'], ['merchantReference']]);
-    expect(journal(p.id).filter((e) => e.kind === 'callback')).toEqual([]);
+    expect((await journal(p.id)).filter((e) => e.kind === 'callback')).toEqual([]);
     // The genuine callback, references and all, still decides it.
     expect((await postCallback(callbackBody(p, 'approved'))).status).toBe(200);
     expect((await getPayment(p.id)).state).toBe('approved');
@@ -253,7 +242,7 @@ describe('PartPay payment flows through the terminal API', () => {
     expect((await postCallback(tampered)).status).toBe(401);
     const after = await getPayment(p.id);
     expect(after).toMatchObject({ state: before.state, version: before.version });
-    expect(journal(p.id).filter((e) => e.kind === 'callback')).toHaveLength(0);
+    expect((await journal(p.id)).filter((e) => e.kind === 'callback')).toHaveLength(0);
   });
 
   it('answers 400 to a malformed callback and 415 to the wrong content type', async () => {
@@ -274,7 +263,7 @@ describe('PartPay payment flows through the terminal API', () => {
     );
     const res = await postCallback(body);
     expect(res.status).toBe(200);
-    const orphans = h.daemon.payments.orphanEvents();
+    const orphans = await h.daemon.store.repos.payments.orphanEvents();
     expect(orphans.some((e) => e.rawBody === body && e.kind === 'orphan_callback')).toBe(true);
     expect(h.logs.some((l) => l.includes('orphan'))).toBe(true);
   });

@@ -27,7 +27,7 @@ describe('restarts', () => {
     await partner.close();
     expect((await pos.confirm(pos.confirmation(request.id))).status).toBe(202);
     await h.daemon.deliverer.run();
-    expect(h.daemon.outbox.list('pending').some((o) => o.kind === 'electrum.confirmation')).toBe(true);
+    expect((await h.daemon.store.repos.outbox.list('pending')).some((o) => o.kind === 'electrum.confirmation')).toBe(true);
     // tenderbridge restarts on the same database; the partner is back.
     await h.restart();
     await partner.listen(partnerPort, '127.0.0.1');
@@ -35,7 +35,7 @@ describe('restarts', () => {
       await h.daemon.deliverer.run();
       return partner.received().confirmations.some((m) => (m.body as { requestId: string }).requestId === request.id);
     }, 10_000, 100);
-    expect(h.daemon.outbox.list('pending').filter((o) => o.kind === 'electrum.confirmation')).toEqual([]);
+    expect((await h.daemon.store.repos.outbox.list('pending')).filter((o) => o.kind === 'electrum.confirmation')).toEqual([]);
   });
 
   it('ends long-polls with the current state and event streams with a final shutdown event on a graceful stop', async () => {

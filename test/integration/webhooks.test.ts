@@ -117,7 +117,7 @@ afterAll(async () => {
 const create = async (terminal: 1 | 2, ref: string) =>
   (await call<PaymentJson>(`${h.url}/v1/payments`, { headers: h.auth(terminal), json: { amountMinor: 1250, currency: 'NZD', merchantReference: ref } })).body;
 const deliveriesOf = (r: Receiver, paymentId: string) => r.got.filter((d) => (JSON.parse(d.body) as { paymentId: string }).paymentId === paymentId);
-const webhookRows = (paymentId: string, endpoint?: string) => h.daemon.outbox.ofPayment(paymentId).filter((o) => o.kind === 'webhook' && (endpoint === undefined || o.payload['endpoint'] === endpoint));
+const webhookRows = async (paymentId: string, endpoint?: string) => (await h.daemon.store.repos.outbox.ofPayment(paymentId)).filter((o) => o.kind === 'webhook' && (endpoint === undefined || o.payload['endpoint'] === endpoint));
 
 describe('signed webhooks of payment state changes', () => {
   it('POSTs each committed state change of a matching payment, signed as the README verifies, in the /v1/events shape', async () => {
@@ -138,7 +138,7 @@ describe('signed webhooks of payment state changes', () => {
       expect(event.payment?.id).toBe(p.id);
     }
     // The event ids are the journal's: what GET /v1/events sends for the same changes.
-    const journal = h.daemon.payments.events(p.id).filter((e) => e.kind === 'state_changed').map((e) => String(e.seq));
+    const journal = (await h.daemon.store.repos.payments.events(p.id)).filter((e) => e.kind === 'state_changed').map((e) => String(e.seq));
     expect(got.map((d) => d.headers['tenderbridge-event-id'])).toEqual(journal);
     // The snippet refuses a wrong secret, a changed body, and a signature older than five minutes.
     const first = got[0] as Receiver['got'][number];
@@ -150,8 +150,8 @@ describe('signed webhooks of payment state changes', () => {
     expect(verify(first.body, header, SECRET_TILL, t + 299)).toBe(true);
     expect(verify(first.body, undefined, SECRET_TILL)).toBe(false);
     // The receiver records a POST before it answers: the row is done once the deliverer has read the answer.
-    await eventually(() => webhookRows(p.id).every((o) => o.state === 'done'));
-    expect(webhookRows(p.id).map((o) => o.attempts)).toEqual([1, 1, 1]);
+    await eventually(async () => (await webhookRows(p.id)).every((o) => o.state === 'done'));
+    expect((await webhookRows(p.id)).map((o) => o.attempts)).toEqual([1, 1, 1]);
   });
 
   it("POSTs refund.succeeded and refund.failed, owed with the refund's settle, as the document describes", async () => {
@@ -173,7 +173,7 @@ describe('signed webhooks of payment state changes', () => {
       expect(got.find((e) => e.type === 'refund.succeeded')?.refund).toMatchObject({ id: made.body.refund.id, state: 'succeeded', amountMinor: 300 });
       expect(got.find((e) => e.type === 'refund.failed')?.refund).toMatchObject({ id: declined.body.refund.id, state: 'failed', amountMinor: 200 });
       // The event ids are the journal's entries of the settle and of the failure.
-      const journal = h.daemon.payments.events(p.id);
+      const journal = await h.daemon.store.repos.payments.events(p.id);
       expect(journal.find((e) => e.kind === 'refund_settled')?.seq).toBe(got.find((e) => e.type === 'refund.succeeded')?.seq);
       expect(journal.find((e) => e.kind === 'upstream_error' && e.detail?.['refundId'] === declined.body.refund.id)?.seq).toBe(got.find((e) => e.type === 'refund.failed')?.seq);
       for (const d of deliveriesOf(till, p.id)) {
@@ -191,7 +191,8 @@ describe('signed webhooks of payment state changes', () => {
     const p = await create(2, 'WH-FLAKY');
     await eventually(async () => {
       await h.daemon.deliverer.run();
-      return webhookRows(p.id, 'flaky').length === 2 && webhookRows(p.id, 'flaky').every((o) => o.state === 'done');
+      const rows = await webhookRows(p.id, 'flaky');
+      return rows.length === 2 && rows.every((o) => o.state === 'done');
     });
     const got = deliveriesOf(flaky, p.id);
     const failed = got.filter((d) => d.status === 500);
@@ -201,9 +202,9 @@ describe('signed webhooks of payment state changes', () => {
     expect(ids.filter((id) => id === failed[0]?.headers['tenderbridge-event-id'])).toHaveLength(2);
     const okIds = got.filter((d) => d.status === 200).map((d) => d.headers['tenderbridge-event-id']);
     expect(new Set(okIds).size).toBe(okIds.length);
-    expect(okIds.sort()).toEqual(webhookRows(p.id, 'flaky').map((o) => String(o.payload['seq'])).sort());
+    expect(okIds.sort()).toEqual((await webhookRows(p.id, 'flaky')).map((o) => String(o.payload['seq'])).sort());
     for (const d of got) expect(verify(d.body, d.headers['tenderbridge-signature'] as string, SECRET_FLAKY)).toBe(true);
-    expect(webhookRows(p.id, 'flaky').map((o) => o.attempts).sort()).toEqual([1, 2]);
+    expect((await webhookRows(p.id, 'flaky')).map((o) => o.attempts).sort()).toEqual([1, 2]);
     // No delivery to the other terminal's endpoint.
     expect(deliveriesOf(till, p.id)).toEqual([]);
   });
@@ -211,7 +212,7 @@ describe('signed webhooks of payment state changes', () => {
   it('owes nothing to an endpoint whose terminals and stores do not match the payment', async () => {
     const p = await create(1, 'WH-NOMATCH');
     await eventually(() => deliveriesOf(till, p.id).length === 2);
-    expect(webhookRows(p.id).map((o) => o.payload['endpoint'])).toEqual(['till-1', 'till-1']);
+    expect((await webhookRows(p.id)).map((o) => o.payload['endpoint'])).toEqual(['till-1', 'till-1']);
     expect(deliveriesOf(flaky, p.id)).toEqual([]);
     expect(deliveriesOf(down, p.id)).toEqual([]);
   });
@@ -220,9 +221,10 @@ describe('signed webhooks of payment state changes', () => {
     const p = await create(2, 'WH-DOWN');
     await eventually(async () => {
       await h.daemon.deliverer.run();
-      return webhookRows(p.id, 'down').length === 2 && webhookRows(p.id, 'down').every((o) => o.state === 'dead');
+      const rows = await webhookRows(p.id, 'down');
+      return rows.length === 2 && rows.every((o) => o.state === 'dead');
     });
-    const [row] = webhookRows(p.id, 'down') as [OutboxItem];
+    const [row] = (await webhookRows(p.id, 'down')) as [OutboxItem];
     const id = row.id;
     const seq = Number(row.payload['seq']);
     // outbox.maxAttempts is 5 in the harness: five POSTs of the same event, then no more.
@@ -236,7 +238,7 @@ describe('signed webhooks of payment state changes', () => {
     expect(retried.status).toBe(200);
     await eventually(async () => {
       await h.daemon.deliverer.run();
-      return h.daemon.outbox.get(id)?.state === 'done';
+      return (await h.daemon.store.repos.outbox.get(id))?.state === 'done';
     });
     expect(down.got.filter((d) => d.headers['tenderbridge-event-id'] === String(seq)).map((d) => d.status)).toEqual([503, 503, 503, 503, 503, 204]);
   });
