@@ -1,28 +1,32 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
-import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { purgeExpiredData } from '../../src/jobs/purge.js';
-import { previousLocalDay, writeYesterdaysReport } from '../../src/jobs/report.js';
+import { previousLocalDay } from '../../src/jobs/report.js';
 import { guarded } from '../../src/jobs/scheduler.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
 
+// The jobs run through the daemon's backend (SQLite's file, or PostgreSQL): this file holds for
+// either database. The backup job, which only a SQLite file has, is tested in jobs.sqlite.test.ts.
 let h: Harness;
+let reportsDir: string;
 beforeAll(async () => {
-  h = await startHarness({ config: { backups: { keep: 2 } } });
+  reportsDir = mkdtempSync(join(tmpdir(), 'tb-report-'));
+  h = await startHarness({ config: { reports: { dir: reportsDir } } });
 });
 afterAll(async () => {
   await h.stop();
+  rmSync(reportsDir, { recursive: true, force: true });
 });
 
 const create = async (amountMinor: number) => (await call<PaymentJson>(`${h.url}/v1/payments`, { headers: h.auth(), json: { amountMinor, currency: 'NZD', merchantReference: `J-${amountMinor}` } })).body;
 
 describe('scheduled jobs, each run by calling run()', () => {
-  it('registers every job with a schedule', () => {
-    expect(h.daemon.jobs.map((j) => j.name).sort()).toEqual(['backup', 'deliver-outbox', 'expire', 'purge', 'readiness-probe', 'reconcile', 'report']);
+  it('registers every job with a schedule (the backup job only where the database is a file)', () => {
+    const backup = h.backend === 'sqlite' ? ['backup'] : [];
+    expect(h.daemon.jobs.map((j) => j.name).sort()).toEqual([...backup, 'deliver-outbox', 'expire', 'purge', 'readiness-probe', 'reconcile', 'report']);
   });
 
   it('never runs two rounds of a job at once, and logs a failing round without stopping the next', async () => {
@@ -60,54 +64,27 @@ describe('scheduled jobs, each run by calling run()', () => {
     await h.sim.approve(recent.partpay?.orderId as string);
     await eventually(async () => (await call<PaymentJson>(`${h.url}/v1/payments/${recent.id}`, { headers: h.auth() })).body.state === 'approved');
     const open = await create(3333);
-    h.daemon.db.prepare('UPDATE payments SET final_at = ? WHERE id = ?').run(Date.now() - 401 * 86_400_000, old.id);
-    h.daemon.db.prepare('UPDATE payments SET created_at = ? WHERE id = ?').run(Date.now() - 500 * 86_400_000, open.id);
-    const result = await purgeExpiredData(h.daemon.db, Date.now(), { paymentDays: 400, otherDays: 90, idempotencyKeyHours: 48 });
+    await h.sql('UPDATE payments SET final_at = ? WHERE id = ?', Date.now() - 401 * 86_400_000, old.id);
+    await h.sql('UPDATE payments SET created_at = ? WHERE id = ?', Date.now() - 500 * 86_400_000, open.id);
+    const result = await h.daemon.backend.purge(Date.now(), { paymentDays: 400, otherDays: 90, idempotencyKeyHours: 48 });
     expect(result.payments).toBe(1);
-    expect(h.daemon.payments.get(old.id)).toBeNull();
-    expect(h.daemon.payments.events(old.id)).toEqual([]);
-    expect(h.daemon.payments.get(recent.id)?.state).toBe('approved');
-    expect(h.daemon.payments.get(open.id)?.state).toBe('awaiting_customer');
+    const payments = h.daemon.store.repos.payments;
+    expect(await payments.get(old.id)).toBeNull();
+    expect(await payments.events(old.id)).toEqual([]);
+    expect(await h.sql('SELECT count(*) AS n FROM payment_events WHERE payment_id = ?', old.id)).toEqual([{ n: 0 }]);
+    expect((await payments.get(recent.id))?.state).toBe('approved');
+    expect((await payments.get(open.id))?.state).toBe('awaiting_customer');
   });
 
-  it("writes yesterday's end-of-day report as CSV", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tb-report-'));
-    try {
-      const yesterdayNoon = previousLocalDay(Date.now()).from + 12 * 3_600_000;
-      h.daemon.db.prepare("UPDATE payments SET created_at = ? WHERE state = 'approved'").run(yesterdayNoon);
-      const file = writeYesterdaysReport(h.daemon.db, dir, Date.now());
-      expect(existsSync(file)).toBe(true);
-      expect(file).toMatch(/report-\d{4}-\d\d-\d\d\.csv$/);
-      const csv = readFileSync(file, 'utf8');
-      expect(csv.split('\n')[0]).toMatch(/store/i);
-      expect(csv).toContain('TERM0001');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('backs the live database up online into backups.dir, keeping the newest backups.keep', async () => {
-    const job = h.daemon.jobs.find((j) => j.name === 'backup');
-    const dir = join(dirname(h.dbPath), 'backups');
-    const files: string[] = [];
-    for (let i = 0; i < 3; i += 1) {
-      // a payment committed just before each round is in that round's copy
-      await create(4000 + i);
-      files.push((await job?.run()) as string);
-      h.advanceClock(60_000);
-    }
-    expect(files.every((f) => /\/backups\/tenderbridge-\d{8}T\d{6}\.\d{3}Z\.db$/.test(f))).toBe(true);
-    expect(readdirSync(dir).sort()).toEqual(files.slice(1).map((f) => basename(f)));
-    const copy = new Database(files[2] as string, { readonly: true });
-    try {
-      expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
-      expect(copy.pragma('journal_mode', { simple: true })).toBe('delete');
-      const amounts = (copy.prepare('SELECT amount_minor FROM payments').all() as Array<{ amount_minor: number }>).map((r) => r.amount_minor);
-      expect(amounts).toEqual(expect.arrayContaining([4000, 4001, 4002]));
-    } finally {
-      copy.close();
-    }
-    expect(h.logs.some((l) => l.includes('database backup written'))).toBe(true);
+  it("writes yesterday's end-of-day report as CSV into reports.dir", async () => {
+    const yesterdayNoon = previousLocalDay(Date.now()).from + 12 * 3_600_000;
+    await h.sql("UPDATE payments SET created_at = ? WHERE state = 'approved'", yesterdayNoon);
+    const file = (await h.daemon.jobs.find((j) => j.name === 'report')?.run()) as string;
+    expect(file).toBe(join(reportsDir, `report-${previousLocalDay(Date.now()).date}.csv`));
+    expect(existsSync(file)).toBe(true);
+    const csv = readFileSync(file, 'utf8');
+    expect(csv.split('\n')[0]).toMatch(/store/i);
+    expect(csv).toContain('TERM0001');
   });
 });
 
@@ -121,9 +98,8 @@ describe('scheduled jobs, each run by its schedule', () => {
     reportsDir = mkdtempSync(join(tmpdir(), 'tb-scheduled-reports-'));
     s = await startHarness({
       config: {
-        backups: { keep: 2 },
         reports: { dir: reportsDir },
-        jobs: { deliverOutbox: EVERY_SECOND, reconcile: EVERY_SECOND, expire: EVERY_SECOND, purge: EVERY_SECOND, report: EVERY_SECOND, readinessProbe: EVERY_SECOND, backup: EVERY_SECOND },
+        jobs: { deliverOutbox: EVERY_SECOND, reconcile: EVERY_SECOND, expire: EVERY_SECOND, purge: EVERY_SECOND, report: EVERY_SECOND, readinessProbe: EVERY_SECOND },
       },
     });
   });
@@ -136,6 +112,7 @@ describe('scheduled jobs, each run by its schedule', () => {
   const ROUNDS_MS = 15_000;
   const createIn = async (amountMinor: number) => (await call<PaymentJson>(`${s.url}/v1/payments`, { headers: s.auth(), json: { amountMinor, currency: 'NZD', merchantReference: `S-${amountMinor}` } })).body;
   const stateOf = async (id: string) => (await call<PaymentJson>(`${s.url}/v1/payments/${id}`, { headers: s.auth() })).body.state;
+  const outboxOf = (id: string) => s.daemon.store.repos.outbox.ofPayment(id);
 
   it('deliver-outbox: a cancel owed while PartPay failed reaches PartPay once it answers again', async () => {
     const p = await createIn(5101);
@@ -144,15 +121,15 @@ describe('scheduled jobs, each run by its schedule', () => {
     s.sim.setFaults({ api: { error5xx: 1 } });
     try {
       expect((await call<PaymentJson>(`${s.url}/v1/payments/${p.id}/cancel`, { method: 'POST', headers: s.auth() })).body.state).toBe('cancelled');
-      expect(s.daemon.outbox.ofPayment(p.id)).toEqual([expect.objectContaining({ kind: 'upstream.cancel', state: 'pending' })]);
+      expect(await outboxOf(p.id)).toEqual([expect.objectContaining({ kind: 'upstream.cancel', state: 'pending' })]);
       // the round the cancel's commit kicked has tried and failed: from now on only the schedule sends it
-      await eventually(() => (s.daemon.outbox.ofPayment(p.id)[0]?.attempts ?? 0) >= 1);
+      await eventually(async () => ((await outboxOf(p.id))[0]?.attempts ?? 0) >= 1);
     } finally {
       s.sim.setFaults({});
     }
     // nothing kicks the deliverer now: only its schedule can deliver the cancel
     await eventually(() => s.sim.getOrder(orderId)?.status === 'cancelled', ROUNDS_MS);
-    await eventually(() => s.daemon.outbox.ofPayment(p.id)[0]?.state === 'done', ROUNDS_MS);
+    await eventually(async () => (await outboxOf(p.id))[0]?.state === 'done', ROUNDS_MS);
   });
 
   it('reconcile: an approval whose callback was lost is learnt from PartPay', async () => {
@@ -166,14 +143,14 @@ describe('scheduled jobs, each run by its schedule', () => {
     }
     expect(await stateOf(p.id)).toBe('awaiting_customer');
     // overdue: created before payments.callbackOverdueSeconds (30 s)
-    s.daemon.db.prepare('UPDATE payments SET created_at = ? WHERE id = ?').run(Date.now() - 60_000, p.id);
+    await s.sql('UPDATE payments SET created_at = ? WHERE id = ?', Date.now() - 60_000, p.id);
     await eventually(async () => (await stateOf(p.id)) === 'approved', ROUNDS_MS);
-    expect(s.daemon.payments.events(p.id).some((e) => e.kind === 'reconcile')).toBe(true);
+    expect((await s.daemon.store.repos.payments.events(p.id)).some((e) => e.kind === 'reconcile')).toBe(true);
   });
 
   it('expire: a payment past its deadline is expired', async () => {
     const p = await createIn(5103);
-    s.daemon.db.prepare('UPDATE payments SET expires_at = ? WHERE id = ?').run(Date.now() - 1, p.id);
+    await s.sql('UPDATE payments SET expires_at = ? WHERE id = ?', Date.now() - 1, p.id);
     await eventually(async () => (await stateOf(p.id)) === 'expired', ROUNDS_MS);
   });
 
@@ -182,19 +159,14 @@ describe('scheduled jobs, each run by its schedule', () => {
     await s.sim.approve(p.partpay?.orderId as string);
     await eventually(async () => (await stateOf(p.id)) === 'approved');
     // retention.paymentDays defaults to 400
-    s.daemon.db.prepare('UPDATE payments SET final_at = ? WHERE id = ?').run(Date.now() - 401 * 86_400_000, p.id);
-    await eventually(() => s.daemon.payments.get(p.id) === null, ROUNDS_MS);
+    await s.sql('UPDATE payments SET final_at = ? WHERE id = ?', Date.now() - 401 * 86_400_000, p.id);
+    await eventually(async () => (await s.daemon.store.repos.payments.get(p.id)) === null, ROUNDS_MS);
   });
 
   it("report: yesterday's report is written into reports.dir", async () => {
     const day = new Date(previousLocalDay(Date.now()).from);
     const name = `report-${day.getFullYear()}-${String(day.getMonth() + 1).padStart(2, '0')}-${String(day.getDate()).padStart(2, '0')}.csv`;
     await eventually(() => existsSync(join(reportsDir, name)), ROUNDS_MS);
-  });
-
-  it('backup: a copy of the database is written into backups.dir', async () => {
-    const dir = join(dirname(s.dbPath), 'backups');
-    await eventually(() => existsSync(dir) && readdirSync(dir).some((f) => /^tenderbridge-\d{8}T\d{6}\.\d{3}Z\.db$/.test(f)), ROUNDS_MS);
   });
 
   it('readiness-probe: /readyz reports a fresh probe after the clock moved on', async () => {
