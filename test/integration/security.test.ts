@@ -11,6 +11,7 @@ import { buildSignedCallbackBody } from '../../src/partpay/signature.js';
 import { SECURITY_HEADER_OPTIONS } from '../../src/shared/http/security.js';
 import { CALLBACK_KEY, eventually, freePort, startHarness, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
+import { fillDatabase } from '../support/full-database.js';
 import { describeWhenAvailable, tools } from '../support/system-tools.js';
 
 const orphanCallback = () =>
@@ -62,6 +63,34 @@ describe('security headers', () => {
       const res = await fetch(`${h.url}${path}`, { headers });
       for (const [name, value] of expected) expect(res.headers.get(name), `${name} on ${path} (${res.status})`).toBe(value);
     }
+  });
+
+  it('reports a full disk to the caller and in /readyz, and a retry completes the same payment once space is back', async () => {
+    // The database refuses writes as a full disk does (SQLite: SQLITE_FULL; PostgreSQL: disk_full).
+    const freeSpace = await fillDatabase(h);
+    const ordersBefore = h.sim.stats().ordersCreated;
+    const request = { headers: { ...h.auth(), 'Idempotency-Key': 'disk-full-1' }, json: { amountMinor: 100, currency: 'NZD', merchantReference: 'FULL-1' } };
+    try {
+      const res = await call<{ error: { code: string; message: string } }>(`${h.url}/v1/payments`, request);
+      expect(res.status).toBe(503);
+      expect(res.body.error).toMatchObject({ code: 'storage_unavailable', message: expect.stringContaining('disk is full') });
+      await h.daemon.jobs.find((j) => j.name === 'readiness-probe')?.run();
+      const ready = await call<{ checks: { database: { ok: boolean; detail: string } } }>(`${h.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(ready.body.checks.database.ok).toBe(false);
+      // whatever fitted is consistent: at most the request, never an order we did not record as such
+      const stored = await h.sql<{ state: string }>("SELECT state FROM payments WHERE merchant_reference = 'FULL-1'");
+      expect(stored.every((p) => p.state === 'created')).toBe(true);
+    } finally {
+      await freeSpace();
+    }
+    await h.daemon.jobs.find((j) => j.name === 'readiness-probe')?.run();
+    expect((await call(`${h.url}/readyz`)).status).toBe(200);
+    const retry = await call<PaymentJson>(`${h.url}/v1/payments`, request);
+    expect([200, 201]).toContain(retry.status);
+    expect(retry.body.state).toBe('awaiting_customer');
+    expect(h.sim.stats().ordersCreated - ordersBefore).toBeLessThanOrEqual(1);
+    expect(await h.sql("SELECT count(*) AS n FROM payments WHERE merchant_reference = 'FULL-1'")).toEqual([{ n: 1 }]);
   });
 });
 

@@ -43,6 +43,9 @@ const PARSER_ERRORS: Record<string, { status: number; code: string; message: str
   'stream.encoding.set': { status: 500, code: 'internal_error', message: 'internal error' },
 };
 
+/** A full disk as each database names it: SQLite's SQLITE_FULL, PostgreSQL's disk_full (SQLSTATE 53100). */
+const DISK_FULL = new Set(['SQLITE_FULL', '53100']);
+
 function isStorageError(err: unknown): err is { code: string } {
   return isStorageFailure(err);
 }
@@ -88,7 +91,7 @@ export function createErrorHandler(logger: Logger, formats: readonly ErrorFormat
     } else if (isStorageError(err)) {
       // The disk is full or failing: the request was not stored, and the caller must know.
       status = 503;
-      body = { code: 'storage_unavailable', message: err.code === 'SQLITE_FULL' ? "tenderbridge's disk is full: nothing was stored; retry later" : 'tenderbridge could not write to its database: nothing was stored; retry later' };
+      body = { code: 'storage_unavailable', message: DISK_FULL.has(err.code) ? "tenderbridge's disk is full: nothing was stored; retry later" : 'tenderbridge could not write to its database: nothing was stored; retry later' };
       logger.error('storage failure', { requestId, method: req.method, path: req.path, code: err.code });
     } else if (isClientError(err)) {
       // Other HTTP errors raised by express or body-parser for the client's request (a path
