@@ -1,6 +1,3 @@
-import { join } from 'node:path';
-import { endOfDayReport, writeReportFile } from '../reports/end-of-day.js';
-import type { Db } from '../shared/db/open.js';
 
 /** The local calendar day before `now` as YYYY-MM-DD and its bounds in epoch ms. */
 export function previousLocalDay(now: number): { date: string; from: number; to: number } {
@@ -9,10 +6,4 @@ export function previousLocalDay(now: number): { date: string; from: number; to:
   const start = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
   const date = `${start.getFullYear()}-${String(start.getMonth() + 1).padStart(2, '0')}-${String(start.getDate()).padStart(2, '0')}`;
   return { date, from: start.getTime(), to };
-}
-
-/** Writes yesterday's end-of-day report as CSV into `dir`; returns the file path. */
-export function writeYesterdaysReport(db: Db, dir: string, now: number): string {
-  const day = previousLocalDay(now);
-  return writeReportFile(join(dir), day.date, endOfDayReport(db, { from: day.from, to: day.to }));
 }
