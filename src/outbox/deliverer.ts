@@ -90,13 +90,30 @@ export function createDeliverer(options: DelivererOptions) {
     }
   };
 
+  /**
+   * The items due now, claimed; null when our own database cannot take the claim (on
+   * PostgreSQL a claim is a write: a full disk or a server gone away). They stay owed as they
+   * were, and the next round tries again: a round never fails for that (a kick's round has no
+   * one to tell).
+   */
+  const claim = async (): Promise<OutboxItem[] | null> => {
+    try {
+      return await outbox.claimDue(options.clock(), options.batchSize ?? 20, options.leaseMs ?? DEFAULT_LEASE_MS);
+    } catch (error) {
+      if (!isStorageFailure(error)) throw error;
+      logger.error('owed deliveries not claimed: the database cannot be written; they stay owed', { code: (error as { code?: string }).code });
+      return null;
+    }
+  };
+
   const round = async (): Promise<number> => {
     let delivered = 0;
     do {
       again = false;
       for (;;) {
         if (stopped) return delivered;
-        const due = await outbox.claimDue(options.clock(), options.batchSize ?? 20, options.leaseMs ?? DEFAULT_LEASE_MS);
+        const due = await claim();
+        if (due === null) return delivered;
         if (due.length === 0) break;
         const stored = await Promise.all(due.map(deliverOne));
         delivered += due.length;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fillDisk } from '../support/disk.js';
+import { fillDatabase } from '../support/database-full.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
 
@@ -13,6 +13,25 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.stop();
 });
+
+/** The daemon's repositories through its storage port (either database). */
+const repos = () => h.daemon.store.repos;
+
+/**
+ * Makes the database refuse to change a payment's refunded amount (as a full disk or a crash
+ * would, after PartPay refunded), with a trigger on either database; resolves to its removal.
+ */
+async function failRefundCount(): Promise<() => Promise<void>> {
+  if (h.backend === 'sqlite') {
+    await h.sql(`CREATE TRIGGER fail_refund_count BEFORE UPDATE OF refunded_minor ON payments
+      WHEN NEW.refunded_minor <> OLD.refunded_minor BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END`);
+    return async () => void (await h.sql('DROP TRIGGER fail_refund_count'));
+  }
+  await h.sql(`CREATE FUNCTION fail_refund_count() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'simulated storage failure'; END; $$`);
+  await h.sql('CREATE TRIGGER fail_refund_count BEFORE UPDATE OF refunded_minor ON payments FOR EACH ROW WHEN (NEW.refunded_minor <> OLD.refunded_minor) EXECUTE FUNCTION fail_refund_count()');
+  return async () => void (await h.sql('DROP FUNCTION fail_refund_count() CASCADE'));
+}
 
 const v1 = (path: string, json?: unknown) => call<PaymentJson & Record<string, unknown>>(`${h.url}/v1${path}`, { headers: h.auth(), ...(json === undefined ? {} : { json }) });
 
@@ -28,15 +47,14 @@ describe('a settled refund is stored in one transaction', () => {
   it('never leaves a refund succeeded while the payment does not count it (and so refundable again)', async () => {
     const p = await approvedPayment(1500);
     // The payment's update fails (as a full disk or a crash would) after PartPay refunded.
-    h.daemon.db.exec(`CREATE TRIGGER fail_refund_count BEFORE UPDATE OF refunded_minor ON payments
-      WHEN NEW.refunded_minor <> OLD.refunded_minor BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END`);
+    const dropTrigger = await failRefundCount();
     try {
       await v1(`/payments/${p.id}/refunds`, {});
     } finally {
-      h.daemon.db.exec('DROP TRIGGER fail_refund_count');
+      await dropTrigger();
     }
-    const refunds = h.daemon.payments.refundsOf(p.id);
-    const payment = h.daemon.payments.get(p.id);
+    const refunds = await repos().payments.refundsOf(p.id);
+    const payment = await repos().payments.get(p.id);
     expect(refunds).toHaveLength(1);
     // Either both were stored or neither: never a succeeded refund the payment does not count.
     if (refunds[0]?.state === 'succeeded') expect(payment?.refundedMinor).toBe(1500);
@@ -49,9 +67,9 @@ describe('a settled refund is stored in one transaction', () => {
     h.advanceClock(10 * 60_000);
     await eventually(async () => {
       await h.daemon.deliverer.run();
-      return h.daemon.payments.get(p.id)?.refundedMinor === 1500;
+      return (await repos().payments.get(p.id))?.refundedMinor === 1500;
     });
-    expect(h.daemon.payments.refundsOf(p.id).map((r) => r.state)).toEqual(['succeeded']);
+    expect((await repos().payments.refundsOf(p.id)).map((r) => r.state)).toEqual(['succeeded']);
     expect(h.sim.getOrder(p.partpay?.orderId as string)?.refunds).toHaveLength(1);
   });
 });
@@ -61,7 +79,7 @@ describe('an immediate refund and its safety-net outbox row never both call Part
     const p = await approvedPayment(1300);
     const res = await v1(`/payments/${p.id}/refunds`, { amountMinor: 300 });
     expect(res.body).toMatchObject({ refund: { state: 'succeeded' } });
-    expect(h.daemon.outbox.ofPayment(p.id).map((o) => [o.kind, o.state])).toEqual([['upstream.refund', 'done']]);
+    expect((await repos().outbox.ofPayment(p.id)).map((o) => [o.kind, o.state])).toEqual([['upstream.refund', 'done']]);
   });
 
   it('does not send the refund again from the outbox while the first call is still in flight', async () => {
@@ -82,7 +100,7 @@ describe('an immediate refund and its safety-net outbox row never both call Part
     }
     await h.daemon.deliverer.run();
     expect((h.sim.stats().calls['refundOrder'] ?? 0) - before).toBe(1);
-    expect(h.daemon.outbox.ofPayment(p.id).filter((o) => o.state !== 'done')).toEqual([]);
+    expect((await repos().outbox.ofPayment(p.id)).filter((o) => o.state !== 'done')).toEqual([]);
   });
 });
 
@@ -96,20 +114,20 @@ describe('the outbox on a full disk', () => {
     } finally {
       h.sim.setFaults({});
     }
-    expect(h.daemon.outbox.ofPayment(p.id).filter((o) => o.state === 'pending')).toHaveLength(1);
-    // The disk fills up: the delivery's own journal write fails with SQLITE_FULL.
-    const free = fillDisk(h.daemon.db);
+    expect((await repos().outbox.ofPayment(p.id)).filter((o) => o.state === 'pending')).toHaveLength(1);
+    // The disk fills up: the delivery's own journal write fails (SQLITE_FULL; PostgreSQL's disk_full).
+    const free = await fillDatabase(h);
     try {
       h.advanceClock(60_000);
       await h.daemon.deliverer.run();
-      expect(h.daemon.outbox.ofPayment(p.id).map((o) => o.state)).not.toContain('dead');
+      expect((await repos().outbox.ofPayment(p.id)).map((o) => o.state)).not.toContain('dead');
     } finally {
-      free();
+      await free();
     }
     h.advanceClock(10 * 60_000);
     await eventually(async () => {
       await h.daemon.deliverer.run();
-      return h.daemon.outbox.ofPayment(p.id).every((o) => o.state === 'done');
+      return (await repos().outbox.ofPayment(p.id)).every((o) => o.state === 'done');
     });
     expect(h.sim.getOrder(p.partpay?.orderId as string)?.status).toBe('cancelled');
   });
