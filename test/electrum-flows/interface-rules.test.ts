@@ -18,8 +18,8 @@ afterAll(async () => {
   await h.stop();
 });
 
-const count = (table: string) => (h.daemon.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-const counts = () => ({ payments: count('payments'), qr: count('electrum_qr_codes'), messages: count('electrum_messages'), outbox: count('outbox') });
+const count = async (table: string) => ((await h.sql<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))[0] as { n: number }).n;
+const counts = async () => ({ payments: await count('payments'), qr: await count('electrum_qr_codes'), messages: await count('electrum_messages'), outbox: await count('outbox') });
 
 describe('QR schemes and expiry', () => {
   it('makes a fully EMVCo-conformant payload for EMVCO_MERCHANT, with amount, currency and a valid CRC', async () => {
@@ -119,14 +119,14 @@ describe('authentication: each caller acts only as itself', () => {
     ['an unknown user', { Authorization: basicAuthHeader('nobody', ELECTRUM.pos.password) }],
     ['a bearer token', { Authorization: 'Bearer something' }],
   ])('answers 401 with an ErrorDetail and WWW-Authenticate for %s', async (_what, headers) => {
-    const before = counts();
+    const before = await counts();
     for (const path of ['/qrCodes', '/scans', '/payments', '/payments/confirmations', '/payments/reversals']) {
       const res = await call(`${h.url}/qr/v1${path}`, { headers: headers as Record<string, string>, json: pos.qrRequest(1000) });
       expect(res.status, path).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Basic/);
       expect(validateElectrum('ErrorDetail', res.body)).toEqual([]);
     }
-    expect(counts()).toEqual(before);
+    expect(await counts()).toEqual(before);
   });
 
   it('refuses a POS whose client.id is another client', async () => {
@@ -170,12 +170,12 @@ describe('malformed requests get FORMAT_ERROR naming the field and change nothin
     ['a JSON array', () => [], /object/i],
   ];
   it.each(bad)('refuses %s', async (_what, body, field) => {
-    const before = counts();
+    const before = await counts();
     const res = await pos.createQrCode(body());
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ errorType: 'FORMAT_ERROR' });
     expect(JSON.stringify(res.body)).toMatch(field);
-    expect(counts()).toEqual(before);
+    expect(await counts()).toEqual(before);
   });
 
   it('refuses malformed JSON and a non-JSON content type', async () => {
@@ -252,8 +252,8 @@ describe('PartPay through the Electrum retailer operations', () => {
     expect((await pp.reverse(pp.reversal(request.id, 'CANCELLED'))).status).toBe(202);
     await eventually(async () => {
       await h.daemon.deliverer.run();
-      const row = h.daemon.db.prepare('SELECT p.state, p.refunded_minor FROM electrum_payments e JOIN payments p ON p.id = e.payment_id WHERE e.request_id = ?').get(request.id) as { state: string; refunded_minor: number };
-      return row.state === 'refunded' && row.refunded_minor === 1800;
+      const [row] = await h.sql<{ state: string; refunded_minor: number }>('SELECT p.state, p.refunded_minor FROM electrum_payments e JOIN payments p ON p.id = e.payment_id WHERE e.request_id = ?', request.id);
+      return row?.state === 'refunded' && row.refunded_minor === 1800;
     });
     // PartPay's books: the order was for 18.00, approved, and refunded once, in full.
     const order = h.sim.orders().find((o) => o.orderId === orderId);

@@ -70,9 +70,11 @@ describe('message ids are scoped per sender', () => {
     // An operator finds each by its tranId, the second by the id the partner knows it by, and is told the shared POS id names both.
     const dir = tempDir();
     try {
-      const config = harnessConfig(h, dir);
+      // The CLI on the harness's database, whichever it is (PostgreSQL's URL from the environment, as deployed).
+      const config = harnessConfig(h, dir, {}, h.databaseUrl ? { database: { kind: 'postgres', url: { env: 'TB_TEST_DATABASE_URL' } } } : {});
+      const env = h.databaseUrl ? { TB_TEST_DATABASE_URL: h.databaseUrl } : {};
       const shown = async (id: string) => {
-        const run = await runTb(['payments', 'show', id, '--json', '--config', config]);
+        const run = await runTb(['payments', 'show', id, '--json', '--config', config], { env });
         expect(run.code, run.stderr).toBe(0);
         return (JSON.parse(run.stdout) as { payment: { id: string } }).payment.id;
       };
@@ -80,7 +82,7 @@ describe('message ids are scoped per sender', () => {
       expect(new Set(byTran).size).toBe(2);
       // the second went to the partner under an id of ours, which names it alone
       expect(await shown(forwarded[1]?.id as string)).toBe(byTran[1]);
-      const ambiguous = await runTb(['payments', 'show', payId, '--config', config]);
+      const ambiguous = await runTb(['payments', 'show', payId, '--config', config], { env });
       expect(ambiguous.code).toBe(1);
       expect(ambiguous.stderr).toContain(`${payId} names 2 Electrum payments`);
       for (const id of byTran) expect(ambiguous.stderr).toContain(id);

@@ -37,8 +37,8 @@ async function payWithScan(amountMinor = 1000, scanner = partnerA()) {
   return { code, request, scan, answer: await paying };
 }
 
-function paymentState(requestId: string): string | undefined {
-  const row = h.daemon.db.prepare('SELECT p.state FROM electrum_payments e JOIN payments p ON p.id = e.payment_id WHERE e.request_id = ?').get(requestId) as { state: string } | undefined;
+async function paymentState(requestId: string): Promise<string | undefined> {
+  const [row] = await h.sql<{ state: string }>('SELECT p.state FROM electrum_payments e JOIN payments p ON p.id = e.payment_id WHERE e.request_id = ?', requestId);
   return row?.state;
 }
 
@@ -69,7 +69,7 @@ describe('full flow / r1 retailer payment / p1 partner payment / p3 scan notific
     // what the POS was told is what the partner answered (its own transaction id included), not a copy we made up
     expect(received[0]?.status).toBe(201);
     expect(answer.body).toEqual(received[0]?.answer);
-    expect(paymentState(request.id)).toBe('approved');
+    expect(await paymentState(request.id)).toBe('approved');
 
     const confirmation = pos.confirmation(request.id);
     const confirmed = await pos.confirm(confirmation);
@@ -120,8 +120,8 @@ describe('s1 no scan notification', () => {
     const answer = await pos.pay(request);
     expect(answer.status).toBe(400);
     expect(answer.body).toMatchObject({ errorType: 'NO_SCAN_RECEIVED', originalId: request.id });
-    expect(paymentState(request.id)).toBe('expired');
-    expect(h.daemon.outbox.list('pending').filter((o) => o.kind === 'electrum.reversal' && o.payload['requestId'] === request.id)).toEqual([]);
+    expect(await paymentState(request.id)).toBe('expired');
+    expect((await h.daemon.store.repos.outbox.list('pending')).filter((o) => o.kind === 'electrum.reversal' && o.payload['requestId'] === request.id)).toEqual([]);
   });
 });
 
@@ -148,7 +148,7 @@ describe('p2 partner timeout reversal / r3 retailer timeout reversal', () => {
     const { request, answer } = await payWithScan(1052); // the simulator never answers cents 52
     expect(answer.status).toBe(504);
     expect(answer.body).toMatchObject({ errorType: 'UPSTREAM_UNAVAILABLE' });
-    expect(paymentState(request.id)).toBe('failed');
+    expect(await paymentState(request.id)).toBe('failed');
     await eventually(async () => {
       await h.daemon.deliverer.run();
       return partnerA().received().reversals.some((m) => (m.body as { requestId: string }).requestId === request.id);
@@ -167,7 +167,7 @@ describe('p2 partner timeout reversal / r3 retailer timeout reversal', () => {
     const { request, answer } = await payWithScan(1051);
     expect(answer.status).toBe(400);
     expect(answer.body).toMatchObject({ errorType: 'DECLINED_BY_PARTNER' });
-    expect(paymentState(request.id)).toBe('declined');
+    expect(await paymentState(request.id)).toBe('declined');
   });
 });
 
@@ -187,7 +187,7 @@ describe('s5 timeout reversal after a successful payment / s6 payment void', () 
     const res = await pos.reverse(reversal);
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ id: reversal.id, reversalReason: reason });
-    expect(paymentState(request.id)).toBe('reversed');
+    expect(await paymentState(request.id)).toBe('reversed');
     await eventually(async () => {
       await h.daemon.deliverer.run();
       return partnerA().received().reversals.some((m) => (m.body as { id: string }).id === reversal.id);

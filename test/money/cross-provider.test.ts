@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_LEASE_MS } from '../../src/outbox/deliverer.js';
 import { settledMinor } from '../../src/simulator/electrum-partner/partner-ledger.js';
-import { fillDisk } from '../support/disk.js';
-import { electrumPos } from '../support/electrum-pos.js';
+import { fillDatabase } from '../support/database-full.js';
+import { electrumPos, paymentIdOf, untilPayWaits } from '../support/electrum-pos.js';
 import { ELECTRUM, eventually, startHarness, type Harness } from '../support/harness.js';
 import { call, type JsonResponse } from '../support/http.js';
 
@@ -48,7 +49,7 @@ async function startSale(pos: Pos, amountMinor: number, upstreamRef: (qrCode: st
   expect(code.status, code.text).toBe(201);
   const request = pos.payRequest(code.body.tranId, amountMinor);
   const paying = pos.pay(request);
-  await eventually(() => h.daemon.db.prepare('SELECT 1 FROM electrum_payments WHERE request_id = ?').get(request.id) !== undefined);
+  await untilPayWaits(h, request.id);
   return { pos, request, paying, upstreamRef: upstreamRef(code.body.qrCode, request.id), amountMinor, qrCode: code.body.qrCode };
 }
 
@@ -81,13 +82,12 @@ const partpay: Side = {
 
 /** What tenderbridge holds as charged for the sale (its /v1 view). */
 async function ours(side: Side, sale: Sale): Promise<number> {
-  const { payment_id: id } = h.daemon.db.prepare('SELECT payment_id FROM electrum_payments WHERE request_id = ?').get(sale.request.id) as { payment_id: string };
-  const res = await call<{ settledMinor: number }>(`${h.url}/v1/payments/${id}`, { headers: side.auth() });
+  const res = await call<{ settledMinor: number }>(`${h.url}/v1/payments/${await paymentId(sale)}`, { headers: side.auth() });
   expect(res.status, res.text).toBe(200);
   return res.body.settledMinor;
 }
 
-const paymentId = (sale: Sale) => (h.daemon.db.prepare('SELECT payment_id FROM electrum_payments WHERE request_id = ?').get(sale.request.id) as { payment_id: string }).payment_id;
+const paymentId = (sale: Sale) => paymentIdOf(h, sale.request.id);
 
 /** What the POS was told it took: the pay's approved amount, or nothing. */
 function told(answer: JsonResponse): number {
@@ -107,13 +107,13 @@ async function agree(side: Side, sale: Sale, posSays: number, expected: number):
   } finally {
     expect(last).toEqual({ pos: expected, tenderbridge: expected, upstream: expected });
   }
-  expect(h.daemon.outbox.ofPayment(paymentId(sale)).filter((o) => o.state !== 'done')).toEqual([]);
+  expect((await h.daemon.store.repos.outbox.ofPayment(await paymentId(sale))).filter((o) => o.state !== 'done')).toEqual([]);
 }
 
 describe.each([electrum, partpay])('through $name', (side) => {
   it('a cancel before the customer pays ends the held pay, and nobody is charged', async () => {
     const sale = await side.start(1000);
-    const cancelled = await call(`${h.url}/v1/payments/${paymentId(sale)}/cancel`, { headers: side.auth(), json: {} });
+    const cancelled = await call(`${h.url}/v1/payments/${await paymentId(sale)}/cancel`, { headers: side.auth(), json: {} });
     expect(cancelled.status, cancelled.text).toBe(200);
     const answer = await sale.paying;
     expect(answer.status).toBe(400);
@@ -125,7 +125,7 @@ describe.each([electrum, partpay])('through $name', (side) => {
     await side.customerPays(sale);
     const answer = await sale.paying;
     expect(answer.status, answer.text).toBe(201);
-    const cancelled = await call<{ error: { code: string } }>(`${h.url}/v1/payments/${paymentId(sale)}/cancel`, { headers: side.auth(), json: {} });
+    const cancelled = await call<{ error: { code: string } }>(`${h.url}/v1/payments/${await paymentId(sale)}/cancel`, { headers: side.auth(), json: {} });
     expect([cancelled.status, cancelled.body.error.code]).toEqual([409, 'already_approved']);
     expect((await sale.pos.confirm(sale.pos.confirmation(sale.request.id))).status).toBe(202);
     await agree(side, sale, told(answer), 1100);
@@ -169,26 +169,29 @@ describe.each([electrum, partpay])('through $name', (side) => {
     expect(told(await sale.paying)).toBe(1000);
     const reversal = { ...sale.pos.reversal(sale.request.id, 'CANCELLED'), amounts: { approvedAmount: { amount: 700, currency: '554' } } };
     // The disk is full when the owed reversal (or refund) goes out: upstream acts, our record of it fails.
-    const free = fillDisk(h.daemon.db);
+    const free = await fillDatabase(h);
     let freed = false;
     try {
       expect((await sale.pos.reverse(reversal)).status).toBe(503);
-      free();
+      await free();
       freed = true;
       expect((await sale.pos.reverse(reversal)).status).toBe(202);
-      const release = fillDisk(h.daemon.db);
+      const release = await fillDatabase(h);
       try {
         await h.daemon.deliverer.run();
         expect(side.upstreamSettled(sale)).toBe(700);
         expect(await ours(side, sale)).toBe(1000);
       } finally {
-        release();
+        await release();
       }
     } finally {
-      if (!freed) free();
+      if (!freed) await free();
     }
-    // The process state is thrown away; the daemon comes back on the same file and finishes it.
+    // The process state is thrown away; the daemon comes back on the same database and finishes it.
     await h.restart();
+    // On PostgreSQL the owed row stays claimed by the daemon that went away until its lease runs
+    // out (so that no live daemon's attempt is doubled); then the daemon that came back takes it.
+    h.advanceClock(DEFAULT_LEASE_MS);
     await agree(side, sale, 700, 700);
     if (side.name === 'partpay') expect(h.sim.getOrder(sale.upstreamRef)?.refunds.map((r) => r.amountCents)).toEqual([300]);
     else expect(new Set(partner().received().reversals.filter((m) => (m.body as { requestId: string }).requestId === sale.request.id).map((m) => (m.body as { id: string }).id)).size).toBe(1);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settledMinor } from '../../src/simulator/electrum-partner/partner-ledger.js';
-import { electrumPos, untilPayWaits } from '../support/electrum-pos.js';
+import { electrumPos, paymentIdOf, untilPayWaits } from '../support/electrum-pos.js';
 import { ELECTRUM, eventually, startHarness, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
 import { paymentHeldAtPartner } from './slow-partner.js';
@@ -26,8 +26,7 @@ const nzd = (amount: number) => ({ amount, currency: '554' });
 
 /** The tenderbridge payment behind an Electrum request id, as /v1 shows it to the terminal that owns it. */
 async function paymentOf(requestId: string, auth = h.auth(1)): Promise<PaymentJson & Record<string, unknown>> {
-  const row = h.daemon.db.prepare('SELECT payment_id FROM electrum_payments WHERE request_id = ?').get(requestId) as { payment_id: string };
-  const res = await call<PaymentJson & Record<string, unknown>>(`${h.url}/v1/payments/${row.payment_id}`, { headers: auth });
+  const res = await call<PaymentJson & Record<string, unknown>>(`${h.url}/v1/payments/${await paymentIdOf(h, requestId)}`, { headers: auth });
   expect(res.status, res.text).toBe(200);
   return res.body;
 }
@@ -134,8 +133,8 @@ describe('advices are resent until the partner gives a final answer', () => {
       await eventually(() => partnerA().faults().injected[`${kind === 'confirm' ? 'confirmations' : 'reversals'}.busy`] !== undefined);
       h.advanceClock(5_000);
       await h.daemon.deliverer.run();
-      const { payment_id: id } = h.daemon.db.prepare('SELECT payment_id FROM electrum_payments WHERE request_id = ?').get(request.id) as { payment_id: string };
-      expect(h.daemon.outbox.ofPayment(id).map((o) => o.state)).toEqual(['pending']);
+      const id = await paymentIdOf(h, request.id);
+      expect((await h.daemon.store.repos.outbox.ofPayment(id)).map((o) => o.state)).toEqual(['pending']);
     } finally {
       partnerA().setFaults({});
     }
@@ -178,7 +177,7 @@ describe('a reversal that races the forwarded pay', () => {
       // nothing is left owed for the payment, so nothing more will reach the partner
       await eventually(async () => {
         await slow.daemon.deliverer.run();
-        return slow.daemon.outbox.ofPayment(paymentId).every((o) => o.state === 'done');
+        return (await slow.daemon.store.repos.outbox.ofPayment(paymentId)).every((o) => o.state === 'done');
       });
       await slow.daemon.deliverer.run();
       expect(partner.payment(request.id)?.state).toBe('reversed');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSignedCallbackBody } from '../../src/partpay/signature.js';
 import { settledMinor } from '../../src/simulator/electrum-partner/partner-ledger.js';
-import { electrumPos, untilPayWaits } from '../support/electrum-pos.js';
+import { electrumPos, paymentIdOf as heldPaymentId, untilPayWaits } from '../support/electrum-pos.js';
 import { CALLBACK_KEY, ELECTRUM, eventually, startHarness, TILL_3_KEY, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
 import { paymentHeldAtPartner } from './slow-partner.js';
@@ -22,7 +22,7 @@ afterAll(async () => {
 const partnerA = () => h.partners?.a as NonNullable<Harness['partners']>['a'];
 type Json = PaymentJson & Record<string, unknown>;
 
-const paymentIdOf = (requestId: string) => (h.daemon.db.prepare('SELECT payment_id FROM electrum_payments WHERE request_id = ?').get(requestId) as { payment_id: string }).payment_id;
+const paymentIdOf = (requestId: string) => heldPaymentId(h, requestId);
 const v1 = (path: string, init: { json?: unknown; headers?: Record<string, string> } = {}) => call<Json>(`${h.url}/v1${path}`, { headers: { ...h.auth(1), ...init.headers }, ...(init.json === undefined ? {} : { json: init.json }) });
 const sim = () => h.sim.stats().calls;
 
@@ -39,7 +39,7 @@ async function approvedElectrum(amountMinor = 1000) {
   await untilPayWaits(h, request.id);
   expect((await partnerA().scan(code.qrCode)).status).toBe(202);
   expect((await paying).status).toBe(201);
-  return { code, request, paymentId: paymentIdOf(request.id) };
+  return { code, request, paymentId: await paymentIdOf(request.id) };
 }
 
 describe('/v1 cancel and refund of an Electrum payment go to the partner, never to PartPay', () => {
@@ -49,7 +49,7 @@ describe('/v1 cancel and refund of an Electrum payment go to the partner, never 
     const request = pos.payRequest(code.tranId, 1000);
     const paying = pos.pay(request);
     await untilPayWaits(h, request.id);
-    const cancelled = await v1(`/payments/${paymentIdOf(request.id)}/cancel`, { json: {} });
+    const cancelled = await v1(`/payments/${await paymentIdOf(request.id)}/cancel`, { json: {} });
     expect(cancelled.status, cancelled.text).toBe(200);
     expect(cancelled.body).toMatchObject({ state: 'cancelled', paid: false, partpay: null });
     const answer = await paying;
@@ -76,7 +76,7 @@ describe('/v1 cancel and refund of an Electrum payment go to the partner, never 
       });
       expect(settledMinor(partner.payment(request.id) as never)).toBe(0);
       expect(slow.sim.stats().calls).toEqual({});
-      expect(slow.daemon.outbox.list('dead')).toEqual([]);
+      expect(await slow.daemon.store.repos.outbox.list('dead')).toEqual([]);
     } finally {
       await slow.stop();
     }
@@ -91,7 +91,7 @@ describe('/v1 cancel and refund of an Electrum payment go to the partner, never 
     expect(JSON.stringify(res.body)).toMatch(/Electrum/);
     expect(JSON.stringify(res.body)).toMatch(/no refund/i);
     expect(sim()).toEqual(before);
-    expect(h.daemon.payments.refundsOf(paymentId)).toEqual([]);
+    expect(await h.daemon.store.repos.payments.refundsOf(paymentId)).toEqual([]);
   });
 
   it('refunds an approved, unconfirmed Electrum payment as a reversal to the partner for the final amount', async () => {
@@ -129,7 +129,7 @@ describe('a PartPay-signed callback acts only on PartPay payments', () => {
     const request = pos.payRequest(code.tranId, 1000);
     const paying = pos.pay(request);
     await untilPayWaits(h, request.id);
-    const paymentId = paymentIdOf(request.id);
+    const paymentId = await paymentIdOf(request.id);
     const body = buildSignedCallbackBody(
       [
         ['orderId', '0f4a6c1e-9a55-4bd3-8c7e-000000000001'],
@@ -151,7 +151,7 @@ describe('a PartPay-signed callback acts only on PartPay payments', () => {
 describe('late approvals stay resolved', () => {
   it('does not flag again a late approval that was refunded when PartPay repeats its approved callback', async () => {
     const p = await createPartPay(1300);
-    h.daemon.db.prepare("UPDATE payments SET state = 'cancelled', version = version + 1, final_at = ? WHERE id = ?").run(Date.now(), p.id);
+    await h.sql("UPDATE payments SET state = 'cancelled', version = version + 1, final_at = ? WHERE id = ?", Date.now(), p.id);
     await h.sim.approve(p.partpay?.orderId as string);
     await eventually(async () => {
       await h.daemon.deliverer.run();
@@ -172,7 +172,7 @@ describe('late approvals stay resolved', () => {
     await h.daemon.deliverer.run();
     const after = (await v1(`/payments/${p.id}`)).body;
     expect(after).toMatchObject({ attention: null, refundedMinor: 1300 });
-    expect(h.daemon.payments.refundsOf(p.id)).toHaveLength(1);
+    expect(await h.daemon.store.repos.payments.refundsOf(p.id)).toHaveLength(1);
     expect(h.sim.getOrder(p.partpay?.orderId as string)?.refunds).toHaveLength(1);
   });
 });
@@ -220,7 +220,7 @@ describe('Electrum pay checks the terminal', () => {
     await h.sim.approve(code.qrCode.split('/').pop() as string);
     expect((await paying).status).toBe(201);
     // and the other till never saw it
-    const res = await call(`${h.url}/v1/payments/${paymentIdOf(request.id)}`, { headers: { Authorization: `Bearer ${TILL_3_KEY}` } });
+    const res = await call(`${h.url}/v1/payments/${await paymentIdOf(request.id)}`, { headers: { Authorization: `Bearer ${TILL_3_KEY}` } });
     expect(res.status).toBe(404);
   });
 

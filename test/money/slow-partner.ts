@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { electrumPos } from '../support/electrum-pos.js';
+import { electrumPos, paymentIdOf, untilPayWaits } from '../support/electrum-pos.js';
 import { eventually, startHarness, type Harness } from '../support/harness.js';
 
 /**
@@ -13,9 +13,9 @@ export async function paymentHeldAtPartner() {
   const code = (await pos.createQrCode(pos.qrRequest(1000))).body;
   const request = pos.payRequest(code.tranId, 1000);
   const paying = pos.pay(request);
-  await eventually(() => h.daemon.db.prepare('SELECT 1 FROM electrum_payments WHERE request_id = ?').get(request.id) !== undefined);
+  await untilPayWaits(h, request.id);
   expect((await partner.scan(code.qrCode)).status).toBe(202);
   await eventually(() => partner.payment(request.id) !== undefined);
-  const paymentId = (h.daemon.db.prepare('SELECT payment_id FROM electrum_payments WHERE request_id = ?').get(request.id) as { payment_id: string }).payment_id;
+  const paymentId = await paymentIdOf(h, request.id);
   return { h, pos, partner, request, paying, paymentId };
 }

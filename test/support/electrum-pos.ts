@@ -65,13 +65,33 @@ export function electrumPos(h: Pick<Harness, 'url'>, who: typeof ELECTRUM.pos | 
 
 /**
  * Resolves once the daemon holds the pay `requestId` open for a scan: its `electrum_payments`
- * row is written in the same turn as the wait begins, so a scan from then on finds it waiting.
+ * row is committed before the wait begins, so a scan from then on finds it waiting.
  * Request ids are per POS client: give `clientId` when another client may use the same id.
- * Used instead of a fixed pause between sending the pay and scanning.
+ * Used instead of a fixed pause between sending the pay and scanning. Reads through the
+ * daemon's storage port, so it holds on either database.
  */
 export async function untilPayWaits(h: Pick<Harness, 'daemon'>, requestId: string, clientId?: string, timeoutMs = 10_000): Promise<void> {
-  // Through the storage port: either database.
-  const electrum = h.daemon.store.repos.electrum;
-  const held = async () => (clientId === undefined ? (await electrum.paymentIdsNamed(requestId)).length > 0 : (await electrum.payment(clientId, requestId)) !== null);
-  await eventually(held, timeoutMs, 10);
+  await eventually(async () => (await heldPayments(h, requestId, clientId)).length > 0, timeoutMs, 10);
+}
+
+/**
+ * The tenderbridge payment behind the Electrum pay `requestId` (of `clientId` when given); throws
+ * if the daemon holds none. Reads through the daemon's storage port (either database).
+ * @example
+ * const id = await paymentIdOf(h, request.id);
+ */
+export async function paymentIdOf(h: Pick<Harness, 'daemon'>, requestId: string, clientId?: string): Promise<string> {
+  const ids = await heldPayments(h, requestId, clientId);
+  if (ids.length !== 1) throw new Error(`expected one payment for the Electrum request ${requestId}, found ${ids.length}`);
+  return ids[0] as string;
+}
+
+async function heldPayments(h: Pick<Harness, 'daemon'>, requestId: string, clientId: string | undefined): Promise<string[]> {
+  const repo = h.daemon.store.repos.electrum;
+  if (clientId !== undefined) {
+    const row = await repo.payment(clientId, requestId);
+    return row ? [row.paymentId] : [];
+  }
+  // paymentIdsNamed also matches tran ids; request ids are random UUIDs, so only the pay's own row does.
+  return repo.paymentIdsNamed(requestId);
 }
