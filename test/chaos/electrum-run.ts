@@ -58,15 +58,15 @@ export async function runElectrumScenario(fault: string, faults: ElectrumPartner
       }
       return t;
     });
-    const owed = () => (h.daemon.db.prepare("SELECT count(*) AS n FROM outbox WHERE state = 'pending'").get() as { n: number }).n === 0;
+    const owed = async () => Number((await h.sql<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE state = 'pending'"))[0]?.n) === 0;
     await until(owed, () => h.daemon.deliverer.run(), 30_000);
-    return check(h, fault, tracked, started);
+    return await check(h, fault, tracked, started);
   } finally {
     await h.stop();
   }
 }
 
-function check(h: Harness, fault: string, tracked: Tracked[], started: number): ElectrumScenarioResult {
+async function check(h: Harness, fault: string, tracked: Tracked[], started: number): Promise<ElectrumScenarioResult> {
   const partner = (h.partners as NonNullable<Harness['partners']>).a;
   const problems: string[] = [];
   const outcomes: Record<string, number> = {};
@@ -79,7 +79,7 @@ function check(h: Harness, fault: string, tracked: Tracked[], started: number): 
   for (const t of tracked) {
     const where = `${fault} #${t.index} (pay ${t.payStatus}, ${t.advice ?? 'no advice'})`;
     posAnswers[String(t.payStatus)] = (posAnswers[String(t.payStatus)] ?? 0) + 1;
-    const row = h.daemon.db.prepare('SELECT p.state FROM electrum_payments e JOIN payments p ON p.id = e.payment_id WHERE e.request_id = ?').get(t.requestId) as { state: string } | undefined;
+    const [row] = await h.sql<{ state: string }>('SELECT p.state FROM electrum_payments e JOIN payments p ON p.id = e.payment_id WHERE e.request_id = ?', t.requestId);
     const state = row?.state ?? 'missing';
     outcomes[state] = (outcomes[state] ?? 0) + 1;
     const sent = forwarded.get(t.tranId) ?? 0;
@@ -101,7 +101,7 @@ function check(h: Harness, fault: string, tracked: Tracked[], started: number): 
     if (t.payStatus === 201 && !['approved', 'confirmed', 'reversed'].includes(held)) problems.push(`${where}: POS told approved, partner ${held}`);
     if (t.payStatus !== 201 && (held === 'approved' || held === 'confirmed')) problems.push(`${where}: POS told ${t.payStatus}, partner still ${held}`);
   }
-  const left = h.daemon.db.prepare("SELECT kind, state, last_error FROM outbox WHERE state != 'done'").all() as Array<{ kind: string; state: string; last_error: string | null }>;
+  const left = await h.sql<{ kind: string; state: string; last_error: string | null }>("SELECT kind, state, last_error FROM outbox WHERE state != 'done'");
   for (const r of left) problems.push(`${fault}: outbox ${r.kind} left ${r.state} (${r.last_error ?? ''})`);
   const view = partner.faults();
   return {

@@ -109,7 +109,7 @@ async function drive(h: Harness, fault: string, count: number, seed: number, sta
     if (plan === 'race') await Promise.all([h.sim.approve(orderId).catch(() => undefined), cancel()]);
     if (plan === 'abandon') {
       // Nobody decides: move the deadline into the past so the expiry job takes it.
-      h.daemon.db.prepare('UPDATE payments SET expires_at = 0 WHERE id = ?').run(t.id);
+      await h.sql('UPDATE payments SET expires_at = 0 WHERE id = ?', t.id);
     }
     const final = await watching;
     t.told.longPoll = final.state;
@@ -131,12 +131,11 @@ async function drive(h: Harness, fault: string, count: number, seed: number, sta
     return t;
   });
 
-  const db = h.daemon.db;
-  const quiet = () => {
-    const open = db.prepare("SELECT count(*) AS n FROM payments WHERE state IN ('created','awaiting_customer')").get() as { n: number };
-    const owed = db.prepare("SELECT count(*) AS n FROM outbox WHERE state = 'pending'").get() as { n: number };
-    const refunds = db.prepare("SELECT count(*) AS n FROM refunds WHERE state = 'pending'").get() as { n: number };
-    return open.n === 0 && owed.n === 0 && refunds.n === 0;
+  const quiet = async () => {
+    const open = await countOf(h, "SELECT count(*) AS n FROM payments WHERE state IN ('created','awaiting_customer')");
+    const owed = await countOf(h, "SELECT count(*) AS n FROM outbox WHERE state = 'pending'");
+    const refunds = await countOf(h, "SELECT count(*) AS n FROM refunds WHERE state = 'pending'");
+    return open === 0 && owed === 0 && refunds === 0;
   };
   await until(quiet, () => sleep(100), 30_000);
   // Let late callbacks (delayed, duplicated, stale) land, then settle once more.
@@ -147,9 +146,14 @@ async function drive(h: Harness, fault: string, count: number, seed: number, sta
   return check(h, fault, tracked, started);
 }
 
-function check(h: Harness, fault: string, tracked: Tracked[], started: number): ScenarioResult {
+/** The `n` a `SELECT count(*) AS n` answers, on whichever database the harness runs. */
+async function countOf(h: Harness, sql: string): Promise<number> {
+  const [row] = await h.sql<{ n: number }>(sql);
+  return Number(row?.n);
+}
+
+async function check(h: Harness, fault: string, tracked: Tracked[], started: number): Promise<ScenarioResult> {
   const problems: string[] = [];
-  const db = h.daemon.db;
   const orders = h.sim.orders();
   const byRef = new Map<string, typeof orders>();
   for (const o of orders) byRef.set(o.gatewayReference, [...(byRef.get(o.gatewayReference) ?? []), o]);
@@ -162,7 +166,7 @@ function check(h: Harness, fault: string, tracked: Tracked[], started: number): 
       problems.push(`${where}: the terminal never learned a payment id`);
       continue;
     }
-    const p = db.prepare('SELECT * FROM payments WHERE id = ?').get(t.id) as Record<string, unknown> | undefined;
+    const [p] = await h.sql<Record<string, unknown>>('SELECT * FROM payments WHERE id = ?', t.id);
     if (!p) {
       problems.push(`${where}: payment ${t.id} missing`);
       continue;
@@ -207,11 +211,11 @@ function check(h: Harness, fault: string, tracked: Tracked[], started: number): 
       problems.push(`${where}: long-poll said ${t.told.longPoll}, SSE ${t.told.sse}`);
     }
   }
-  const owed = db.prepare("SELECT state, kind, last_error FROM outbox WHERE state != 'done'").all() as Array<{ state: string; kind: string; last_error: string | null }>;
+  const owed = await h.sql<{ state: string; kind: string; last_error: string | null }>("SELECT state, kind, last_error FROM outbox WHERE state != 'done'");
   for (const row of owed) problems.push(`${fault}: outbox ${row.kind} left ${row.state} (${row.last_error ?? ''})`);
-  const pendingRefunds = db.prepare("SELECT count(*) AS n FROM refunds WHERE state = 'pending'").get() as { n: number };
-  if (pendingRefunds.n > 0) problems.push(`${fault}: ${pendingRefunds.n} refunds still pending`);
-  const byReconcile = db.prepare("SELECT count(*) AS n FROM payments WHERE resolved_by = 'reconcile'").get() as { n: number };
+  const pendingRefunds = await countOf(h, "SELECT count(*) AS n FROM refunds WHERE state = 'pending'");
+  if (pendingRefunds > 0) problems.push(`${fault}: ${pendingRefunds} refunds still pending`);
+  const byReconcile = await countOf(h, "SELECT count(*) AS n FROM payments WHERE resolved_by = 'reconcile'");
   const view = h.sim.faults();
   const stats = h.sim.stats();
   return {
@@ -221,7 +225,7 @@ function check(h: Harness, fault: string, tracked: Tracked[], started: number): 
     injected: view.injected,
     outcomes,
     lateApprovalsRefunded,
-    resolvedByReconcile: byReconcile.n,
+    resolvedByReconcile: byReconcile,
     refunds,
     callbacks: { sent: stats.callbacksSent, abandoned: stats.callbacksFailed, attempts: stats.callbackAttempts },
     durationMs: Date.now() - started,
