@@ -1,16 +1,20 @@
 import { fillDisk } from './disk.js';
 import type { Harness } from './harness.js';
 
-/** The tables a payment's writes reach: a full database refuses every change to them. */
+/** The tables a payment's writes reach. */
 const TABLES = ['payments', 'payment_events', 'refunds', 'outbox', 'idempotency_keys', 'electrum_qr_codes', 'electrum_messages', 'electrum_payments'];
 
 /**
- * Makes the harness daemon's database refuse every write, as a full disk does, while reads
- * still answer; resolves to the function that makes room again.
+ * Makes the harness daemon's database full, as a full disk does: nothing can grow any more,
+ * reads still answer; resolves to the function that makes room again.
  *
- * - SQLite: the file itself is full (`fillDisk`): the next write fails with SQLITE_FULL.
- * - PostgreSQL: the server refuses each row change of the payment tables with SQLSTATE 53100
+ * - SQLite: the file itself is full (`fillDisk`): no page can be added, and the next write of
+ *   the journal (which every change writes) fails with SQLITE_FULL.
+ * - PostgreSQL: the server refuses every new row of the payment tables with SQLSTATE 53100
  *   (`disk_full`, what a server out of space answers), raised by triggers the release drops.
+ *   Every change the daemon records journals a row, so each is refused; an update in place (an
+ *   outbox claim) still fits, as it may on a full disk, so an owed delivery can go out and
+ *   then fail to be recorded, and a delivery wrongly made a dead letter would show.
  *
  * Either way the failure comes from the database, through the daemon's own storage code.
  * @example
@@ -22,10 +26,10 @@ export async function fillDatabase(h: Pick<Harness, 'backend' | 'daemon' | 'sql'
     const free = fillDisk(h.daemon.db);
     return async () => free();
   }
-  // One round trip: the database is full from one moment on, as a disk fills.
+  // One round trip: the database is full from one moment on, as a disk fills up.
   await h.sql(`CREATE FUNCTION test_database_full() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'could not extend file: No space left on device (test)' USING ERRCODE = 'disk_full'; END; $$;
-    ${TABLES.map((table) => `CREATE TRIGGER test_database_full BEFORE INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION test_database_full();`).join('\n    ')}`);
+    ${TABLES.map((table) => `CREATE TRIGGER test_database_full BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION test_database_full();`).join('\n    ')}`);
   return async () => {
     await h.sql('DROP FUNCTION test_database_full() CASCADE');
   };
