@@ -11,7 +11,7 @@ import { buildSignedCallbackBody } from '../../src/partpay/signature.js';
 import { SECURITY_HEADER_OPTIONS } from '../../src/shared/http/security.js';
 import { CALLBACK_KEY, eventually, freePort, startHarness, type Harness } from '../support/harness.js';
 import { call, type PaymentJson } from '../support/http.js';
-import { fillDatabase } from '../support/full-database.js';
+import { fillDatabase } from '../support/database-full.js';
 import { describeWhenAvailable, tools } from '../support/system-tools.js';
 
 const orphanCallback = () =>
