@@ -225,6 +225,10 @@ export async function notifyScan(deps: ElectrumDeps, partner: ElectrumPartner, s
     if (!(await d.repo.recordScan(scan.tranId, { partnerId: partner.id, token: scan.partnerPaymentToken ?? null, scanId: scan.id, at: deps.clock() }))) {
       throw new ElectrumError(400, 'INVALID_TRAN_ID', 'QR code already scanned', { tranId: scan.tranId });
     }
+    // Scanned in time: the pay is the holding daemon's to forward now, however late it wakes (on
+    // a fleet the scan may be taken elsewhere). Its deadline becomes a forwarded pay's, so the
+    // expire job (any daemon's) does not end it first; a holder that died leaves it to expire then.
+    await d.payments.setExpiresAt(ep.paymentId, deps.clock() + (deps.settings.partnerTimeoutSeconds + 5) * 1000);
     await d.payments.journal({ paymentId: ep.paymentId, at: deps.clock(), kind: 'scan', actor: `partner:${partner.id}`, detail: { scanId: scan.id, tranId: scan.tranId, token: scan.partnerPaymentToken ? 'present' : 'absent' } });
     await d.repo.answerMessage(partnerSender(partner.id), scan.id, 202, undefined);
     return p.terminalId;

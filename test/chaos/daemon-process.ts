@@ -13,6 +13,10 @@ export interface ChaosConfigExtras {
   partnerUrl?: string;
   outbox?: Record<string, unknown>;
   electrum?: Record<string, unknown>;
+  /** The database section instead of the SQLite file `chaos.db` in `dir` (a fleet: `{"kind": "postgres", "url": {"env": ...}}`). */
+  database?: Record<string, unknown>;
+  /** The callback URL PartPay is given instead of this daemon's own (a fleet: the front before its daemons). */
+  callbackUrl?: string;
 }
 
 /** The Electrum section: POS client `pos-1` on TERM0001, partner A at `partnerUrl`; pays wait 3 s for a scan, 1 s for the partner. */
@@ -34,13 +38,13 @@ function electrumSection(partnerUrl: string, extra: Record<string, unknown> = {}
 export function writeDaemonConfig(dir: string, port: number, simUrl: string, extras: ChaosConfigExtras = {}): string {
   const config = {
     server: { host: '127.0.0.1', port, shutdownGraceSeconds: 2 },
-    database: { path: join(dir, 'chaos.db') },
+    database: extras.database ?? { path: join(dir, 'chaos.db') },
     log: { level: 'info' },
     partpay: {
       tokenUrl: `${simUrl}/oauth/token`,
       audience: AUDIENCE,
       apiBaseUrl: `${simUrl}/api`,
-      callbackUrl: `http://127.0.0.1:${port}/partpay/callback`,
+      callbackUrl: extras.callbackUrl ?? `http://127.0.0.1:${port}/partpay/callback`,
       requestTimeoutMs: 1_000,
       retries: { attempts: 3, initialDelayMs: 50 },
     },

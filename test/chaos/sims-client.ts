@@ -22,7 +22,22 @@ export type SimsRequest =
   | { op: 'pendingOrders' }
   | { op: 'orders'; paymentId?: string }
   | { op: 'scan'; qrCode: string }
-  | { op: 'partnerPayment'; requestId: string };
+  | { op: 'partnerPayment'; requestId: string }
+  | { op: 'partnerReceived' };
+
+/** One message the partner received: its id (a pay's request id, an advice's id), the payment it is about, and the status it was answered with (null: unanswered). */
+export interface PartnerMessage {
+  id: string;
+  requestId: string;
+  status: number | null;
+}
+
+/** Everything the partner received: pays (with their tranId), confirmations and reversals, oldest first. */
+export interface PartnerReceived {
+  payments: Array<{ requestId: string; tranId: string; status: number | null }>;
+  confirmations: PartnerMessage[];
+  reversals: PartnerMessage[];
+}
 
 /** A PartPay order as the simulator holds it (what the suites compare against). */
 export interface SimOrderView {
@@ -100,6 +115,8 @@ export async function startSims(daemonUrl: string) {
     /** The wallet's customer scans a QR code: notifyScan; resolves with tenderbridge's answer, rejects when none came. */
     scan: (qrCode: string) => ask<{ status: number; body: unknown }>({ op: 'scan', qrCode }),
     partnerPayment: (requestId: string) => ask<PartnerView>({ op: 'partnerPayment', requestId }),
+    /** Every message the partner received (pays, confirmations, reversals), to count deliveries per id. */
+    partnerReceived: () => ask<PartnerReceived>({ op: 'partnerReceived' }),
     async stop(): Promise<void> {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((r) => child.once('exit', () => r()));

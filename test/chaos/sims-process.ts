@@ -71,6 +71,12 @@ async function handle(request: SimsRequest): Promise<unknown> {
       return request.paymentId === undefined ? partpay.orders() : ordersOf(request.paymentId);
     case 'scan':
       return partner.scan(request.qrCode);
+    case 'partnerReceived': {
+      // What reached the partner, message by message (a repeated advice id is a redelivery the partner answers from memory).
+      const r = partner.received();
+      const advices = (list: typeof r.reversals) => list.map((m) => ({ id: (m.body as { id?: string }).id ?? '', requestId: (m.body as { requestId?: string }).requestId ?? '', status: m.status }));
+      return { payments: r.payments.map((m) => ({ requestId: (m.body as { id?: string }).id ?? '', tranId: (m.body as { tranId?: string }).tranId ?? '', status: m.status })), confirmations: advices(r.confirmations), reversals: advices(r.reversals) };
+    }
     case 'partnerPayment': {
       const p = partner.payment(request.requestId);
       const reversals = partner.received().reversals.filter((m) => (m.body as { requestId?: string }).requestId === request.requestId).length;

@@ -91,6 +91,11 @@ const outboxSchema = z
     baseDelayMs: z.number().int().min(10).default(1_000),
     /** Longest retry delay in ms. */
     maxDelayMs: z.number().int().min(10).default(300_000),
+    /**
+     * Several daemons on one PostgreSQL database: how long (ms) a claimed delivery is one daemon's
+     * alone. Longer than any one attempt may take; a dead daemon's claims are taken over when it runs out.
+     */
+    leaseMs: z.number().int().min(1_000).default(300_000),
   })
   .strict()
   .prefault({});
