@@ -67,9 +67,10 @@ export function writeDaemonConfig(dir: string, port: number, simUrl: string, ext
 
 /**
  * The built daemon (`node dist/main.js --config <file>`) as a child process that can be killed
- * and started again. `start(env)` adds to its environment (the crash hook's variable).
+ * and started again. `start(env)` adds to its environment (the crash hook's variable); it must
+ * log that it is ready within `readyWithinMs` (default 20 s).
  */
-export function daemonProcess(configFile: string, cwd: string) {
+export function daemonProcess(configFile: string, cwd: string, options: { readyWithinMs?: number } = {}) {
   let child: ChildProcess | null = null;
   let output = '';
   let starts = 0;
@@ -81,7 +82,7 @@ export function daemonProcess(configFile: string, cwd: string) {
     child = c;
     c.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-200_000)));
     c.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-200_000)));
-    const until = Date.now() + 20_000;
+    const until = Date.now() + (options.readyWithinMs ?? 20_000);
     while (!output.includes('tenderbridge ready on')) {
       if (c.exitCode !== null) throw new Error(`the daemon exited with ${c.exitCode} while starting:\n${output.slice(-4_000)}`);
       if (Date.now() > until) throw new Error(`the daemon did not become ready:\n${output.slice(-4_000)}`);
