@@ -1,4 +1,4 @@
-import { sleep, type Answer } from '../chaos/support.js';
+import { sleep, terminalCall, type Answer } from '../chaos/support.js';
 
 /**
  * A till behind a load balancer: it talks to "its" daemon, and when that one does not answer
@@ -23,25 +23,11 @@ export interface TillAnswer<T> extends Answer<T> {
  * @example const created = await tillCall(till, '/v1/payments', { headers, json: { amountMinor: 500, currency: 'NZD' } });
  */
 export async function tillCall<T = Record<string, unknown>>(till: Till, path: string, init: { method?: string; headers?: Record<string, string>; json?: unknown; timeoutMs?: number }): Promise<TillAnswer<T>> {
-  const headers: Record<string, string> = { ...init.headers };
-  if (init.json !== undefined) headers['content-type'] = 'application/json';
   for (let k = 0; ; k += 1) {
     const daemon = (till.home + k) % till.bases.length;
     try {
-      const res = await fetch(`${till.bases[daemon]}${path}`, {
-        method: init.method ?? (init.json === undefined ? 'GET' : 'POST'),
-        headers,
-        ...(init.json === undefined ? {} : { body: JSON.stringify(init.json) }),
-        signal: AbortSignal.timeout(init.timeoutMs ?? 40_000),
-      });
-      const text = await res.text();
-      let body: unknown = null;
-      try {
-        body = text ? JSON.parse(text) : null;
-      } catch {
-        body = text;
-      }
-      return { status: res.status, body: body as T, daemon };
+      // One attempt (a deadline already past): no answer moves the till on to the next daemon.
+      return { ...(await terminalCall<T>(`${till.bases[daemon]}${path}`, init, 0)), daemon };
     } catch (error) {
       if (Date.now() > till.deadline) throw new Error(`${init.method ?? 'GET'} ${path}: no daemon answered before the deadline (${(error as Error).message})`);
       // The next daemon at once; a short pause once round the fleet.

