@@ -97,6 +97,7 @@ describe('a bad config is refused with the file, the key path and what is wrong'
     ['a bad terminal id', (c) => (c.terminals[0].id = 'lane 1'), /^terminals\[0\]\.id: must be 1-64 letters/],
     ['a TLS cipher list OpenSSL does not know', (c) => (c.server = { tls: { certFile: 'c.pem', keyFile: 'k.pem', ciphers: 'ECDHE-RSA-AES128-GMC-SHA256' } }), /^server\.tls\.ciphers: must be an OpenSSL cipher list/],
     ['a TLS version below 1.2', (c) => (c.server = { tls: { certFile: 'c.pem', keyFile: 'k.pem', minVersion: 'TLSv1.1' } }), /^server\.tls\.minVersion: /],
+    ['an outbox lease shorter than a second', (c) => (c.outbox = { leaseMs: 500 }), /^outbox\.leaseMs: .*>=1000/],
   ])('refuses %s', (_name, mutate, expected) => {
     const config = validConfig();
     mutate(config);
