@@ -61,7 +61,10 @@ export interface FleetContext {
 
 const KEYS = [TERMINAL_KEY, OTHER_TERMINAL_KEY];
 
-/** PartPay sale `i` on a terminal of daemon `i % n`: create, the customer (or the terminal) decides, the long-poll hears it, refunds. */
+/**
+ * PartPay sale `i` on a terminal of daemon `i % n`: create, the customer (or the terminal) decides, the long-poll hears it, refunds.
+ * @example const sale = await partpaySale({ bases, sims, deadline }, 7, SEED); // { plan: 'refund', told: 'approved', refundsAcknowledged: 1234, ... }
+ */
 export async function partpaySale(ctx: FleetContext, i: number, seed: number): Promise<PartPaySale> {
   const d = dice(seed * 1_000 + i);
   const plan = d.pick<PartPayPlan>({ approve: 40, decline: 15, cancel: 15, refund: 15, 'partial-refunds': 15 });
@@ -129,6 +132,7 @@ async function scan(ctx: FleetContext, code: string, answered: () => boolean, an
  * wallet's scan (which the front may hand to another daemon); a pay without a final answer is
  * reversed (TIMEOUT, on any daemon) and the sale tried again on the next daemon; an approval is
  * followed by the plan's advice, store-and-forward until some daemon answers 202.
+ * @example const sale = await electrumSale({ bases, sims, deadline }, 3, SEED); // { plan: 'confirm-partial', payStatus: 201, expectedKeep: 800, ... }
  */
 export async function electrumSale(ctx: FleetContext, i: number, seed: number): Promise<ElectrumSale> {
   const d = dice(seed * 7_919 + i);

@@ -83,7 +83,7 @@ describeWhenAvailable('a fleet of daemons on one PostgreSQL database, SIGKILLed 
 
   const count = async (sql: string) => Number((await db.query<{ n: string }>(sql)).rows[0]?.n ?? 0);
 
-  it(`${PARTPAY} PartPay payments and ${ELECTRUM} Electrum sales through SIGKILLs of one daemon at a time end consistent with PartPay and the partner`, { timeout: 300_000 * SCALE }, async () => {
+  it(`${PARTPAY} PartPay payments and ${ELECTRUM} Electrum sales through SIGKILLs of its daemons end consistent with PartPay and the partner`, { timeout: 300_000 * SCALE }, async () => {
     const started = Date.now();
     const deadline = started + 200_000 * SCALE;
     const bases = fleet.map((m) => m.base);
