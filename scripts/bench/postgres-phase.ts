@@ -7,9 +7,9 @@ import { postgresBinDir } from '../../test/support/postgres-bin.js';
 import { createHttpClient, type HttpClient } from './http-client.js';
 import { closedLoop, sleep } from './loop.js';
 import { partpayFlow, type PartPayFlow } from './partpay-flow.js';
-import { freePort, procStats, startDaemon, startSims, type Daemon } from './procs.js';
+import { freePort, procStats, startDaemon, type Daemon } from './procs.js';
 import type { Progress } from './progress.js';
-import { BENCH, daemonConfig } from './setup.js';
+import { BENCH, daemonConfig, startBenchSims } from './setup.js';
 import { latencies, round, spread } from './stats.js';
 
 export interface PostgresPhaseSettings {
@@ -67,20 +67,7 @@ export async function postgresPhase(s: PostgresPhaseSettings, progress: Progress
       const dir = mkdtempSync(join(tmpdir(), 'tenderbridge-bench-pg-'));
       const ports = [];
       for (let i = 0; i < n; i++) ports.push(await freePort());
-      const sims = await startSims({
-        'partpay-port': await freePort(),
-        'daemon-url': `http://127.0.0.1:${ports[0]}`,
-        'decide-ms': s.decideMs,
-        'qr-delivery': s.qrDelivery,
-        audience: BENCH.audience,
-        'merchant-id': BENCH.merchantId,
-        'client-id': BENCH.clientId,
-        'client-secret': BENCH.clientSecret,
-        'callback-key': BENCH.callbackKey,
-        'partner-id': BENCH.partner.id,
-        'partner-password': BENCH.partner.password,
-        'partner-outbound': BENCH.partner.outbound,
-      });
+      const sims = await startBenchSims({ partpayPort: await freePort(), daemonUrl: `http://127.0.0.1:${ports[0]}`, decideMs: s.decideMs, qrDelivery: s.qrDelivery });
       const daemons: Daemon[] = [];
       const clients: HttpClient[] = [];
       try {

@@ -69,15 +69,11 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Simulators' process first (the daemon's config needs their URLs), then the built daemon (from `root` if given), on `dbPath` if given, with `config`'s top-level keys over the bench's. */
-export async function startStack(options: { decideMs: number; qrDelivery: 'url' | 'base64'; nodeArgs?: string[]; root?: string; dbPath?: string; config?: Record<string, unknown>; startTimeoutMs?: number }): Promise<Stack> {
-  const dir = mkdtempSync(join(tmpdir(), 'tenderbridge-bench-'));
-  // A given database file (a big one the db-size phase filled) is the caller's to remove.
-  const dbPath = options.dbPath ?? join(dir, 'bench.db');
-  const [port, partpayPort] = [await freePort(), await freePort()];
-  const sims = await startSims({
-    'partpay-port': partpayPort,
-    'daemon-url': `http://127.0.0.1:${port}`,
+/** The simulators' process with the bench's parties, calling back to `daemonUrl`. */
+export function startBenchSims(options: { partpayPort: number; daemonUrl: string; decideMs: number; qrDelivery: 'url' | 'base64' }): Promise<Sims> {
+  return startSims({
+    'partpay-port': options.partpayPort,
+    'daemon-url': options.daemonUrl,
     'decide-ms': options.decideMs,
     'qr-delivery': options.qrDelivery,
     audience: BENCH.audience,
@@ -89,6 +85,15 @@ export async function startStack(options: { decideMs: number; qrDelivery: 'url' 
     'partner-password': BENCH.partner.password,
     'partner-outbound': BENCH.partner.outbound,
   });
+}
+
+/** Simulators' process first (the daemon's config needs their URLs), then the built daemon (from `root` if given), on `dbPath` if given, with `config`'s top-level keys over the bench's. */
+export async function startStack(options: { decideMs: number; qrDelivery: 'url' | 'base64'; nodeArgs?: string[]; root?: string; dbPath?: string; config?: Record<string, unknown>; startTimeoutMs?: number }): Promise<Stack> {
+  const dir = mkdtempSync(join(tmpdir(), 'tenderbridge-bench-'));
+  // A given database file (a big one the db-size phase filled) is the caller's to remove.
+  const dbPath = options.dbPath ?? join(dir, 'bench.db');
+  const [port, partpayPort] = [await freePort(), await freePort()];
+  const sims = await startBenchSims({ partpayPort, daemonUrl: `http://127.0.0.1:${port}`, decideMs: options.decideMs, qrDelivery: options.qrDelivery });
   const configPath = join(dir, 'config.json');
   writeFileSync(configPath, JSON.stringify({ ...daemonConfig({ port, dbPath, partpayUrl: sims.partpayUrl, partnerUrl: sims.partnerUrl }), ...options.config }, null, 2));
   let daemon: Daemon;

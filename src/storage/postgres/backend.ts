@@ -1,10 +1,6 @@
-import { createScanWaiters, type ScanWaiters } from '../../electrum/scan-waiters.js';
-import type { PurgeResult } from '../../jobs/purge.js';
-import type { StoredFigures } from '../../ops/metrics.js';
-import type { Check } from '../../ops/readiness.js';
+import { createScanWaiters } from '../../electrum/scan-waiters.js';
 import { probePostgresDatabase } from '../../ops/readiness-postgres.js';
-import { createPaymentEvents, type PaymentEvents } from '../../payments/events.js';
-import type { EndOfDayReport } from '../../reports/end-of-day.js';
+import { createPaymentEvents } from '../../payments/events.js';
 import type { Merchant, TerminalSeed } from '../../shared/config/load.js';
 import type { PostgresDatabaseConfig } from '../../shared/config/database-schema.js';
 import { DatabaseError } from '../../shared/db/open.js';
@@ -16,10 +12,10 @@ import { clusteredEvents, clusteredWaiters } from '../cluster.js';
 import type { Backend } from '../backend.js';
 import type { Store } from '../port.js';
 import { pgFigures } from './figures.js';
-import { runAsLeader, type LeaderRun } from './leader.js';
+import { runAsLeader } from './leader.js';
 import { postgresBus, type ClusterBus } from './notify.js';
 import { pgPurgeExpiredData } from './purge.js';
-import { createPostgresRegistry, type RegistryView } from './registry.js';
+import { createPostgresRegistry } from './registry.js';
 import { pgEndOfDayReport } from './reports.js';
 import { postgresStore } from './store.js';
 
@@ -42,20 +38,9 @@ export interface PostgresBackend extends Backend {
   pool: PgPool;
   /** The storage port, undecorated. */
   store: Store;
-  registry: RegistryView;
+  /** The LISTEN/NOTIFY bus the events and held pays ride on. */
   bus: ClusterBus;
-  /** Payment events heard on every daemon. */
-  events: PaymentEvents;
-  /** Held Electrum pays woken by a scan taken on any daemon. */
-  waiters: ScanWaiters;
-  figures: StoredFigures;
-  probe(): Promise<Check>;
-  purge(now: number, settings: { paymentDays: number; otherDays: number; idempotencyKeyHours: number }): Promise<PurgeResult>;
-  report(period: { from: number; to: number }): Promise<EndOfDayReport>;
-  /** Runs a scheduled job's round on one daemon of the fleet at a time. */
-  asLeader<T>(job: string, fn: () => Promise<T>): Promise<LeaderRun<T>>;
   durable: null;
-  close(): Promise<void>;
 }
 
 /**
