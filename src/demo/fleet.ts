@@ -70,14 +70,23 @@ async function main(): Promise<void> {
     writeFileSync(file, JSON.stringify(fleetConfig(demo, i, options), null, 2));
     const child = spawn(process.execPath, [join(appRoot, 'dist/main.js'), '--config', file], { cwd: appRoot, env: { ...process.env, TENDERBRIDGE_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
-    const prefix = (chunk: Buffer, to: NodeJS.WriteStream) => {
-      for (const line of chunk.toString().split('\n')) if (line !== '') to.write(`[daemon ${i}] ${line}\n`);
+    // Whole lines only, each with its daemon's number (a pipe's chunk may end mid-line).
+    const prefixed = (to: NodeJS.WriteStream) => {
+      let partial = '';
+      return (chunk: Buffer) => {
+        const lines = (partial + chunk.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) if (line !== '') to.write(`[daemon ${i}] ${line}\n`);
+      };
     };
-    child.stdout?.on('data', (chunk: Buffer) => prefix(chunk, process.stdout));
-    child.stderr?.on('data', (chunk: Buffer) => prefix(chunk, process.stderr));
+    child.stdout?.on('data', prefixed(process.stdout));
+    child.stderr?.on('data', prefixed(process.stderr));
     return new Promise((ready, failed) => {
+      // A pipe may split the ready line across chunks: look at what has come so far, not at one chunk.
+      let seen = '';
       child.stdout?.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('tenderbridge ready on')) ready();
+        seen = (seen + chunk.toString()).slice(-4096);
+        if (seen.includes('tenderbridge ready on')) ready();
       });
       child.once('exit', (code) => failed(new Error(`daemon ${i} exited (${code}) before it was ready`)));
     });

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fleetConfig, fleetOptions } from '../../src/demo/fleet.js';
-import { eventually, freePort } from '../support/harness.js';
+import { eventually } from '../support/harness.js';
 import { call } from '../support/http.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { describeWhenAvailable, tools } from '../support/system-tools.js';
@@ -13,6 +14,20 @@ import { describeWhenAvailable, tools } from '../support/system-tools.js';
 // long-poll hears it.
 
 const ROOT = resolve(import.meta.dirname, '../..');
+
+/** A port P in 20000-29999 with P + each offset free on loopback. */
+async function freeBasePort(offsets: readonly number[]): Promise<number> {
+  const free = (port: number) => new Promise<boolean>((ok) => {
+    const probe = createServer();
+    probe.once('error', () => ok(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => ok(true)));
+  });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 9_980);
+    if ((await Promise.all(offsets.map((o) => free(base + o)))).every(Boolean)) return base;
+  }
+  throw new Error('no free run of ports for the fleet in 20000-29999');
+}
 
 describeWhenAvailable('the demo as a fleet on PostgreSQL (npm run demo:fleet)', [tools.postgres()], () => {
   let server: TestPostgres;
@@ -33,15 +48,20 @@ describeWhenAvailable('the demo as a fleet on PostgreSQL (npm run demo:fleet)', 
 
   it('runs two daemons: a payment made on the second is approved through the first and heard on the second', async () => {
     const url = await server.createDatabase();
-    // Ports for the two daemons (base, base+1) and the simulators (base+10, base+11): take a free one and hope its neighbours are.
-    const basePort = await freePort();
+    // The daemons listen on base and base+1, the simulators on base+10 and base+11: below the
+    // kernel's ephemeral range, so another suite's freePort() cannot take one while the fleet starts.
+    const basePort = await freeBasePort([0, 1, 10, 11]);
     const fleet = spawn(process.execPath, [resolve(ROOT, 'dist/demo/fleet.js'), `--base-port=${basePort}`], { cwd: ROOT, env: { ...process.env, TENDERBRIDGE_DATABASE_URL: url, CI: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     fleet.stdout.on('data', (d: Buffer) => (output += d.toString()));
     fleet.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((ok) => fleet.once('exit', (code) => ok(code)));
     try {
-      await eventually(() => output.includes('tenderbridge fleet ready: 2 daemons'), 90_000, 200);
+      const ready = eventually(() => output.includes('tenderbridge fleet ready: 2 daemons'), 90_000, 200);
+      await Promise.race([
+        ready.catch((error: Error) => Promise.reject(new Error(`${error.message}; demo:fleet printed:\n${output}`))),
+        exited.then((code) => Promise.reject(new Error(`demo:fleet exited (${code}) before it was ready:\n${output}`))),
+      ]);
       const second = `http://127.0.0.1:${basePort + 1}`;
       const auth = { Authorization: 'Bearer demo-terminal-key' };
       const created = await call<{ id: string; state: string; version: number }>(`${second}/v1/payments`, { headers: { ...auth, 'Idempotency-Key': 'fleet-demo-1' }, json: { amountMinor: 1250, currency: 'NZD', merchantReference: 'FLEET-1' } });
