@@ -4,9 +4,12 @@
  *   npm run test:sim -- --seeds=1000            seeds 1..1000
  *   npm run test:sim -- --seeds=1000 --from=5000 --workers=2
  *   npm run test:sim -- --seed=1234 --trace     replays one seed, printing its trace
+ *   npm run test:sim -- --postgres --seeds=50   two daemons on PostgreSQL (a throwaway server; not replayable)
+ *   npm run test:sim -- --postgres --daemons=3  three daemons
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { startPostgres } from '../test/support/postgres.js';
 
 const args = new Map(
   process.argv.slice(2).map((a) => {
@@ -19,7 +22,11 @@ const first = single ? Number(single) : Number(args.get('from') ?? 1);
 const count = single ? 1 : Number(args.get('seeds') ?? 100);
 const workers = single ? 1 : Math.max(1, Math.min(Number(args.get('workers') ?? availableParallelism()), count));
 const chunk = 200;
-const options = { maxCrashes: Number(args.get('crashes') ?? 2), trace: args.has('trace'), verbose: Boolean(single) };
+// PostgreSQL mode: one throwaway server for the run (the Debian postgresql binaries), a database per
+// seed. Its seeds are slow (real queries), so each is reported as it ends.
+const server = args.has('postgres') ? await startPostgres() : null;
+const postgres = server ? { server: server.url, daemons: Number(args.get('daemons') ?? 2) } : null;
+const options = { maxCrashes: Number(args.get('crashes') ?? (postgres ? 3 : 2)), trace: args.has('trace'), verbose: Boolean(single) || postgres !== null, postgres };
 
 type Report = { seed: number; problems: string[]; trace: string[]; stats: Record<string, unknown> };
 const started = Date.now();
@@ -42,7 +49,8 @@ function runChunk(from: number, n: number): Promise<void> {
       if (options.trace) console.log(r.trace.join('\n'));
       if (r.problems.length > 0) {
         failed += 1;
-        console.log(`seed ${r.seed}: ${r.problems.length} problem(s)\n  ${r.problems.slice(0, 10).join('\n  ')}\n  replay: npm run test:sim -- --seed=${r.seed} --trace`);
+        const again = postgres ? `run again (PostgreSQL runs are not replayable step for step): npm run test:sim -- --postgres --seed=${r.seed} --trace` : `replay: npm run test:sim -- --seed=${r.seed} --trace`;
+        console.log(`seed ${r.seed}: ${r.problems.length} problem(s)\n  ${r.problems.slice(0, 10).join('\n  ')}\n  ${again}`);
       } else if (options.verbose) {
         console.log(`seed ${r.seed}: ok ${JSON.stringify(r.stats)}`);
       }
@@ -61,7 +69,11 @@ async function lane(): Promise<void> {
   }
 }
 
-await Promise.all(Array.from({ length: workers }, lane));
+try {
+  await Promise.all(Array.from({ length: workers }, lane));
+} finally {
+  await server?.stop();
+}
 const seconds = (Date.now() - started) / 1000;
-console.log(`${done} seed(s) from ${first}: ${done - failed} ok, ${failed} failed; ${payments} payments, ${crashes} crashes, ${lateApprovals} late approvals; ${seconds.toFixed(1)} s, ${(done / seconds).toFixed(1)} seeds/s on ${workers} worker(s)`);
+console.log(`${done} seed(s) from ${first}${postgres ? ` on PostgreSQL with ${postgres.daemons} daemons` : ''}: ${done - failed} ok, ${failed} failed; ${payments} payments, ${crashes} crashes, ${lateApprovals} late approvals; ${seconds.toFixed(1)} s, ${(done / seconds).toFixed(1)} seeds/s on ${workers} worker(s)`);
 process.exitCode = failed > 0 || done !== count ? 1 : 0;

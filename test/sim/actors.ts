@@ -134,7 +134,7 @@ export async function posSale(world: World, lane: number, partners: readonly Par
   // The till cancels through the native API while the pay is held (a till speaking both).
   if (rng.chance('pos.v1cancel', 0.05)) {
     world.after(rng.int('pos.v1cancel.at', 100, 15_000), async () => {
-      const row = world.daemon.db.prepare('SELECT payment_id FROM electrum_payments WHERE request_id = ?').get(sale.requestId) as { payment_id: string } | undefined;
+      const [row] = await world.sql<{ payment_id: string }>('SELECT payment_id FROM electrum_payments WHERE request_id = ?', sale.requestId);
       if (!row) return;
       const res = await world.request('POST', `/v1/payments/${row.payment_id}/cancel`, { authorization: `Bearer ${SIM.pos.keys[lane]}` }, {});
       world.trace(`lane ${terminalId}: /v1 cancel -> ${res.status}`);

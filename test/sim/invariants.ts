@@ -1,6 +1,6 @@
-import { createPaymentRepository } from '../../src/payments/repository.js';
+import type { PaymentEventRow } from '../../src/payments/types.js';
 import { isFinal, settledMinor } from '../../src/payments/state-machine.js';
-import type { Payment } from '../../src/payments/types.js';
+import type { Payment, Refund } from '../../src/payments/types.js';
 import type { Sale } from './actors.js';
 import type { PartnerPeer } from './partner-peer.js';
 import type { PartPayPeer } from './partpay-peer.js';
@@ -18,15 +18,26 @@ import type { World } from './world.js';
  * - nothing is left open or owed, and no owed delivery became a dead letter;
  * - the journal replays to each payment's stored state.
  */
-export function checkInvariants(world: World, peers: { partpay: PartPayPeer; partners: readonly PartnerPeer[] }, sales: readonly Sale[]): string[] {
+export async function checkInvariants(world: World, peers: { partpay: PartPayPeer; partners: readonly PartnerPeer[] }, sales: readonly Sale[]): Promise<string[]> {
   const problems: string[] = [];
-  const db = world.daemon.db;
-  const repo = createPaymentRepository(db);
-  const rows = (db.prepare('SELECT id FROM payments').all() as Array<{ id: string }>).map((r) => repo.get(r.id) as Payment);
+  // Read through a live daemon's own repositories (whichever database it is on), as its work.
+  const live = world.daemons()[0];
+  if (!live) return ['no daemon is alive at the end of the run'];
+  const repos = live.daemon.store.repos.payments;
+  const read = <T>(fn: () => Promise<T>): Promise<T> => live.run(fn);
+  const rows: Payment[] = [];
+  const refundsOf = new Map<string, Refund[]>();
+  const eventsOf = new Map<string, PaymentEventRow[]>();
+  for (const { id } of await world.sql<{ id: string }>('SELECT id FROM payments ORDER BY id')) {
+    rows.push((await read(() => repos.get(id))) as Payment);
+    refundsOf.set(id, await read(() => repos.refundsOf(id)));
+    eventsOf.set(id, await read(() => repos.events(id)));
+  }
   const byId = new Map(rows.map((p) => [p.id, p]));
   // The partner knows a payment by partner_request_id (the POS's request id unless another payment had it).
-  const forward = db.prepare('SELECT request_id AS requestId, coalesce(partner_request_id, request_id) AS partnerRequestId, payment_id AS paymentId, partner_id AS partnerId FROM electrum_payments');
-  const forwards = forward.all() as Array<{ requestId: string; partnerRequestId: string; paymentId: string; partnerId: string | null }>;
+  const forwards = await world.sql<{ requestId: string; partnerRequestId: string; paymentId: string; partnerId: string | null }>(
+    'SELECT request_id AS "requestId", coalesce(partner_request_id, request_id) AS "partnerRequestId", payment_id AS "paymentId", partner_id AS "partnerId" FROM electrum_payments',
+  );
   const partnerOf = (id: string | null) => peers.partners.find((p) => p.id === id);
   const short = (id: string) => id.slice(0, 8);
 
@@ -46,7 +57,7 @@ export function checkInvariants(world: World, peers: { partpay: PartPayPeer; par
     if (held) upstream.set(f.paymentId, partnerOf(f.partnerId)?.settled(held) ?? 0);
   }
   // A flag is the right end only where the daemon could not settle it alone: the provider declined the refund it owed.
-  const flaggedForOperator = new Set(rows.filter((p) => p.attention !== null && repo.refundsOf(p.id).some((r) => r.state === 'failed')).map((p) => p.id));
+  const flaggedForOperator = new Set(rows.filter((p) => p.attention !== null && (refundsOf.get(p.id) ?? []).some((r) => r.state === 'failed')).map((p) => p.id));
   for (const p of rows) {
     const ours = settledMinor(p);
     const theirs = upstream.get(p.id) ?? 0;
@@ -81,12 +92,12 @@ export function checkInvariants(world: World, peers: { partpay: PartPayPeer; par
   for (const partner of peers.partners) for (const v of partner.violations) problems.push(`partner ${partner.id} saw: ${v}`);
 
   // Nothing owed is left, nothing died.
-  const owed = db.prepare("SELECT kind, state, payment_id AS paymentId, last_error AS lastError FROM outbox WHERE state != 'done'").all() as Array<{ kind: string; state: string; paymentId: string; lastError: string | null }>;
+  const owed = await world.sql<{ kind: string; state: string; paymentId: string; lastError: string | null }>('SELECT kind, state, payment_id AS "paymentId", last_error AS "lastError" FROM outbox WHERE state != \'done\'');
   for (const o of owed) problems.push(`outbox ${o.kind} for ${short(o.paymentId ?? '-')} left ${o.state}${o.lastError ? ` (${o.lastError})` : ''}`);
 
   // The journal replays to the stored state.
   for (const p of rows) {
-    const changes = repo.events(p.id).filter((e) => e.kind === 'state_changed');
+    const changes = (eventsOf.get(p.id) ?? []).filter((e) => e.kind === 'state_changed');
     let state: string | null = null;
     for (const e of changes) {
       if (e.fromState !== state && !(e.fromState === null && state === null)) {

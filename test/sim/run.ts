@@ -14,6 +14,8 @@ export interface SimOptions {
   maxCrashes?: number;
   /** Keep the whole trace in the result. */
   keepTrace?: boolean;
+  /** PostgreSQL mode: `daemons` daemons (default 2) sharing a fresh database at `url` (not replayable; see createWorld). */
+  postgres?: { url: string; daemons?: number };
 }
 
 export interface SimResult {
@@ -35,7 +37,7 @@ const SETTLE_MS = 20 * 60_000;
  * @example const result = await runSeed({ seed: 42 }); if (result.problems.length) console.log(result.trace.join('\n'));
  */
 export async function runSeed(options: SimOptions): Promise<SimResult> {
-  const world = createWorld({ seed: options.seed, config: simConfig });
+  const world = createWorld({ seed: options.seed, config: simConfig, ...(options.postgres ? { postgres: options.postgres } : {}) });
   const rng = world.rng;
   let calm = false;
   // Each run draws its own fault levels, so runs differ in how hostile the world is.
@@ -65,22 +67,23 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
   world.transport.link(SIM.partpayOrigin, 'partpay', partpay.peer, calmLink);
   for (const [i, p] of SIM.partners.entries()) world.transport.link(p.origin, p.id, (partners[i] as (typeof partners)[number]).peer, calmLink);
 
-  world.boot();
-  // The daemon's jobs, on the virtual clock (an overlapping run is skipped, as the scheduler does).
+  await world.boot();
+  // The daemons' jobs, on the virtual clock (an overlapping run is skipped, as the scheduler
+  // does). In a fleet every daemon schedules every job; the database decides who runs it.
   const every = (ms: number, name: string) => {
-    let running: { incarnation: number } | null = null;
+    const running = new Map<number, { incarnation: number }>();
     const tick = () => {
-      if (!running || running.incarnation !== world.incarnation()) {
-        const job = world.daemon.jobs.find((j) => j.name === name);
-        const mine = { incarnation: world.incarnation() };
-        running = mine;
-        void Promise.resolve(job?.run()).then(
-          () => void (running === mine && (running = null)),
-          (error: unknown) => {
-            world.trace(`job ${name} failed: ${(error as Error).message}`);
-            if (running === mine) running = null;
-          },
-        );
+      for (const { daemon, life, run } of world.daemons()) {
+        const busy = running.get(life.slot);
+        if (busy && busy.incarnation === life.incarnation) continue;
+        const job = daemon.jobs.find((j) => j.name === name);
+        const mine = { incarnation: life.incarnation };
+        running.set(life.slot, mine);
+        const done = () => void (running.get(life.slot) === mine && running.delete(life.slot));
+        void Promise.resolve(run(() => job?.run())).then(done, (error: unknown) => {
+          world.trace(`job ${name} failed: ${(error as Error).message}`);
+          done();
+        });
       }
       world.after(ms, tick);
     };
@@ -124,24 +127,36 @@ export async function runSeed(options: SimOptions): Promise<SimResult> {
   for (let i = 0; i < crashes; i += 1) world.after(rng.int('crash.at', 1_000, ACTIVE_MS), () => world.crash());
 
   const actorsDone = Promise.all(actors);
-  await world.advance(ACTIVE_MS);
-  calm = true;
-  world.trace('--- calm: faults off, settling ---');
-  await world.advance(SETTLE_MS);
-  let settled = false;
-  void actorsDone.then(() => (settled = true));
-  await world.advance(1);
-  if (!settled) world.problems.push(`an actor never finished: the daemon never answered ${world.pending().join('; ') || '(no request in flight)'}`);
-  const problems = [...world.problems, ...checkInvariants(world, { partpay, partners }, sales)];
+  let stopped: string | null = null;
+  try {
+    await world.advance(ACTIVE_MS);
+    calm = true;
+    world.trace('--- calm: faults off, settling ---');
+    await world.advance(SETTLE_MS);
+    let settled = false;
+    void actorsDone.then(() => (settled = true));
+    await world.advance(1);
+    if (!settled) world.problems.push(`an actor never finished: the daemon never answered ${world.pending().join('; ') || '(no request in flight)'}`);
+  } catch (error) {
+    // The world itself could not go on (PostgreSQL mode: the database never went quiet).
+    stopped = (error as Error).message;
+    world.problems.push(`the run stopped: ${stopped}`);
+  }
+  const problems = [...world.problems, ...(stopped ? [] : await checkInvariants(world, { partpay, partners }, sales))];
+  const count = async (sql: string) => (stopped ? 0 : Number((await world.sql<{ n: number | string }>(sql))[0]?.n ?? 0));
   const result: SimResult = {
     seed: options.seed,
     problems,
     stats: {
-      lateApprovals: (world.daemon.db.prepare("SELECT count(DISTINCT payment_id) AS n FROM payment_events WHERE kind = 'state_changed' AND detail LIKE '%late_approval%'").get() as { n: number }).n,
+      lateApprovals: await count("SELECT count(DISTINCT payment_id) AS n FROM payment_events WHERE kind = 'state_changed' AND detail LIKE '%late_approval%'"),
       sales: sales.length,
-      payments: (world.daemon.db.prepare('SELECT count(*) AS n FROM payments').get() as { n: number }).n, crashes: world.crashes, upstreamCalls: { ...world.transport.counts }, virtualMinutes: Math.round((ACTIVE_MS + SETTLE_MS) / 60_000) },
+      payments: await count('SELECT count(*) AS n FROM payments'),
+      crashes: world.crashes,
+      upstreamCalls: { ...world.transport.counts },
+      virtualMinutes: Math.round((ACTIVE_MS + SETTLE_MS) / 60_000),
+    },
     trace: problems.length > 0 || options.keepTrace ? [...world.traceLines] : [],
   };
-  world.dispose();
+  await world.dispose();
   return result;
 }

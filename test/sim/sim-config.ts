@@ -24,11 +24,15 @@ export const SIM = {
 
 const NEVER = '0 0 1 1 *'; // the simulation runs the jobs itself, on its clock
 
-/** The daemon's config in a simulated run: PartPay and two partners, all reached through the simulated network. */
-export function simConfig(dbPath: string): Config {
+/**
+ * The daemon's config in a simulated run: PartPay and two partners, all reached through the
+ * simulated network; the database a SQLite file at `dbPath`, or the PostgreSQL database at
+ * `postgresUrl` (the simulation's PostgreSQL mode).
+ */
+export function simConfig(dbPath: string, postgresUrl?: string): Config {
   const raw = {
     server: { host: '127.0.0.1', port: 8480, authFailures: { perSourcePerMinute: 1_000_000, perCredentialPerMinute: 1_000_000 } },
-    database: { path: dbPath },
+    database: postgresUrl ? { kind: 'postgres', url: { env: 'SIM_DATABASE_URL' }, pool: { max: 6 } } : { path: dbPath },
     log: { level: 'error' },
     partpay: {
       tokenUrl: `${SIM.partpayOrigin}/oauth/token`,
@@ -53,5 +57,5 @@ export function simConfig(dbPath: string): Config {
     stores: [{ id: 'S1', name: 'Sim Store', merchant: 'm1' }],
     terminals: [...SIM.terminals.map((t) => ({ id: t.id, store: 'S1', apiKey: t.key })), ...SIM.pos.terminals.map((id, i) => ({ id, store: 'S1', apiKey: SIM.pos.keys[i] }))],
   };
-  return parseConfig(raw, { source: 'simulation', env: {}, configDir: dirname(dbPath) });
+  return parseConfig(raw, { source: 'simulation', env: postgresUrl ? { SIM_DATABASE_URL: postgresUrl } : {}, configDir: dirname(dbPath) });
 }

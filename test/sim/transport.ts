@@ -48,8 +48,8 @@ export interface TransportWorld {
   rng: Random;
   /** Runs `fn` after `ms` of virtual time, whatever happens to the daemon meanwhile. */
   after(ms: number, fn: () => void): void;
-  /** Which daemon incarnation is alive (a crash starts a new one). */
-  incarnation(): number;
+  /** The daemon (incarnation) whose call this is: its answer is lost if it dies meanwhile. */
+  caller(): { dead: boolean };
   /** True while the store's uplink is down: nothing gets through, either way. */
   uplinkDown(): boolean;
   trace(line: string): void;
@@ -111,7 +111,7 @@ export class SimTransport extends Dispatcher {
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Handler): boolean {
     const origin = new URL(String(opts.origin)).origin;
     const link = this.links.get(origin);
-    const born = this.world.incarnation();
+    const caller = this.world.caller();
     let aborted = false;
     let finished = false;
     handler.onConnect?.((err?: Error) => {
@@ -121,13 +121,13 @@ export class SimTransport extends Dispatcher {
     });
     const fail = (err: Error) => {
       // Nobody is left to hear of a failure of a daemon that crashed meanwhile.
-      if (aborted || finished || this.world.incarnation() !== born) return;
+      if (aborted || finished || caller.dead) return;
       finished = true;
       handler.onError?.(err);
     };
     const answer = (a: PeerAnswer) => {
       // An answer to a daemon that crashed meanwhile reaches nobody; one after the caller gave up is dropped.
-      if (aborted || finished || this.world.incarnation() !== born) return;
+      if (aborted || finished || caller.dead) return;
       finished = true;
       const body = Buffer.from(typeof a.body === 'string' ? a.body : a.body === undefined || a.body === null ? '' : JSON.stringify(a.body));
       const headers = { 'content-type': 'application/json', ...a.headers };
