@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { DisplayProfile } from '../../src/qr/display-profile.js';
 import { hashApiKey, type Merchant } from '../../src/shared/config/load.js';
 import { createPostgresPool } from '../../src/shared/db/postgres/pool.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { openPostgresBackend, type PostgresBackend } from '../../src/storage/postgres/backend.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { usePostgresServer } from '../support/postgres-server.js';
 import { describeWhenAvailable, tools } from '../support/system-tools.js';
 
 // A daemon's PostgreSQL backend opened as the daemon opens it: two daemons starting together on
@@ -16,13 +16,7 @@ const profile = { format: 'png', size: 300, margin: 2, dark: '#000000', light: '
 const merchants = [{ id: 'm1', currency: 'NZD' }] as unknown as Merchant[];
 
 describeWhenAvailable("a daemon's PostgreSQL backend", [tools.postgres()], () => {
-  let server: TestPostgres;
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const postgres = usePostgresServer();
   const open = (url: string) =>
     openPostgresBackend({
       database: { kind: 'postgres', url, pool: { max: 3, idleTimeoutMs: 1_000, connectionTimeoutMs: 10_000, statementTimeoutMs: 30_000 } },
@@ -35,7 +29,7 @@ describeWhenAvailable("a daemon's PostgreSQL backend", [tools.postgres()], () =>
     });
 
   it('lets two daemons start together on an empty database: one schema, the same terminals, events across, nothing left after close', async () => {
-    const url = await server.createDatabase();
+    const url = await postgres().createDatabase();
     const [a, b] = (await Promise.all([open(url), open(url)])) as [PostgresBackend, PostgresBackend];
     try {
       expect((await a.pool.query<{ n: number }>('SELECT count(*) AS n FROM schema_history')).rows[0]?.n).toBe(1);
@@ -60,7 +54,7 @@ describeWhenAvailable("a daemon's PostgreSQL backend", [tools.postgres()], () =>
   });
 
   it('refuses a database written by a newer tenderbridge, and leaves no connection behind', async () => {
-    const url = await server.createDatabase();
+    const url = await postgres().createDatabase();
     const first = await open(url);
     await first.pool.query("INSERT INTO schema_history (version, app_version, applied_at) VALUES (99, '9.9.9', 1)");
     await first.close();

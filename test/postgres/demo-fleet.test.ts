@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { fleetConfig, fleetOptions } from '../../src/demo/fleet.js';
 import { eventually } from '../support/harness.js';
 import { call } from '../support/http.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { usePostgresServer } from '../support/postgres-server.js';
 import { describeWhenAvailable, tools } from '../support/system-tools.js';
 
 // `npm run demo:fleet`: the demo as two daemons on one PostgreSQL database. Started as a user
@@ -30,13 +30,7 @@ async function freeBasePort(offsets: readonly number[]): Promise<number> {
 }
 
 describeWhenAvailable('the demo as a fleet on PostgreSQL (npm run demo:fleet)', [tools.postgres()], () => {
-  let server: TestPostgres;
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const postgres = usePostgresServer();
 
   it('reads --daemons and --base-port, refusing what it cannot use', () => {
     expect(fleetOptions([])).toEqual({ daemons: 2, basePort: 8480 });
@@ -47,7 +41,7 @@ describeWhenAvailable('the demo as a fleet on PostgreSQL (npm run demo:fleet)', 
   });
 
   it('runs two daemons: a payment made on the second is approved through the first and heard on the second', async () => {
-    const url = await server.createDatabase();
+    const url = await postgres().createDatabase();
     // The daemons listen on base and base+1, the simulators on base+10 and base+11: below the
     // kernel's ephemeral range, so another suite's freePort() cannot take one while the fleet starts.
     const basePort = await freeBasePort([0, 1, 10, 11]);
@@ -78,6 +72,6 @@ describeWhenAvailable('the demo as a fleet on PostgreSQL (npm run demo:fleet)', 
       fleet.kill('SIGINT');
     }
     expect(await exited).toBe(0);
-    expect(output).not.toContain(server.password);
+    expect(output).not.toContain(postgres().password);
   }, 150_000);
 });
