@@ -44,10 +44,19 @@ async function answer(deps: ElectrumDeps, held: Held, status: number, body: Paym
   return { status, body };
 }
 
+/** When the payment ended: before any scan, after the scan but before the forward, or while the partner decided. */
+type EndedAt = 'before-scan' | 'before-forward' | 'forwarded';
+
+const ENDED_DETAIL: Record<EndedAt, (how: string) => string> = {
+  'before-scan': (how) => `the payment was ${how} before a scan arrived`,
+  'before-forward': (how) => `the payment was ${how} after the scan, before the partner was asked: nothing reached the partner`,
+  forwarded: (how) => `the payment was ${how} while the partner decided; the partner is sent a reversal`,
+};
+
 /** The answer to a pay whose payment was cancelled (terminal, console) or reversed (the POS) before the partner's answer counted. */
-function ended(deps: ElectrumDeps, held: Held, p: Payment, forwarded: boolean): Promise<PayAnswer> {
+function ended(deps: ElectrumDeps, held: Held, p: Payment, at: EndedAt): Promise<PayAnswer> {
   const { req } = held;
-  const how = p.state === 'reversed' ? 'reversed' : p.state;
+  const how = p.state;
   return answer(
     deps,
     held,
@@ -55,7 +64,7 @@ function ended(deps: ElectrumDeps, held: Held, p: Payment, forwarded: boolean): 
     errorDetail({
       errorType: 'GENERAL_ERROR',
       errorMessage: `Payment ${how}`.slice(0, 40),
-      detailMessage: forwarded ? `the payment was ${how} while the partner decided; the partner is sent a reversal` : `the payment was ${how} before a scan arrived`,
+      detailMessage: ENDED_DETAIL[at](how),
       tranId: req.tranId,
       originalId: req.id,
     }),
@@ -120,7 +129,7 @@ export async function pay(deps: ElectrumDeps, caller: ElectrumClient, req: Payme
     });
     if (gaveUp) {
       const p = (await deps.payments.get(paymentId)) as Payment;
-      if (p.state !== 'expired') return ended(deps, held, p, false);
+      if (p.state !== 'expired') return ended(deps, held, p, 'before-scan');
       return answer(deps, held, 400, errorDetail({ errorType: 'NO_SCAN_RECEIVED', errorMessage: 'No scan received', detailMessage: `no partner reported a scan of this QR code within ${deps.settings.scanWaitSeconds} s`, tranId: req.tranId, originalId: req.id }));
     }
   }
@@ -166,7 +175,7 @@ async function forward(deps: ElectrumDeps, held: Held, currencyNumeric: string):
   });
   if (!started) {
     await deps.store.tx((r) => r.electrum.moveQr(req.tranId, 'scanned', 'used'));
-    return ended(deps, held, (await deps.payments.get(paymentId)) as Payment, false);
+    return ended(deps, held, (await deps.payments.get(paymentId)) as Payment, 'before-forward');
   }
 
   const result = await deps.partnerClient(partner).pay(forwarded);
@@ -175,7 +184,7 @@ async function forward(deps: ElectrumDeps, held: Held, currencyNumeric: string):
     await settle(deps, held, true, (r) => deps.core.applier.applyIn(r, paymentId, { type: 'provider_status', outcome: 'approved', approvedMinor: checked.approvedMinor, source: 'partner' }, { actor, kind: 'partner_response', detail: { status: result.status, approvedMinor: checked.approvedMinor }, resolvedBy: 'partner' }));
     const p = (await deps.payments.get(paymentId)) as Payment;
     // Reversed or cancelled while the partner decided: the POS is not told "paid"; the reversal owed undoes it.
-    if (p.state !== 'approved') return ended(deps, held, p, true);
+    if (p.state !== 'approved') return ended(deps, held, p, 'forwarded');
     return answer(deps, held, 201, toWire({ ...result.body, id: req.id }));
   }
   if (result.kind === 'failed') {
@@ -183,7 +192,7 @@ async function forward(deps: ElectrumDeps, held: Held, currencyNumeric: string):
     const declined = result.status === 400;
     await settle(deps, held, true, (r) => deps.core.applier.applyIn(r, paymentId, { type: 'provider_status', outcome: 'declined', source: 'partner' }, { actor, kind: 'partner_response', detail: { status: result.status, errorType: result.error?.errorType }, resolvedBy: 'partner' }));
     const p = (await deps.payments.get(paymentId)) as Payment;
-    if (p.state !== 'declined') return ended(deps, held, p, true);
+    if (p.state !== 'declined') return ended(deps, held, p, 'forwarded');
     const error = declined && result.error ? ownIds(result.error, req, partnerRequestId) : errorDetail({ errorType: declined ? 'DECLINED_BY_PARTNER' : 'UPSTREAM_UNAVAILABLE', errorMessage: declined ? 'Declined by partner' : 'Partner refused the request', providerErrorCode: String(result.status), tranId: req.tranId, originalId: req.id });
     return answer(deps, held, declined ? 400 : 503, error);
   }

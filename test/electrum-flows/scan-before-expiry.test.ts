@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Store } from '../../src/storage/port.js';
-import { electrumPos } from '../support/electrum-pos.js';
+import { electrumPos, paymentIdOf } from '../support/electrum-pos.js';
 import { ELECTRUM, eventually, startHarness, type Harness } from '../support/harness.js';
+import { call } from '../support/http.js';
 
 // Found by the fleet suite (test/postgres/fleet.test.ts): a held pay whose scan was taken just
 // before its scan wait ran out was expired by the expire job (on any daemon of a fleet) before
@@ -65,4 +66,26 @@ it('forwards a pay whose scan was taken in time, though its scan wait ran out be
   const answer = await paying;
   expect(answer.status, answer.text).toBe(201);
   expect(partner.payment(request.id)?.state).toBe('approved');
+});
+
+it('tells the POS of a pay cancelled after its scan, before its forward, that nothing reached the partner (not "before a scan")', async () => {
+  const pos = electrumPos(h);
+  const partner = (h.partners as NonNullable<Harness['partners']>).a;
+  const code = (await pos.createQrCode(pos.qrRequest(1600))).body;
+  const request = pos.payRequest(code.tranId, 1600);
+  held = false;
+  holding = true;
+  const paying = pos.pay(request);
+  await eventually(async () => (await h.daemon.store.repos.electrum.payment(ELECTRUM.pos.id, request.id)) !== null, 10_000, 10);
+  expect((await partner.scan(code.qrCode))?.status).toBe(202);
+  await eventually(() => held, 10_000, 10);
+  // The till cancels in the moment between the scan and the forward.
+  const cancelled = await call<{ state: string }>(`${h.url}/v1/payments/${await paymentIdOf(h, request.id)}/cancel`, { headers: h.auth(1), json: {} });
+  expect(cancelled.status, cancelled.text).toBe(200);
+  expect(cancelled.body.state).toBe('cancelled');
+  release();
+  const answer = await paying;
+  expect(answer.status, answer.text).toBe(400);
+  expect(answer.body).toMatchObject({ errorType: 'GENERAL_ERROR', errorMessage: 'Payment cancelled', detailMessage: { message: 'the payment was cancelled after the scan, before the partner was asked: nothing reached the partner' } });
+  expect(partner.payment(request.id)).toBeFalsy();
 });
