@@ -49,16 +49,23 @@ afterAll(async () => {
   await h.stop();
 });
 
-it('forwards a pay whose scan was taken in time, though its scan wait ran out before the forward', async () => {
+/** A pay of `amountMinor`, scanned by partner A, and held at the forward's look at its code until `release()`. */
+async function scannedAndHeld(amountMinor: number) {
   const pos = electrumPos(h);
   const partner = (h.partners as NonNullable<Harness['partners']>).a;
-  const code = (await pos.createQrCode(pos.qrRequest(1500))).body;
-  const request = pos.payRequest(code.tranId, 1500);
+  const code = (await pos.createQrCode(pos.qrRequest(amountMinor))).body;
+  const request = pos.payRequest(code.tranId, amountMinor);
+  held = false;
   holding = true;
   const paying = pos.pay(request);
   await eventually(async () => (await h.daemon.store.repos.electrum.payment(ELECTRUM.pos.id, request.id)) !== null, 10_000, 10);
   expect((await partner.scan(code.qrCode))?.status).toBe(202);
   await eventually(() => held, 10_000, 10);
+  return { partner, request, paying };
+}
+
+it('forwards a pay whose scan was taken in time, though its scan wait ran out before the forward', async () => {
+  const { partner, request, paying } = await scannedAndHeld(1500);
   // The scan wait is over by now (the daemon's clock), and the expire job runs before the forward.
   h.advanceClock(3_000);
   await h.daemon.core.reconciler.expireDue();
@@ -69,16 +76,7 @@ it('forwards a pay whose scan was taken in time, though its scan wait ran out be
 });
 
 it('tells the POS of a pay cancelled after its scan, before its forward, that nothing reached the partner (not "before a scan")', async () => {
-  const pos = electrumPos(h);
-  const partner = (h.partners as NonNullable<Harness['partners']>).a;
-  const code = (await pos.createQrCode(pos.qrRequest(1600))).body;
-  const request = pos.payRequest(code.tranId, 1600);
-  held = false;
-  holding = true;
-  const paying = pos.pay(request);
-  await eventually(async () => (await h.daemon.store.repos.electrum.payment(ELECTRUM.pos.id, request.id)) !== null, 10_000, 10);
-  expect((await partner.scan(code.qrCode))?.status).toBe(202);
-  await eventually(() => held, 10_000, 10);
+  const { partner, request, paying } = await scannedAndHeld(1600);
   // The till cancels in the moment between the scan and the forward.
   const cancelled = await call<{ state: string }>(`${h.url}/v1/payments/${await paymentIdOf(h, request.id)}/cancel`, { headers: h.auth(1), json: {} });
   expect(cancelled.status, cancelled.text).toBe(200);
