@@ -152,8 +152,6 @@ export function createWorld(options: WorldOptions) {
     trace,
     traceLines,
     transport: null as unknown as SimTransport,
-    /** The database the daemons share: "sqlite" (one daemon, replayable) or "postgres". */
-    database: fleet > 0 ? ('postgres' as const) : ('sqlite' as const),
     now: (): number => clock.now,
     /** The store's uplink goes down from `at` for `ms` (virtual time from the start). */
     outage(at: number, ms: number): void {
@@ -161,13 +159,8 @@ export function createWorld(options: WorldOptions) {
       world.after(at, () => trace(`uplink down for ${ms} ms`));
     },
     uplinkDown: (): boolean => outages.some(([from, to]) => clock.now >= from && clock.now < to),
-    incarnation: (): number => incarnation,
     /** The incarnation of the daemon whose work is running now (its outbound call is dropped if it dies). */
     caller: (): Life => (fleet > 0 ? (running.getStore() ?? (slots[0] as Slot).life) : (slots[0] as Slot).life),
-    /** The (first live) daemon. */
-    get daemon(): Daemon {
-      return first();
-    },
     /** Every daemon alive now, each with a tag naming it (`daemon 2`) for traces. */
     daemons: (): Array<{ daemon: Daemon; life: Life; run<T>(fn: () => T): T }> =>
       alive().map((s) => ({ daemon: s.daemon as Daemon, life: s.life, run: <T>(fn: () => T): T => (fleet > 0 ? running.run(s.life, fn) : fn()) })),
@@ -340,7 +333,6 @@ export function createWorld(options: WorldOptions) {
 
   /** Starts (or restarts) a fleet daemon on the shared database. */
   async function startInFleet(slot: Slot): Promise<void> {
-    incarnation += 1;
     const life: Life = { slot: slot.n, incarnation: slot.life.incarnation + 1, dead: false };
     slot.life = life;
     slot.daemon = null;
