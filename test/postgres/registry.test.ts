@@ -65,4 +65,16 @@ describeWhenAvailable('the registry on PostgreSQL', [tools.postgres()], () => {
     expect(registry.view.authenticate('old-key-of-sixteen')).toBeNull();
     expect(registry.view.authenticate('new-key-of-sixteen')?.id).toBe('T1');
   });
+  it('writes the config terminals once when several daemons start at the same moment (no duplicate-key failure at start-up)', async () => {
+    const seeds = Array.from({ length: 40 }, (_, i) => seed(`T${i}`, `start-up-key-number-${i}`));
+    for (let round = 0; round < 6; round++) {
+      const url = await server.createDatabase();
+      const pools = [pool(url), pool(url), pool(url), pool(url)];
+      await migratePostgres(pools[0]!, { appVersion: 'test' });
+      const registries = await Promise.all(pools.map((p) => createPostgresRegistry(p, { merchants, stores })));
+      await Promise.all(registries.map((r) => r.syncFromConfig(seeds, 1_000)));
+      for (const r of registries) expect(r.view.terminals().map((t) => t.id).sort()).toEqual(seeds.map((t) => t.id).sort());
+      expect((await pools[0]!.query<{ n: number }>('SELECT count(*) AS n FROM terminals')).rows[0]?.n).toBe(40);
+    }
+  });
 });

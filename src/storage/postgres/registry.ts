@@ -8,6 +8,9 @@ export type { RegistryView };
 
 type Row = { id: string; store_id: string; api_key_hash: string; display_profile: string; source: 'config' | 'cli'; disabled: number };
 
+/** Held by one daemon at a time while it writes the config's terminals (transaction-scoped). */
+const CONFIG_SYNC_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('tenderbridge: terminals from config'))";
+
 /**
  * The registry on PostgreSQL. Terminals are read on every request (each authenticates by key),
  * so the daemon keeps all of them in memory (a chain's 20,000 are a few MB) and reads them
@@ -73,9 +76,15 @@ export async function createPostgresRegistry(pool: PgPool, config: { merchants: 
   return {
     view,
     refresh,
-    /** Writes config-declared terminals into the database (config wins for the ids it names; a disabled one stays disabled), then reads the table. */
+    /**
+     * Writes config-declared terminals into the database (config wins for the ids it names; a
+     * disabled one stays disabled), then reads the table. Daemons starting together take turns
+     * (an advisory lock): `ON CONFLICT (id)` settles a race on the id only, and two inserts of
+     * the same terminal at once collided on its key's unique hash instead.
+     */
     async syncFromConfig(seeds: readonly TerminalSeed[], at: number): Promise<void> {
       await inTransaction(pool, async (client) => {
+        await client.query(CONFIG_SYNC_LOCK_SQL);
         for (const t of seeds) {
           await client.query(
             `INSERT INTO terminals (id, store_id, api_key_hash, display_profile, source, created_at, updated_at) VALUES ($1, $2, $3, $4, 'config', $5, $5)
