@@ -1,6 +1,7 @@
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { purgeExpiredData } from '../../src/jobs/purge.js';
+import { PAYMENTS_BY_STATE_SQL } from '../../src/ops/metrics.js';
 import { createOutboxRepository } from '../../src/outbox/repository.js';
 import { createPaymentRepository } from '../../src/payments/repository.js';
 import { endOfDayReport } from '../../src/reports/end-of-day.js';
@@ -174,7 +175,7 @@ export async function dbSizePhase(dir: string, sizes: number[], s: { samples: nu
       'deliver-outbox: one batch (due, 50)': jobCost(5, () => outbox.due(now, 50)),
       'report: a day (end of day)': jobCost(5, () => endOfDayReport(db, yesterday)),
       'overview counts': jobCost(5, () => payments.counts()),
-      'metrics: payments by state': jobCost(5, () => db.prepare('SELECT provider, state, n FROM payment_counts WHERE n > 0').all()),
+      'metrics: payments by state': jobCost(5, () => db.prepare(PAYMENTS_BY_STATE_SQL).all()),
     };
     // Nothing past the default retention (400 days) in a year: what a daily run costs when it has nothing to do.
     const idle = timed(() => purgeExpiredData(db, now, { paymentDays: 400, otherDays: 90, idempotencyKeyHours: 24 }));

@@ -10,6 +10,12 @@ const STARTED = Symbol('timerStarted');
 type TimedResponse = Response & { [STARTED]: bigint };
 
 /** The stored state the gauges describe, read at scrape time from whichever database holds it. */
+/**
+ * Payments per provider and state from payment_counts, on either database: the counts are kept
+ * in stripes (migration 8; SQLite uses one), so a count is the sum of its rows.
+ */
+export const PAYMENTS_BY_STATE_SQL = 'SELECT provider, state, CAST(sum(n) AS BIGINT) AS n FROM payment_counts GROUP BY provider, state HAVING sum(n) > 0 ORDER BY provider, state';
+
 export interface StoredFigures {
   /** Payments per provider and state (kept by triggers: counting the table itself took seconds per scrape on a big database). */
   paymentsByState(): Promise<Array<{ provider: string; state: string; n: number }>>;
@@ -23,7 +29,7 @@ export interface StoredFigures {
  * @example createMetrics({ stored: sqliteFigures(db), tokens, clock })
  */
 export function sqliteFigures(db: Db): StoredFigures {
-  const paymentsByState = db.prepare('SELECT provider, state, n FROM payment_counts WHERE n > 0');
+  const paymentsByState = db.prepare(PAYMENTS_BY_STATE_SQL);
   const outboxStats = db.prepare("SELECT state, count(*) AS n, min(created_at) AS oldest FROM outbox WHERE state IN ('pending', 'dead') GROUP BY state");
   const attention = db.prepare('SELECT count(*) AS n FROM payments WHERE attention IS NOT NULL');
   return {

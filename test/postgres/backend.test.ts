@@ -2,6 +2,7 @@ import { expect, it } from 'vitest';
 import type { DisplayProfile } from '../../src/qr/display-profile.js';
 import { hashApiKey, type Merchant } from '../../src/shared/config/load.js';
 import { createPostgresPool } from '../../src/shared/db/postgres/pool.js';
+import { POSTGRES_MIGRATIONS } from '../../src/shared/db/postgres/migrations.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { openPostgresBackend, type PostgresBackend } from '../../src/storage/postgres/backend.js';
 import { usePostgresServer } from '../support/postgres-server.js';
@@ -32,7 +33,7 @@ describeWhenAvailable("a daemon's PostgreSQL backend", [tools.postgres()], () =>
     const url = await postgres().createDatabase();
     const [a, b] = (await Promise.all([open(url), open(url)])) as [PostgresBackend, PostgresBackend];
     try {
-      expect((await a.pool.query<{ n: number }>('SELECT count(*) AS n FROM schema_history')).rows[0]?.n).toBe(1);
+      expect((await a.pool.query<{ n: number }>('SELECT count(*) AS n FROM schema_history')).rows[0]?.n).toBe(POSTGRES_MIGRATIONS.length);
       expect(a.registry.authenticate('till-key-of-sixteen')?.id).toBe('T1');
       expect(b.registry.authenticate('till-key-of-sixteen')?.id).toBe('T1');
       expect(await a.probe()).toEqual({ ok: true });

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LATEST_VERSION } from '../../src/shared/db/open.js';
+import { POSTGRES_MIGRATIONS } from '../../src/shared/db/postgres/migrations.js';
 import { baseConfig, runTb, tempDir, writeConfig, type CliRun } from '../cli/support.js';
 import { eventually, freePort } from '../support/harness.js';
 import { createPostgresPool } from '../../src/shared/db/postgres/pool.js';
@@ -54,7 +55,7 @@ describeWhenAvailable('the CLI on PostgreSQL', [tools.postgres()], () => {
 
     const first = await tb(['db', 'migrate', '--json', '--config', config], url);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.json()).toMatchObject({ kind: 'postgres', from: 0, applied: [LATEST_VERSION], version: LATEST_VERSION, backup: null, database: expect.stringContaining(':***@127.0.0.1:') });
+    expect(first.json()).toMatchObject({ kind: 'postgres', from: 0, applied: POSTGRES_MIGRATIONS.map((m) => m.version), version: LATEST_VERSION, backup: null, database: expect.stringContaining(':***@127.0.0.1:') });
     const again = await tb(['db', 'migrate', '--config', config], url);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(new RegExp(`^PostgreSQL database postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:\\d+/tb_\\w+ is up to date \\(schema version ${LATEST_VERSION}\\)\\n$`));

@@ -4,7 +4,8 @@ import { probePostgresDatabase, probePostgresWrite } from '../../src/ops/readine
 import type { PostgresDatabaseConfig } from '../../src/shared/config/database-schema.js';
 import { DatabaseError, LATEST_VERSION, migrate, openDatabase, type Db } from '../../src/shared/db/open.js';
 import { migratePostgres, postgresSchemaVersion, postgresWrittenBy } from '../../src/shared/db/postgres/migrate.js';
-import { POSTGRES_LATEST_VERSION, POSTGRES_MIGRATIONS } from '../../src/shared/db/postgres/migrations.js';
+import { PAYMENT_COUNT_STRIPES, POSTGRES_LATEST_VERSION, POSTGRES_MIGRATIONS } from '../../src/shared/db/postgres/migrations.js';
+import { PAYMENTS_BY_STATE_SQL } from '../../src/ops/metrics.js';
 import { createPostgresPool, parseBigint, type PgPool } from '../../src/shared/db/postgres/pool.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { postgresShape, sqliteShape } from '../support/schema-shape.js';
@@ -66,7 +67,7 @@ describeWhenAvailable('PostgreSQL schema and migrations', [tools.postgres()], ()
     const first = await migratePostgres(pool, { appVersion: '9.9.9', now: () => 1_764_633_600_000 });
     expect(first).toEqual({ from: 0, applied: POSTGRES_MIGRATIONS.map((m) => m.version), version: LATEST_VERSION });
     expect(await postgresWrittenBy(pool)).toBe('9.9.9');
-    expect((await pool.query('SELECT version, app_version, applied_at FROM schema_history')).rows).toEqual([{ version: LATEST_VERSION, app_version: '9.9.9', applied_at: 1_764_633_600_000 }]);
+    expect((await pool.query('SELECT version, app_version, applied_at FROM schema_history')).rows).toEqual(POSTGRES_MIGRATIONS.map((m) => ({ version: m.version, app_version: '9.9.9', applied_at: 1_764_633_600_000 })));
     expect(await migratePostgres(pool, { appVersion: '9.9.10' })).toEqual({ from: LATEST_VERSION, applied: [], version: LATEST_VERSION });
     expect(await postgresWrittenBy(pool)).toBe('9.9.9');
   });
@@ -100,7 +101,7 @@ describeWhenAvailable('PostgreSQL schema and migrations', [tools.postgres()], ()
     await pool.query("INSERT INTO schema_history (version, app_version, applied_at) VALUES (99, '7.0.0', 0)");
     const refused = migratePostgres(pool, { appVersion: '0.2.0' });
     await expect(refused).rejects.toBeInstanceOf(DatabaseError);
-    await expect(migratePostgres(pool, { appVersion: '0.2.0' })).rejects.toThrow('schema version 99, written by tenderbridge 7.0.0; this is tenderbridge 0.2.0, which knows schema versions up to 7. Install tenderbridge 7.0.0 or later');
+    await expect(migratePostgres(pool, { appVersion: '0.2.0' })).rejects.toThrow(`schema version 99, written by tenderbridge 7.0.0; this is tenderbridge 0.2.0, which knows schema versions up to ${LATEST_VERSION}. Install tenderbridge 7.0.0 or later`);
   });
 
   it('rejects duplicates of every unique key with SQLSTATE 23505, and broken rows with the CHECK, foreign-key and append-only errors', async () => {
@@ -160,12 +161,72 @@ describeWhenAvailable('PostgreSQL schema and migrations', [tools.postgres()], ()
       await pool.query(sql);
       db.exec(sql);
     }
-    const counts = 'SELECT provider, state, n FROM payment_counts ORDER BY provider, state';
+    const counts = 'SELECT provider, state, CAST(sum(n) AS BIGINT) AS n FROM payment_counts GROUP BY provider, state ORDER BY provider, state';
     const grouped = 'SELECT provider, state, count(*) AS n FROM payments GROUP BY provider, state ORDER BY provider, state';
     const pgCounts = (await pool.query<{ provider: string; state: string; n: number }>(counts)).rows;
     expect(pgCounts.filter((r) => r.n !== 0)).toEqual((await pool.query(grouped)).rows);
     expect(pgCounts).toEqual(db.prepare(counts).all());
     expect(pgCounts.some((r) => r.n === 0)).toBe(true); // emptied rows stay at 0, as on SQLite
+  });
+
+  it('upgrades a version-7 database: every count kept (in stripe 0), and counted on from there', async () => {
+    const pool = await freshPool();
+    await migratePostgres(pool, { migrations: POSTGRES_MIGRATIONS.filter((m) => m.version <= 7) });
+    const insert = (id: string, provider: string, state: string) =>
+      pool.query(`INSERT INTO payments (id, provider, terminal_id, store_id, merchant_id, merchant_reference, amount_minor, currency, state, created_at, updated_at, expires_at) VALUES ($1, $2, 'T1', 'S1', 'm1', 'R', 100, 'NZD', $3, 1, 1, 2)`, [id, provider, state]);
+    await insert('a', 'partpay', 'approved');
+    await insert('b', 'partpay', 'approved');
+    await insert('c', 'electrum', 'created');
+    expect((await migratePostgres(pool)).applied).toEqual(POSTGRES_MIGRATIONS.filter((m) => m.version > 7).map((m) => m.version));
+    expect((await pool.query('SELECT provider, state, stripe, n FROM payment_counts ORDER BY provider, state')).rows).toEqual([
+      { provider: 'electrum', state: 'created', stripe: 0, n: 1 },
+      { provider: 'partpay', state: 'approved', stripe: 0, n: 2 },
+    ]);
+    await insert('d', 'electrum', 'created');
+    await pool.query("UPDATE payments SET state = 'refunded' WHERE id = 'a'");
+    await pool.query("DELETE FROM payments WHERE id = 'c'");
+    const grouped = (await pool.query('SELECT provider, state, count(*)::bigint AS n FROM payments GROUP BY provider, state ORDER BY provider, state')).rows;
+    expect((await pool.query(PAYMENTS_BY_STATE_SQL)).rows).toEqual(grouped);
+  });
+
+  it('lets two connections count payments of the same provider and state at once: neither waits for the other to commit', async () => {
+    const url = await server.createDatabase();
+    await migratePostgres(await freshPool({}, url), { appVersion: 'test' });
+    // Two sessions on different stripes (the server process id modulo the stripes), as two daemons' transactions usually are.
+    const clients: pg.Client[] = [];
+    const stripes = new Set<number>();
+    while (clients.length < 2) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      if (stripes.has(pid % PAYMENT_COUNT_STRIPES)) {
+        await client.end();
+        continue;
+      }
+      stripes.add(pid % PAYMENT_COUNT_STRIPES);
+      clients.push(client);
+    }
+    const [a, b] = clients as [pg.Client, pg.Client];
+    const insert = (c: pg.Client, id: string) =>
+      c.query(`INSERT INTO payments (id, provider, terminal_id, store_id, merchant_id, merchant_reference, amount_minor, currency, state, created_at, updated_at, expires_at) VALUES ($1, 'partpay', 'T1', 'S1', 'm1', 'R', 100, 'NZD', 'created', 1, 1, 2)`, [id]);
+    try {
+      await a.query('BEGIN');
+      await insert(a, 'p1');
+      await a.query("UPDATE payments SET state = 'awaiting_customer' WHERE id = 'p1'");
+      // With one row per provider and state, B queued behind A's open transaction here until its lock timeout.
+      await b.query("SET lock_timeout = '2s'");
+      await insert(b, 'p2');
+      await b.query("UPDATE payments SET state = 'awaiting_customer' WHERE id = 'p2'");
+      await insert(b, 'p3');
+      await a.query('COMMIT');
+    } finally {
+      for (const c of clients) await c.end();
+    }
+    const pool = await freshPool({}, url);
+    expect((await pool.query(PAYMENTS_BY_STATE_SQL)).rows).toEqual([
+      { provider: 'partpay', state: 'awaiting_customer', n: 2 },
+      { provider: 'partpay', state: 'created', n: 1 },
+    ]);
   });
 
   it('runs every connection with synchronous_commit on, application_name tenderbridge and the configured statement timeout, and reads BIGINTs as numbers', async () => {

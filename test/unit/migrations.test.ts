@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS, type Migration } from '../../src/shared/db/migrations.js';
 import { paymentPageSql, type PaymentPageQuery } from '../../src/payments/repository.js';
+import { PAYMENTS_BY_STATE_SQL } from '../../src/ops/metrics.js';
 import { DatabaseError, integrityProblems, LATEST_VERSION, migrate, openDatabase, schemaVersion, type Db } from '../../src/shared/db/open.js';
 
 const TABLES = ['terminals', 'payments', 'payment_events', 'refunds', 'outbox', 'idempotency_keys'];
@@ -241,5 +242,29 @@ describe('openDatabase', () => {
     const path = join(tmpdir(), 'tenderbridge-no-such-dir', 'absent.db');
     expect(() => openDatabase(path, { readonly: true })).toThrow(DatabaseError);
     expect(() => openDatabase(path, { readonly: true })).toThrow(/absent\.db/);
+  });
+});
+
+describe('upgrading a version-7 database (payment counts in one row per provider and state)', () => {
+  it('keeps every count, in stripe 0, and the triggers go on counting inserts, state changes and deletes', () => {
+    const db = memoryDb();
+    migrate(db, MIGRATIONS.filter((m) => m.version <= 7));
+    const payment = db.prepare(`INSERT INTO payments (id, provider, terminal_id, store_id, merchant_id, merchant_reference, amount_minor, currency, state, created_at, updated_at, expires_at)
+      VALUES (?, ?, 'T1', 'S1', 'm1', 'R', 100, 'NZD', ?, 1, 1, 2)`);
+    payment.run('a', 'partpay', 'approved');
+    payment.run('b', 'partpay', 'approved');
+    payment.run('c', 'electrum', 'created');
+    expect(migrate(db)).toEqual(MIGRATIONS.filter((m) => m.version > 7).map((m) => m.version));
+    expect(db.prepare('SELECT provider, state, stripe, n FROM payment_counts ORDER BY provider, state').all()).toEqual([
+      { provider: 'electrum', state: 'created', stripe: 0, n: 1 },
+      { provider: 'partpay', state: 'approved', stripe: 0, n: 2 },
+    ]);
+    payment.run('d', 'electrum', 'created');
+    db.prepare("UPDATE payments SET state = 'refunded' WHERE id = 'a'").run();
+    db.prepare("DELETE FROM payments WHERE id = 'c'").run();
+    const grouped = db.prepare('SELECT provider, state, count(*) AS n FROM payments GROUP BY provider, state ORDER BY provider, state').all();
+    expect(db.prepare(PAYMENTS_BY_STATE_SQL).all()).toEqual(grouped);
+    expect(db.prepare('SELECT DISTINCT stripe FROM payment_counts').pluck().all()).toEqual([0]);
+    expect(integrityProblems(db)).toEqual([]);
   });
 });

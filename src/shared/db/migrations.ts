@@ -328,6 +328,48 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 8,
+    name: 'payment counts in stripes: several rows per provider and state, summed when read',
+    sql: `
+      -- On PostgreSQL, one row per provider and state was a lock every daemon's transactions
+      -- queued on (each held it through its COMMIT's fsync): the counts are now kept in stripes,
+      -- a change adding to or taking from one row of its provider and state, and the gauge sums
+      -- them (PAYMENTS_BY_STATE_SQL). SQLite has one writer and keeps stripe 0 only; the schema
+      -- stays the same on both.
+      DROP TRIGGER payment_counts_insert;
+      DROP TRIGGER payment_counts_update;
+      DROP TRIGGER payment_counts_delete;
+      CREATE TABLE payment_counts_striped (
+        provider TEXT NOT NULL,
+        state TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        stripe INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (provider, state, stripe)
+      ) STRICT;
+      INSERT INTO payment_counts_striped (provider, state, n) SELECT provider, state, n FROM payment_counts;
+      DROP TABLE payment_counts;
+      ALTER TABLE payment_counts_striped RENAME TO payment_counts;
+      CREATE TRIGGER payment_counts_insert AFTER INSERT ON payments
+      BEGIN
+        INSERT INTO payment_counts (provider, state, n) VALUES (NEW.provider, NEW.state, 1)
+          ON CONFLICT (provider, state, stripe) DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER payment_counts_update AFTER UPDATE OF provider, state ON payments
+        WHEN OLD.provider IS NOT NEW.provider OR OLD.state IS NOT NEW.state
+      BEGIN
+        INSERT INTO payment_counts (provider, state, n) VALUES (OLD.provider, OLD.state, -1)
+          ON CONFLICT (provider, state, stripe) DO UPDATE SET n = n - 1;
+        INSERT INTO payment_counts (provider, state, n) VALUES (NEW.provider, NEW.state, 1)
+          ON CONFLICT (provider, state, stripe) DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER payment_counts_delete AFTER DELETE ON payments
+      BEGIN
+        INSERT INTO payment_counts (provider, state, n) VALUES (OLD.provider, OLD.state, -1)
+          ON CONFLICT (provider, state, stripe) DO UPDATE SET n = n - 1;
+      END;
+    `,
+  },
 ];
 
 /** The latest schema version this build knows. */
