@@ -100,10 +100,8 @@ export function createApplier(deps: ApplyDeps) {
   const told = async (result: ApplyResult, event: PaymentEvent, ctx: ApplyContext): Promise<void> => {
     const paymentId = result.after.id;
     const { before, after, decision } = result;
-    // An enclosing transaction that threw after this decision rolled it back with itself.
-    // The version alone tells; the whole row (every column, a base64 QR image among them when
-    // PartPay sends one) was read and mapped again for every decision.
-    if (after.version !== before.version && ((await store.repos.payments.version(paymentId)) ?? 0) < after.version) return;
+    // Runs only once the decision's transaction has committed: a transaction that threw (this
+    // decision's, or an enclosing one after it) drops what it registered, on either database.
     if (after.version !== before.version) deps.events.publish(after);
     if (before.finalAt === null && after.finalAt !== null) deps.onFinal?.(after, ctx.resolvedBy ?? ctx.actor);
     if (decision.kind !== 'refused' && decision.effects.length > 0) deps.onOutbox();

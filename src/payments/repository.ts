@@ -168,7 +168,6 @@ export function createPaymentRepository(db: Db) {
     insert: db.prepare(`INSERT INTO payments (id, provider, terminal_id, store_id, merchant_id, merchant_reference, amount_minor, currency, state, created_at, updated_at, expires_at)
       VALUES (@id, @provider, @terminalId, @storeId, @merchantId, @merchantReference, @amountMinor, @currency, 'created', @createdAt, @createdAt, @expiresAt)`),
     get: db.prepare('SELECT * FROM payments WHERE id = ?'),
-    version: db.prepare('SELECT version FROM payments WHERE id = ?').pluck(),
     patch: db.prepare(
       `UPDATE payments SET state = @state, version = @version, upstream_order_id = @upstreamOrderId, upstream_order_number = @upstreamOrderNumber,
          approved_minor = @approvedMinor, refunded_minor = @refundedMinor, attention = @attention, error_code = @errorCode, error_message = @errorMessage,
@@ -224,10 +223,6 @@ export function createPaymentRepository(db: Db) {
     getForUpdate(id: string): Payment | null {
       const r = s.get.get(id) as Row | undefined;
       return r ? toPayment(r) : null;
-    },
-    /** The payment's stored version, or null when there is none: one integer, not the row (its QR image can be large). */
-    version(id: string): number | null {
-      return (s.version.get(id) as number | undefined) ?? null;
     },
     /** The payment whose order at `provider` has this id (another provider's payment is never found). */
     getByOrderId(orderId: string, provider: Payment['provider']): Payment | null {

@@ -36,13 +36,33 @@ export interface SqliteStoreOptions {
 export function sqliteStore(group: Pick<GroupCommit, 'transactionAsync' | 'exclusive' | 'settled' | 'afterCommit'>, sync: SyncRepos, options: SqliteStoreOptions = {}): Store {
   const wrap = options.wrap ?? ((r: Repos) => r);
   const outside = <R>(fn: () => R): Promise<R> => group.exclusive(fn);
-  // On one connection a transaction is durable with the batch it joined: after-commit work waits for that batch.
-  const afterCommit = (fn: () => void): void => group.afterCommit(fn);
-  const inside = wrap({ payments: ported(sync.payments, now), outbox: ported(sync.outbox, now), electrum: ported(sync.electrum, now), afterCommit });
-  const repos = wrap({ payments: ported(sync.payments, outside), outbox: ported(sync.outbox, outside), electrum: ported(sync.electrum, outside), afterCommit });
+  // On one connection a transaction is durable with the batch it joined: after-commit work waits
+  // for that batch. Work registered inside a transaction is handed to the batch only if the
+  // transaction ends well: one that throws is rolled back to its savepoint while the batch
+  // commits the others, and what it registered must not run (as on PostgreSQL). Transactions
+  // take turns, so the open one's list is the only one.
+  let registered: Array<() => void> | null = null;
+  const inTx = (fn: () => void): void => {
+    if (registered) registered.push(fn);
+    else group.afterCommit(fn);
+  };
+  const inside = wrap({ payments: ported(sync.payments, now), outbox: ported(sync.outbox, now), electrum: ported(sync.electrum, now), afterCommit: inTx });
+  const repos = wrap({ payments: ported(sync.payments, outside), outbox: ported(sync.outbox, outside), electrum: ported(sync.electrum, outside), afterCommit: (fn) => group.afterCommit(fn) });
   return {
     repos,
-    tx: (fn) => group.transactionAsync(() => fn(inside)),
+    tx: (fn) =>
+      group.transactionAsync(async () => {
+        const mine: Array<() => void> = [];
+        registered = mine;
+        try {
+          const value = await fn(inside);
+          registered = null;
+          for (const later of mine) group.afterCommit(later);
+          return value;
+        } finally {
+          registered = null;
+        }
+      }),
     settled: () => group.settled(),
     afterCommit: (fn) => group.afterCommit(fn),
   };

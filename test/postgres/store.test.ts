@@ -46,8 +46,6 @@ async function script(store: Store): Promise<Array<[string, unknown]>> {
   const p1 = await payments.get('p1');
   await note('get', Promise.resolve(p1));
   await note('get missing', payments.get('nope'));
-  await note('version', payments.version('p1'));
-  await note('version missing', payments.version('nope'));
   const patched = await store.tx(async (r) => r.payments.applyPatch((await r.payments.getForUpdate('p1'))!, { state: 'awaiting_customer', upstreamOrderId: 'o1', upstreamOrderNumber: 'n1' }, 2_000, null));
   await note('applyPatch', Promise.resolve(patched));
   const approved = await store.tx(async (r) => r.payments.applyPatch((await r.payments.getForUpdate('p1'))!, { state: 'approved', approvedMinor: 900 }, 3_000, 'callback'));

@@ -63,6 +63,23 @@ describe('the storage port over SQLite', () => {
     expect(journalOf(db, 'a')).toEqual(['request']);
   });
 
+  it('runs after-commit work once the batch is durable, and never the work of a transaction that threw, though the batch commits the others', async () => {
+    const { other, store } = setup();
+    const told: string[] = [];
+    const tx = (id: string, fail: boolean) =>
+      store.tx(async (r) => {
+        await r.payments.insert(payment(id));
+        r.afterCommit(() => told.push(`${id}: ${committedIds(other).join(',')}`));
+        if (fail) throw new Error(`refused ${id}`);
+      });
+    const results = await Promise.allSettled([tx('a', false), tx('b', true), tx('c', false)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(told).toEqual([]);
+    await store.settled();
+    // Each was told after the batch with a and c was committed; b's work never ran.
+    expect(told).toEqual(['a: a,c', 'c: a,c']);
+  });
+
   it('runs transactions started together one after the other, never one inside another', async () => {
     const { store } = setup();
     const order: string[] = [];

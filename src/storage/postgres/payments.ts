@@ -39,10 +39,6 @@ export function pgPaymentRepository(q: Queryable): Port<PaymentRepository> {
     },
     get: (id) => payment('SELECT * FROM payments WHERE id = $1', [id]),
     getForUpdate: (id) => payment('SELECT * FROM payments WHERE id = $1 FOR UPDATE', [id]),
-    async version(id) {
-      const r = await one(q, 'SELECT version FROM payments WHERE id = $1', [id]);
-      return r ? (r['version'] as number) : null;
-    },
     getByOrderId: (orderId, provider) => payment('SELECT * FROM payments WHERE upstream_order_id = $1 AND provider = $2', [orderId, provider]),
     async applyPatch(current: Payment, patch: Patch, at: number, resolvedBy: string | null) {
       const next: Payment = { ...current, ...patch, version: current.version + 1, updatedAt: at } as Payment;
