@@ -9,13 +9,13 @@ import { registerEventLoopDelay } from './event-loop-delay.js';
 const STARTED = Symbol('timerStarted');
 type TimedResponse = Response & { [STARTED]: bigint };
 
-/** The stored state the gauges describe, read at scrape time from whichever database holds it. */
 /**
  * Payments per provider and state from payment_counts, on either database: the counts are kept
  * in stripes (migration 8; SQLite uses one), so a count is the sum of its rows.
  */
 export const PAYMENTS_BY_STATE_SQL = 'SELECT provider, state, CAST(sum(n) AS BIGINT) AS n FROM payment_counts GROUP BY provider, state HAVING sum(n) > 0 ORDER BY provider, state';
 
+/** The stored state the gauges describe, read at scrape time from whichever database holds it. */
 export interface StoredFigures {
   /** Payments per provider and state (kept by triggers: counting the table itself took seconds per scrape on a big database). */
   paymentsByState(): Promise<Array<{ provider: string; state: string; n: number }>>;

@@ -1,5 +1,8 @@
 import type { Migration } from '../migrations.js';
 
+/** How many rows of payment_counts share the count of one provider and state on PostgreSQL (migration 8). */
+export const PAYMENT_COUNT_STRIPES = 32;
+
 /**
  * PostgreSQL's migrations, numbered like SQLite's (src/shared/db/migrations.ts): a database of
  * either kind at version N has the same tables, columns, keys, constraints, indexes and triggers.
@@ -13,9 +16,6 @@ import type { Migration } from '../migrations.js';
  * `(c::jsonb ->> 'x')`; triggers are plpgsql functions. Version bookkeeping is `schema_history`
  * (SQLite's migration 4): the version is its highest row.
  */
-/** How many rows of payment_counts share the count of one provider and state on PostgreSQL (migration 8). */
-export const PAYMENT_COUNT_STRIPES = 32;
-
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
     version: 7,
