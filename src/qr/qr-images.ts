@@ -4,7 +4,7 @@ import type { EgressPolicy } from '../shared/net/egress-policy.js';
 import type { DisplayProfile } from './display-profile.js';
 import type { GreyImage } from './grey-image.js';
 import { invalidImage, maxBase64Length } from './image-bytes.js';
-import { createImageFetcher } from './image-fetch.js';
+import type { ImageFetchOptions } from './image-fetch.js';
 import { createQrDecoder, type QrTextDecoder } from './qr-decoder.js';
 import { createQrPool, type QrPool } from './qr-pool.js';
 import type { RenderedQr } from './qr-render.js';
@@ -58,8 +58,8 @@ export interface QrImages {
 /**
  * Creates the QR image service: turns PartPay images (base64 or URL) and QR text into
  * sanitised sources, and renders them to terminals' display profiles. Decoding an image and
- * rendering a profile run on worker threads (sharp, layout, PNG deflate): the event loop only
- * posts the bytes or pixels and takes the answer. Reading the text of an
+ * rendering a profile run on worker threads (sharp, layout, PNG deflate), and so does fetching
+ * an image URL: the event loop only posts the text, URL or pixels and takes the answer. Reading the text of an
  * image is left to `source.text()`, asked only by those who need it. Image failures are
  * `UpstreamError`s ('upstream_invalid_response' for bad images); bad text is a `ValidationError`.
  * @example
@@ -70,7 +70,8 @@ export interface QrImages {
  */
 export function createQrImages(options: QrImagesOptions): QrImages {
   const maxPixels = options.maxPixels ?? 4_000_000;
-  const fetchImage = createImageFetcher({ timeoutMs: options.fetchTimeoutMs, maxBytes: options.maxBytes, policy: options.fetchPolicy });
+  // Plain data, sent with every fetch task: the worker keeps one fetcher per distinct set.
+  const fetchOptions: ImageFetchOptions = { timeoutMs: options.fetchTimeoutMs, maxBytes: options.maxBytes, policy: options.fetchPolicy };
   // Pixels of the sources we made. Weak, so a source dropped from every cache takes its
   // pixels with it.
   const pixels = new WeakMap<QrSource, GreyImage>();
@@ -97,9 +98,7 @@ export function createQrImages(options: QrImagesOptions): QrImages {
     return source;
   }
 
-  async function load(input: { base64: string } | { bytes: Uint8Array }): Promise<QrSource> {
-    const transfer = 'bytes' in input ? [input.bytes.buffer as ArrayBuffer] : [];
-    const { image } = await pool.run({ op: 'load' as const, ...input, maxBytes: options.maxBytes, maxPixels }, transfer);
+  function remembered(image: GreyImage): QrSource {
     return remember(image, () => decoder.decode(image));
   }
 
@@ -113,10 +112,10 @@ export function createQrImages(options: QrImagesOptions): QrImages {
     fromBase64: async (data) => {
       // Checked here too, so an oversized answer is not copied to a worker only to be refused.
       if (data.length > maxBase64Length(options.maxBytes) + 64) throw invalidImage(`larger than ${options.maxBytes} bytes`);
-      return load({ base64: data });
+      return remembered((await pool.run({ op: 'load', base64: data, maxBytes: options.maxBytes, maxPixels })).image);
     },
-    // A copy in a buffer of its own, transferred: the fetched one may share a pooled buffer.
-    fromUrl: async (url) => load({ bytes: new Uint8Array(await fetchImage(url)) }),
+    // Fetched and decoded on the worker: the event loop sends the URL and takes the pixels.
+    fromUrl: async (url) => remembered((await pool.run({ op: 'fetch', url, fetch: fetchOptions, maxPixels })).image),
     fromText: async (text) => {
       if (text.length === 0) throw new ValidationError('QR text is empty');
       let modules: QRCode.BitMatrix;

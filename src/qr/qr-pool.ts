@@ -98,8 +98,10 @@ export function createQrPool(options: QrPoolOptions = {}) {
         slot.worker.postMessage({ ...task, id } as QrTask, transfer);
       }).then((answer) => {
         if (answer.error === undefined) return answer as QrTaskResult<T['op']>;
-        const { code, message, retryable } = answer.error;
-        if (code !== undefined) throw new UpstreamError(code, message, { retryable: retryable ?? false });
+        const { code, message, retryable, upstreamStatus, cause } = answer.error;
+        if (code !== undefined) {
+          throw new UpstreamError(code, message, { retryable: retryable ?? false, upstreamStatus, ...(cause === undefined ? {} : { cause: new Error(cause) }) });
+        }
         throw new Error(`QR worker: ${message}`);
       });
     },

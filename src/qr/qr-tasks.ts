@@ -1,21 +1,29 @@
 import type { DisplayProfile } from './display-profile.js';
 import type { GreyImage } from './grey-image.js';
 import type { UpstreamError } from '../shared/errors.js';
+import type { ImageFetchOptions } from './image-fetch.js';
 
 type UpstreamCode = ConstructorParameters<typeof UpstreamError>[0];
 
-/** What the daemon asks of a QR worker thread: decode an image (base64 text or bytes) or render a profile. */
+/**
+ * What the daemon asks of a QR worker thread: decode a base64 image, fetch an image URL and
+ * decode it, or render a profile.
+ */
 export type QrTask =
-  | { id: number; op: 'load'; base64: string; bytes?: undefined; maxBytes: number; maxPixels: number }
-  | { id: number; op: 'load'; base64?: undefined; bytes: Uint8Array; maxBytes: number; maxPixels: number }
+  | { id: number; op: 'load'; base64: string; maxBytes: number; maxPixels: number }
+  | { id: number; op: 'fetch'; url: string; fetch: ImageFetchOptions; maxPixels: number }
   | { id: number; op: 'render'; image: GreyImage; profile: DisplayProfile };
 
-/** A failure inside the worker: an UpstreamError keeps its code and flags, anything else only its message. */
-export type QrTaskError = { code?: UpstreamCode; message: string; retryable?: boolean };
+/**
+ * A failure inside the worker: an UpstreamError keeps its code, flags and upstream status, and
+ * its cause's message; anything else only its message.
+ */
+export type QrTaskError = { code?: UpstreamCode; message: string; retryable?: boolean; upstreamStatus?: number; cause?: string };
 
 /** A worker's answer to the task with the same id. */
 export type QrTaskAnswer =
   | { id: number; op: 'load'; image: GreyImage; error?: undefined }
+  | { id: number; op: 'fetch'; image: GreyImage; error?: undefined }
   | { id: number; op: 'render'; body: Uint8Array; contentType: 'image/png' | 'image/jpeg' | 'image/webp'; etag: string; error?: undefined }
   | { id: number; error: QrTaskError };
 

@@ -1,11 +1,12 @@
 /**
- * Entry of a QR worker thread (see qr-pool.ts): decodes PartPay's images and renders profiles
- * off the daemon's event loop. Every answer carries the request's id; pixels and encoded
+ * Entry of a QR worker thread (see qr-pool.ts): fetches and decodes PartPay's images and
+ * renders profiles off the daemon's event loop. Every answer carries the request's id; pixels and encoded
  * bodies travel back as transferred buffers, not copies.
  */
 import { parentPort } from 'node:worker_threads';
 import { isAppError, UpstreamError } from '../shared/errors.js';
 import { decodeBase64Image, decodeImage } from './image-bytes.js';
+import { createImageFetcher, type ImageFetchOptions } from './image-fetch.js';
 import { createJpegGreyDecoder } from './jpeg-wasm.js';
 import { renderQr } from './qr-render.js';
 import { configureSharp } from './sharp-settings.js';
@@ -13,6 +14,23 @@ import type { QrTask, QrTaskAnswer, QrTaskError } from './qr-tasks.js';
 
 configureSharp();
 const jpeg = createJpegGreyDecoder();
+/** One fetcher (and its keep-alive pool) per distinct set of fetch options: in a daemon, one. */
+const fetchers = new Map<string, (url: string) => Promise<Buffer>>();
+
+function fetcherFor(options: ImageFetchOptions): (url: string) => Promise<Buffer> {
+  const key = JSON.stringify(options);
+  let fetcher = fetchers.get(key);
+  if (fetcher === undefined) {
+    fetcher = createImageFetcher(options);
+    fetchers.set(key, fetcher);
+  }
+  return fetcher;
+}
+
+/** Pixels in a buffer of their own, so it can be transferred rather than copied. */
+function own(data: Uint8Array): Uint8Array {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
+}
 
 async function run(task: QrTask): Promise<{ answer: QrTaskAnswer; transfer: ArrayBuffer[] }> {
   if (task.op === 'render') {
@@ -21,14 +39,25 @@ async function run(task: QrTask): Promise<{ answer: QrTaskAnswer; transfer: Arra
     const own = new Uint8Array(body);
     return { answer: { id: task.id, op: 'render', body: own, contentType, etag }, transfer: [own.buffer] };
   }
-  const bytes = task.base64 !== undefined ? decodeBase64Image(task.base64, task.maxBytes) : Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.length);
-  const image = await decodeImage(bytes, task.maxPixels, jpeg);
-  const data = image.data.byteOffset === 0 && image.data.byteLength === image.data.buffer.byteLength ? image.data : image.data.slice();
+  if (task.op === 'fetch') {
+    // Fetched here rather than on the daemon's event loop: the TLS, HTTP parsing and body
+    // copies of an image URL cost more of a payment's main-thread time than the rest of it.
+    const image = await decodeImage(await fetcherFor(task.fetch)(task.url), task.maxPixels, jpeg);
+    const data = own(image.data);
+    return { answer: { id: task.id, op: 'fetch', image: { data, width: image.width, height: image.height } }, transfer: [data.buffer as ArrayBuffer] };
+  }
+  const image = await decodeImage(decodeBase64Image(task.base64, task.maxBytes), task.maxPixels, jpeg);
+  const data = own(image.data);
   return { answer: { id: task.id, op: 'load', image: { data, width: image.width, height: image.height } }, transfer: [data.buffer as ArrayBuffer] };
 }
 
 function describe(error: unknown): QrTaskError {
-  if (isAppError(error) && error instanceof UpstreamError) return { code: error.code as NonNullable<QrTaskError['code']>, message: error.message, retryable: error.retryable };
+  if (isAppError(error) && error instanceof UpstreamError) {
+    const described: QrTaskError = { code: error.code as NonNullable<QrTaskError['code']>, message: error.message, retryable: error.retryable };
+    if (error.upstreamStatus !== undefined) described.upstreamStatus = error.upstreamStatus;
+    if (error.cause !== undefined) described.cause = error.cause instanceof Error ? error.cause.message : String(error.cause);
+    return described;
+  }
   return { message: error instanceof Error ? error.message : String(error) };
 }
 

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createImageFetcher } from '../../src/qr/image-fetch.js';
 import { createQrImages } from '../../src/qr/qr-images.js';
 import { UpstreamError } from '../../src/shared/errors.js';
 import { makeQrJpeg } from './helpers.js';
@@ -169,6 +170,21 @@ describe('fromUrl', () => {
     expect(error.cause).toBeDefined();
   });
 
+  it('fetches on the QR worker thread: undici on the event loop connects to nothing', async () => {
+    // A fetcher of its own, so the worker has no idle connection to reuse and must open one.
+    const fresh = createQrImages({ fetchTimeoutMs: 1500, maxBytes: MAX_BYTES, fetchPolicy: LOOPBACK });
+    const before = accepted.server;
+    let source: Awaited<ReturnType<typeof images.fromUrl>> | undefined;
+    // This thread's diagnostics channel sees every connection its own undici makes.
+    expect(await connectionsDuring(async () => (source = await fresh.fromUrl(`${base}/ok.jpg`)))).toEqual([]);
+    expect(await source?.text()).toBe(TEXT);
+    expect(accepted.server).toBeGreaterThan(before);
+    await fresh.close();
+    // The same fetcher run here is seen, so the empty list above is not the channel being deaf.
+    const direct = createImageFetcher({ timeoutMs: 1500, maxBytes: MAX_BYTES, policy: LOOPBACK });
+    expect(await connectionsDuring(() => direct(`${base}/ok.jpg`))).toEqual(['127.0.0.1']);
+  });
+
   it('maps a 404 to a non-retryable rejection with the status', async () => {
     expect(await failure(images.fromUrl(`${base}/missing.jpg`))).toMatchObject({ code: 'upstream_rejected', retryable: false, upstreamStatus: 404 });
   });
@@ -207,11 +223,15 @@ describe('fromUrl fetches nothing we did not mean', () => {
   });
 
   it('refuses a host that is not on the allow-list, naming it and the key, before resolving it', async () => {
-    const listed = createQrImages({ fetchTimeoutMs: 1500, maxBytes: MAX_BYTES, fetchPolicy: { key: 'partpay.imageFetch', allowedHosts: PARTPAY_HOSTS } });
+    // The fetcher on this thread, whose connection attempts connectionsDuring sees; fromUrl runs the same one on the worker.
+    const listed = createImageFetcher({ timeoutMs: 1500, maxBytes: MAX_BYTES, policy: { key: 'partpay.imageFetch', allowedHosts: PARTPAY_HOSTS } });
     let error: UpstreamError | undefined;
-    expect(await connectionsDuring(async () => (error = await failure(listed.fromUrl('https://qr.partpay.co.nz.evil.example/qr.jpg'))))).toEqual([]);
+    expect(await connectionsDuring(async () => (error = await failure(listed('https://qr.partpay.co.nz.evil.example/qr.jpg'))))).toEqual([]);
     expect(error).toMatchObject(refused);
     expect(error?.message).toContain('host qr.partpay.co.nz.evil.example is not in partpay.imageFetch.allowedHosts');
+    const viaWorker = createQrImages({ fetchTimeoutMs: 1500, maxBytes: MAX_BYTES, fetchPolicy: { key: 'partpay.imageFetch', allowedHosts: PARTPAY_HOSTS } });
+    expect(await failure(viaWorker.fromUrl('https://qr.partpay.co.nz.evil.example/qr.jpg'))).toMatchObject({ ...refused, message: error?.message });
+    await viaWorker.close();
   });
 
   it('fetches from a listed host and port, and refuses the same address on another port without connecting', async () => {
@@ -242,9 +262,10 @@ describe('fromUrl fetches nothing we did not mean', () => {
     ['https://[::ffff:10.1.2.3]/qr.jpg', /is a private address/],
   ])('refuses %s before any connection', async (url, reason) => {
     // Any host name passes here (no allowedHosts): only the address check stands in the way.
-    const https = createQrImages({ fetchTimeoutMs: 1500, maxBytes: MAX_BYTES, fetchPolicy: { key: 'partpay.imageFetch' } });
+    // The fetcher on this thread, whose connection attempts connectionsDuring sees.
+    const https = createImageFetcher({ timeoutMs: 1500, maxBytes: MAX_BYTES, policy: { key: 'partpay.imageFetch' } });
     let error: UpstreamError | undefined;
-    expect(await connectionsDuring(async () => (error = await failure(https.fromUrl(url))))).toEqual([]);
+    expect(await connectionsDuring(async () => (error = await failure(https(url))))).toEqual([]);
     expect(error).toMatchObject(refused);
     expect(error?.message).toMatch(reason);
     expect(error?.message).toContain('partpay.imageFetch.allowedAddresses');
