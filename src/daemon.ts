@@ -16,7 +16,7 @@ import { createPaymentsCore } from './payments/core.js';
 import { createPaymentQr } from './payments/payment-qr.js';
 import { createPaymentService } from './payments/service.js';
 import type { Payment } from './payments/types.js';
-import { configureSharp, createQrCache, createQrImages, createQrPool, type QrPool } from './qr/index.js';
+import { createQrCache, createQrImages, createQrPool, type QrPool } from './qr/index.js';
 import { createOperatorActions } from './payments/operator.js';
 import { webRoutes } from './web/routes.js';
 import type { ElectrumDeps } from './electrum/context.js';
@@ -142,7 +142,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const deliverer = createDeliverer({ outbox: store.repos.outbox, deliver, logger: logger.child({ component: 'outbox' }), clock, ...config.outbox });
   kick = deliverer.kick;
 
-  configureSharp();
+  // sharp is loaded by the QR worker threads only (the event loop never touches libvips).
   const qrPool = options.qrPool ?? createQrPool();
   const images = createQrImages({ fetchTimeoutMs: config.partpay.imageFetch.timeoutMs, maxBytes: config.partpay.imageFetch.maxBytes, fetchPolicy: qrImageFetchPolicy(config), pool: qrPool });
   const qr = createPaymentQr({ images, cache: createQrCache(images, { maxEntries: 2_000 }), payments: store.repos.payments, logger: logger.child({ component: 'qr' }) });

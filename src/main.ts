@@ -13,7 +13,7 @@ import { describeBuild, readBuildInfo } from './ops/build-info.js';
 import { pendingMigrations, startupAllowanceMs } from './ops/startup-time.js';
 import { createSystemdNotifier } from './ops/systemd-notify.js';
 import { redactDatabaseUrl } from './shared/config/database-schema.js';
-import { openPostgresBackend, type PostgresBackend } from './storage/postgres/backend.js';
+import type { PostgresBackend } from './storage/postgres/backend.js';
 import { ConfigError, configPathFrom, loadConfigFile, maskedConfig } from './shared/config/load.js';
 import { createLogger, logFormatFrom, LOG_LEVELS, type LogFormat } from './shared/logger.js';
 
@@ -63,6 +63,8 @@ async function main(): Promise<void> {
   } else {
     // Several daemons share this database: each connects, checks the schema (an empty database gets it) and joins the fleet.
     logger.info('connecting to PostgreSQL', { database: redactDatabaseUrl(config.database.url) });
+    // Imported here: a daemon on SQLite (a store's) never loads pg and the PostgreSQL storage.
+    const { openPostgresBackend } = await import('./storage/postgres/backend.js');
     postgres = await openPostgresBackend({ database: config.database, merchants: config.merchants, stores: config.stores, terminals: config.terminals, logger, clock: Date.now, appVersion: build.version });
   }
   const daemon = createDaemon(config, { logger, build, ...(postgres ? { backend: postgres } : {}), ...(onCommitted ? { onCommitted } : {}) });

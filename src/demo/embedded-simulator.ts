@@ -1,7 +1,10 @@
 import type { Config } from '../shared/config/load.js';
 import type { Logger } from '../shared/logger.js';
-import { createElectrumPartnerSimulator, type ElectrumPartnerSimulator } from '../simulator/electrum-partner/index.js';
-import { createPartPaySimulator, type PartPaySimulator } from '../simulator/partpay/index.js';
+import type { ElectrumPartnerSimulator } from '../simulator/electrum-partner/index.js';
+import type { PartPaySimulator } from '../simulator/partpay/index.js';
+
+// The simulators are imported only when enabled: a store's daemon never loads them (nor the
+// image libraries the PartPay simulator draws its QR codes with).
 
 /**
  * Starts the PartPay simulator inside the daemon for the demo, configured from the daemon's
@@ -11,6 +14,7 @@ import { createPartPaySimulator, type PartPaySimulator } from '../simulator/part
 export async function startEmbeddedPartPay(config: Config, daemonUrl: string, logger: Logger): Promise<PartPaySimulator | null> {
   const sim = config.simulators.partpay;
   if (!sim.enabled) return null;
+  const { createPartPaySimulator } = await import('../simulator/partpay/index.js');
   const simulator = createPartPaySimulator({
     protocol: config.partpay.protocol,
     audience: config.partpay.audience,
@@ -40,6 +44,7 @@ export async function startEmbeddedElectrumPartner(config: Config, daemonUrl: st
   if (!sim.enabled) return null;
   const partner = config.electrum.partners.find((p) => p.id === sim.partnerId);
   if (!partner) return null;
+  const { createElectrumPartnerSimulator } = await import('../simulator/electrum-partner/index.js');
   const simulator = createElectrumPartnerSimulator({
     partnerId: partner.id,
     partnerName: partner.name,

@@ -3,7 +3,7 @@ import { UpstreamError } from '../shared/errors.js';
 import { urlProblem, type EgressPolicy } from '../shared/net/egress-policy.js';
 import { createGuardedAgent, egressRefusal } from '../shared/net/guarded-agent.js';
 import { discardBody, headerValue } from '../shared/outbound-http.js';
-import { invalidImage } from './image-bytes.js';
+import { invalidImage } from './image-input.js';
 
 export interface ImageFetchOptions {
   /** Whole fetch, redirects and body included. */

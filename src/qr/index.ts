@@ -10,4 +10,3 @@ export { createQrImages } from './qr-images.js';
 export type { QrImages, QrImagesOptions, QrSource, QrTextDecoder, RenderedQr } from './qr-images.js';
 export { createQrPool } from './qr-pool.js';
 export type { QrPool, QrPoolOptions } from './qr-pool.js';
-export { configureSharp } from './sharp-settings.js';

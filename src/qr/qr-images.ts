@@ -3,7 +3,7 @@ import { ValidationError } from '../shared/errors.js';
 import type { EgressPolicy } from '../shared/net/egress-policy.js';
 import type { DisplayProfile } from './display-profile.js';
 import type { GreyImage } from './grey-image.js';
-import { invalidImage, maxBase64Length } from './image-bytes.js';
+import { invalidImage, maxBase64Length } from './image-input.js';
 import type { ImageFetchOptions } from './image-fetch.js';
 import { createQrDecoder, type QrTextDecoder } from './qr-decoder.js';
 import { createQrPool, type QrPool } from './qr-pool.js';

@@ -5,7 +5,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { isAppError, UpstreamError } from '../shared/errors.js';
-import { decodeBase64Image, decodeImage } from './image-bytes.js';
+import { decodeImage } from './image-bytes.js';
+import { decodeBase64Image } from './image-input.js';
 import { createImageFetcher, type ImageFetchOptions } from './image-fetch.js';
 import { createJpegGreyDecoder } from './jpeg-wasm.js';
 import { renderQr } from './qr-render.js';

@@ -9,7 +9,7 @@ import type { RegistryView } from '../registry/registry.js';
 import type { GroupCommit } from '../shared/db/group-commit.js';
 import type { Logger } from '../shared/logger.js';
 import { applyOverrides, parseProfileOverrides } from '../qr/display-profile.js';
-import { invalidImage } from '../qr/image-bytes.js';
+import { invalidImage } from '../qr/image-input.js';
 import { isFinal } from '../payments/state-machine.js';
 import { NotFoundError, UpstreamError } from '../shared/errors.js';
 import type { ElectrumRepository } from '../electrum/repository.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { displayProfileSchema, type DisplayProfileInput } from '../../src/qr/display-profile.js';
-import { decodeBase64Image, decodeImage } from '../../src/qr/image-bytes.js';
+import { decodeImage } from '../../src/qr/image-bytes.js';
+import { decodeBase64Image } from '../../src/qr/image-input.js';
 import { createJpegGreyDecoder } from '../../src/qr/jpeg-wasm.js';
 import { createQrImages } from '../../src/qr/qr-images.js';
 import { createQrPool } from '../../src/qr/qr-pool.js';
