@@ -132,6 +132,9 @@ if (run('http')) {
   const bare = await startBareHttp();
   results['baselineHttp'] = await cannonSeries('baseline A (bare node:http)', `${bare.url}/`, bare.child.pid as number);
   await bare.stop();
+  const plainExpress = await startBareHttp('express-http.mjs');
+  results['baselineExpress'] = await cannonSeries("baseline A' (express 5, one route)", `${plainExpress.url}/`, plainExpress.child.pid as number);
+  await plainExpress.stop();
 }
 
 if (run('http') || run('partpay') || run('openloop') || run('electrum') || run('refetch') || soakMs !== null) {
@@ -256,11 +259,13 @@ function ratios(r: Record<string, unknown>) {
   };
   const top = String(settings.concurrency[settings.concurrency.length - 1]);
   const routeVsA = perC((c) => get(`trivialRoute.byConcurrency.${c}.rps.median`) / get(`baselineHttp.${c}.rps.median`));
+  const expressVsA = perC((c) => get(`baselineExpress.${c}.rps.median`) / get(`baselineHttp.${c}.rps.median`));
   const bestFlows = Math.max(...settings.concurrency.map((c) => get(`partpayFlows.byConcurrency.${c}.flowsPerSec.median`)));
   const changesPerFlow = get('partpayFlows.durable.stateChangesPerFlow');
   const stateChangesPerSec = bestFlows * changesPerFlow;
   return {
     trivialRouteVsBareHttp: routeVsA,
+    expressVsBareHttp: expressVsA,
     durableStateChangesPerSec: stateChangesPerSec,
     durableStateChangesVsRawCommits: stateChangesPerSec / get('baselineSqlite.commitsPerSec.median'),
     electrumVsPartPayCpuPerFlow: get(`electrumFlows.byConcurrency.${top}.daemonCpuMsPerFlow.median`) / get(`partpayFlows.byConcurrency.${top}.daemonCpuMsPerFlow.median`),

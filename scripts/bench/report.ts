@@ -99,6 +99,8 @@ export function printTable(r: Results): void {
   const section = (title: string) => table.push([{ colSpan: ls.length + 1, content: title }]);
   section('Baselines and the trivial route (autocannon, req/s)');
   row('A: bare node:http req/s', (c) => `baselineHttp.${c}.rps`, 0);
+  row("A': express 5, one route req/s", (c) => `baselineExpress.${c}.rps`, 0);
+  row('  ratio to A', (c) => `ratios.expressVsBareHttp.${c}`, 2);
   row('daemon GET /healthz req/s', (c) => `trivialRoute.byConcurrency.${c}.rps`, 0);
   row('  ratio to A', (c) => `ratios.trivialRouteVsBareHttp.${c}`, 2);
   row('daemon GET /healthz p99 ms', (c) => `trivialRoute.byConcurrency.${c}.p99Ms`, 1);
