@@ -104,12 +104,12 @@ export async function claimMessage(
   m: { id: string; kind: string; sender: string; body: unknown; relatedId?: string | undefined },
   advice: boolean,
 ): Promise<{ replay: null } | { replay: MessageRow }> {
+  // Insert first, read only on a conflict: a fresh id (nearly every message) costs one statement.
+  // A concurrent claim of the same id (another daemon) waits for ours and then conflicts.
+  const claimed = await deps.repo.claimMessage({ sender: m.sender, id: m.id, kind: m.kind, requestHash: hashBody(m.body), relatedId: m.relatedId ?? null, responseStatus: null, responseBody: null, createdAt: deps.clock() });
+  if (claimed) return { replay: null };
   const seen = await deps.repo.message(m.sender, m.id);
-  if (!seen) {
-    await deps.repo.insertMessage({ sender: m.sender, id: m.id, kind: m.kind, requestHash: hashBody(m.body), relatedId: m.relatedId ?? null, responseStatus: null, responseBody: null, createdAt: deps.clock() });
-    return { replay: null };
-  }
-  if (advice && seen.kind === m.kind && seen.responseStatus !== null) return { replay: seen };
+  if (seen !== null && advice && seen.kind === m.kind && seen.responseStatus !== null) return { replay: seen };
   throw new ElectrumError(400, 'DUPLICATE_RECORD', 'Duplicate message id', { originalId: m.id, detailMessage: `a message with id "${m.id}" was already received` });
 }
 

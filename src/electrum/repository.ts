@@ -79,6 +79,8 @@ export function createElectrumRepository(db: Db) {
     message: db.prepare('SELECT * FROM electrum_messages WHERE sender = ? AND id = ?'),
     insertMessage: db.prepare(`INSERT INTO electrum_messages (sender, id, kind, request_hash, related_id, response_status, response_body, created_at)
       VALUES (@sender, @id, @kind, @requestHash, @relatedId, @responseStatus, @responseBody, @createdAt)`),
+    claimMessage: db.prepare(`INSERT INTO electrum_messages (sender, id, kind, request_hash, related_id, response_status, response_body, created_at)
+      VALUES (@sender, @id, @kind, @requestHash, @relatedId, @responseStatus, @responseBody, @createdAt) ON CONFLICT (sender, id) DO NOTHING`),
     answerMessage: db.prepare('UPDATE electrum_messages SET response_status = ?, response_body = ? WHERE sender = ? AND id = ?'),
     insertPayment: db.prepare(`INSERT INTO electrum_payments (client_id, request_id, partner_request_id, payment_id, tran_id, request_body, created_at)
       VALUES (@clientId, @requestId, @partnerRequestId, @paymentId, @tranId, @requestBody, @createdAt)`),
@@ -112,6 +114,10 @@ export function createElectrumRepository(db: Db) {
     },
     insertMessage(m: MessageRow & { createdAt: number }): void {
       s.insertMessage.run(m);
+    },
+    /** Inserts the message unless its sender already used its id; true if this call inserted it (one statement, not a read and an insert). */
+    claimMessage(m: MessageRow & { createdAt: number }): boolean {
+      return s.claimMessage.run(m).changes === 1;
     },
     answerMessage(sender: string, id: string, status: number, body: unknown): void {
       s.answerMessage.run(status, body === undefined ? null : JSON.stringify(body), sender, id);

@@ -124,6 +124,10 @@ async function script(store: Store): Promise<Array<[string, unknown]>> {
   await electrum.answerMessage('pos:pos-1', 'm1', 201, { ok: true });
   await note('message', electrum.message('pos:pos-1', 'm1'));
   await note('message other sender', electrum.message('partner:wallet', 'm1'));
+  await note('claimMessage taken', electrum.claimMessage({ sender: 'pos:pos-1', id: 'm1', kind: 'pay', requestHash: 'h2', relatedId: null, responseStatus: null, responseBody: null, createdAt: 1_100 }));
+  await note('claimMessage new', electrum.claimMessage({ sender: 'partner:wallet', id: 'm1', kind: 'notifyScan', requestHash: 'h3', relatedId: null, responseStatus: null, responseBody: null, createdAt: 1_200 }));
+  await note('claimMessage kept the first', electrum.message('pos:pos-1', 'm1'));
+  await note('claimMessage new row', electrum.message('partner:wallet', 'm1'));
   await electrum.insertPayment({ requestId: 'm1', partnerRequestId: 'm1', paymentId: 'p3', tranId: 'tr1', clientId: 'pos-1', requestBody: '{}', createdAt: 1_500 });
   await electrum.insertPayment({ requestId: 'm2', partnerRequestId: null, paymentId: 'p4', tranId: 'tr1', clientId: 'pos-2', requestBody: '{}', createdAt: 1_600 });
   await electrum.setPartner('p4', 'partpay');
@@ -188,6 +192,9 @@ describeWhenAvailable('the storage port on PostgreSQL', [tools.postgres()], () =
     // The script is not vacuous: the calls found what they were meant to find.
     expect(expected.find(([name]) => name === 'refundsOf')?.[1]).toHaveLength(2);
     expect(expected.find(([name]) => name === 'saveIdempotency twice')?.[1]).toBe('refused');
+    expect(expected.find(([name]) => name === 'claimMessage taken')?.[1]).toBe(false);
+    expect(expected.find(([name]) => name === 'claimMessage new')?.[1]).toBe(true);
+    expect(expected.find(([name]) => name === 'claimMessage kept the first')?.[1]).toMatchObject({ requestHash: 'h', responseStatus: 201 });
   }, 60_000);
 
   it('commits a transaction whole or not at all, and runs its after-commit work only once it is committed', async () => {
@@ -209,6 +216,31 @@ describeWhenAvailable('the storage port on PostgreSQL', [tools.postgres()], () =
     ).rejects.toThrow('refused');
     expect(told).toEqual(['kept']);
     expect(await other.repos.payments.get('dropped')).toBeNull();
+  });
+
+  it('lets one of two daemons claim an Electrum message id both received at once; the other sees it taken once the first commits', async () => {
+    const [a, b] = await daemons();
+    const message = (createdAt: number) => ({ sender: 'pos:pos-1', id: 'same-id', kind: 'pay', requestHash: `h${createdAt}`, relatedId: null, responseStatus: null, responseBody: null, createdAt });
+    let runs = 0;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The first holds its transaction open after claiming; the second's claim waits on it.
+    const first = a.tx(async (r) => {
+      runs += 1;
+      const claimed = await r.electrum.claimMessage(message(1));
+      await held;
+      return claimed;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const second = b.tx(async (r) => {
+      runs += 1;
+      return r.electrum.claimMessage(message(2));
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    release();
+    expect(await Promise.all([first, second])).toEqual([true, false]);
+    expect(runs).toBe(2); // no unique-key failure to run again after
+    expect(await b.repos.electrum.message('pos:pos-1', 'same-id')).toMatchObject({ requestHash: 'h1' });
   });
 
   it('runs again a transaction that lost a unique key to another daemon, so it reads the winner (an idempotent replay, not an error)', async () => {

@@ -41,6 +41,16 @@ export function pgElectrumRepository(q: Queryable): Port<ElectrumRepository> {
         [m.sender, m.id, m.kind, m.requestHash, m.relatedId, m.responseStatus, m.responseBody, m.createdAt],
       );
     },
+    async claimMessage(m) {
+      return (
+        (await run(
+          q,
+          `INSERT INTO electrum_messages (sender, id, kind, request_hash, related_id, response_status, response_body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (sender, id) DO NOTHING`,
+          [m.sender, m.id, m.kind, m.requestHash, m.relatedId, m.responseStatus, m.responseBody, m.createdAt],
+        )) === 1
+      );
+    },
     async answerMessage(sender, id, status, body) {
       await run(q, 'UPDATE electrum_messages SET response_status = $1, response_body = $2 WHERE sender = $3 AND id = $4', [status, body === undefined ? null : JSON.stringify(body), sender, id]);
     },
