@@ -120,8 +120,7 @@ export async function claimMessage(
  * partner sees each of our messages once, with an id of its own.
  */
 export async function partnerFacingId(deps: ElectrumDeps, posId: string, kind: string, paymentId: string): Promise<string> {
-  const taken = async (id: string) =>
-    (await deps.repo.message(OUR_SENDER, id)) !== null || (await deps.payments.getByOrderId(id, 'partpay')) !== null || (await deps.payments.getByOrderId(id, 'electrum')) !== null;
+  const taken = async (id: string) => (await deps.repo.message(OUR_SENDER, id)) !== null || (await deps.payments.orderIdTaken(id));
   const id = (await taken(posId)) ? deps.newId() : posId;
   await deps.repo.insertMessage({ sender: OUR_SENDER, id, kind, requestHash: hashBody({ posId }), relatedId: paymentId, responseStatus: null, responseBody: null, createdAt: deps.clock() });
   return id;

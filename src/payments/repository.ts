@@ -175,6 +175,7 @@ export function createPaymentRepository(db: Db) {
        WHERE id = @id AND version = @prev`,
     ),
     byOrder: db.prepare('SELECT * FROM payments WHERE upstream_order_id = ? AND provider = ?'),
+    orderIdTaken: db.prepare('SELECT 1 FROM payments WHERE upstream_order_id = ?'),
     event: db.prepare(`INSERT INTO payment_events (payment_id, at, kind, actor, from_state, to_state, version, detail, raw_body)
       VALUES (@paymentId, @at, @kind, @actor, @fromState, @toState, @version, @detail, @rawBody)`),
     events: db.prepare('SELECT * FROM payment_events WHERE payment_id = ? AND seq > ? ORDER BY seq'),
@@ -228,6 +229,10 @@ export function createPaymentRepository(db: Db) {
     getByOrderId(orderId: string, provider: Payment['provider']): Payment | null {
       const r = s.byOrder.get(orderId, provider) as Row | undefined;
       return r ? toPayment(r) : null;
+    },
+    /** True if a payment of any provider has an order with this id (order ids are unique across providers): one indexed read. */
+    orderIdTaken(orderId: string): boolean {
+      return s.orderIdTaken.get(orderId) !== undefined;
     },
     /**
      * Applies a state-machine patch, bumping the version. Returns the updated payment.

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { harnessConfig, runTb, tempDir } from '../cli/support.js';
 import { electrumPos, untilPayWaits } from '../support/electrum-pos.js';
 import { ELECTRUM, eventually, startHarness, type Harness } from '../support/harness.js';
+import { call, type PaymentJson } from '../support/http.js';
 
 // Issue 17 item 10: message ids were one global namespace, so another client's `id` answered
 // DUPLICATE_RECORD: an oracle telling one party which ids another used, and a way to claim ids
@@ -31,6 +32,24 @@ describe('message ids are scoped per sender', () => {
     const theirs = await other.createQrCode({ ...other.qrRequest(1000), id });
     expect(theirs.status, theirs.text).toBe(201);
     expect((await pos.createQrCode({ ...pos.qrRequest(1000), id })).body).toMatchObject({ errorType: 'DUPLICATE_RECORD' });
+  });
+
+  it("forwards a pay whose id is another payment's PartPay order id under an id of ours, so the id names one payment", async () => {
+    const partpay = await call<PaymentJson>(`${h.url}/v1/payments`, { headers: h.auth(), json: { amountMinor: 700, currency: 'NZD', merchantReference: 'R-order-id' } });
+    expect(partpay.status, partpay.text).toBe(201);
+    const orderId = partpay.body.partpay?.orderId as string;
+    expect(orderId).toBeTruthy();
+    const pos = electrumPos(h);
+    const code = (await pos.createQrCode(pos.qrRequest(1000))).body;
+    const paying = pos.pay({ ...pos.payRequest(code.tranId), id: orderId });
+    await untilPayWaits(h, orderId, ELECTRUM.pos.id);
+    expect((await partnerA().scan(code.qrCode))?.status).toBe(202);
+    const answer = await paying;
+    expect(answer.status, answer.text).toBe(201);
+    expect(answer.body).toMatchObject({ id: orderId, tranId: code.tranId });
+    const forwarded = bodies('payments').filter((b) => b.tranId === code.tranId);
+    expect(forwarded).toHaveLength(1);
+    expect(forwarded[0]?.id).not.toBe(orderId);
   });
 
   it('takes the same pay and advice ids from two POS clients paying through one partner, and the partner sees each payment once', async () => {

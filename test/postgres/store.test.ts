@@ -53,6 +53,8 @@ async function script(store: Store): Promise<Array<[string, unknown]>> {
   await note('applyPatch stale', store.tx(async (r) => r.payments.applyPatch(patched, { state: 'declined' }, 3_500, null)).catch((e: Error) => e.message));
   await note('getByOrderId', payments.getByOrderId('o1', 'partpay'));
   await note('getByOrderId other provider', payments.getByOrderId('o1', 'electrum'));
+  await note('orderIdTaken', payments.orderIdTaken('o1'));
+  await note('orderIdTaken unknown', payments.orderIdTaken('o-none'));
   await payments.setQr('p1', 'base64', 'AAAA');
   await payments.setExpiresAt('p2', 99_000);
   await payments.setQrText('p1', 'first');
@@ -193,6 +195,7 @@ describeWhenAvailable('the storage port on PostgreSQL', [tools.postgres()], () =
     expect(expected.find(([name]) => name === 'refundsOf')?.[1]).toHaveLength(2);
     expect(expected.find(([name]) => name === 'saveIdempotency twice')?.[1]).toBe('refused');
     expect(expected.find(([name]) => name === 'claimMessage taken')?.[1]).toBe(false);
+    expect([expected.find(([name]) => name === 'orderIdTaken')?.[1], expected.find(([name]) => name === 'orderIdTaken unknown')?.[1]]).toEqual([true, false]);
     expect(expected.find(([name]) => name === 'claimMessage new')?.[1]).toBe(true);
     expect(expected.find(([name]) => name === 'claimMessage kept the first')?.[1]).toMatchObject({ requestHash: 'h', responseStatus: 201 });
   }, 60_000);

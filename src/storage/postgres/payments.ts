@@ -40,6 +40,7 @@ export function pgPaymentRepository(q: Queryable): Port<PaymentRepository> {
     get: (id) => payment('SELECT * FROM payments WHERE id = $1', [id]),
     getForUpdate: (id) => payment('SELECT * FROM payments WHERE id = $1 FOR UPDATE', [id]),
     getByOrderId: (orderId, provider) => payment('SELECT * FROM payments WHERE upstream_order_id = $1 AND provider = $2', [orderId, provider]),
+    orderIdTaken: async (orderId) => (await one(q, 'SELECT 1 FROM payments WHERE upstream_order_id = $1', [orderId])) !== null,
     async applyPatch(current: Payment, patch: Patch, at: number, resolvedBy: string | null) {
       const next: Payment = { ...current, ...patch, version: current.version + 1, updatedAt: at } as Payment;
       if (patch.state && patch.state !== current.state && current.finalAt === null && patch.state !== 'awaiting_customer' && patch.state !== 'created') {
