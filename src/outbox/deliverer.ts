@@ -96,9 +96,10 @@ export function createDeliverer(options: DelivererOptions) {
    * were, and the next round tries again: a round never fails for that (a kick's round has no
    * one to tell).
    */
+  const batchSize = options.batchSize ?? 20;
   const claim = async (): Promise<OutboxItem[] | null> => {
     try {
-      return await outbox.claimDue(options.clock(), options.batchSize ?? 20, options.leaseMs ?? DEFAULT_LEASE_MS);
+      return await outbox.claimDue(options.clock(), batchSize, options.leaseMs ?? DEFAULT_LEASE_MS);
     } catch (error) {
       if (!isStorageFailure(error)) throw error;
       logger.error('owed deliveries not claimed: the database cannot be written; they stay owed', { code: (error as { code?: string }).code });
@@ -119,6 +120,9 @@ export function createDeliverer(options: DelivererOptions) {
         delivered += due.length;
         // Nothing could be recorded (a full disk): the same items would come round at once; the next scheduled round tries again.
         if (stored.includes(false)) return delivered;
+        // A short batch was everything due at the claim: no second claim to find nothing. What
+        // was owed since came with a kick, which sets `again`.
+        if (due.length < batchSize) break;
       }
     } while (again);
     return delivered;

@@ -52,3 +52,71 @@ describe('the deliverer when the database refuses its claim', () => {
     await expect(deliverer.run()).rejects.toThrow('not a storage failure');
   });
 });
+
+describe('claims per round', () => {
+  function counting(owedIds: number[], batchSize: number) {
+    let owed = owedIds.map((id) => ({ ...item, id }));
+    const claims: number[] = [];
+    const delivered: number[] = [];
+    const outbox = {
+      async claimDue(_now: number, limit: number) {
+        const due = owed.slice(0, limit);
+        owed = owed.slice(limit);
+        claims.push(due.length);
+        return due;
+      },
+      markDone: async () => undefined,
+      postpone: async () => undefined,
+      markDead: async () => undefined,
+      markRetry: async () => undefined,
+    };
+    let onDeliver: (id: number) => void = () => undefined;
+    const logger = createLogger({ level: 'error', stream: new Writable({ write: (_c, _e, cb) => cb() }) });
+    const deliverer = createDeliverer({ outbox, deliver: async (i) => (delivered.push(i.id), onDeliver(i.id), 'done'), logger, clock: () => 0, maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100, batchSize });
+    return { deliverer, claims, delivered, owe: (id: number) => owed.push({ ...item, id }), whenDelivering: (f: (id: number) => void) => (onDeliver = f) };
+  }
+
+  it('claims once for a round that finds fewer than a batch (no second claim to find nothing)', async () => {
+    const { deliverer, claims, delivered } = counting([1], 10);
+    expect(await deliverer.run()).toBe(1);
+    expect(delivered).toEqual([1]);
+    expect(claims).toEqual([1]);
+  });
+
+  it('claims again after a full batch, until a short one', async () => {
+    const { deliverer, claims, delivered } = counting(Array.from({ length: 25 }, (_, i) => i + 1), 10);
+    expect(await deliverer.run()).toBe(25);
+    expect(delivered).toHaveLength(25);
+    expect(claims).toEqual([10, 10, 5]);
+    const exact = counting(Array.from({ length: 20 }, (_, i) => i + 1), 10);
+    expect(await exact.deliverer.run()).toBe(20);
+    expect(exact.claims).toEqual([10, 10, 0]);
+  });
+
+  it('delivers what was owed, with a kick, while a round was delivering: in that round or the next', async () => {
+    const { deliverer, claims, delivered, owe, whenDelivering } = counting([1], 10);
+    whenDelivering((id) => {
+      if (id !== 1) return;
+      owe(2);
+      deliverer.kick();
+    });
+    await deliverer.run();
+    for (let i = 0; i < 50 && delivered.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(delivered).toEqual([1, 2]);
+    expect(claims).toEqual([1, 1]);
+  });
+
+  it('runs the round again when asked while it delivers a short batch (the scheduled round meeting a kick)', async () => {
+    const { deliverer, claims, delivered, owe, whenDelivering } = counting([1], 10);
+    let joined: Promise<number> | null = null;
+    whenDelivering((id) => {
+      if (id !== 1) return;
+      owe(2);
+      joined = deliverer.run(); // joins the running round, which must go round once more
+    });
+    expect(await deliverer.run()).toBe(2);
+    expect(await joined).toBe(2);
+    expect(delivered).toEqual([1, 2]);
+    expect(claims).toEqual([1, 1]);
+  });
+});
