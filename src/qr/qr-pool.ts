@@ -89,13 +89,14 @@ export function createQrPool(options: QrPoolOptions = {}) {
      * Runs one task on a worker. Resolves with the worker's answer; a failure the worker
      * reports comes back as an UpstreamError (with its code) or an Error with its message.
      */
-    run<T extends QrTaskInput>(task: T, transfer: ArrayBuffer[] = []): Promise<QrTaskResult<T['op']>> {
+    run<T extends QrTaskInput>(task: T): Promise<QrTaskResult<T['op']>> {
       if (closed) return Promise.reject(new Error('QR worker pool is closed'));
       const slot = pick();
       const id = nextId++;
       return new Promise<QrTaskAnswer>((resolve, reject) => {
         slot.pending.set(id, { resolve, reject });
-        slot.worker.postMessage({ ...task, id } as QrTask, transfer);
+        // Copied, not transferred: the pixels of a render stay in the caller's cache for the next profile.
+        slot.worker.postMessage({ ...task, id } as QrTask);
       }).then((answer) => {
         if (answer.error === undefined) return answer as QrTaskResult<T['op']>;
         const { code, message, retryable, upstreamStatus, cause } = answer.error;
