@@ -27,7 +27,7 @@ import { machineFacts } from './machine.js';
 import { openLoopPhase } from './open-loop.js';
 import { partpayFlow } from './partpay-flow.js';
 import { postgresPhase } from './postgres-phase.js';
-import { DAEMON_ROOT, procStats, ROOT, sampleRss, startBareHttp, startDaemon } from './procs.js';
+import { DAEMON_ROOT, procStats, ROOT, sampleRss, startBaselineHttp, startDaemon } from './procs.js';
 import { createProgress } from './progress.js';
 import { MAIN_THREAD_CLOCK, qrMicro } from './qr-micro.js';
 import { at, printCompare, printTable, targets } from './report.js';
@@ -129,10 +129,10 @@ if (run('startup')) {
 }
 
 if (run('http')) {
-  const bare = await startBareHttp();
+  const bare = await startBaselineHttp();
   results['baselineHttp'] = await cannonSeries('baseline A (bare node:http)', `${bare.url}/`, bare.child.pid as number);
   await bare.stop();
-  const plainExpress = await startBareHttp('express-http.mjs');
+  const plainExpress = await startBaselineHttp('express-http.mjs');
   results['baselineExpress'] = await cannonSeries("baseline A' (express 5, one route)", `${plainExpress.url}/`, plainExpress.child.pid as number);
   await plainExpress.stop();
 }

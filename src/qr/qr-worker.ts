@@ -11,6 +11,7 @@ import { createImageFetcher, type ImageFetchOptions } from './image-fetch.js';
 import { createJpegGreyDecoder } from './jpeg-wasm.js';
 import { renderQr } from './qr-render.js';
 import { configureSharp } from './sharp-settings.js';
+import type { GreyImage } from './grey-image.js';
 import type { QrTask, QrTaskAnswer, QrTaskError } from './qr-tasks.js';
 
 configureSharp();
@@ -28,9 +29,10 @@ function fetcherFor(options: ImageFetchOptions): (url: string) => Promise<Buffer
   return fetcher;
 }
 
-/** Pixels in a buffer of their own, so it can be transferred rather than copied. */
-function own(data: Uint8Array): Uint8Array {
-  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
+/** A decoded image as the answer to a load or fetch, its pixels in a buffer of their own so they are transferred, not copied. */
+function pixelsAnswer(id: number, op: 'load' | 'fetch', image: GreyImage): { answer: QrTaskAnswer; transfer: ArrayBuffer[] } {
+  const data = image.data.byteOffset === 0 && image.data.byteLength === image.data.buffer.byteLength ? image.data : image.data.slice();
+  return { answer: { id, op, image: { data, width: image.width, height: image.height } }, transfer: [data.buffer as ArrayBuffer] };
 }
 
 async function run(task: QrTask): Promise<{ answer: QrTaskAnswer; transfer: ArrayBuffer[] }> {
@@ -43,13 +45,9 @@ async function run(task: QrTask): Promise<{ answer: QrTaskAnswer; transfer: Arra
   if (task.op === 'fetch') {
     // Fetched here rather than on the daemon's event loop: the TLS, HTTP parsing and body
     // copies of an image URL cost more of a payment's main-thread time than the rest of it.
-    const image = await decodeImage(await fetcherFor(task.fetch)(task.url), task.maxPixels, jpeg);
-    const data = own(image.data);
-    return { answer: { id: task.id, op: 'fetch', image: { data, width: image.width, height: image.height } }, transfer: [data.buffer as ArrayBuffer] };
+    return pixelsAnswer(task.id, 'fetch', await decodeImage(await fetcherFor(task.fetch)(task.url), task.maxPixels, jpeg));
   }
-  const image = await decodeImage(decodeBase64Image(task.base64, task.maxBytes), task.maxPixels, jpeg);
-  const data = own(image.data);
-  return { answer: { id: task.id, op: 'load', image: { data, width: image.width, height: image.height } }, transfer: [data.buffer as ArrayBuffer] };
+  return pixelsAnswer(task.id, 'load', await decodeImage(decodeBase64Image(task.base64, task.maxBytes), task.maxPixels, jpeg));
 }
 
 function describe(error: unknown): QrTaskError {
