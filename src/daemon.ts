@@ -35,7 +35,7 @@ import { providersFromConfig } from './providers-from-config.js';
 import type { Repos, Store } from './storage/port.js';
 import type { Db } from './shared/db/open.js';
 import type { Backend } from './storage/backend.js';
-import { openSqliteBackend, type SqliteBackend } from './storage/sqlite-backend.js';
+import { openSqliteBackend, type SqliteBackend, type SqliteBackendOptions } from './storage/sqlite-backend.js';
 import type { Logger } from './shared/logger.js';
 import { terminalRoutes } from './terminals/routes.js';
 import { createSseRegistry } from './terminals/sse.js';
@@ -77,6 +77,8 @@ export interface DaemonOptions {
    * (tests: a port whose answers arrive a turn later, as a networked database's would).
    */
   wrapStore?: (store: Store) => Store;
+  /** On SQLite: how the WAL is flushed (tests slow it or fail it), and who is told of a failed flush (default: logged, then thrown as a fatal error). */
+  walFlush?: Pick<SqliteBackendOptions, 'walSync' | 'onSyncFailure'>;
 }
 
 /**
@@ -90,7 +92,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const newId = options.newId ?? randomUUID;
   const build: BuildInfo = options.build ?? { version: 'unknown', commit: null, node: process.version };
   // The database: the backend given (PostgreSQL, opened by the caller: it connects asynchronously), or the embedded SQLite file.
-  const opened = options.backend ? null : openSqliteBackend(config, { logger, clock, build, ...(options.db ? { db: options.db } : {}), ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}) });
+  const opened = options.backend ? null : openSqliteBackend(config, { logger, clock, build, ...(options.db ? { db: options.db } : {}), ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}), ...options.walFlush });
   const backend: Backend = options.backend ?? (opened as SqliteBackend).backend;
   const sqlite = opened?.sqlite ?? null;
   const onlySqlite = <T>(what: string, value: T | undefined): T => {

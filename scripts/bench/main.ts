@@ -11,6 +11,7 @@
  *   npm run bench -- --only=partpay  # phases: sqlite,qr,startup,http,partpay,openloop,electrum,refetch,postgres
  *                                    # (openloop runs the partpay phase too: it offers fractions of that capacity)
  *   npm run bench -- --soak=30m      # the PartPay phase for capacity, then 30 minutes at 50 % of it (growth, WAL, fds)
+ *   npm run bench -- --only=openloop --capacity=250  # the open loop at fractions of 250 flows/s, without measuring capacity first
  *   npm run bench -- --db-size=1m,10m  # a year of payments generated per size: API vs empty, job batches, bytes/payment, purge
  *   npm run bench -- --only=partpay --node-args="--max-semi-space-size=2"  # the daemon under other V8 flags
  */
@@ -50,6 +51,8 @@ const { values: flags } = parseArgs({
     soak: { type: 'string' },
     'db-size': { type: 'string' },
     'node-args': { type: 'string' },
+    concurrency: { type: 'string' },
+    capacity: { type: 'string' },
   },
   strict: true,
 });
@@ -57,7 +60,7 @@ const quick = flags.quick ?? false;
 const settings = {
   quick,
   rounds: Number(flags.rounds ?? (quick ? 1 : 3)),
-  concurrency: quick ? [1, 4] : [1, 16, 64, 256],
+  concurrency: flags.concurrency ? flags.concurrency.split(',').map(Number) : quick ? [1, 4] : [1, 16, 64, 256],
   flowSeconds: quick ? 0.6 : 3,
   cannonSeconds: quick ? 0.5 : 2,
   sqliteSeconds: quick ? 0.3 : 1,
@@ -154,15 +157,19 @@ if (run('http') || run('partpay') || run('openloop') || run('electrum') || run('
       rss['trivialRoute'] = sampler.stop();
     }
     const flowSettings = { concurrency: settings.concurrency, rounds: settings.rounds, flowSeconds: settings.flowSeconds, warmMs: quick ? 300 : 1500, decideMs: settings.decideMs };
-    if (run('partpay') || run('openloop') || soakMs !== null) results['partpayFlows'] = { qrDelivery: settings.qrDelivery, ...(await partpayPhase(stack, http, flowSettings, progress, rss)) };
+    // --capacity=N: the open loop and the soak offer fractions of N flows/s instead of the capacity measured here (two builds, one offered load).
+    const givenCapacity = flags.capacity === undefined ? null : Number(flags.capacity);
+    if (givenCapacity !== null && !(givenCapacity > 0)) throw new Error(`--capacity must be flows per second, not "${flags.capacity}"`);
+    const capacityOf = (): number => givenCapacity ?? Math.max(...settings.concurrency.map((c) => at(results, `partpayFlows.byConcurrency.${c}.flowsPerSec`)));
+    if (run('partpay') || ((run('openloop') || soakMs !== null) && givenCapacity === null)) results['partpayFlows'] = { qrDelivery: settings.qrDelivery, ...(await partpayPhase(stack, http, flowSettings, progress, rss)) };
     if (run('openloop')) {
-      const capacity = Math.max(...settings.concurrency.map((c) => at(results, `partpayFlows.byConcurrency.${c}.flowsPerSec`)));
+      const capacity = capacityOf();
       const sampler = sampleRss(stack.daemon.pid);
       results['openLoop'] = await openLoopPhase(stack, http, capacity, { fractions: settings.openLoopFractions, seconds: settings.openLoopSeconds }, progress);
       rss['open loop'] = sampler.stop();
     }
     if (soakMs !== null) {
-      const capacity = Math.max(...settings.concurrency.map((c) => at(results, `partpayFlows.byConcurrency.${c}.flowsPerSec`)));
+      const capacity = capacityOf();
       const sampler = sampleRss(stack.daemon.pid, 1000);
       results['soak'] = await soakPhase(stack, http, capacity, { durationMs: soakMs, fraction: 0.5, windowMs: quick ? 2000 : 30_000 }, progress);
       rss['soak'] = sampler.stop();

@@ -12,7 +12,7 @@ import { endOfDayReport } from '../reports/end-of-day.js';
 import { sqlitePath } from '../shared/config/database-schema.js';
 import type { Config } from '../shared/config/load.js';
 import { watchCommits } from '../shared/db/commit-watch.js';
-import { createGroupCommit } from '../shared/db/group-commit.js';
+import { createGroupCommit, type WalSync } from '../shared/db/group-commit.js';
 import { integrityProblems, openDatabase, type Db } from '../shared/db/open.js';
 import { upgradeDatabase } from '../shared/db/upgrade.js';
 import type { Logger } from '../shared/logger.js';
@@ -27,6 +27,10 @@ export interface SqliteBackendOptions {
   db?: Db;
   /** Called right after each durable commit once `startCounting()` was called (the crash suite's hook; see `DaemonOptions.onCommitted`). */
   onCommitted?: (count: number) => void;
+  /** Told when the WAL could not be flushed to disk; by default logged and thrown (the process's fatal-error handler exits). */
+  onSyncFailure?: (error: unknown) => void;
+  /** How the WAL is flushed off the event loop (tests); default `fdatasync` on libuv's pool. */
+  walSync?: WalSync;
 }
 
 /**
@@ -62,6 +66,14 @@ export function openSqliteBackend(config: Config, options: SqliteBackendOptions)
     onCommitFailure: (error) => logger.error('database commit failed: the writes of this batch were rolled back', { code: (error as { code?: string }).code, error: (error as Error).message }),
     onStall: (ms) => logger.error('a database transaction has been open for over a second: it awaits something other than its own repositories (a programming error); every answer waits for it', { openMs: ms }),
     onCallbackError: (error) => logger.error('listener failed after commit', { error: (error as Error).message, stack: (error as Error).stack }),
+    // As PostgreSQL does on a failed fsync: stop, and let SQLite recover from what the disk kept.
+    ...(options.walSync ? { walSync: options.walSync } : {}),
+    onSyncFailure: options.onSyncFailure ?? ((error) => {
+      logger.error('the database could not be flushed to disk: stopping so that it is recovered from the disk on restart', { error: (error as Error).message });
+      setImmediate(() => {
+        throw error;
+      });
+    }),
   });
   const registry = createRegistry(db, config);
   registry.syncFromConfig(config.terminals, clock());

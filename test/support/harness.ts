@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createDaemon, type Daemon } from '../../src/daemon.js';
+import { createDaemon, type Daemon, type DaemonOptions } from '../../src/daemon.js';
 import type { QrPool } from '../../src/qr/qr-pool.js';
 import type { BuildInfo } from '../../src/ops/build-info.js';
 import type { Store } from '../../src/storage/port.js';
@@ -48,6 +48,8 @@ export interface HarnessOptions {
   qrPool?: QrPool;
   /** Wraps the daemon's storage port (see `DaemonOptions.wrapStore`). */
   wrapStore?: (store: Store) => Store;
+  /** On SQLite: the WAL flush and its failure listener (see `DaemonOptions.walFlush`). */
+  walFlush?: DaemonOptions['walFlush'];
   /**
    * The database the daemon runs on: a fresh SQLite file, or a fresh database on PostgreSQL
    * (the PostgreSQL pass's server, or one started for this harness). Default: `TB_TEST_DATABASE`
@@ -217,7 +219,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logger = createLogger({ level: 'debug', stream });
   let clockOffset = 0;
   const clock = () => Date.now() + clockOffset;
-  const daemonOptions = { logger, clock, ...(options.build ? { build: options.build } : {}), ...(options.qrPool ? { qrPool: options.qrPool } : {}), ...(options.wrapStore ? { wrapStore: options.wrapStore } : {}) };
+  const daemonOptions = { logger, clock, ...(options.build ? { build: options.build } : {}), ...(options.qrPool ? { qrPool: options.qrPool } : {}), ...(options.wrapStore ? { wrapStore: options.wrapStore } : {}), ...(options.walFlush ? { walFlush: options.walFlush } : {}) };
   const openBackend = async (): Promise<PostgresBackend | null> =>
     postgres ? openPostgresBackend({ database: config.database as PostgresDatabaseConfig, merchants: config.merchants, stores: config.stores, terminals: config.terminals, logger, clock, appVersion: 'test' }) : null;
   let backend = await openBackend();

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,7 +76,7 @@ describe('group commit', () => {
     group.run(() => db.prepare('INSERT INTO item (id) VALUES (?)').run('x'));
     group.afterCommit(() => seen.push(ids(other)));
     expect(seen).toEqual([]);
-    await nextTurn();
+    await group.settled();
     expect(seen).toEqual([['x']]);
     group.afterCommit(() => seen.push(['idle']));
     expect(seen).toEqual([['x'], ['idle']]);
@@ -141,9 +141,186 @@ describe('group commit', () => {
     const group = createGroupCommit(db);
     db.transaction(() => {
       group.run(() => db.prepare('INSERT INTO item (id) VALUES (?)').run('outer'));
-      expect(group.pending).toBe(false);
+      expect(db.inTransaction).toBe(true); // no batch of the group's own was begun inside it
     })();
     expect(ids(other)).toEqual(['outer']);
+  });
+});
+
+/** A WAL flush the test finishes by hand: what a slow disk looks like to the group. */
+function heldSyncs() {
+  const calls: Array<{ fd: number; done: (error: Error | null) => void }> = [];
+  return {
+    calls,
+    walSync: (fd: number, done: (error: Error | null) => void) => {
+      calls.push({ fd, done });
+    },
+    /** Finishes the oldest flush still running. */
+    finish(error: Error | null = null) {
+      const call = calls.shift();
+      if (!call) throw new Error('no flush is running');
+      call.done(error);
+    },
+  };
+}
+
+/** Whether `promise` has settled, after the turns it needed. */
+async function settledYet(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let i = 0; i < 5; i++) await nextTurn();
+  return done;
+}
+
+describe('group commit: on disk before anyone hears, flushed off the event loop', () => {
+  it("flushes the WAL file itself after the COMMIT (the connection runs synchronous=NORMAL), and releases nothing before that flush ends", async () => {
+    const { db, other } = files();
+    const disk = heldSyncs();
+    const group = createGroupCommit(db, { walSync: disk.walSync });
+    expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL: SQLite itself skips the per-commit fsync
+    const heard: string[] = [];
+    group.run(() => db.prepare('INSERT INTO item (id) VALUES (?)').run('a'));
+    group.afterCommit(() => heard.push('after'));
+    const waiting = group.settled();
+    while (disk.calls.length === 0) await nextTurn();
+    // Committed (another connection sees it) but not yet on disk: nobody has heard.
+    expect(ids(other)).toEqual(['a']);
+    expect(readlinkSync(`/proc/self/fd/${disk.calls[0]?.fd}`)).toBe(`${realpathSync(db.name)}-wal`);
+    expect(group.pending).toBe(true);
+    expect(await settledYet(waiting)).toBe(false);
+    expect(heard).toEqual([]);
+    disk.finish();
+    await waiting;
+    expect(heard).toEqual(['after']);
+    expect(group.pending).toBe(false);
+  });
+
+  it('writes made while a flush runs wait in one batch, which commits when it ends and has the next flush', async () => {
+    const { db, other } = files();
+    const disk = heldSyncs();
+    const group = createGroupCommit(db, { walSync: disk.walSync });
+    const insert = db.prepare('INSERT INTO item (id) VALUES (?)');
+    group.run(() => insert.run('b1'));
+    const first = group.settled();
+    while (disk.calls.length === 0) await nextTurn();
+    group.run(() => insert.run('b2'));
+    const second = group.settled();
+    await nextTurn();
+    group.run(() => insert.run('b3'));
+    const third = group.settled();
+    await nextTurn();
+    await nextTurn();
+    // b2 and b3 came after the first flush began: they wait in the open batch, and no second flush overlaps it.
+    expect(disk.calls).toHaveLength(1);
+    expect(ids(other)).toEqual(['b1']);
+    disk.finish();
+    await first;
+    expect(ids(other)).toEqual(['b1', 'b2', 'b3']);
+    expect(await settledYet(second)).toBe(false);
+    expect(disk.calls).toHaveLength(1);
+    disk.finish();
+    await Promise.all([second, third]);
+    expect(disk.calls).toHaveLength(0);
+  });
+
+  it('a write SQLite commits by itself, outside a batch, is flushed before exclusive() answers, and holds answers meanwhile', async () => {
+    const { db, other } = files();
+    const disk = heldSyncs();
+    const group = createGroupCommit(db, { walSync: disk.walSync });
+    const write = group.exclusive(() => db.prepare('INSERT INTO item (id) VALUES (?)').run('solo').changes);
+    while (disk.calls.length === 0) await nextTurn();
+    expect(ids(other)).toEqual(['solo']);
+    expect(group.pending).toBe(true);
+    expect(await settledYet(write)).toBe(false);
+    disk.finish();
+    expect(await write).toBe(1);
+    expect(group.pending).toBe(false);
+    // A read outside a batch, with nothing owed, answers without any flush.
+    expect(await group.exclusive(() => ids(db))).toEqual(['solo']);
+    expect(disk.calls).toHaveLength(0);
+  });
+
+  it('covers a write made on the connection by other code (its own transaction): pending until flushed, settled() flushes it', async () => {
+    const { db } = files();
+    const disk = heldSyncs();
+    const group = createGroupCommit(db, { walSync: disk.walSync });
+    db.transaction(() => db.prepare('INSERT INTO item (id) VALUES (?)').run('purge-like'))();
+    expect(group.pending).toBe(true);
+    const waiting = group.settled();
+    expect(disk.calls).toHaveLength(1);
+    expect(await settledYet(waiting)).toBe(false);
+    disk.finish();
+    await waiting;
+    expect(group.pending).toBe(false);
+  });
+
+  it('a failed flush rejects its waiters and every later wait, drops their listeners, and is told once', async () => {
+    const { db } = files();
+    const disk = heldSyncs();
+    const told: unknown[] = [];
+    const group = createGroupCommit(db, { walSync: disk.walSync, onSyncFailure: (e) => told.push(e) });
+    let heard = false;
+    group.run(() => db.prepare('INSERT INTO item (id) VALUES (?)').run('c'));
+    group.afterCommit(() => {
+      heard = true;
+    });
+    const waiting = group.settled();
+    while (disk.calls.length === 0) await nextTurn();
+    disk.finish(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await expect(waiting).rejects.toMatchObject({ code: 'SYNC_FAILED', message: expect.stringContaining('EIO') });
+    expect(heard).toBe(false);
+    group.run(() => db.prepare('INSERT INTO item (id) VALUES (?)').run('d'));
+    await expect(group.settled()).rejects.toMatchObject({ code: 'SYNC_FAILED' });
+    expect(group.pending).toBe(true);
+    expect(told).toHaveLength(1);
+  });
+
+  it('flush() commits and flushes on this thread at once (shutdown)', async () => {
+    const { db } = files();
+    const disk = heldSyncs();
+    const group = createGroupCommit(db, { walSync: disk.walSync });
+    let heard = false;
+    group.run(() => db.prepare('INSERT INTO item (id) VALUES (?)').run('e'));
+    group.afterCommit(() => {
+      heard = true;
+    });
+    group.flush();
+    expect(heard).toBe(true);
+    expect(group.pending).toBe(false);
+    await group.settled();
+    // The flush begun off the thread ends later and releases nothing twice.
+    disk.finish();
+    expect(group.pending).toBe(false);
+  });
+
+  it('a flush that ends after its connection was closed (without flush()) does nothing', async () => {
+    const { db } = files();
+    const disk = heldSyncs();
+    const group = createGroupCommit(db, { walSync: disk.walSync });
+    group.run(() => db.prepare('INSERT INTO item (id) VALUES (?)').run('gone'));
+    while (disk.calls.length === 0) await nextTurn();
+    // Someone waits for a write made after that flush began: the next flush is owed.
+    db.prepare('INSERT INTO item (id) VALUES (?)').run('gone-too');
+    void group.settled().catch(() => undefined);
+    db.close();
+    expect(() => disk.finish()).not.toThrow();
+  });
+
+  it('keeps synchronous=FULL, flushing inside each COMMIT, where there is no WAL file (:memory:) or when told to', async () => {
+    const memory = openDatabase(':memory:');
+    opened.push(memory);
+    memory.exec('CREATE TABLE item (id TEXT PRIMARY KEY)');
+    const disk = heldSyncs();
+    const group = createGroupCommit(memory, { walSync: disk.walSync });
+    group.run(() => memory.prepare('INSERT INTO item (id) VALUES (?)').run('m'));
+    await group.settled();
+    expect(disk.calls).toHaveLength(0);
+    const { db } = files();
+    createGroupCommit(db, { walSync: false });
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
   });
 });
 
@@ -216,6 +393,54 @@ describe('answers held until durable', () => {
       });
     });
     expect(await (await fetch(`${url}/stream`)).text()).toBe('one,two,three');
+  });
+
+  it('holds a 201 until the WAL is flushed to disk, although its row is committed', async () => {
+    const disk = heldSyncs();
+    const { db, other } = files();
+    const group = createGroupCommit(db, { walSync: disk.walSync });
+    const app = express();
+    const errorHandler = createErrorHandler(createLogger({ level: 'error' }));
+    app.use(holdResponsesUntilDurable(group, errorHandler));
+    app.post('/items/:id', (req, res) => {
+      group.run(() => db.prepare('INSERT INTO item (id) VALUES (?)').run(req.params.id));
+      res.status(201).json({ id: req.params.id });
+    });
+    app.use(errorHandler);
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    closers.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const answer = fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/items/h1`, { method: 'POST' });
+    while (disk.calls.length === 0) await new Promise((r) => setTimeout(r, 1));
+    expect(ids(other)).toEqual(['h1']);
+    expect(await settledYet(answer)).toBe(false);
+    disk.finish();
+    expect((await answer).status).toBe(201);
+  });
+
+  it('answers 503 when the flush fails, after the row was committed', async () => {
+    const disk = heldSyncs();
+    const { db } = files();
+    const group = createGroupCommit(db, { walSync: disk.walSync });
+    const app = express();
+    const errorHandler = createErrorHandler(createLogger({ level: 'error' }));
+    app.use(holdResponsesUntilDurable(group, errorHandler));
+    app.post('/items/:id', (req, res) => {
+      group.run(() => db.prepare('INSERT INTO item (id) VALUES (?)').run(req.params.id));
+      res.status(201).json({ id: req.params.id });
+    });
+    app.use(errorHandler);
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    closers.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const answer = fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/items/h2`, { method: 'POST' });
+    while (disk.calls.length === 0) await new Promise((r) => setTimeout(r, 1));
+    disk.finish(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    const res = await answer;
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('storage_unavailable');
+    expect(body.error.message).toContain('retry with the same Idempotency-Key');
   });
 
   it("replaces the answer with the error handler's (503 for a full disk; 500 for this constraint), storing nothing, when the commit fails", async () => {

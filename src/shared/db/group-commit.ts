@@ -1,3 +1,5 @@
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Db } from './open.js';
 
 /** Called when a batch's COMMIT fails; every write in the batch is rolled back. */
@@ -17,6 +19,16 @@ export interface GroupCommitOptions {
    * outside it, which wait for it: a deadlock), and every answer waits with the batch it holds.
    */
   onStall?: (openMs: number) => void;
+  /**
+   * Told once when the WAL could not be flushed to disk: every wait fails from then on, and the
+   * process should exit so that SQLite recovers from what the disk kept.
+   */
+  onSyncFailure?: (error: unknown) => void;
+  /**
+   * How the WAL is flushed off the event loop (tests slow it down or fail it), or `false` to
+   * keep SQLite's `synchronous=FULL`, which flushes inside each COMMIT.
+   */
+  walSync?: WalSync | false;
 }
 
 export interface GroupCommit {
@@ -42,7 +54,7 @@ export interface GroupCommit {
   settled(): Promise<void>;
   /** Runs `fn` after the writes made so far are committed (at once when nothing is pending); dropped if the commit fails. */
   afterCommit(fn: () => void): void;
-  /** Commits now (shutdown, tests). */
+  /** Commits now and flushes the WAL to disk on this thread (shutdown, tests). */
   flush(): void;
 }
 
@@ -126,13 +138,44 @@ async function asyncInTurn<T>(turns: ReturnType<typeof createTurns>, fn: () => P
   }
 }
 
+/** Flushes the WAL file's data to disk, off the event loop (the default is `fs.fdatasync` on libuv's pool). */
+export type WalSync = (fd: number, done: (error: Error | null) => void) => void;
+
+/** What one WAL sync releases: the batches' waiters and after-commit work, and how many COMMITs it covers. */
+interface Pass {
+  waiters: Waiter[];
+  after: Array<() => void>;
+  commits: number;
+}
+
+/** The WAL file of a file database in WAL mode, else null (`:memory:`, a rollback journal). */
+function walPathOf(db: Db): string | null {
+  if (db.memory || db.readonly) return null;
+  const mode = db.pragma('journal_mode', { simple: true });
+  return mode === 'wal' ? `${resolve(db.name)}-wal` : null;
+}
+
 /**
- * Group commit over one better-sqlite3 connection. With `synchronous=FULL` every COMMIT waits
- * for the disk; one COMMIT per state change made the fsync, not the work, the limit of the
- * whole daemon. Writes made during one turn of the event loop share one transaction, which
- * commits in a `setImmediate` after the turn's I/O callbacks, and nothing that depends on
- * them (an HTTP answer, an outbound call, an event to a waiting terminal) happens before
- * that: callers wait on `settled()` or register `afterCommit()`.
+ * Group commit over one better-sqlite3 connection. Writes made during one turn of the event
+ * loop share one transaction, which commits in a `setImmediate` after the turn's I/O callbacks,
+ * and nothing that depends on them (an HTTP answer, an outbound call, an event to a waiting
+ * terminal) happens before they are durable: callers wait on `settled()` or register
+ * `afterCommit()`.
+ *
+ * Durable means on disk. SQLite's `synchronous=FULL` would fsync the WAL inside each COMMIT, on
+ * the event loop, where it blocked every other request for the disk's flush (a tenth of the
+ * daemon's event loop under load). On a file in WAL mode this connection runs
+ * `synchronous=NORMAL` instead, which is FULL without that one fsync (SQLite still syncs around
+ * checkpoints), and the group makes the fsync itself, with `fdatasync` on the WAL file on
+ * libuv's thread pool. Waiters and after-commit work of a batch are released only when a sync
+ * that started after its COMMIT has finished; commits made while a sync runs share the next
+ * one. Writes on the connection outside a batch (a statement SQLite commits by itself, another
+ * module's own transaction) are covered too: `pending` stays true and `settled()` waits while
+ * the connection has changed anything since the last finished sync began.
+ *
+ * A failed sync is fatal: what the disk kept is unknown, and Linux reports the error only once.
+ * Its waiters are rejected, every later wait is rejected with the same error, and
+ * `onSyncFailure` is told (the daemon exits, and SQLite recovers from the disk on restart).
  *
  * Any write on the connection while a batch is open joins it (SQLite has one transaction per
  * connection), which is why HTTP answers are held by `holdResponsesUntilDurable` whenever a
@@ -157,6 +200,109 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
   const commit = db.prepare('COMMIT');
   const rollback = db.prepare('ROLLBACK');
 
+  // The sync off the event loop (null: SQLite's FULL syncs inside each COMMIT, as for `:memory:`).
+  const walPath = options.walSync === false ? null : walPathOf(db);
+  const walSync: WalSync = options.walSync || ((fd, done) => fdatasync(fd, done));
+  if (walPath !== null) db.pragma('synchronous = NORMAL');
+  const totalChanges = db.prepare('SELECT total_changes()').pluck();
+  const changes = (): number => totalChanges.get() as number;
+  let walFd: number | null = null;
+  // Changes counted (total_changes) when the last finished sync began: all of them are on disk.
+  let synced = changes();
+  // The sync under way and what it releases, and what waits for the next one.
+  let inflight: (Pass & { upTo: number }) | null = null;
+  let next: Pass | null = null;
+  // Set by a failed sync: every later wait fails with it.
+  let broken: unknown = null;
+  // A batch was due while a flush ran: it commits when the flush ends.
+  let commitAfterSync = false;
+
+  /** True while a COMMIT, or a change made outside a batch, is not known to be on disk. */
+  const unsynced = (): boolean => walPath !== null && (broken !== null || inflight !== null || next !== null || changes() !== synced);
+
+  /** What the next sync releases (created on first use). */
+  const nextPass = (): Pass => (next ??= { waiters: [], after: [], commits: 0 });
+
+  function release(pass: Pass): void {
+    for (let i = 0; i < pass.commits; i++) options.onCommitted?.();
+    for (const w of pass.waiters) w.resolve();
+    for (const fn of pass.after) {
+      try {
+        fn();
+      } catch (error) {
+        // One listener's bug must not keep the others (a waiting terminal) from hearing.
+        options.onCallbackError?.(error);
+      }
+    }
+  }
+
+  function syncFailed(pass: Pass, error: unknown): void {
+    const first = broken === null;
+    broken ??= Object.assign(new Error(`the database's WAL could not be flushed to disk (${(error as Error).message}); what the disk kept is unknown until the daemon restarts`), { code: 'SYNC_FAILED', storageFailure: true, cause: error });
+    const all = [pass, ...(next ? [next] : [])];
+    next = null;
+    for (const p of all) for (const w of p.waiters) w.reject(broken);
+    if (first) options.onSyncFailure?.(broken);
+  }
+
+  /** Starts a sync when none is running and a COMMIT or a change waits for one. */
+  function startSync(): void {
+    if (walPath === null || inflight !== null) return;
+    if (broken !== null) {
+      const failed = next;
+      next = null;
+      for (const w of failed?.waiters ?? []) w.reject(broken);
+      return;
+    }
+    if (next === null && changes() === synced) return;
+    const pass = { ...nextPass(), upTo: changes() };
+    next = null;
+    inflight = pass;
+    let fd: number;
+    try {
+      fd = walFd ??= openSync(walPath, 'r');
+    } catch (error) {
+      inflight = null;
+      syncFailed(pass, error);
+      return;
+    }
+    walSync(fd, (error) => {
+      // flush() released it meanwhile, synchronously; or the connection was closed without it (a crash test).
+      if (inflight !== pass || !db.open) return;
+      inflight = null;
+      if (error) {
+        syncFailed(pass, error);
+      } else {
+        synced = pass.upTo;
+        release(pass);
+      }
+      if (commitAfterSync) {
+        commitAfterSync = false;
+        commitBatch();
+      }
+      // Only for someone waiting: a change nobody waits for is synced when someone does.
+      if (next !== null) startSync();
+    });
+  }
+
+  /** Syncs now, on this thread, and releases everything that waited (shutdown, tests). */
+  function syncNow(): void {
+    if (walPath === null || broken !== null || !unsynced()) return;
+    const passes = [...(inflight ? [inflight] : []), ...(next ? [next] : [])];
+    const upTo = changes();
+    inflight = null;
+    next = null;
+    const pass: Pass = { waiters: passes.flatMap((p) => p.waiters), after: passes.flatMap((p) => p.after), commits: passes.reduce((n, p) => n + p.commits, 0) };
+    try {
+      fdatasyncSync((walFd ??= openSync(walPath, 'r')));
+    } catch (error) {
+      syncFailed(pass, error);
+      return;
+    }
+    synced = upTo;
+    release(pass);
+  }
+
   /** Ends the open batch: its waiters are rejected with `error`, its listeners dropped. */
   function fail(error: unknown): void {
     open = false;
@@ -168,8 +314,13 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
     for (const w of done) w.reject(error);
   }
 
-  function flush(): void {
+  function commitBatch(now = false): void {
     if (!open) return;
+    // One flush at a time, and the batch grows meanwhile: it commits when the flush under way ends.
+    if (inflight !== null && !now) {
+      commitAfterSync = true;
+      return;
+    }
     if (turns.held) {
       if (!flushWhenFree) {
         const since = txSince;
@@ -200,20 +351,19 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
     }
     open = false;
     lost = null;
-    options.onCommitted?.();
-    const done = waiters;
-    const then = after;
+    const pass: Pass = { waiters, after, commits: 1 };
     waiters = [];
     after = [];
-    for (const w of done) w.resolve();
-    for (const fn of then) {
-      try {
-        fn();
-      } catch (error) {
-        // One listener's bug must not keep the others (a waiting terminal) from hearing.
-        options.onCallbackError?.(error);
-      }
+    if (walPath === null) {
+      release(pass);
+      return;
     }
+    // Released by the next sync to begin: one under way may have begun before this COMMIT.
+    const queued = nextPass();
+    queued.waiters.push(...pass.waiters);
+    queued.after.push(...pass.after);
+    queued.commits += 1;
+    startSync();
   }
 
   function join(): void {
@@ -224,7 +374,7 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
     if (db.inTransaction) return;
     begin.run();
     open = true;
-    setImmediate(flush);
+    setImmediate(commitBatch);
   }
 
   function run<T>(fn: () => T): T {
@@ -241,8 +391,20 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
   const afterTurn = (): void => {
     if (!flushWhenFree || turns.held) return;
     flushWhenFree = false;
-    setImmediate(flush);
+    setImmediate(commitBatch);
   };
+
+  /** Waits for a sync covering every change made so far (none open: at once). */
+  function synced$(): Promise<void> {
+    if (broken !== null) return Promise.reject(broken);
+    if (!unsynced()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      // The sync under way covers everything when nothing changed since it began.
+      if (inflight !== null && next === null && changes() === inflight.upTo) inflight.waiters.push({ resolve, reject });
+      else nextPass().waiters.push({ resolve, reject });
+      startSync();
+    });
+  }
 
   return {
     run,
@@ -267,19 +429,50 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
         afterTurn,
       );
     },
-    exclusive: (fn) => inTurn(turns, fn),
+    async exclusive<T>(fn: () => T): Promise<T> {
+      let wrote = false;
+      const value = await inTurn(turns, () => {
+        const before = walPath === null ? 0 : changes();
+        const out = fn();
+        // Outside a batch SQLite committed the write by itself: it is durable once a sync covers it.
+        wrote = walPath !== null && !db.inTransaction && changes() !== before;
+        return out;
+      });
+      if (wrote) await synced$();
+      return value;
+    },
     get pending() {
-      return open;
+      return open || unsynced();
     },
     settled() {
-      if (!open) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+      if (open) return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+      return synced$();
     },
     afterCommit(fn) {
       if (open) after.push(fn);
-      else fn();
+      else if (!unsynced()) fn();
+      else
+        synced$().then(
+          () => {
+            try {
+              fn();
+            } catch (error) {
+              options.onCallbackError?.(error);
+            }
+          },
+          () => undefined,
+        );
     },
-    flush,
+    flush() {
+      commitAfterSync = false;
+      commitBatch(true);
+      syncNow();
+      // Shut down (or reopened by the next flush): a closed connection leaves no descriptor behind.
+      if (walFd !== null && inflight === null) {
+        closeSync(walFd);
+        walFd = null;
+      }
+    },
   };
 }
 

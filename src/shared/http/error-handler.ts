@@ -91,7 +91,14 @@ export function createErrorHandler(logger: Logger, formats: readonly ErrorFormat
     } else if (isStorageError(err)) {
       // The disk is full or failing: the request was not stored, and the caller must know.
       status = 503;
-      body = { code: 'storage_unavailable', message: DISK_FULL.has(err.code) ? "tenderbridge's disk is full: nothing was stored; retry later" : 'tenderbridge could not write to its database: nothing was stored; retry later' };
+      body = {
+        code: 'storage_unavailable',
+        message: DISK_FULL.has(err.code)
+          ? "tenderbridge's disk is full: nothing was stored; retry later"
+          : err.code === 'SYNC_FAILED'
+            ? "tenderbridge's disk failed while storing this: whether it was kept is known once tenderbridge has restarted; retry with the same Idempotency-Key"
+            : 'tenderbridge could not write to its database: nothing was stored; retry later',
+      };
       logger.error('storage failure', { requestId, method: req.method, path: req.path, code: err.code });
     } else if (isClientError(err)) {
       // Other HTTP errors raised by express or body-parser for the client's request (a path
