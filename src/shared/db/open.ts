@@ -15,7 +15,8 @@ export class DatabaseError extends Error {
 /**
  * Opens (creating if needed) the SQLite file with the pragmas durability needs: WAL so
  * readers never block the writer, `synchronous=FULL` so a committed transaction survives
- * power loss, foreign keys on, and a busy timeout for the CLI running beside the daemon.
+ * power loss (the daemon's group commit then runs its connection at NORMAL and flushes the WAL
+ * itself, off the event loop: see `createGroupCommit`), foreign keys on, and a busy timeout for the CLI running beside the daemon.
  * Opened for writing, the file and its WAL and SHM files are readable by their owner only
  * (0600), whoever runs the daemon or the CLI and whatever the umask.
  * @example const db = openDatabase('data/tenderbridge.db'); migrate(db);
