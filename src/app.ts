@@ -29,6 +29,8 @@ export interface AppDeps {
   errorFormats?: readonly ErrorFormat[];
   /** The database's group commit: answers wait for the writes they may report to be durable. */
   group?: Pick<GroupCommit, 'pending' | 'settled'>;
+  /** Paths whose answers report no write (health, readiness): never held for the group commit. */
+  unheldPaths?: readonly string[];
   /** Reverse proxies (addresses, CIDR ranges) whose X-Forwarded-For names the client in `req.ip` (`server.trustProxy`); none by default. */
   trustProxy?: readonly string[];
 }
@@ -49,7 +51,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   const errorHandler = createErrorHandler(deps.logger.child({ component: 'http' }), deps.errorFormats);
   app.use(requestContext(deps.logger.child({ component: 'http' })));
-  if (deps.group) app.use(holdResponsesUntilDurable(deps.group, errorHandler));
+  if (deps.group) app.use(holdResponsesUntilDurable(deps.group, errorHandler, { unheld: new Set(deps.unheldPaths ?? []) }));
   app.use(securityHeaders());
   for (const handler of deps.before ?? []) app.use(handler);
   for (const mount of deps.mounts) app.use(mount.path, mount.router);

@@ -30,6 +30,8 @@ export interface ReadinessDeps {
   isShuttingDown: () => boolean;
   /** Owed deliveries older than this (ms) are reported as an alert. */
   stuckAfterMs: number;
+  /** Asked on every report (cheap, no I/O): whether writes reach the disk; see `Backend.disk`. */
+  disk?: () => Check;
 }
 
 interface Probe {
@@ -116,6 +118,7 @@ export function createReadiness(deps: ReadinessDeps) {
     const checks: Record<string, Check> = {
       database: last === null ? { ok: false, detail: 'not probed yet' } : { ...last.database, detail: [last.database.detail, `probed ${Math.round((now - last.at) / 1000)} s ago`].filter(Boolean).join('; ') },
       lifecycle: deps.isShuttingDown() ? { ok: false, detail: 'shutting down' } : { ok: true },
+      ...(deps.disk ? { disk: deps.disk() } : {}),
     };
     return { ready: Object.values(checks).every((c) => c.ok), checks, alerts: alerts(now) };
   }

@@ -29,6 +29,8 @@ export interface Backend {
   figures: StoredFigures;
   /** A real write, rolled back, and the schema version (readiness). */
   probe(): Promise<Check>;
+  /** Live, for every `/readyz`: whether writes reach the disk (SQLite: no flush of the WAL stuck); absent where the database says so itself. */
+  disk?(): Check;
   purge(now: number, settings: { paymentDays: number; otherDays: number; idempotencyKeyHours: number }): Promise<PurgeResult>;
   report(period: { from: number; to: number }): Promise<EndOfDayReport>;
   /** Runs a scheduled job's round on one daemon of the fleet at a time (SQLite: this daemon is the fleet). */

@@ -3,7 +3,7 @@ import { createScanWaiters } from '../electrum/scan-waiters.js';
 import { purgeExpiredData } from '../jobs/purge.js';
 import type { BuildInfo } from '../ops/build-info.js';
 import { sqliteFigures } from '../ops/metrics.js';
-import { sqliteProbe } from '../ops/readiness.js';
+import { sqliteProbe, type Check } from '../ops/readiness.js';
 import { createOutboxRepository } from '../outbox/repository.js';
 import { createPaymentEvents } from '../payments/events.js';
 import { createPaymentRepository } from '../payments/repository.js';
@@ -31,6 +31,15 @@ export interface SqliteBackendOptions {
   onSyncFailure?: (error: unknown) => void;
   /** How the WAL is flushed off the event loop (tests); default `fdatasync` on libuv's pool. */
   walSync?: WalSync;
+}
+
+/** A flush of the WAL running this long (ms) takes the daemon out of rotation: the disk is not answering. */
+export const FLUSH_STUCK_MS = 5_000;
+
+/** Readiness's disk check from how long the flush under way has run. */
+export function flushCheck(runningMs: number): Check {
+  if (runningMs < FLUSH_STUCK_MS) return { ok: true };
+  return { ok: false, detail: `flushing the database to disk has taken ${Math.round(runningMs / 1000)} s so far: the disk is not answering, and every payment waits for it` };
 }
 
 /**
@@ -68,6 +77,8 @@ export function openSqliteBackend(config: Config, options: SqliteBackendOptions)
     onCallbackError: (error) => logger.error('listener failed after commit', { error: (error as Error).message, stack: (error as Error).stack }),
     // As PostgreSQL does on a failed fsync: stop, and let SQLite recover from what the disk kept.
     ...(options.walSync ? { walSync: options.walSync } : {}),
+    clock,
+    onSlowFlush: (ms) => logger.warn('flushing the database to disk is slow: every answer that reports a write waits for it', { runningMs: ms }),
     onSyncFailure: options.onSyncFailure ?? ((error) => {
       logger.error('the database could not be flushed to disk: stopping so that it is recovered from the disk on restart', { error: (error as Error).message });
       setImmediate(() => {
@@ -88,6 +99,7 @@ export function openSqliteBackend(config: Config, options: SqliteBackendOptions)
     waiters: createScanWaiters(),
     figures: sqliteFigures(db),
     probe: async () => sqliteProbe(db),
+    disk: () => flushCheck(group.flushingForMs()),
     purge: (now, settings) => purgeExpiredData(db, now, settings),
     report: async (period) => endOfDayReport(db, period),
     // One daemon owns the file: it is the whole fleet.

@@ -53,6 +53,27 @@ describe("a payment's answer waits for the WAL flush", () => {
     expect(res.body.amountMinor).toBe(1500);
   });
 
+  it('takes the daemon out of rotation while a flush has run for 5 s (/readyz 503, checks.disk), and logs a slow flush', async () => {
+    type Ready = { status: string; checks: Record<string, { ok: boolean; detail?: string }> };
+    expect((await call<Ready>(`${h.url}/readyz`)).body.checks['disk']).toEqual({ ok: true });
+    disk.mode = 'hold';
+    const first = create('wal-flush-slow-1');
+    await eventually(() => expect(disk.held.length).toBeGreaterThan(0));
+    h.advanceClock(6_000);
+    // A write arriving during the long flush waits for it, and the wait is logged.
+    const second = create('wal-flush-slow-2');
+    await eventually(() => expect(h.logs.join('')).toContain('flushing the database to disk is slow'));
+    const ready = await call<Ready>(`${h.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks['disk']).toMatchObject({ ok: false, detail: expect.stringContaining('the disk is not answering') });
+    disk.mode = 'pass';
+    while (disk.held.length > 0) for (const done of disk.held.splice(0)) done(null);
+    expect((await first).status).toBe(201);
+    expect((await second).status).toBe(201);
+    const again = await call<Ready>(`${h.url}/readyz`);
+    expect(again.status, again.text).toBe(200);
+  });
+
   it('answers 503 storage_unavailable when the flush fails, refuses later writes the same way, and tells the failure once', async () => {
     disk.mode = 'fail';
     const res = await create('wal-flush-2');

@@ -278,6 +278,36 @@ describe('group commit: on disk before anyone hears, flushed off the event loop'
     expect(told).toHaveLength(1);
   });
 
+  it('says how long the flush under way has run, and tells once of one still running a second later when a write arrives', async () => {
+    const { db } = files();
+    const disk = heldSyncs();
+    let now = 1_000_000;
+    const slow: number[] = [];
+    const group = createGroupCommit(db, { walSync: disk.walSync, clock: () => now, onSlowFlush: (ms) => slow.push(ms) });
+    const insert = db.prepare('INSERT INTO item (id) VALUES (?)');
+    expect(group.flushingForMs()).toBe(0);
+    group.run(() => insert.run('s1'));
+    while (disk.calls.length === 0) await nextTurn();
+    now += 400;
+    group.run(() => insert.run('s2'));
+    await nextTurn();
+    expect(group.flushingForMs()).toBe(400);
+    expect(slow).toEqual([]);
+    now += 1_100;
+    group.run(() => insert.run('s3'));
+    await nextTurn();
+    group.run(() => insert.run('s4'));
+    await nextTurn();
+    expect(slow).toEqual([1_500]);
+    disk.finish();
+    await nextTurn();
+    // The next flush (s2-s4) has just begun.
+    expect(group.flushingForMs()).toBe(0);
+    disk.finish();
+    await group.settled();
+    expect(group.flushingForMs()).toBe(0);
+  });
+
   it('flush() commits and flushes on this thread at once (shutdown)', async () => {
     const { db } = files();
     const disk = heldSyncs();

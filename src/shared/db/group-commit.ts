@@ -29,6 +29,13 @@ export interface GroupCommitOptions {
    * keep SQLite's `synchronous=FULL`, which flushes inside each COMMIT.
    */
   walSync?: WalSync | false;
+  /**
+   * Told once per flush that is still running a second after it began, when a write arrives
+   * meanwhile: the disk is slow or hung, and every answer waits for it (see `flushingForMs`).
+   */
+  onSlowFlush?: (runningMs: number) => void;
+  /** Epoch ms, for how long a flush has run (default `Date.now`). */
+  clock?: () => number;
 }
 
 export interface GroupCommit {
@@ -56,6 +63,8 @@ export interface GroupCommit {
   afterCommit(fn: () => void): void;
   /** Commits now and flushes the WAL to disk on this thread (shutdown, tests). */
   flush(): void;
+  /** How long the flush under way has been running, in ms (0 when none is). */
+  flushingForMs(): number;
 }
 
 /** A batch SQLite rolled back on its own, cause unseen (a write outside `run` failed). */
@@ -210,7 +219,8 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
   // Changes counted (total_changes) when the last finished sync began: all of them are on disk.
   let synced = changes();
   // The sync under way and what it releases, and what waits for the next one.
-  let inflight: (Pass & { upTo: number }) | null = null;
+  let inflight: (Pass & { upTo: number; since: number; told: boolean }) | null = null;
+  const clock = options.clock ?? Date.now;
   let next: Pass | null = null;
   // Set by a failed sync: every later wait fails with it.
   let broken: unknown = null;
@@ -255,7 +265,7 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
       return;
     }
     if (next === null && changes() === synced) return;
-    const pass = { ...nextPass(), upTo: changes() };
+    const pass = { ...nextPass(), upTo: changes(), since: clock(), told: false };
     next = null;
     inflight = pass;
     let fd: number;
@@ -366,7 +376,17 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
     startSync();
   }
 
+  /** Tells of the flush under way once it has run a second while writes wait for it. */
+  function noteSlowFlush(): void {
+    if (inflight === null || inflight.told) return;
+    const running = clock() - inflight.since;
+    if (running < 1_000) return;
+    inflight.told = true;
+    options.onSlowFlush?.(running);
+  }
+
   function join(): void {
+    noteSlowFlush();
     // The open batch was rolled back under us: settle it as failed and start afresh.
     if (open && !db.inTransaction) fail(lost ?? rolledBack());
     if (open) return;
@@ -463,6 +483,7 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
           () => undefined,
         );
     },
+    flushingForMs: () => (inflight === null ? 0 : Math.max(0, clock() - inflight.since)),
     flush() {
       commitAfterSync = false;
       commitBatch(true);
@@ -507,6 +528,7 @@ export function immediateCommit(db: Db): GroupCommit {
     settled: () => Promise.resolve(),
     afterCommit: (fn) => fn(),
     flush: () => undefined,
+    flushingForMs: () => 0,
   };
 }
 
