@@ -355,9 +355,9 @@ describe('group commit: on disk before anyone hears, flushed off the event loop'
 });
 
 describe('answers held until durable', () => {
-  async function serve(build: (app: express.Express, db: Db, group: ReturnType<typeof createGroupCommit>) => void) {
+  async function serve(build: (app: express.Express, db: Db, group: ReturnType<typeof createGroupCommit>) => void, options: Parameters<typeof createGroupCommit>[1] = {}) {
     const { db, other } = files();
-    const group = createGroupCommit(db);
+    const group = createGroupCommit(db, options);
     const logger = createLogger({ level: 'error' });
     const app = express();
     const errorHandler = createErrorHandler(logger);
@@ -425,22 +425,17 @@ describe('answers held until durable', () => {
     expect(await (await fetch(`${url}/stream`)).text()).toBe('one,two,three');
   });
 
-  it('holds a 201 until the WAL is flushed to disk, although its row is committed', async () => {
-    const disk = heldSyncs();
-    const { db, other } = files();
-    const group = createGroupCommit(db, { walSync: disk.walSync });
-    const app = express();
-    const errorHandler = createErrorHandler(createLogger({ level: 'error' }));
-    app.use(holdResponsesUntilDurable(group, errorHandler));
+  /** A route that writes its item and answers 201, over a group whose flushes the test ends by hand. */
+  const insertRoute = (app: express.Express, db: Db, group: ReturnType<typeof createGroupCommit>) =>
     app.post('/items/:id', (req, res) => {
       group.run(() => db.prepare('INSERT INTO item (id) VALUES (?)').run(req.params.id));
       res.status(201).json({ id: req.params.id });
     });
-    app.use(errorHandler);
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    closers.push(() => new Promise((resolve) => server.close(() => resolve())));
-    const answer = fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/items/h1`, { method: 'POST' });
+
+  it('holds a 201 until the WAL is flushed to disk, although its row is committed', async () => {
+    const disk = heldSyncs();
+    const { url, other } = await serve(insertRoute, { walSync: disk.walSync });
+    const answer = fetch(`${url}/items/h1`, { method: 'POST' });
     while (disk.calls.length === 0) await new Promise((r) => setTimeout(r, 1));
     expect(ids(other)).toEqual(['h1']);
     expect(await settledYet(answer)).toBe(false);
@@ -450,20 +445,8 @@ describe('answers held until durable', () => {
 
   it('answers 503 when the flush fails, after the row was committed', async () => {
     const disk = heldSyncs();
-    const { db } = files();
-    const group = createGroupCommit(db, { walSync: disk.walSync });
-    const app = express();
-    const errorHandler = createErrorHandler(createLogger({ level: 'error' }));
-    app.use(holdResponsesUntilDurable(group, errorHandler));
-    app.post('/items/:id', (req, res) => {
-      group.run(() => db.prepare('INSERT INTO item (id) VALUES (?)').run(req.params.id));
-      res.status(201).json({ id: req.params.id });
-    });
-    app.use(errorHandler);
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    closers.push(() => new Promise((resolve) => server.close(() => resolve())));
-    const answer = fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/items/h2`, { method: 'POST' });
+    const { url } = await serve(insertRoute, { walSync: disk.walSync });
+    const answer = fetch(`${url}/items/h2`, { method: 'POST' });
     while (disk.calls.length === 0) await new Promise((r) => setTimeout(r, 1));
     disk.finish(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
     const res = await answer;
