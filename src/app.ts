@@ -10,12 +10,17 @@ import { securityHeaders } from './shared/http/security.js';
 export interface Mount {
   path: string;
   router: express.Router;
+  /**
+   * Its answers report no write (health, readiness): mounted ahead of the durability hold, so
+   * that a slow or hung disk never holds them and still shows on `/readyz`.
+   */
+  unheld?: boolean;
 }
 
 export interface AppDeps {
   logger: Logger;
   /**
-   * Mounted in order. At the root, the public ones (health, callback) come before the
+   * Mounted in order, the `unheld` ones first. At the root, the public ones (health, callback) come before the
    * authenticated ones, which may refuse whatever reaches them. A router mounted at a prefix
    * that no root route uses (/v1, /qr/v1) can go first: it sees only its own requests, which
    * then skip the root routers.
@@ -29,8 +34,6 @@ export interface AppDeps {
   errorFormats?: readonly ErrorFormat[];
   /** The database's group commit: answers wait for the writes they may report to be durable. */
   group?: Pick<GroupCommit, 'pending' | 'settled'>;
-  /** Paths whose answers report no write (health, readiness): never held for the group commit. */
-  unheldPaths?: readonly string[];
   /** Reverse proxies (addresses, CIDR ranges) whose X-Forwarded-For names the client in `req.ip` (`server.trustProxy`); none by default. */
   trustProxy?: readonly string[];
 }
@@ -51,10 +54,12 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   const errorHandler = createErrorHandler(deps.logger.child({ component: 'http' }), deps.errorFormats);
   app.use(requestContext(deps.logger.child({ component: 'http' })));
-  if (deps.group) app.use(holdResponsesUntilDurable(deps.group, errorHandler, { unheld: new Set(deps.unheldPaths ?? []) }));
   app.use(securityHeaders());
   for (const handler of deps.before ?? []) app.use(handler);
-  for (const mount of deps.mounts) app.use(mount.path, mount.router);
+  // Everything the hold lets through is mounted before it: which routes pass is where they are.
+  for (const mount of deps.mounts) if (mount.unheld) app.use(mount.path, mount.router);
+  if (deps.group) app.use(holdResponsesUntilDurable(deps.group, errorHandler));
+  for (const mount of deps.mounts) if (!mount.unheld) app.use(mount.path, mount.router);
   app.use(notFoundHandler);
   for (const handler of deps.onError ?? []) app.use(handler);
   app.use(errorHandler);

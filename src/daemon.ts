@@ -22,7 +22,7 @@ import { webRoutes } from './web/routes.js';
 import type { ElectrumDeps } from './electrum/context.js';
 import { electrumErrorBody } from './electrum/errors.js';
 import { electrumRoutes } from './electrum/routes.js';
-import { HEALTH_PATHS, livenessRoutes, readinessRoutes } from './ops/health-routes.js';
+import { livenessRoutes, readinessRoutes } from './ops/health-routes.js';
 import { createReadiness } from './ops/readiness.js';
 import { closeGracefully, listen } from './ops/listeners.js';
 import { authFailureLimits } from './shared/http/auth-failure-limits.js';
@@ -186,7 +186,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   let shuttingDown = false;
 
   const readiness = createReadiness({ probeDatabase: () => backend.probe(), outbox: store.repos.outbox, tokens: () => tokens.status(), merchants: config.merchants, clock, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000, ...(backend.disk ? { disk: backend.disk.bind(backend) } : {}) });
-  const liveness = { path: '/', router: livenessRoutes(build) };
+  const liveness = { path: '/', router: livenessRoutes(build), unheld: true };
   // PartPay's failures are counted apart from the terminals': neither can spend the other's allowance.
   const callbackLimits = authFailureLimits(config.server.authFailures);
   const callbackRouter = express.Router();
@@ -207,7 +207,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const separateCallback = config.server.callbackListener !== undefined;
   const app = createApp({
     logger,
-    ...(backend.durable ? { group: backend.durable, unheldPaths: HEALTH_PATHS } : {}),
+    ...(backend.durable ? { group: backend.durable } : {}),
     trustProxy: config.server.trustProxy,
     before: [timer, hostCheck(allowedHostsFor(config.server))],
     onError: [authFailureLimits(config.server.authFailures)],
@@ -217,7 +217,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
       { path: '/v1', router: terminalRoutes({ registry, service, payments: store.repos.payments, events, qr, sse, electrumQr: store.repos.electrum, logger: logger.child({ component: 'terminals' }), bodyLimit: config.server.bodyLimit, maxWaitSeconds: config.payments.maxWaitSeconds, detail, build, cors: config.server.cors, durable: backend.durable ?? undefined }) },
       { path: '/qr/v1', router: electrumRoutes(electrumDeps, config.server.bodyLimit) },
       liveness,
-      { path: '/', router: readinessRoutes(readiness, { token: config.ops.readinessToken }) },
+      { path: '/', router: readinessRoutes(readiness, { token: config.ops.readinessToken }), unheld: true },
       { path: '/', router: metricsRoutes(metrics, { mode: config.ops.metricsAccess, token: config.ops.metricsToken }) },
       ...(separateCallback ? [] : [callback]),
       { path: '/', router: webRoutes({ report: (period) => backend.report(period), config, registry, payments: store.repos.payments, outbox: store.repos.outbox, events, sse, operator, detail, build, metrics, kickOutbox: () => deliverer.kick(), logger: logger.child({ component: 'web' }), clock }) },
@@ -226,7 +226,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   // PartPay's callback on its own listener (public), apart from the terminals' (store LAN): the
   // callback and /healthz (for a load balancer in front of it; constant, nothing to leak), no
   // readiness, metrics, API or pages. It answers whatever name the public reaches it by.
-  const callbackApp = separateCallback ? createApp({ logger, ...(backend.durable ? { group: backend.durable, unheldPaths: HEALTH_PATHS } : {}), trustProxy: config.server.trustProxy, before: [timer], mounts: [liveness, callback] }) : null;
+  const callbackApp = separateCallback ? createApp({ logger, ...(backend.durable ? { group: backend.durable } : {}), trustProxy: config.server.trustProxy, before: [timer], mounts: [liveness, callback] }) : null;
 
   // On PostgreSQL every daemon schedules every job; the fleet-wide ones run on one daemon per round (advisory lock).
   const fleetWide = (name: string, schedule: string, run: () => Promise<unknown>): Job => ({

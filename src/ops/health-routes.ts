@@ -4,9 +4,6 @@ import { clientIsLoopback } from '../shared/http/client-address.js';
 import type { BuildInfo } from './build-info.js';
 import type { Readiness } from './readiness.js';
 
-/** The health routes' paths: their answers report no write, so the durability hold passes them at once (a hung disk shows on /readyz). */
-export const HEALTH_PATHS = ['/healthz', '/readyz'] as const;
-
 /** `GET /healthz`: the process is alive and serving HTTP, and which tenderbridge it is. Unauthenticated; nothing secret in it. */
 export function livenessRoutes(build?: BuildInfo): Router {
   const router = express.Router();

@@ -66,6 +66,8 @@ describe("a payment's answer waits for the WAL flush", () => {
     const ready = await call<Ready>(`${h.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(ready.body.checks['disk']).toMatchObject({ ok: false, detail: expect.stringContaining('the disk is not answering') });
+    // Liveness answers too: the process is alive, only its disk is stuck.
+    expect((await call<{ status: string }>(`${h.url}/healthz`)).body.status).toBe('ok');
     disk.mode = 'pass';
     while (disk.held.length > 0) for (const done of disk.held.splice(0)) done(null);
     expect((await first).status).toBe(201);

@@ -26,12 +26,11 @@ type HeldResponse = Response & { [HELD]: Held };
  * handler's (a 503 `storage_unavailable`); a stream already under way is cut.
  * The replacement `write`/`end` are shared by all responses (they find theirs through `this`),
  * so an answer that passes straight through allocates one small record and no closure.
- * Paths in `unheld` (health, readiness: they report no write) pass at once, so that a slow or
- * hung disk still shows on `/readyz`.
- * @example app.use(holdResponsesUntilDurable(group, errorHandler, { unheld: new Set(['/healthz']) }));
+ * Routes that report no write (health, readiness) are mounted before it (`Mount.unheld`), so
+ * that a slow or hung disk still shows on `/readyz`.
+ * @example app.use(holdResponsesUntilDurable(group, errorHandler));
  */
-export function holdResponsesUntilDurable(group: Pick<GroupCommit, 'pending' | 'settled'>, onFailure: ErrorRequestHandler, options: { unheld?: ReadonlySet<string> } = {}): RequestHandler {
-  const unheld = options.unheld ?? new Set<string>();
+export function holdResponsesUntilDurable(group: Pick<GroupCommit, 'pending' | 'settled'>, onFailure: ErrorRequestHandler): RequestHandler {
   const hold = (res: Response, held: Held, run: () => void): void => {
     held.queue = (held.queue ?? Promise.resolve())
       .then(() => group.settled())
@@ -73,9 +72,7 @@ export function holdResponsesUntilDurable(group: Pick<GroupCommit, 'pending' | '
     return this;
   }
 
-  return (req, res, next) => {
-    // Answers that report no write (health): a slow disk must not hold them.
-    if (unheld.has(req.path)) return next();
+  return (_req, res, next) => {
     (res as HeldResponse)[HELD] = { write: res.write as Held['write'], end: res.end as Held['end'], queue: null, failed: false };
     res.write = write as Write;
     res.end = end as End;
