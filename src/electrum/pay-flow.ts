@@ -6,7 +6,7 @@ import { errorDetail } from './error-detail.js';
 import { ElectrumError } from './errors.js';
 import { payThroughPartPay } from './partpay-bridge.js';
 import { checkPartnerResponse } from './partner-response.js';
-import type { ElectrumPaymentRow, QrCodeRow } from './repository.js';
+import type { QrCodeRow } from './repository.js';
 import type { Repos } from '../storage/port.js';
 import type { ErrorDetail, PaymentRequest, PaymentResponse, ScanNotification } from './schemas.js';
 import { toWire } from './serialize.js';
@@ -33,6 +33,8 @@ interface Held {
   /** The POS client's sender (its message ids are its own). */
   sender: string;
   paymentId: string;
+  /** The id the partner hears for this payment (see `partnerFacingId`); set when the pay is recorded. */
+  partnerRequestId: string;
 }
 
 /** Answers `pay` and remembers the answer against the sender's request id and the payment. */
@@ -91,12 +93,13 @@ export async function pay(deps: ElectrumDeps, caller: ElectrumClient, req: Payme
 
   const now = deps.clock();
   const paymentId = deps.newId();
-  const held: Held = { req, sender: posSender(caller.id), paymentId };
+  const held: Held = { req, sender: posSender(caller.id), paymentId, partnerRequestId: req.id };
   await inTx(deps, async (d) => {
     await claimMessage(d, { id: req.id, kind: 'pay', sender: held.sender, body: req, relatedId: req.tranId }, false);
     if (!(await d.repo.moveQr(req.tranId, 'issued', 'paying'))) throw new ElectrumError(400, 'INVALID_TRAN_ID', 'QR code already used', { tranId: req.tranId });
     // The partner knows the payment by this id: the POS's, unless another payment already has it.
     const partnerRequestId = await partnerFacingId(d, req.id, 'pay', paymentId);
+    held.partnerRequestId = partnerRequestId;
     await d.payments.insert({ id: paymentId, provider: 'electrum', terminalId: terminal.id, storeId: terminal.storeId, merchantId: terminal.merchantId, merchantReference: (req.rrn ?? req.tranId).slice(0, 64), amountMinor, currency: currency.alpha, createdAt: now, expiresAt: now + deps.settings.scanWaitSeconds * 1000 });
     await d.repo.insertPayment({ requestId: req.id, partnerRequestId, paymentId, tranId: req.tranId, clientId: caller.id, requestBody: JSON.stringify(req), createdAt: now });
     await d.payments.journal({ paymentId, at: now, kind: 'request', actor: `pos:${caller.id}`, detail: { operation: 'pay', requestId: req.id, tranId: req.tranId, amountMinor } });
@@ -158,11 +161,10 @@ async function settle(deps: ElectrumDeps, { req, paymentId }: Held, answered: bo
 }
 
 async function forward(deps: ElectrumDeps, held: Held, currencyNumeric: string): Promise<PayAnswer> {
-  const { req, paymentId } = held;
+  const { req, paymentId, partnerRequestId } = held;
   const qr = (await deps.repo.qr(req.tranId)) as QrCodeRow;
   const partner = deps.settings.partners.find((p) => p.id === qr.partnerId) as ElectrumPartner;
   const actor = `partner:${partner.id}`;
-  const partnerRequestId = ((await deps.repo.paymentByPaymentId(paymentId)) as ElectrumPaymentRow).partnerRequestId as string;
   // The partner hears our id for the payment; the POS hears its own back in every answer.
   const forwarded: PaymentRequest = toWire({ ...req, id: partnerRequestId, partner: { id: partner.id, name: partner.name }, ...(qr.partnerPaymentToken ? { partnerPaymentToken: qr.partnerPaymentToken } : {}) });
   const started = await deps.store.tx(async (r) => {

@@ -61,10 +61,21 @@ export interface MessageRow {
 }
 
 type Row = Record<string, unknown>;
-const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+/** Column name -> property name (`tran_id` -> `tranId`), worked out once per column: rows are mapped on every Electrum message. */
+const camelNames = new Map<string, string>();
+const camel = (key: string): string => {
+  let name = camelNames.get(key);
+  if (name === undefined) {
+    name = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    camelNames.set(key, name);
+  }
+  return name;
+};
 export function mapRow<T>(r: Row | undefined): T | null {
   if (!r) return null;
-  return Object.fromEntries(Object.entries(r).map(([k, v]) => [camel(k), v])) as T;
+  const out: Row = {};
+  for (const key in r) out[camel(key)] = r[key];
+  return out as T;
 }
 
 /** The SQL of the Electrum intermediate. Multi-step writes are composed inside `db.transaction` by the service. */

@@ -22,7 +22,8 @@ function strip(value: unknown): unknown {
   if (Array.isArray(value)) return value.filter((v) => v !== null && v !== undefined).map(strip);
   if (!isPlainObject(value)) return value;
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
+  for (const key of Object.keys(value)) {
+    const v = value[key];
     if (v !== null && v !== undefined) out[key] = strip(v);
   }
   return out;
