@@ -77,8 +77,8 @@ export interface DaemonOptions {
    * (tests: a port whose answers arrive a turn later, as a networked database's would).
    */
   wrapStore?: (store: Store) => Store;
-  /** On SQLite: how the WAL is flushed (tests slow it or fail it), and who is told of a failed flush (default: logged, then thrown as a fatal error). */
-  walFlush?: Pick<SqliteBackendOptions, 'walSync' | 'onSyncFailure'>;
+  /** On SQLite: how the WAL is flushed (tests slow it or fail it), who is told of a failed flush (default: logged, then thrown as a fatal error), and whether it is checkpointed on a thread of its own (default). */
+  walFlush?: Pick<SqliteBackendOptions, 'walSync' | 'onSyncFailure' | 'backgroundCheckpoints'>;
 }
 
 /**

@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { UpstreamError } from '../shared/errors.js';
+import { workerEntry } from '../shared/worker-entry.js';
 import type { QrTask, QrTaskAnswer, QrTaskInput, QrTaskResult } from './qr-tasks.js';
 
 export interface QrPoolOptions {
@@ -12,24 +9,6 @@ export interface QrPoolOptions {
   size?: number | undefined;
   /** The worker's script; default qr-worker (tests pass one that misbehaves). */
   entry?: URL | undefined;
-}
-
-/**
- * The worker's entry: the compiled `qr-worker.js` beside this file, or, when this file runs as
- * TypeScript (tests, `tsx`), a bootstrap that registers tsx in the worker and imports the
- * `.ts` entry, because a worker does not inherit the loader of the thread that starts it.
- */
-function workerEntry(): URL {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new URL('./qr-worker.js', here);
-  const require = createRequire(here);
-  const tsxPackage = require.resolve('tsx/package.json');
-  const api = (JSON.parse(readFileSync(tsxPackage, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api'];
-  if (api === undefined) throw new Error('tsx has no ./esm/api export');
-  const register = pathToFileURL(join(dirname(tsxPackage), api.import.default)).href;
-  const entry = new URL('./qr-worker.ts', here).href;
-  const source = `import { register } from ${JSON.stringify(register)}; register(); await import(${JSON.stringify(entry)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(source)}`);
 }
 
 interface Slot {
@@ -56,7 +35,7 @@ export function createQrPool(options: QrPoolOptions = {}) {
   let entry: URL | null = options.entry ?? null;
 
   function start(): Slot {
-    entry ??= workerEntry();
+    entry ??= workerEntry(import.meta.url, 'qr-worker');
     const worker = new Worker(entry);
     worker.unref();
     const slot: Slot = { worker, pending: new Map() };

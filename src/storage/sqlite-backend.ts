@@ -12,6 +12,7 @@ import { endOfDayReport } from '../reports/end-of-day.js';
 import { sqlitePath } from '../shared/config/database-schema.js';
 import type { Config } from '../shared/config/load.js';
 import { watchCommits } from '../shared/db/commit-watch.js';
+import { startCheckpointer } from '../shared/db/checkpointer.js';
 import { createGroupCommit, type WalSync } from '../shared/db/group-commit.js';
 import { integrityProblems, openDatabase, type Db } from '../shared/db/open.js';
 import { upgradeDatabase } from '../shared/db/upgrade.js';
@@ -31,6 +32,8 @@ export interface SqliteBackendOptions {
   onSyncFailure?: (error: unknown) => void;
   /** How the WAL is flushed off the event loop (tests); default `fdatasync` on libuv's pool. */
   walSync?: WalSync;
+  /** Checkpoint the WAL on a thread of its own (default), or leave it to SQLite inside COMMIT (the simulation, whose I/O runs on virtual time). */
+  backgroundCheckpoints?: boolean;
 }
 
 /** A flush of the WAL running this long (ms) takes the daemon out of rotation: the disk is not answering. */
@@ -86,6 +89,9 @@ export function openSqliteBackend(config: Config, options: SqliteBackendOptions)
       });
     }),
   });
+  const checkpointer = options.backgroundCheckpoints !== false && !db.memory && !db.readonly
+    ? startCheckpointer(db, { onError: (error) => logger.warn('the WAL is checkpointed on the event loop for now', { error: error.message }) })
+    : null;
   const registry = createRegistry(db, config);
   registry.syncFromConfig(config.terminals, clock());
   const payments = createPaymentRepository(db);
@@ -107,6 +113,7 @@ export function openSqliteBackend(config: Config, options: SqliteBackendOptions)
     durable: group,
     settled: () => group.settled(),
     async close() {
+      await checkpointer?.close();
       group.flush();
       if (!options.db) db.close();
     },
@@ -114,7 +121,7 @@ export function openSqliteBackend(config: Config, options: SqliteBackendOptions)
   return {
     backend,
     /** What only a file has: the connection (backups, tests), its repositories and group commit (tests). */
-    sqlite: { db, group, payments, outbox, registry },
+    sqlite: { db, group, payments, outbox, registry, checkpointer },
     /** Counts commits from now on (the daemon's start). */
     startCounting(): void {
       counting = true;

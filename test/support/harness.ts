@@ -48,7 +48,12 @@ export interface HarnessOptions {
   qrPool?: QrPool;
   /** Wraps the daemon's storage port (see `DaemonOptions.wrapStore`). */
   wrapStore?: (store: Store) => Store;
-  /** On SQLite: the WAL flush and its failure listener (see `DaemonOptions.walFlush`). */
+  /**
+   * On SQLite: the WAL flush, its failure listener and the checkpointer's thread (see
+   * `DaemonOptions.walFlush`). The harness's daemons leave checkpoints to SQLite unless a test
+   * asks for the thread (`backgroundCheckpoints: true`): started from TypeScript, each thread costs
+   * about half a second of CPU to load tsx, in every test daemon.
+   */
   walFlush?: DaemonOptions['walFlush'];
   /**
    * The database the daemon runs on: a fresh SQLite file, or a fresh database on PostgreSQL
@@ -219,7 +224,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logger = createLogger({ level: 'debug', stream });
   let clockOffset = 0;
   const clock = () => Date.now() + clockOffset;
-  const daemonOptions = { logger, clock, ...(options.build ? { build: options.build } : {}), ...(options.qrPool ? { qrPool: options.qrPool } : {}), ...(options.wrapStore ? { wrapStore: options.wrapStore } : {}), ...(options.walFlush ? { walFlush: options.walFlush } : {}) };
+  const daemonOptions = { logger, clock, ...(options.build ? { build: options.build } : {}), ...(options.qrPool ? { qrPool: options.qrPool } : {}), ...(options.wrapStore ? { wrapStore: options.wrapStore } : {}), walFlush: { backgroundCheckpoints: false, ...options.walFlush } };
   const openBackend = async (): Promise<PostgresBackend | null> =>
     postgres ? openPostgresBackend({ database: config.database as PostgresDatabaseConfig, merchants: config.merchants, stores: config.stores, terminals: config.terminals, logger, clock, appVersion: 'test' }) : null;
   let backend = await openBackend();
