@@ -182,7 +182,9 @@ export async function dbSizePhase(dir: string, sizes: number[], s: { samples: nu
     const idle = timed(() => purgeExpiredData(db, now, { paymentDays: 400, otherDays: 90, idempotencyKeyHours: 24 }));
     await idle.value;
     // The oldest week past a 358-day retention: batch by batch, the event-loop time each holds (the
-    // wall time of its synchronous stretch), with the WAL checkpointed on a thread as in the daemon.
+    // wall time of its synchronous stretch), on a connection set up as the daemon's is: synchronous=NORMAL
+    // (its group commit flushes the WAL off the event loop) and the WAL checkpointed on a thread.
+    db.pragma('synchronous = NORMAL');
     const checkpointer = startCheckpointer(db);
     const batches: number[] = [];
     const w0 = monoMs();
@@ -190,7 +192,8 @@ export async function dbSizePhase(dir: string, sizes: number[], s: { samples: nu
     const week = await purgeExpiredData(db, now, { paymentDays: 358, otherDays: 90, idempotencyKeyHours: 24 }, {
       pause: async () => {
         batches.push(monoMs() - resumed);
-        await new Promise((r) => setImmediate(r));
+        // As the daemon's purge pauses (src/storage/sqlite-backend.ts).
+        await checkpointer.caughtUp();
         resumed = monoMs();
       },
     });

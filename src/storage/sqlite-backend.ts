@@ -106,7 +106,8 @@ export function openSqliteBackend(config: Config, options: SqliteBackendOptions)
     figures: sqliteFigures(db),
     probe: async () => sqliteProbe(db),
     disk: () => flushCheck(group.flushingForMs()),
-    purge: (now, settings) => purgeExpiredData(db, now, settings),
+    // Paced by the checkpointer: a purge writes faster than the disk takes a checkpoint.
+    purge: (now, settings) => purgeExpiredData(db, now, settings, checkpointer ? { pause: () => checkpointer.caughtUp() } : {}),
     report: async (period) => endOfDayReport(db, period),
     // One daemon owns the file: it is the whole fleet.
     asLeader: async (_job, fn) => ({ ran: true, value: await fn() }),

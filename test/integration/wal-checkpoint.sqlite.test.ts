@@ -37,4 +37,17 @@ describe('the WAL checkpointed off the event loop', () => {
     // A few pages: far below SQLite's 1,000-page threshold, so only the thread copies them.
     await eventually(() => expect(inFile(res.body.id)).toEqual({ id: res.body.id, amount_minor: 4200 }), 10_000);
   });
+
+  it("runs the daemon's purge with the checkpointer's pace between batches, and the file ends without what it deleted", async () => {
+    const res = await call<PaymentJson>(`${h.url}/v1/payments`, { headers: { ...h.auth(), 'Idempotency-Key': 'checkpoint-2' }, json: { amountMinor: 1100, currency: 'NZD', merchantReference: 'CKPT-2' } });
+    expect(res.status, res.text).toBe(201);
+    await h.sim.approve(res.body.partpay?.orderId as string);
+    await eventually(async () => expect((await call<PaymentJson>(`${h.url}/v1/payments/${res.body.id}`, { headers: h.auth() })).body.state).toBe('approved'));
+    await h.sql('UPDATE payments SET final_at = ? WHERE id = ?', Date.now() - 401 * 86_400_000, res.body.id);
+    await eventually(() => expect(inFile(res.body.id)).toBeDefined(), 10_000);
+    const result = await h.daemon.backend.purge(Date.now(), { paymentDays: 400, otherDays: 90, idempotencyKeyHours: 48 });
+    expect(result.payments).toBe(1);
+    // Each batch waited for the checkpoint of the one before; the last is copied soon after.
+    await eventually(() => expect(inFile(res.body.id)).toBeUndefined(), 10_000);
+  });
 });

@@ -65,6 +65,25 @@ describe('the checkpointer', () => {
     expect(errors).toEqual([]);
   });
 
+  it('resolves caughtUp() only once the file holds everything written before it (how a purge paces its batches)', async () => {
+    const { db, path, dir } = file();
+    const checkpointer = startCheckpointer(db, { intervalMs: 60_000 });
+    closers.push(() => checkpointer.close());
+    const insert = db.prepare('INSERT INTO item (id, note) VALUES (?, ?)');
+    const batch = db.transaction((round: number) => {
+      for (let i = 0; i < 40; i++) insert.run(`r${round}-${i}`, 'x'.repeat(1500));
+    });
+    for (let round = 1; round <= 4; round++) {
+      batch(round);
+      // The timer would wait a minute: caughtUp asks for the checkpoint itself.
+      await checkpointer.caughtUp(30_000);
+      expect(rowsInFile(path, dir)).toBe(40 * round);
+    }
+    // Nothing written since: at once.
+    await checkpointer.caughtUp(30_000);
+    expect(checkpointer.made).toBe(4);
+  });
+
   it("gives the connection back SQLite's own checkpoints when its thread cannot run", async () => {
     const { db } = file();
     const errors: Error[] = [];
