@@ -27,10 +27,25 @@ export async function fillDatabase(h: Pick<Harness, 'backend' | 'daemon' | 'sql'
     return async () => free();
   }
   // One round trip: the database is full from one moment on, as a disk fills up.
-  await h.sql(`CREATE FUNCTION test_database_full() RETURNS trigger LANGUAGE plpgsql AS $$
+  await retryDeadlock(() => h.sql(`CREATE FUNCTION test_database_full() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'could not extend file: No space left on device (test)' USING ERRCODE = 'disk_full'; END; $$;
-    ${TABLES.map((table) => `CREATE TRIGGER test_database_full BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION test_database_full();`).join('\n    ')}`);
+    ${TABLES.map((table) => `CREATE TRIGGER test_database_full BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION test_database_full();`).join('\n    ')}`));
   return async () => {
-    await h.sql('DROP FUNCTION test_database_full() CASCADE');
+    await retryDeadlock(() => h.sql('DROP FUNCTION test_database_full() CASCADE'));
   };
+}
+
+/**
+ * Creating or dropping the triggers locks the eight tables one after another, while the daemon's
+ * jobs (outbox, readiness probe) lock some of them in their own order: the server may break the
+ * cycle by failing our statement (SQLSTATE 40P01, deadlock_detected), which then changed nothing.
+ */
+async function retryDeadlock<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if ((error as { code?: string }).code !== '40P01' || attempt >= 5) throw error;
+    }
+  }
 }
