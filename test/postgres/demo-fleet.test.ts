@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { expect, it } from 'vitest';
 import { fleetConfig, fleetOptions } from '../../src/demo/fleet.js';
 import { eventually } from '../support/harness.js';
 import { call } from '../support/http.js';
+import { freeBasePort } from '../support/ports.js';
 import { usePostgresServer } from '../support/postgres-server.js';
 import { describeWhenAvailable, tools } from '../support/system-tools.js';
 
@@ -14,20 +14,6 @@ import { describeWhenAvailable, tools } from '../support/system-tools.js';
 // long-poll hears it.
 
 const ROOT = resolve(import.meta.dirname, '../..');
-
-/** A port P in 20000-29999 with P + each offset free on loopback. */
-async function freeBasePort(offsets: readonly number[]): Promise<number> {
-  const free = (port: number) => new Promise<boolean>((ok) => {
-    const probe = createServer();
-    probe.once('error', () => ok(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => ok(true)));
-  });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 9_980);
-    if ((await Promise.all(offsets.map((o) => free(base + o)))).every(Boolean)) return base;
-  }
-  throw new Error('no free run of ports for the fleet in 20000-29999');
-}
 
 describeWhenAvailable('the demo as a fleet on PostgreSQL (npm run demo:fleet)', [tools.postgres()], () => {
   const postgres = usePostgresServer();

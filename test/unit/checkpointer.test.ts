@@ -56,7 +56,10 @@ describe('the checkpointer', () => {
     expect(checkpointer.made).toBe(0);
     insert.run('b', 'x'.repeat(2000));
     await eventually(() => expect(rowsInFile(path, dir)).toBe(51), 10_000);
-    const caughtUp = seen.find((c) => c.log > 0 && c.checkpointed === c.log) as Checkpoint;
+    // The pages reach the file before the thread's report of them reaches this one.
+    const fullCopy = (): Checkpoint | undefined => seen.find((c) => c.log > 0 && c.checkpointed === c.log);
+    await eventually(() => expect(fullCopy()).toBeDefined());
+    const caughtUp = fullCopy() as Checkpoint;
     expect(caughtUp.log).toBeGreaterThanOrEqual(51);
     // All of it copied: the next write starts the WAL over, so the next checkpoint sees a short log.
     insert.run('c', 'short');
