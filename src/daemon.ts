@@ -79,6 +79,8 @@ export interface DaemonOptions {
   wrapStore?: (store: Store) => Store;
   /** On SQLite: how the WAL is flushed (tests slow it or fail it), who is told of a failed flush (default: logged, then thrown as a fatal error), and whether it is checkpointed on a thread of its own (default). */
   walFlush?: Pick<SqliteBackendOptions, 'walSync' | 'onSyncFailure' | 'backgroundCheckpoints'>;
+  /** SQLite: read end-of-day reports on a thread of their own (default true; the simulation, on virtual time, says false). */
+  reportThread?: boolean;
 }
 
 /**
@@ -92,7 +94,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const newId = options.newId ?? randomUUID;
   const build: BuildInfo = options.build ?? { version: 'unknown', commit: null, node: process.version };
   // The database: the backend given (PostgreSQL, opened by the caller: it connects asynchronously), or the embedded SQLite file.
-  const opened = options.backend ? null : openSqliteBackend(config, { logger, clock, build, ...(options.db ? { db: options.db } : {}), ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}), ...options.walFlush });
+  const opened = options.backend ? null : openSqliteBackend(config, { logger, clock, build, ...(options.db ? { db: options.db } : {}), ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}), ...(options.reportThread === false ? { reportThread: false } : {}), ...options.walFlush });
   const backend: Backend = options.backend ?? (opened as SqliteBackend).backend;
   const sqlite = opened?.sqlite ?? null;
   const onlySqlite = <T>(what: string, value: T | undefined): T => {

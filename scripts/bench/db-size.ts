@@ -1,12 +1,14 @@
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { purgeExpiredData } from '../../src/jobs/purge.js';
 import { PAYMENTS_BY_STATE_SQL } from '../../src/ops/metrics.js';
 import { createOutboxRepository } from '../../src/outbox/repository.js';
 import { createPaymentRepository } from '../../src/payments/repository.js';
 import { endOfDayReport } from '../../src/reports/end-of-day.js';
+import { startReportThread } from '../../src/reports/report-thread.js';
 import { startCheckpointer } from '../../src/shared/db/checkpointer.js';
-import { openDatabase } from '../../src/shared/db/open.js';
+import { openDatabase, type Db } from '../../src/shared/db/open.js';
 import { fillDatabase } from './fill-db.js';
 import { createHttpClient } from './http-client.js';
 import type { Progress } from './progress.js';
@@ -31,6 +33,30 @@ function timed<T>(fn: () => T): { value: T; cpuMs: number; wallMs: number } {
   const value = fn();
   const c = process.cpuUsage(c0);
   return { value, cpuMs: (c.user + c.system) / 1000, wallMs: monoMs() - t0 };
+}
+
+/**
+ * The end-of-day report as the daemon reads it, on its thread: the event loop's active time while
+ * each of `reps` reports is read (what it takes from every other request), and the report's wall time.
+ */
+async function reportOnThread(db: Db, period: { from: number; to: number }, reps: number) {
+  const reports = startReportThread(db);
+  const loop: number[] = [];
+  const wall: number[] = [];
+  try {
+    for (let i = 0; i < reps; i++) {
+      const u0 = performance.eventLoopUtilization();
+      const t0 = monoMs();
+      await reports.report(period);
+      wall.push(monoMs() - t0);
+      loop.push(performance.eventLoopUtilization(u0).active);
+    }
+  } finally {
+    await reports.close();
+  }
+  const l = latencies(loop);
+  const w = latencies(wall);
+  return { loop: { cpuMsMax: l.max, cpuMsP50: l.p50 }, wallMs: { p50: w.p50, max: w.max } };
 }
 
 /** The worst of `reps` runs of a synchronous job query, in CPU ms (first run included: a cold page cache is real). */
@@ -174,10 +200,14 @@ export async function dbSizePhase(dir: string, sizes: number[], s: { samples: nu
       'expire: one batch (expiredOpen, 100)': jobCost(5, () => payments.expiredOpen(now, 100)),
       'reconcile: one batch (overdueOpen, 100)': jobCost(5, () => payments.overdueOpen(now - 60_000, now - 60_000, 100)),
       'deliver-outbox: one batch (due, 50)': jobCost(5, () => outbox.due(now, 50)),
-      'report: a day (end of day)': jobCost(5, () => endOfDayReport(db, yesterday)),
+      // The query alone, on this thread: what the daemon's event loop paid before the report thread.
+      'report: a day (end of day), the query itself': jobCost(5, () => endOfDayReport(db, yesterday)),
       'overview counts': jobCost(5, () => payments.counts()),
       'metrics: payments by state': jobCost(5, () => db.prepare(PAYMENTS_BY_STATE_SQL).all()),
     };
+    // The daemon reads it on its thread: its event loop pays the hand-over only, and that counts against the 10 ms.
+    const onThread = await reportOnThread(db, yesterday, 5);
+    const eventLoopJobs = { ...Object.fromEntries(Object.entries(jobs).filter(([k]) => !k.startsWith('report:'))), 'report: a day, on the report thread (event-loop ms)': onThread.loop };
     // Nothing past the default retention (400 days) in a year: what a daily run costs when it has nothing to do.
     const idle = timed(() => purgeExpiredData(db, now, { paymentDays: 400, otherDays: 90, idempotencyKeyHours: 24 }));
     await idle.value;
@@ -215,14 +245,15 @@ export async function dbSizePhase(dir: string, sizes: number[], s: { samples: nu
       bytesPerPayment: bytes / n,
       startupMs,
       api,
-      jobs,
+      jobs: eventLoopJobs,
+      reportQuery: { cpuMs: jobs['report: a day (end of day), the query itself'], onThreadWallMs: onThread.wallMs },
       purge: {
         nothingToDoCpuMs: idle.cpuMs,
         oldestWeek: { ...week, wallMs: weekWallMs, batchLoopMs: { n: perBatch.n, p50: perBatch.p50, p90: perBatch.p90, p99: perBatch.p99, max: perBatch.max } },
         walBytesAfter: walAfter,
       },
     };
-    progress.step(`db-size ${n}: jobs ${Object.entries(jobs).map(([k, v]) => `${k.split(':')[0]} ${round(v.cpuMsMax, 2)} ms`).join(', ')}; purge of a week ${week.payments} payments in ${week.batches} batches, p99 ${round(perBatch.p99, 2)} ms of event loop per batch`);
+    progress.step(`db-size ${n}: jobs ${Object.entries(eventLoopJobs).map(([k, v]) => `${k.split(':')[0]} ${round(v.cpuMsMax, 2)} ms`).join(', ')}; purge of a week ${week.payments} payments in ${week.batches} batches, p99 ${round(perBatch.p99, 2)} ms of event loop per batch`);
     rmSync(path, { force: true });
     rmSync(`${path}-wal`, { force: true });
     rmSync(`${path}-shm`, { force: true });

@@ -167,13 +167,14 @@ export function printTable(r: Results): void {
 
 /** Per database size: bytes per payment, the API against a fresh file, the jobs' batches, the purge. */
 function printDbSize(r: Results): void {
-  const sizes = r['dbSize'] as Record<string, { bytesPerPayment: number; fileBytes: number; startupMs: { empty: number; big: number }; api: Record<string, { freshP50Ms: number; bigP50Ms: number; ratioP50: number }>; jobs: Record<string, { cpuMsMax: number; cpuMsP50: number }>; purge: { nothingToDoCpuMs: number; oldestWeek: { payments: number; batches: number; wallMs: number; batchLoopMs: { p50: number; p99: number; max: number } } } }> | undefined;
+  const sizes = r['dbSize'] as Record<string, { bytesPerPayment: number; fileBytes: number; startupMs: { empty: number; big: number }; api: Record<string, { freshP50Ms: number; bigP50Ms: number; ratioP50: number }>; jobs: Record<string, { cpuMsMax: number; cpuMsP50: number }>; reportQuery?: { cpuMs: { cpuMsP50: number; cpuMsMax: number }; onThreadWallMs: { p50: number; max: number } }; purge: { nothingToDoCpuMs: number; oldestWeek: { payments: number; batches: number; wallMs: number; batchLoopMs: { p50: number; p99: number; max: number } } } }> | undefined;
   if (!sizes) return;
   for (const [n, x] of Object.entries(sizes)) {
     const t = new Table({ head: [`a year of ${n} payments: ${fmt(x.fileBytes / 1e6, 0)} MB, ${fmt(x.bytesPerPayment, 0)} bytes per payment`, 'fresh file', 'this file', 'ratio'], style: { head: [], border: [] } });
     t.push(['start to ready line, ms', fmt(x.startupMs.empty, 0), fmt(x.startupMs.big, 0), fmt(x.startupMs.big / x.startupMs.empty, 2)]);
     for (const [op, v] of Object.entries(x.api)) t.push([`${op}, p50 ms`, fmt(v.freshP50Ms, 2), fmt(v.bigP50Ms, 2), fmt(v.ratioP50, 2)]);
     for (const [job, v] of Object.entries(x.jobs)) t.push([`${job}: CPU ms p50 / max`, '', `${fmt(v.cpuMsP50, 2)} / ${fmt(v.cpuMsMax, 2)}`, '']);
+    if (x.reportQuery) t.push(['the report query itself (now on its thread): CPU ms p50 / max; wall on the thread p50 / max', '', `${fmt(x.reportQuery.cpuMs.cpuMsP50, 2)} / ${fmt(x.reportQuery.cpuMs.cpuMsMax, 2)}; ${fmt(x.reportQuery.onThreadWallMs.p50, 2)} / ${fmt(x.reportQuery.onThreadWallMs.max, 2)}`, '']);
     const w = x.purge.oldestWeek;
     t.push(['purge with nothing to do: CPU ms', '', fmt(x.purge.nothingToDoCpuMs, 2), '']);
     t.push([`purge of the oldest week: ${w.payments} payments, ${w.batches} batches, ${fmt(w.wallMs / 1000, 1)} s`, '', `batch event-loop p50 ${fmt(w.batchLoopMs.p50, 2)} / p99 ${fmt(w.batchLoopMs.p99, 2)} / max ${fmt(w.batchLoopMs.max, 2)} ms`, '']);

@@ -9,6 +9,7 @@ import { createPaymentEvents } from '../payments/events.js';
 import { createPaymentRepository } from '../payments/repository.js';
 import { createRegistry } from '../registry/registry.js';
 import { endOfDayReport } from '../reports/end-of-day.js';
+import { startReportThread } from '../reports/report-thread.js';
 import { sqlitePath } from '../shared/config/database-schema.js';
 import type { Config } from '../shared/config/load.js';
 import { watchCommits } from '../shared/db/commit-watch.js';
@@ -34,6 +35,8 @@ export interface SqliteBackendOptions {
   walSync?: WalSync;
   /** Checkpoint the WAL on a thread of its own (default), or leave it to SQLite inside COMMIT (the simulation, whose I/O runs on virtual time). */
   backgroundCheckpoints?: boolean;
+  /** Read the end-of-day report on a thread of its own (default), or on the daemon's connection (the simulation). */
+  reportThread?: boolean;
 }
 
 /** A flush of the WAL running this long (ms) takes the daemon out of rotation: the disk is not answering. */
@@ -92,6 +95,9 @@ export function openSqliteBackend(config: Config, options: SqliteBackendOptions)
   const checkpointer = options.backgroundCheckpoints !== false && !db.memory && !db.readonly
     ? startCheckpointer(db, { onError: (error) => logger.warn('the WAL is checkpointed on the event loop for now', { error: error.message }) })
     : null;
+  const reports = options.reportThread !== false && !db.memory
+    ? startReportThread(db, { onError: (error) => logger.warn('end-of-day reports are read on the event loop for now', { error: error.message }) })
+    : null;
   const registry = createRegistry(db, config);
   registry.syncFromConfig(config.terminals, clock());
   const payments = createPaymentRepository(db);
@@ -108,12 +114,14 @@ export function openSqliteBackend(config: Config, options: SqliteBackendOptions)
     disk: () => flushCheck(group.flushingForMs()),
     // Paced by the checkpointer: a purge writes faster than the disk takes a checkpoint.
     purge: (now, settings) => purgeExpiredData(db, now, settings, checkpointer ? { pause: () => checkpointer.caughtUp() } : {}),
-    report: async (period) => endOfDayReport(db, period),
+    // A day's queries on the report thread: a busy day or a cold cache never holds the event loop.
+    report: reports ? (period) => reports.report(period) : async (period) => endOfDayReport(db, period),
     // One daemon owns the file: it is the whole fleet.
     asLeader: async (_job, fn) => ({ ran: true, value: await fn() }),
     durable: group,
     settled: () => group.settled(),
     async close() {
+      await reports?.close();
       await checkpointer?.close();
       group.flush();
       if (!options.db) db.close();
@@ -122,7 +130,7 @@ export function openSqliteBackend(config: Config, options: SqliteBackendOptions)
   return {
     backend,
     /** What only a file has: the connection (backups, tests), its repositories and group commit (tests). */
-    sqlite: { db, group, payments, outbox, registry, checkpointer },
+    sqlite: { db, group, payments, outbox, registry, checkpointer, reports },
     /** Counts commits from now on (the daemon's start). */
     startCounting(): void {
       counting = true;
