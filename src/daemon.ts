@@ -115,6 +115,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     ...(options.dispatcher ? { fetch: fetchThrough(options.dispatcher) } : {}),
   });
   const metrics = createMetrics({ stored: backend.figures, tokens: () => tokens.status(), clock, build, ...(options.processMetrics === false ? { processMetrics: false } : {}) });
+  backend.observeFlushes?.((seconds) => metrics.dbFlush(seconds));
   const partpay = partpayClientFromConfig(config, tokens, logger.child({ component: 'partpay' }), { observe: (attempt) => metrics.partpayAttempt(attempt), beforeSend: settled, dispatcher: options.dispatcher });
 
   // The deliverer needs the core and the core needs to kick the deliverer: tie the knot late.

@@ -240,6 +240,12 @@ function printOpenLoop(r: Results): void {
   t.push(['first QR fetch (from create answered)', ...pcts.map((p) => tails(p, 'qrFirstFetchMs')), '']);
   t.push(['callback -> terminal', ...pcts.map((p) => tails(p, 'callbackToTerminalMs')), goal('open-callback-p99')]);
   t.push(["daemon's event-loop delay", ...pcts.map((p) => tails(p, 'eventLoopDelayMs')), goal('open-loop-delay-p99')]);
+  const flush = (p: string) => {
+    const n = at(r, `openLoop.byPercentOfCapacity.${p}.diskFlushMs.n`);
+    if (!(n > 0)) return '-';
+    return `${fmt(at(r, `openLoop.byPercentOfCapacity.${p}.diskFlushMs.meanMs`), 1)} / <= ${fmt(at(r, `openLoop.byPercentOfCapacity.${p}.diskFlushMs.p50AtMostMs`), 1)} / <= ${fmt(at(r, `openLoop.byPercentOfCapacity.${p}.diskFlushMs.p99AtMostMs`), 1)} (${n})`;
+  };
+  t.push(['WAL flush: mean / p50 / p99 (flushes)', ...pcts.map(flush), '']);
   t.push(['load generator late to start a flow', ...pcts.map((p) => tails(p, 'generatorStartLateMs')), '']);
   console.log(t.toString());
 }

@@ -138,6 +138,12 @@ export function createMetrics(sources: MetricsSources) {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60],
     registers: [registry],
   });
+  const dbFlush = new client.Histogram({
+    name: 'tenderbridge_db_flush_duration_seconds',
+    help: "Time to flush the SQLite WAL to disk (fdatasync), once per group of commits: every answer that reports a write waits for one",
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 5],
+    registers: [registry],
+  });
   const partpayDuration = new client.Histogram({
     name: 'tenderbridge_partpay_call_duration_seconds',
     help: 'PartPay Terminal API call latency per attempt',
@@ -202,6 +208,10 @@ export function createMetrics(sources: MetricsSources) {
         res.on('finish', observe);
         next();
       };
+    },
+    /** One flush of the WAL to disk took `seconds` (SQLite's group commit). */
+    dbFlush(seconds: number): void {
+      dbFlush.observe(seconds);
     },
     partpayAttempt(info: PartPayAttemptInfo): void {
       partpayDuration.observe({ operation: info.operation, outcome: info.outcome }, info.durationMs / 1000);

@@ -76,7 +76,9 @@ export function openSqliteBackend(config: Config, options: SqliteBackendOptions)
       }
     : undefined;
   if (committed) watchCommits(db, committed);
+  let flushed: ((seconds: number) => void) | null = null;
   const group = createGroupCommit(db, {
+    onFlushed: (ms) => flushed?.(ms / 1000),
     ...(committed ? { onCommitted: committed } : {}),
     onCommitFailure: (error) => logger.error('database commit failed: the writes of this batch were rolled back', { code: (error as { code?: string }).code, error: (error as Error).message }),
     onStall: (ms) => logger.error('a database transaction has been open for over a second: it awaits something other than its own repositories (a programming error); every answer waits for it', { openMs: ms }),
@@ -112,6 +114,9 @@ export function openSqliteBackend(config: Config, options: SqliteBackendOptions)
     figures: sqliteFigures(db),
     probe: async () => sqliteProbe(db),
     disk: () => flushCheck(group.flushingForMs()),
+    observeFlushes: (listener) => {
+      flushed = listener;
+    },
     // Paced by the checkpointer: a purge writes faster than the disk takes a checkpoint.
     purge: (now, settings) => purgeExpiredData(db, now, settings, checkpointer ? { pause: () => checkpointer.caughtUp() } : {}),
     // A day's queries on the report thread: a busy day or a cold cache never holds the event loop.

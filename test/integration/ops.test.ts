@@ -48,6 +48,10 @@ describe('health, readiness and metrics', () => {
     expect(text).toMatch(/tenderbridge_http_request_duration_seconds_count\{method="POST",route="\/v1\/payments",status="201"\} [1-9]/);
     expect(text).toMatch(/tenderbridge_partpay_call_duration_seconds_count\{operation="createOrder",outcome="ok"\} [1-9]/);
     expect(text).toMatch(/tenderbridge_callback_lag_seconds_count [1-9]/);
+    // Each answer that reported a write waited for a flush of SQLite's WAL, timed here; PostgreSQL's COMMIT flushes by itself.
+    const flushes = Number(/^tenderbridge_db_flush_duration_seconds_count (\d+)$/m.exec(text)?.[1]);
+    if (h.backend === 'sqlite') expect([flushes >= 2, Number(/^tenderbridge_db_flush_duration_seconds_sum (\S+)$/m.exec(text)?.[1]) > 0]).toEqual([true, true]);
+    else expect(flushes).toBe(0);
     expect(metricValue(text, 'tenderbridge_outbox_depth', 'state="dead"')).toBe(0);
     expect(metricValue(text, 'tenderbridge_partpay_token_refreshes', 'merchant="m1"')).toBe(1);
     expect(text).toMatch(/tenderbridge_partpay_clock_skew_seconds -?\d/);

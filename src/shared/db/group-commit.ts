@@ -34,6 +34,8 @@ export interface GroupCommitOptions {
    * meanwhile: the disk is slow or hung, and every answer waits for it (see `flushingForMs`).
    */
   onSlowFlush?: (runningMs: number) => void;
+  /** Told the duration (ms, monotonic) of each flush of the WAL that succeeded, on libuv's pool or at once (metrics). */
+  onFlushed?: (ms: number) => void;
   /** Epoch ms, for how long a flush has run (default `Date.now`). */
   clock?: () => number;
 }
@@ -266,6 +268,7 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
     }
     if (next === null && changes() === synced) return;
     const pass = { ...nextPass(), upTo: changes(), since: clock(), told: false };
+    const began = performance.now();
     next = null;
     inflight = pass;
     let fd: number;
@@ -284,6 +287,7 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
         syncFailed(pass, error);
       } else {
         synced = pass.upTo;
+        options.onFlushed?.(performance.now() - began);
         release(pass);
       }
       if (commitAfterSync) {
@@ -303,12 +307,14 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
     inflight = null;
     next = null;
     const pass: Pass = { waiters: passes.flatMap((p) => p.waiters), after: passes.flatMap((p) => p.after), commits: passes.reduce((n, p) => n + p.commits, 0) };
+    const began = performance.now();
     try {
       fdatasyncSync((walFd ??= openSync(walPath, 'r')));
     } catch (error) {
       syncFailed(pass, error);
       return;
     }
+    options.onFlushed?.(performance.now() - began);
     synced = upTo;
     release(pass);
   }
