@@ -46,7 +46,7 @@ export const chromiumPath = (): string => process.env['CHROMIUM_PATH'] || '/usr/
 export { POSTGRES_ROOT, postgresBinDir } from './postgres-bin.js';
 import { POSTGRES_ROOT, postgresBinDir } from './postgres-bin.js';
 
-/** The tools the suites use, each named with the Debian package that installs it (.ci/run installs them all: systemd, openssl, python3, prometheus, dpkg, lintian, binutils, chromium, postgresql, haproxy). */
+/** The tools the suites use, each named with the Debian package that installs it (.ci/run installs them all: systemd, openssl, python3, prometheus, dpkg, lintian, binutils, chromium, postgresql, haproxy, iproute2). */
 export const tools = {
   chromium: () => systemTool(chromiumPath(), 'chromium'),
   systemdAnalyze: () => systemTool('systemd-analyze', 'systemd'),
@@ -58,6 +58,7 @@ export const tools = {
   lintian: () => systemTool('lintian', 'lintian'),
   strip: () => systemTool('strip', 'binutils'),
   haproxy: () => systemTool('haproxy', 'haproxy'),
+  ss: () => systemTool('ss', 'iproute2'),
   /** A PostgreSQL server the suite starts itself (test/support/postgres.ts). */
   postgres: (): Prerequisite => ({ needs: `${POSTGRES_ROOT}/<version>/bin/initdb (Debian package postgresql)`, found: postgresBinDir() !== null }),
 };
