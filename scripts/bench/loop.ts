@@ -44,12 +44,19 @@ export async function closedLoop<T extends { end: number }>(concurrency: number,
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** An error message as a kind: its first line, ids and numbers blanked, at most 80 characters. */
+export function errorKind(message: string): string {
+  return (message.split('\n')[0] ?? '').replace(/[0-9a-f]{8}-[0-9a-f-]{27}/gi, '<id>').replace(/\d+/g, 'N').slice(0, 80);
+}
+
 /** What an open-loop run produced: each finished flow with the time it was due to start. */
 export interface OpenLoopRun<T> {
   results: Array<{ scheduledAt: number; value: T }>;
   offered: number;
   errors: number;
   firstError: string | null;
+  /** Errors by kind (the message with ids and numbers blanked), so a reset is told from a timeout. */
+  errorKinds: Record<string, number>;
   /** How late this process started each flow after its scheduled time (the load generator's own delay). */
   startLateMs: number[];
 }
@@ -69,6 +76,7 @@ export async function openLoop<T>(ratePerSec: number, durationMs: number, flow: 
   const running: Array<Promise<void>> = [];
   let errors = 0;
   let firstError: string | null = null;
+  const errorKinds: Record<string, number> = {};
   for (let seq = 0; seq < offered; seq++) {
     const scheduledAt = start + seq * intervalMs;
     // Timers may fire a fraction of a millisecond early: never start a flow before it is due.
@@ -81,11 +89,14 @@ export async function openLoop<T>(ratePerSec: number, durationMs: number, flow: 
         },
         (error: unknown) => {
           errors += 1;
-          firstError ??= error instanceof Error ? error.message : String(error);
+          const message = error instanceof Error ? error.message : String(error);
+          firstError ??= message;
+          const kind = errorKind(message);
+          errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
         },
       ),
     );
   }
   await Promise.all(running);
-  return { results, offered, errors, firstError, startLateMs };
+  return { results, offered, errors, firstError, errorKinds, startLateMs };
 }

@@ -83,6 +83,7 @@ export async function openLoopPhase(stack: Stack, http: HttpClient, capacity: nu
       offeredPerSec: rate,
       flows: run.results.length,
       errors: run.errors,
+      errorKinds: run.errorKinds,
       createOverheadMs: tail(corr.middlewareCreate),
       qrFirstFetchMs: tail(flows.map((f) => f.qrMs)),
       callbackToTerminalMs: { ...tail(corr.callbackToTerminal), pollOpenedAfterCallback: corr.pollLate },
@@ -91,7 +92,7 @@ export async function openLoopPhase(stack: Stack, http: HttpClient, capacity: nu
       generatorStartLateMs: tail(run.startLateMs),
     };
     levels[String(Math.round(fraction * 100))] = x;
-    progress.step(`open loop ${Math.round(fraction * 100)}% of ${round(capacity, 0)} flows/s (${round(rate, 1)}/s, ${run.offered} flows): create overhead p99 ${round(x.createOverheadMs.p99)} ms, callback->terminal p99 ${round(x.callbackToTerminalMs.p99)} ms, event-loop delay p99 ${round(loop.p99)} ms, WAL flush p99 <= ${x.diskFlushMs && 'p99AtMostMs' in x.diskFlushMs ? x.diskFlushMs.p99AtMostMs : '-'} ms${run.errors ? `, ${run.errors} errors: ${run.firstError}` : ''}`);
+    progress.step(`open loop ${Math.round(fraction * 100)}% of ${round(capacity, 0)} flows/s (${round(rate, 1)}/s, ${run.offered} flows): create overhead p99 ${round(x.createOverheadMs.p99)} ms, callback->terminal p99 ${round(x.callbackToTerminalMs.p99)} ms, event-loop delay p99 ${round(loop.p99)} ms, WAL flush p99 <= ${x.diskFlushMs && 'p99AtMostMs' in x.diskFlushMs ? x.diskFlushMs.p99AtMostMs : '-'} ms${run.errors ? `, ${run.errors} errors: ${Object.entries(run.errorKinds).map(([k, n]) => `${n}× ${k}`).join('; ')}` : ''}`);
   }
   return { capacityFlowsPerSec: capacity, capacityFrom: 'best closed-loop PartPay flows/s of this run (median over rounds)', seconds: s.seconds, byPercentOfCapacity: levels };
 }

@@ -18,6 +18,7 @@ interface SoakWindow extends DaemonSample {
   atMin: number;
   flows: number;
   errors: number;
+  errorKinds: Record<string, number>;
   createOverheadP99Ms: number;
   callbackToTerminalP99Ms: number;
 }
@@ -50,12 +51,13 @@ export async function soakPhase(stack: Stack, http: HttpClient, capacity: number
       atMin: (monoMs() - start) / 60_000,
       flows: run.results.length,
       errors: run.errors,
+      errorKinds: run.errorKinds,
       createOverheadP99Ms: latencies(corr.middlewareCreate).p99,
       callbackToTerminalP99Ms: latencies(corr.callbackToTerminal).p99,
       ...(await sampleDaemon(http, stack.daemon.pid, stack.dbPath)),
     };
     windows.push(w);
-    progress.step(`soak ${round(w.atMin, 1)}/${round(s.durationMs / 60_000, 1)} min at ${round(rate, 1)} flows/s: RSS ${round(w.rssMb, 1)} MB (heap ${round(w.heapUsedMb, 1)}, external ${round(w.externalMb, 1)}, native ${round(w.nativeMb, 1)}), WAL ${round(w.walMb, 1)} MB, ${w.openFds} fds, create p99 ${round(w.createOverheadP99Ms)} ms${run.errors ? `, ${run.errors} errors: ${run.firstError}` : ''}`);
+    progress.step(`soak ${round(w.atMin, 1)}/${round(s.durationMs / 60_000, 1)} min at ${round(rate, 1)} flows/s: RSS ${round(w.rssMb, 1)} MB (heap ${round(w.heapUsedMb, 1)}, external ${round(w.externalMb, 1)}, native ${round(w.nativeMb, 1)}), WAL ${round(w.walMb, 1)} MB, ${w.openFds} fds, create p99 ${round(w.createOverheadP99Ms)} ms${run.errors ? `, ${run.errors} errors: ${Object.entries(run.errorKinds).map(([k, n]) => `${n}× ${k}`).join('; ')}` : ''}`);
   }
   const settled = windows.filter((w) => w.atMin >= windows.at(-1)!.atMin / 4);
   const quarter = (q: number) => windows.filter((w) => w.atMin >= (windows.at(-1)!.atMin * q) / 4 && w.atMin <= (windows.at(-1)!.atMin * (q + 1)) / 4);
