@@ -102,7 +102,12 @@ export function startReportThread(db: Db, options: ReportThreadOptions = {}) {
       const id = nextId++;
       return new Promise<EndOfDayReport>((resolve, reject) => {
         pending.set(id, { period: { from: period.from, to: period.to }, resolve, reject });
-        (worker ??= start()).postMessage({ op: 'report', id, period: { from: period.from, to: period.to } } satisfies ReportRequest);
+        try {
+          (worker ??= start()).postMessage({ op: 'report', id, period: { from: period.from, to: period.to } } satisfies ReportRequest);
+        } catch (error) {
+          // No thread could be made (or reached): this report, and the later ones, are read here.
+          fail(new Error(`the report thread could not start: ${(error as Error).message}`, { cause: error }));
+        }
       });
     },
     /** Whether a thread is running now (tests, metrics). */

@@ -100,6 +100,15 @@ describe('the report thread', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it("reads on the daemon's connection when no thread can be made at all", async () => {
+    const errors: Error[] = [];
+    // A worker entry Node refuses outright (not a file, a data: or a file URL): the constructor throws.
+    const reports = thread({ entry: new URL('https://example.invalid/report-worker.js'), onError: (e) => errors.push(e) });
+    expect(await reports.report({ from, to })).toEqual(endOfDayReport(db, { from, to }));
+    expect(errors.map((e) => e.message)).toEqual([expect.stringContaining('could not start')]);
+    expect(reports.running).toBe(false);
+  });
+
   it("reads on the daemon's connection when the thread cannot open the file", async () => {
     const errors: Error[] = [];
     const elsewhere = openDatabase(join(dir, 'other.db'));
