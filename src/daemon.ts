@@ -81,6 +81,8 @@ export interface DaemonOptions {
   walFlush?: Pick<SqliteBackendOptions, 'walSync' | 'onSyncFailure' | 'backgroundCheckpoints'>;
   /** SQLite: read end-of-day reports on a thread of their own (default true; the simulation, on virtual time, says false). */
   reportThread?: boolean;
+  /** SQLite: when the file is integrity-checked (see `SqliteBackendOptions.integrity`; the simulation, on virtual time, says before serving). */
+  integrity?: SqliteBackendOptions['integrity'];
 }
 
 /**
@@ -94,7 +96,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const newId = options.newId ?? randomUUID;
   const build: BuildInfo = options.build ?? { version: 'unknown', commit: null, node: process.version };
   // The database: the backend given (PostgreSQL, opened by the caller: it connects asynchronously), or the embedded SQLite file.
-  const opened = options.backend ? null : openSqliteBackend(config, { logger, clock, build, ...(options.db ? { db: options.db } : {}), ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}), ...(options.reportThread === false ? { reportThread: false } : {}), ...options.walFlush });
+  const opened = options.backend ? null : openSqliteBackend(config, { logger, clock, build, ...(options.db ? { db: options.db } : {}), ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}), ...(options.reportThread === false ? { reportThread: false } : {}), ...(options.integrity ? { integrity: options.integrity } : {}), ...options.walFlush });
   const backend: Backend = options.backend ?? (opened as SqliteBackend).backend;
   const sqlite = opened?.sqlite ?? null;
   const onlySqlite = <T>(what: string, value: T | undefined): T => {
@@ -114,7 +116,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
     now: clock,
     ...(options.dispatcher ? { fetch: fetchThrough(options.dispatcher) } : {}),
   });
-  const metrics = createMetrics({ stored: backend.figures, tokens: () => tokens.status(), clock, build, ...(options.processMetrics === false ? { processMetrics: false } : {}) });
+  const metrics = createMetrics({ stored: backend.figures, tokens: () => tokens.status(), clock, build, ...(options.processMetrics === false ? { processMetrics: false } : {}), ...(backend.integrity ? { integrity: backend.integrity.bind(backend) } : {}) });
   backend.observeFlushes?.((seconds) => metrics.dbFlush(seconds));
   const partpay = partpayClientFromConfig(config, tokens, logger.child({ component: 'partpay' }), { observe: (attempt) => metrics.partpayAttempt(attempt), beforeSend: settled, dispatcher: options.dispatcher });
 
@@ -188,7 +190,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
   const sse = createSseRegistry({ heartbeatMs: 15_000 });
   let shuttingDown = false;
 
-  const readiness = createReadiness({ probeDatabase: () => backend.probe(), outbox: store.repos.outbox, tokens: () => tokens.status(), merchants: config.merchants, clock, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000, ...(backend.disk ? { disk: backend.disk.bind(backend) } : {}) });
+  const readiness = createReadiness({ probeDatabase: () => backend.probe(), outbox: store.repos.outbox, tokens: () => tokens.status(), merchants: config.merchants, clock, isShuttingDown: () => shuttingDown, stuckAfterMs: 15 * 60_000, ...(backend.disk ? { disk: backend.disk.bind(backend) } : {}), ...(backend.integrity ? { integrity: backend.integrity.bind(backend) } : {}) });
   const liveness = { path: '/', router: livenessRoutes(build), unheld: true };
   // PartPay's failures are counted apart from the terminals': neither can spend the other's allowance.
   const callbackLimits = authFailureLimits(config.server.authFailures);
@@ -260,7 +262,7 @@ export function createDaemon(config: Config, options: DaemonOptions) {
             name: 'backup',
             schedule: config.jobs.backup,
             run: async () => {
-              const backup = await writeScheduledBackup(sqlite.db.name, config.backups, clock());
+              const backup = await writeScheduledBackup(sqlite.db.name, config.backups, clock(), { onFallback: (error) => logger.warn('this backup is copied on the event loop: payments wait while it runs', { error: error.message }) });
               logger.info('database backup written', { file: backup.file, bytes: backup.bytes, schemaVersion: backup.schemaVersion, removed: backup.removed });
               return backup.file;
             },

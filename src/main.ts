@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDaemon } from './daemon.js';
 import { acquireDatabaseLock } from './shared/db/daemon-lock.js';
+import { walHasFrames } from './shared/db/integrity-check.js';
 import { crashAfterCommit, crashPointFrom, CRASH_AFTER_COMMIT_ENV } from './ops/crash-point.js';
 import { startEmbeddedElectrumPartner, startEmbeddedPartPay } from './demo/embedded-simulator.js';
 import { describeBuild, readBuildInfo } from './ops/build-info.js';
@@ -54,11 +55,13 @@ async function main(): Promise<void> {
     const databasePath = config.database.path;
     // Held until the process ends: a second daemon, or `tenderbridge db restore`, on this database is refused meanwhile.
     lock = databasePath === ':memory:' ? null : acquireDatabaseLock(resolve(databasePath), `tenderbridge daemon ${build.version}`);
-    // Start-up reads the whole file (integrity check; before migrating, a backup and index builds):
-    // on a big one that outlasts TimeoutStartSec=, so ask systemd for the time it may take.
+    // Start-up may read the whole file (the integrity check after an unclean stop; before migrating,
+    // a backup and index builds): on a big one that outlasts TimeoutStartSec=, so ask systemd for the time it may take.
     if (databasePath !== ':memory:') {
-      const allowance = startupAllowanceMs(databasePath, { migrating: pendingMigrations(databasePath) });
-      if (allowance > 0) await notifier.extendStartTimeout(allowance, 'checking the database before serving');
+      const checking = walHasFrames(databasePath);
+      const migrating = pendingMigrations(databasePath);
+      const allowance = startupAllowanceMs(databasePath, { migrating, checking });
+      if (allowance > 0) await notifier.extendStartTimeout(allowance, checking ? 'checking the database before serving (the last run did not stop cleanly)' : 'migrating the database before serving');
     }
   } else {
     // Several daemons share this database: each connects, checks the schema (an empty database gets it) and joins the fleet.

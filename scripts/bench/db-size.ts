@@ -1,6 +1,7 @@
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { writeScheduledBackup } from '../../src/jobs/backup.js';
 import { purgeExpiredData } from '../../src/jobs/purge.js';
 import { PAYMENTS_BY_STATE_SQL } from '../../src/ops/metrics.js';
 import { createOutboxRepository } from '../../src/outbox/repository.js';
@@ -57,6 +58,28 @@ async function reportOnThread(db: Db, period: { from: number; to: number }, reps
   const l = latencies(loop);
   const w = latencies(wall);
   return { loop: { cpuMsMax: l.max, cpuMsP50: l.p50 }, wallMs: { p50: w.p50, max: w.max } };
+}
+
+/**
+ * The nightly backup job as the daemon runs it (the copy and its check on a thread): its wall
+ * time, the event loop's active time over the whole job (counted against the 10 ms of a job's
+ * batch as if it were one), and the event loop's longest wait meanwhile, which also counts the
+ * times the system ran something else, as the thread's copy, instead of the event loop.
+ */
+async function backupAsTheDaemonRuns(path: string, dir: string) {
+  // A coarse resolution: at 1 ms its own timer would be most of the event loop's time measured.
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const u0 = performance.eventLoopUtilization();
+  const t0 = monoMs();
+  const backup = await writeScheduledBackup(path, { dir, keep: 1 }, Date.now());
+  const wallMs = monoMs() - t0;
+  const eventLoopMs = performance.eventLoopUtilization(u0).active;
+  // A stretch that ended the job is seen by the timer that runs after it.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  delay.disable();
+  rmSync(dir, { recursive: true, force: true });
+  return { bytes: backup.bytes, wallMs, eventLoopMs, longestWaitMs: delay.max / 1e6 };
 }
 
 /** The worst of `reps` runs of a synchronous job query, in CPU ms (first run included: a cold page cache is real). */
@@ -208,6 +231,8 @@ export async function dbSizePhase(dir: string, sizes: number[], s: { samples: nu
     // The daemon reads it on its thread: its event loop pays the hand-over only, and that counts against the 10 ms.
     const onThread = await reportOnThread(db, yesterday, 5);
     const eventLoopJobs = { ...Object.fromEntries(Object.entries(jobs).filter(([k]) => !k.startsWith('report:'))), 'report: a day, on the report thread (event-loop ms)': onThread.loop };
+    const backup = await backupAsTheDaemonRuns(path, join(dir, 'backups'));
+    progress.step(`db-size ${n}: backup of ${round(backup.bytes / 1e6, 0)} MB in ${round(backup.wallMs / 1000, 1)} s on its thread, ${round(backup.eventLoopMs, 1)} ms of event loop, longest wait ${round(backup.longestWaitMs, 1)} ms`);
     // Nothing past the default retention (400 days) in a year: what a daily run costs when it has nothing to do.
     const idle = timed(() => purgeExpiredData(db, now, { paymentDays: 400, otherDays: 90, idempotencyKeyHours: 24 }));
     await idle.value;
@@ -246,6 +271,7 @@ export async function dbSizePhase(dir: string, sizes: number[], s: { samples: nu
       startupMs,
       api,
       jobs: eventLoopJobs,
+      backup,
       reportQuery: { cpuMs: jobs['report: a day (end of day), the query itself'], onThreadWallMs: onThread.wallMs },
       purge: {
         nothingToDoCpuMs: idle.cpuMs,

@@ -61,12 +61,13 @@ export function targets(r: Results) {
   add('open-loop-delay-p99', "open loop at 50%: daemon's event-loop delay p99", at(r, 'openLoop.byPercentOfCapacity.50.eventLoopDelayMs.p99'), 'ms', 10, true);
   add('qr-main-thread', 'QR per payment on the event loop (mean CPU), worst profile/variant', worstMain, 'ms', 1, true);
   add('qr-cached', 'QR cached re-fetch over HTTP p50', at(r, 'qr.httpRefetch.image200.p50'), 'ms', 0.5, true);
-  const sizes = (r['dbSize'] ?? {}) as Record<string, { api: Record<string, { ratioP50: number }>; jobs: Record<string, { cpuMsMax: number }>; purge: { oldestWeek: { batchLoopMs: { p99: number } } } }>;
+  const sizes = (r['dbSize'] ?? {}) as Record<string, { api: Record<string, { ratioP50: number }>; jobs: Record<string, { cpuMsMax: number }>; backup?: { eventLoopMs: number }; purge: { oldestWeek: { batchLoopMs: { p99: number } } } }>;
   for (const [n, x] of Object.entries(sizes)) {
     const terminalApi = Object.entries(x.api).filter(([k]) => k.includes('/v1/'));
     add(`db-${n}-api`, `terminal API p50 on ${n} payments vs a fresh file, worst call`, Math.max(...terminalApi.map(([, v]) => v.ratioP50)), 'x', 1.1, true);
     add(`db-${n}-jobs`, `job batch on ${n} payments, worst (CPU = event-loop time)`, Math.max(...Object.values(x.jobs).map((j) => j.cpuMsMax)), 'ms', 10, true);
     add(`db-${n}-purge`, `purge batch on ${n} payments, p99 (event-loop ms)`, x.purge.oldestWeek.batchLoopMs.p99, 'ms', 10, true);
+    if (x.backup) add(`db-${n}-backup`, `nightly backup of ${n} payments: event-loop ms, the whole job`, x.backup.eventLoopMs, 'ms', 10, true);
   }
   const longRun = r['purgeLongRun'] as { growthLastPeriod: number } | undefined;
   if (longRun) add('purge-bounded', 'file growth over the last retention period of a long run with the purge', longRun.growthLastPeriod * 100, '%', 5, true);
@@ -167,7 +168,7 @@ export function printTable(r: Results): void {
 
 /** Per database size: bytes per payment, the API against a fresh file, the jobs' batches, the purge. */
 function printDbSize(r: Results): void {
-  const sizes = r['dbSize'] as Record<string, { bytesPerPayment: number; fileBytes: number; startupMs: { empty: number; big: number }; api: Record<string, { freshP50Ms: number; bigP50Ms: number; ratioP50: number }>; jobs: Record<string, { cpuMsMax: number; cpuMsP50: number }>; reportQuery?: { cpuMs: { cpuMsP50: number; cpuMsMax: number }; onThreadWallMs: { p50: number; max: number } }; purge: { nothingToDoCpuMs: number; oldestWeek: { payments: number; batches: number; wallMs: number; batchLoopMs: { p50: number; p99: number; max: number } } } }> | undefined;
+  const sizes = r['dbSize'] as Record<string, { bytesPerPayment: number; fileBytes: number; startupMs: { empty: number; big: number }; api: Record<string, { freshP50Ms: number; bigP50Ms: number; ratioP50: number }>; jobs: Record<string, { cpuMsMax: number; cpuMsP50: number }>; backup?: { bytes: number; wallMs: number; eventLoopMs: number; longestWaitMs: number }; reportQuery?: { cpuMs: { cpuMsP50: number; cpuMsMax: number }; onThreadWallMs: { p50: number; max: number } }; purge: { nothingToDoCpuMs: number; oldestWeek: { payments: number; batches: number; wallMs: number; batchLoopMs: { p50: number; p99: number; max: number } } } }> | undefined;
   if (!sizes) return;
   for (const [n, x] of Object.entries(sizes)) {
     const t = new Table({ head: [`a year of ${n} payments: ${fmt(x.fileBytes / 1e6, 0)} MB, ${fmt(x.bytesPerPayment, 0)} bytes per payment`, 'fresh file', 'this file', 'ratio'], style: { head: [], border: [] } });
@@ -175,6 +176,7 @@ function printDbSize(r: Results): void {
     for (const [op, v] of Object.entries(x.api)) t.push([`${op}, p50 ms`, fmt(v.freshP50Ms, 2), fmt(v.bigP50Ms, 2), fmt(v.ratioP50, 2)]);
     for (const [job, v] of Object.entries(x.jobs)) t.push([`${job}: CPU ms p50 / max`, '', `${fmt(v.cpuMsP50, 2)} / ${fmt(v.cpuMsMax, 2)}`, '']);
     if (x.reportQuery) t.push(['the report query itself (now on its thread): CPU ms p50 / max; wall on the thread p50 / max', '', `${fmt(x.reportQuery.cpuMs.cpuMsP50, 2)} / ${fmt(x.reportQuery.cpuMs.cpuMsMax, 2)}; ${fmt(x.reportQuery.onThreadWallMs.p50, 2)} / ${fmt(x.reportQuery.onThreadWallMs.max, 2)}`, '']);
+    if (x.backup) t.push([`nightly backup (${fmt(x.backup.bytes / 1e6, 0)} MB, ${fmt(x.backup.wallMs / 1000, 1)} s on its thread): event-loop ms in all / longest wait`, '', `${fmt(x.backup.eventLoopMs, 1)} / ${fmt(x.backup.longestWaitMs, 1)}`, '']);
     const w = x.purge.oldestWeek;
     t.push(['purge with nothing to do: CPU ms', '', fmt(x.purge.nothingToDoCpuMs, 2), '']);
     t.push([`purge of the oldest week: ${w.payments} payments, ${w.batches} batches, ${fmt(w.wallMs / 1000, 1)} s`, '', `batch event-loop p50 ${fmt(w.batchLoopMs.p50, 2)} / p99 ${fmt(w.batchLoopMs.p99, 2)} / max ${fmt(w.batchLoopMs.max, 2)} ms`, '']);

@@ -48,6 +48,8 @@ export interface MetricsSources {
   build?: BuildInfo;
   /** Also the process's own metrics (CPU, memory, event loop lag, GC), which set up process-wide observers: once per process (default true). */
   processMetrics?: boolean;
+  /** The integrity check of a SQLite file run while serving (see `Backend.integrity`): `tenderbridge_db_integrity_ok`. */
+  integrity?: () => { ok: boolean };
 }
 
 /**
@@ -67,7 +69,17 @@ export function createMetrics(sources: MetricsSources) {
     const info = new client.Gauge({ name: 'tenderbridge_build_info', help: 'Which tenderbridge runs: always 1, with its version, commit and Node.js', labelNames: ['version', 'commit', 'node'], registers: [registry] });
     info.set({ version: sources.build.version, commit: sources.build.commit ?? 'unknown', node: sources.build.node }, 1);
   }
-  const { stored } = sources;
+  const { stored, integrity } = sources;
+  if (integrity) {
+    new client.Gauge({
+      name: 'tenderbridge_db_integrity_ok',
+      help: "1 unless SQLite's integrity check, run while serving after a clean start, found the database file damaged (0: restore the latest backup)",
+      registers: [registry],
+      collect() {
+        this.set(integrity().ok ? 1 : 0);
+      },
+    });
+  }
 
   new client.Gauge({
     name: 'tenderbridge_payments',

@@ -32,6 +32,8 @@ export interface ReadinessDeps {
   stuckAfterMs: number;
   /** Asked on every report (cheap, no I/O): whether writes reach the disk; see `Backend.disk`. */
   disk?: () => Check;
+  /** Asked on every report (cheap, no I/O): the integrity check run while serving; see `Backend.integrity`. */
+  integrity?: () => Check;
 }
 
 interface Probe {
@@ -119,6 +121,7 @@ export function createReadiness(deps: ReadinessDeps) {
       database: last === null ? { ok: false, detail: 'not probed yet' } : { ...last.database, detail: [last.database.detail, `probed ${Math.round((now - last.at) / 1000)} s ago`].filter(Boolean).join('; ') },
       lifecycle: deps.isShuttingDown() ? { ok: false, detail: 'shutting down' } : { ok: true },
       ...(deps.disk ? { disk: deps.disk() } : {}),
+      ...(deps.integrity ? { integrity: deps.integrity() } : {}),
     };
     return { ready: Object.values(checks).every((c) => c.ok), checks, alerts: alerts(now) };
   }

@@ -11,11 +11,12 @@ const SLOWEST_BYTES_PER_MS = 20_000; // 20 MB/s
 
 /**
  * Time start-up may need for the database at `path`, in ms: nothing for a small file (the
- * unit's `TimeoutStartSec=` is enough), else one read of the file for the integrity check and,
- * when migrations are pending, a copy and an index build more. 0 for a file not there yet.
- * @example startupAllowanceMs('/var/lib/tenderbridge/tenderbridge.db', { migrating: false })
+ * unit's `TimeoutStartSec=` is enough) or when nothing reads all of it before serving, else a
+ * read of the file for the integrity check (`checking`: its last run did not close it cleanly)
+ * and, when migrations are pending, a copy and an index build. 0 for a file not there yet.
+ * @example startupAllowanceMs('/var/lib/tenderbridge/tenderbridge.db', { migrating: false, checking: true })
  */
-export function startupAllowanceMs(path: string, o: { migrating: boolean }): number {
+export function startupAllowanceMs(path: string, o: { migrating: boolean; checking: boolean }): number {
   let bytes = 0;
   for (const file of [path, `${path}-wal`]) {
     try {
@@ -24,8 +25,8 @@ export function startupAllowanceMs(path: string, o: { migrating: boolean }): num
       // not there: nothing to read
     }
   }
-  if (bytes < 200 * 1024 * 1024) return 0;
-  const passes = o.migrating ? 3 : 1;
+  const passes = (o.checking ? 1 : 0) + (o.migrating ? 2 : 0);
+  if (bytes < 200 * 1024 * 1024 || passes === 0) return 0;
   return 60_000 + Math.ceil((passes * bytes) / SLOWEST_BYTES_PER_MS);
 }
 

@@ -31,6 +31,8 @@ export interface Backend {
   probe(): Promise<Check>;
   /** Live, for every `/readyz`: whether writes reach the disk (SQLite: no flush of the WAL stuck); absent where the database says so itself. */
   disk?(): Check;
+  /** Live, for every `/readyz`: the integrity check of a file opened without one, run while serving (SQLite); absent where there is none. */
+  integrity?(): Check;
   /** Hears the duration (s) of each flush of the WAL to disk (SQLite; metrics); absent where the COMMIT itself flushes. */
   observeFlushes?(listener: (seconds: number) => void): void;
   purge(now: number, settings: { paymentDays: number; otherDays: number; idempotencyKeyHours: number }): Promise<PurgeResult>;

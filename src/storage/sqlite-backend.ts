@@ -15,6 +15,7 @@ import type { Config } from '../shared/config/load.js';
 import { watchCommits } from '../shared/db/commit-watch.js';
 import { startCheckpointer } from '../shared/db/checkpointer.js';
 import { createGroupCommit, type WalSync } from '../shared/db/group-commit.js';
+import { checkWhileServing, RESTORE_HINT, walHasFrames } from '../shared/db/integrity-check.js';
 import { integrityProblems, openDatabase, type Db } from '../shared/db/open.js';
 import { upgradeDatabase } from '../shared/db/upgrade.js';
 import type { Logger } from '../shared/logger.js';
@@ -37,6 +38,10 @@ export interface SqliteBackendOptions {
   backgroundCheckpoints?: boolean;
   /** Read the end-of-day report on a thread of its own (default), or on the daemon's connection (the simulation). */
   reportThread?: boolean;
+  /** When the file is integrity-checked: `auto` (default) before serving after an unclean stop, else while serving; `before-serving` always first (the simulation). */
+  integrity?: 'auto' | 'before-serving';
+  /** The integrity check's thread entry (tests). */
+  integrityEntry?: URL;
 }
 
 /** A flush of the WAL running this long (ms) takes the daemon out of rotation: the disk is not answering. */
@@ -49,20 +54,41 @@ export function flushCheck(runningMs: number): Check {
 }
 
 /**
- * The embedded backend: one SQLite file, owned by this daemon. Opening it checks its integrity
- * (a damaged file is refused, naming the restore), backs it up and migrates it when this build
- * is newer, syncs the config's terminals into it, and starts the group commit every write joins.
+ * The embedded backend: one SQLite file, owned by this daemon. Opening it checks its integrity:
+ * before serving when its last run did not close it cleanly (a damaged file is refused, naming
+ * the restore), else on a thread while the daemon serves (damage found takes it out of
+ * readiness, naming the restore); backs it up and migrates it when this build is newer, syncs the
+ * config's terminals into it, and starts the group commit every write joins.
  * @example const backend = openSqliteBackend(config, { logger, clock: Date.now, build });
  */
 export function openSqliteBackend(config: Config, options: SqliteBackendOptions) {
   const { logger, clock, build } = options;
   const databasePath = sqlitePath(config.database, 'the daemon');
+  // Before the daemon's connection opens it: a WAL with frames is what an unclean stop leaves.
+  const unclean = options.db === undefined && databasePath !== ':memory:' && walHasFrames(databasePath);
   const db = options.db ?? openDatabase(databasePath);
-  const problems = integrityProblems(db);
-  if (problems.length > 0) {
-    if (!options.db) db.close();
-    throw new Error(`database ${databasePath} failed its integrity check (${problems.slice(0, 3).join('; ')}); restore the latest backup (see README, "Backup and restore")`);
+  // A file SQLite has just recovered is proven before serving; a connection the caller owns (tests) or memory too.
+  const checkFirst = unclean || options.integrity === 'before-serving' || options.db !== undefined || db.memory;
+  if (checkFirst) {
+    if (unclean) logger.warn('the last run did not close the database cleanly: checking it before serving', { database: databasePath });
+    const problems = integrityProblems(db);
+    if (problems.length > 0) {
+      if (!options.db) db.close();
+      throw new Error(`database ${databasePath} failed its integrity check (${problems.slice(0, 3).join('; ')}); ${RESTORE_HINT}`);
+    }
   }
+  const integrity = checkFirst
+    ? null
+    : checkWhileServing(db, {
+        clock,
+        ...(options.integrityEntry ? { entry: options.integrityEntry } : {}),
+        onResult: (problems, ms) => {
+          if (problems.length === 0) logger.info('database integrity checked while serving: ok', { database: databasePath, seconds: Math.round(ms / 100) / 10 });
+          else logger.error(`database ${databasePath} failed its integrity check (${problems.slice(0, 3).join('; ')}): this daemon is not ready until it is restored; ${RESTORE_HINT}`, { database: databasePath, problems: problems.slice(0, 10) });
+        },
+        onError: (error) => logger.warn('the database could not be integrity-checked: it is checked again at the next start', { error: error.message }),
+        onFallback: (error) => logger.warn('the database is integrity-checked on the event loop: payments wait while it runs', { error: error.message }),
+      });
   const upgrade = upgradeDatabase(db, { appVersion: build.version, keepBackups: config.backups.keepBeforeMigration, now: clock });
   if (upgrade.backup) logger.info('database backed up before migrating', { file: upgrade.backup.file, bytes: upgrade.backup.bytes, schemaVersion: upgrade.from, removed: upgrade.removed });
   if (upgrade.applied.length > 0) logger.info('database migrated', { from: upgrade.from, versions: upgrade.applied });
@@ -114,6 +140,7 @@ export function openSqliteBackend(config: Config, options: SqliteBackendOptions)
     figures: sqliteFigures(db),
     probe: async () => sqliteProbe(db),
     disk: () => flushCheck(group.flushingForMs()),
+    ...(integrity ? { integrity: () => integrity.check() } : {}),
     observeFlushes: (listener) => {
       flushed = listener;
     },
@@ -126,6 +153,7 @@ export function openSqliteBackend(config: Config, options: SqliteBackendOptions)
     durable: group,
     settled: () => group.settled(),
     async close() {
+      await integrity?.close();
       await reports?.close();
       await checkpointer?.close();
       group.flush();
@@ -135,7 +163,7 @@ export function openSqliteBackend(config: Config, options: SqliteBackendOptions)
   return {
     backend,
     /** What only a file has: the connection (backups, tests), its repositories and group commit (tests). */
-    sqlite: { db, group, payments, outbox, registry, checkpointer, reports },
+    sqlite: { db, group, payments, outbox, registry, checkpointer, reports, integrity },
     /** Counts commits from now on (the daemon's start). */
     startCounting(): void {
       counting = true;

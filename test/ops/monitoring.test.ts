@@ -30,7 +30,7 @@ afterAll(async () => {
 describe('the shipped monitoring', () => {
   it('alerts on what needs a person, each rule with a severity, a summary and a description', () => {
     const alerts = rules.groups.flatMap((g) => g.rules);
-    expect(alerts.map((r) => r.alert)).toEqual(expect.arrayContaining(['TenderbridgeDown', 'TenderbridgeDeadLetters', 'TenderbridgeOutboxGrowing', 'TenderbridgeCallbackLag', 'TenderbridgePartPayTokenFailures', 'TenderbridgeDiskSlow']));
+    expect(alerts.map((r) => r.alert)).toEqual(expect.arrayContaining(['TenderbridgeDown', 'TenderbridgeDeadLetters', 'TenderbridgeOutboxGrowing', 'TenderbridgeCallbackLag', 'TenderbridgePartPayTokenFailures', 'TenderbridgeDiskSlow', 'TenderbridgeDatabaseDamaged']));
     for (const r of alerts) expect([r.labels.severity, r.annotations.summary.length > 0, r.annotations.description.length > 0], r.alert).toEqual([expect.stringMatching(/^(page|warn)$/), true, true]);
   });
 

@@ -316,7 +316,7 @@ export function createWorld(options: WorldOptions) {
     const slot = slots[0] as Slot;
     slot.life.dead = true;
     slot.life = { slot: 1, incarnation, dead: false };
-    slot.daemon = createDaemon(config, { logger, clock: () => clock.now, dispatcher: world.transport, warmQrImages: false, processMetrics: false, newId: () => rng.uuid('daemon.id'), walFlush: { walSync: simulatedFlush, backgroundCheckpoints: false }, reportThread: false });
+    slot.daemon = createDaemon(config, { logger, clock: () => clock.now, dispatcher: world.transport, warmQrImages: false, processMetrics: false, newId: () => rng.uuid('daemon.id'), walFlush: { walSync: simulatedFlush, backgroundCheckpoints: false }, reportThread: false, integrity: 'before-serving' });
     // What start() does besides listening and scheduling: owed deliveries resume now.
     slot.daemon.core.resume();
     slot.daemon.deliverer.kick();

@@ -42,10 +42,15 @@ export const SCHEDULED_BACKUP_PATTERN = new RegExp(`^tenderbridge-${STAMP}\\.db$
  * @example rotateBackups('/var/lib/tenderbridge/backups', SCHEDULED_BACKUP_PATTERN, 7)
  */
 export function rotateBackups(dir: string, pattern: RegExp, keep: number): string[] {
-  const names = readdirSync(dir).filter((name) => pattern.test(name)).sort();
-  const doomed = names.slice(0, Math.max(0, names.length - keep)).map((name) => join(dir, name));
+  const doomed = backupsBeyond(dir, pattern, keep);
   for (const path of doomed) rmSync(path, { force: true });
   return doomed;
+}
+
+/** The files {@link rotateBackups} deletes: those of `dir` matching `pattern`, but the newest `keep`. */
+export function backupsBeyond(dir: string, pattern: RegExp, keep: number): string[] {
+  const names = readdirSync(dir).filter((name) => pattern.test(name)).sort();
+  return names.slice(0, Math.max(0, names.length - keep)).map((name) => join(dir, name));
 }
 
 /** The problems SQLite's check finds in an open database (empty when healthy). */

@@ -108,10 +108,20 @@ export function assertNotNewer(db: Db, latest: number = LATEST_VERSION, appVersi
   );
 }
 
-/** Runs SQLite's integrity check; returns the problems found (empty when healthy). */
+/**
+ * Runs SQLite's integrity check; returns the problems found (empty when healthy). Damage bad
+ * enough that the check itself stops on it (SQLITE_CORRUPT, "database disk image is malformed")
+ * is a problem found, not an error of the check.
+ */
 export function integrityProblems(db: Db): string[] {
-  const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
-  return rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
+  try {
+    const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
+    return rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(code)) return [(error as Error).message];
+    throw error;
+  }
 }
 
 export { LATEST_VERSION };
