@@ -40,8 +40,6 @@ export interface SqliteBackendOptions {
   reportThread?: boolean;
   /** When the file is integrity-checked: `auto` (default) before serving after an unclean stop, else while serving; `before-serving` always first (the simulation). */
   integrity?: 'auto' | 'before-serving';
-  /** The integrity check's thread entry (tests). */
-  integrityEntry?: URL;
 }
 
 /** A flush of the WAL running this long (ms) takes the daemon out of rotation: the disk is not answering. */
@@ -81,7 +79,6 @@ export function openSqliteBackend(config: Config, options: SqliteBackendOptions)
     ? null
     : checkWhileServing(db, {
         clock,
-        ...(options.integrityEntry ? { entry: options.integrityEntry } : {}),
         onResult: (problems, ms) => {
           if (problems.length === 0) logger.info('database integrity checked while serving: ok', { database: databasePath, seconds: Math.round(ms / 100) / 10 });
           else logger.error(`database ${databasePath} failed its integrity check (${problems.slice(0, 3).join('; ')}): this daemon is not ready until it is restored; ${RESTORE_HINT}`, { database: databasePath, problems: problems.slice(0, 10) });
