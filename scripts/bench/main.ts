@@ -133,7 +133,10 @@ if (run('startup')) {
 
 if (run('http')) {
   const bare = await startBaselineHttp();
+  // The floor under the daemon's start-up and memory: node itself, with nothing but node:http loaded.
+  const rssAtListenMb = procStats(bare.child.pid as number).rssMb;
   results['baselineHttp'] = await cannonSeries('baseline A (bare node:http)', `${bare.url}/`, bare.child.pid as number);
+  results['baselineHttpProcess'] = { startToListenMs: bare.startToListenMs, rssAtListenMb, peakRssMb: procStats(bare.child.pid as number).peakRssMb };
   await bare.stop();
   const plainExpress = await startBaselineHttp('express-http.mjs');
   results['baselineExpress'] = await cannonSeries("baseline A' (express 5, one route)", `${plainExpress.url}/`, plainExpress.child.pid as number);

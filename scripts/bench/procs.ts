@@ -150,13 +150,14 @@ export function stopChild(child: ChildProcess): Promise<void> {
  * Baseline A: a bare node:http server in its own process (or, with `express-http.mjs`,
  * baseline A′: express with one route); resolves with its URL.
  */
-export async function startBaselineHttp(script: 'bare-http.mjs' | 'express-http.mjs' = 'bare-http.mjs'): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
+export async function startBaselineHttp(script: 'bare-http.mjs' | 'express-http.mjs' = 'bare-http.mjs'): Promise<{ child: ChildProcess; url: string; startToListenMs: number; stop(): Promise<void> }> {
+  const t0 = monoMs();
   const child = spawn(process.execPath, [resolve(import.meta.dirname, script)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((ok, fail) => {
     child.stdout?.once('data', (c: Buffer) => ok(c.toString('utf8').trim()));
     child.once('exit', (code) => fail(new Error(`baseline server exited with ${code}`)));
   });
-  return { child, url, stop: () => stopChild(child) };
+  return { child, url, startToListenMs: monoMs() - t0, stop: () => stopChild(child) };
 }
 
 

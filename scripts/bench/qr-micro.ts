@@ -16,6 +16,8 @@ export interface QrProfileFigures {
   url: LatencySummary;
   /** Render alone from a loaded source. */
   renderOnly: LatencySummary;
+  /** The profile's image format (png, jpeg, webp). */
+  format: string;
   /** The render cache answering a second request. */
   cachedHit: LatencySummary;
   /**
@@ -127,6 +129,7 @@ export async function qrMicro(samples: number): Promise<Record<string, QrProfile
         hits.push(monoMs() - t);
       }
       out[name] = {
+        format: profile.format,
         base64: b64.wall,
         url: url.wall,
         renderOnly: renderOnly.wall,

@@ -84,6 +84,15 @@ describe('npm run bench -- --quick', () => {
       positive(r, `postgres.byDaemons.${n}.postgresCpuMsPerFlow.median`);
       expect(get(r, `postgres.byDaemons.${n}.errors`)).toBe(0);
     }
-    expect((get(r, 'targets') as unknown[]).length).toBeGreaterThanOrEqual(12);
+    positive(r, 'baselineHttpProcess.startToListenMs');
+    positive(r, 'baselineHttpProcess.rssAtListenMb');
+    positive(r, 'baselineHttpProcess.peakRssMb');
+    const rows = get(r, 'targets') as Array<{ id: string; met: boolean; bound: string | null }>;
+    expect(rows.length).toBeGreaterThanOrEqual(12);
+    // Each target missed says what bounds it; none reads "undefined" or "NaN" for a figure this run has.
+    for (const row of rows) {
+      if (row.met) expect(row.bound, row.id).toBeNull();
+      else expect(row.bound, row.id).toMatch(/^(?![\s\S]*(undefined|NaN))[\s\S]{20,}$/);
+    }
   });
 });
