@@ -70,6 +70,12 @@ const p50p99 = <R>(rounds: R[], f: (r: R) => LatencySummary): { p50: Spread; p99
 const total = <R>(rounds: R[], f: (r: R) => number): number => rounds.reduce((n, r) => n + f(r), 0);
 
 /** Full PartPay flows at each concurrency level; records the max RSS seen per level in `rss`. */
+/** The daemon's WAL flushes so far (`tenderbridge_db_flush_duration_seconds_count`); NaN for a build without the metric. */
+async function flushCount(http: HttpClient): Promise<number> {
+  const text = (await http.send('GET', '/metrics')).body.toString('utf8');
+  return Number(/^tenderbridge_db_flush_duration_seconds_count (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+}
+
 export async function partpayPhase(stack: Stack, http: HttpClient, s: FlowSettings, progress: Progress, rss: Record<string, number>) {
   const flow = partpayFlow(http, BENCH.terminals[0].key);
   // Warm-up: JIT, the PartPay token, connection pools.
@@ -82,6 +88,7 @@ export async function partpayPhase(stack: Stack, http: HttpClient, s: FlowSettin
   for (const c of s.concurrency) {
     const rounds: PartPayRound[] = [];
     const sampler = sampleRss(stack.daemon.pid);
+    const flushesBefore = await flushCount(http);
     for (let r = 1; r <= s.rounds; r++) {
       const meter = cpuMeter(stack);
       const loop = await closedLoop<PartPayFlow>(c, s.flowSeconds * 1000, flow);
@@ -106,6 +113,8 @@ export async function partpayPhase(stack: Stack, http: HttpClient, s: FlowSettin
       progress.step(`PartPay flows c=${c} round ${r}/${s.rounds}: ${Math.round(x.perSec)} flows/s, CPU ms/flow daemon ${round(x.cpuPerFlow, 2)} sims ${round(x.simsCpuPerFlow, 2)} load ${round(x.loadCpuPerFlow, 2)}, create (middleware) p50 ${round(x.create.p50)} ms p99 ${round(x.create.p99)} ms, callback->terminal p99 ${round(x.cbToTerminal.p99)} ms${loop.errors ? `, ${loop.errors} errors: ${loop.firstError}` : ''}`);
     }
     rss[`partpay c=${c}`] = sampler.stop();
+    // The group COMMITs of this level: each flushes the WAL once, however many changes it carries.
+    const flushes = (await flushCount(http)) - flushesBefore;
     // What the RSS is made of once the level is done: V8 heap, external buffers, native.
     const memory = await sampleDaemon(http, stack.daemon.pid, stack.dbPath);
     byConcurrency[String(c)] = {
@@ -119,6 +128,7 @@ export async function partpayPhase(stack: Stack, http: HttpClient, s: FlowSettin
       callbackToTerminalMs: { ...p50p99(rounds, (x) => x.cbToTerminal), samples: total(rounds, (x) => x.cbToTerminal.n), pollOpenedAfterCallback: total(rounds, (x) => x.pollLate) },
       callbackAckMs: p50p99(rounds, (x) => x.cbAck),
       flows: total(rounds, (x) => x.n),
+      walFlushesPerFlow: flushes / Math.max(1, total(rounds, (x) => x.n)),
       errors: total(rounds, (x) => x.errors),
     };
   }

@@ -44,6 +44,7 @@ describe('npm run bench -- --quick', () => {
         positive(r, `partpayFlows.byConcurrency.${c}.${path}`);
       }
       expect(get(r, `partpayFlows.byConcurrency.${c}.errors`)).toBe(0);
+      positive(r, `partpayFlows.byConcurrency.${c}.walFlushesPerFlow`);
       positive(r, `electrumFlows.byConcurrency.${c}.flowsPerSec.median`);
       positive(r, `electrumFlows.byConcurrency.${c}.flowMs.p50.median`);
       positive(r, `electrumFlows.byConcurrency.${c}.simulatorsCpuMsPerFlow.median`);

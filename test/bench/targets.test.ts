@@ -10,7 +10,7 @@ const run = (healthzRps: number) => ({
   baselineExpress: { '64': { rps: median(24_000), serverCpuUsPerRequest: median(34) } },
   baselineHttpProcess: { startToListenMs: 61, rssAtListenMb: 44.5, peakRssMb: 52.25 },
   ratios: { trivialRouteVsBareHttp: { '64': healthzRps / 40_000 }, expressVsBareHttp: { '64': 0.6 }, durableStateChangesVsRawCommits: 0.2 },
-  partpayFlows: { byConcurrency: { '1': { daemonCpuMsPerFlow: median(13), flowsPerSec: median(20) }, '64': { daemonCpuMsPerFlow: median(4), flowsPerSec: median(300), cpuBoundFlowsPerSec: median(350) } } },
+  partpayFlows: { byConcurrency: { '1': { daemonCpuMsPerFlow: median(13), flowsPerSec: median(20) }, '64': { daemonCpuMsPerFlow: median(4), flowsPerSec: median(300), cpuBoundFlowsPerSec: median(350), walFlushesPerFlow: 0.25 } }, durable: { stateChangesPerFlow: 3 } },
   startup: { readyLogMs: median(800), rssAtReadyMb: median(110) },
   memory: { peakRssMb: 300 },
   openLoop: { byPercentOfCapacity: { '50': { createOverheadMs: { p99: 55 }, callbackToTerminalMs: { p99: 40 }, eventLoopDelayMs: { p99: 9 }, generatorStartLateMs: { p99: 9.5 }, diskFlushMs: { n: 100, meanMs: 1.6, p50AtMostMs: 2, p99AtMostMs: 20 } } } },
@@ -43,6 +43,8 @@ describe('bench targets', () => {
     expect(bound('healthz')).toContain('answers at 0.6 of bare node:http at c=64');
     expect(bound('cpu-partpay')).toContain('1.7 bare requests per request');
     expect(bound('flows')).toContain('allows 350 flows/s at c=64');
+    expect(bound('durable')).toContain('0.25 times per flow');
+    expect(bound('durable')).toContain('about 12 of them');
     expect(bound('open-create-p99')).toContain('p99 <= 20 ms');
     expect(bound('open-create-p99')).toContain('9.5 ms');
     expect(bound('open-callback-p99')).toContain('p99 <= 20 ms');
