@@ -129,7 +129,7 @@ export function terminalRoutes(deps: TerminalRoutesDeps): Router {
       if (!res.writableFinished) abort.abort();
     });
     const waitMs = Math.min(q.wait, deps.maxWaitSeconds) * 1000;
-    const payment = await deps.service.waitForChange(terminal, id, q.version ?? current.version, waitMs, deps.sse.shutdownSignal(abort.signal));
+    const payment = await deps.sse.whileOpen(abort.signal, (signal) => deps.service.waitForChange(terminal, id, q.version ?? current.version, waitMs, signal));
     if (res.writableEnded) return;
     const json = await present(payment);
     if (!res.writableEnded) res.json(json);

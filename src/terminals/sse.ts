@@ -22,9 +22,26 @@ export function createSseRegistry(options: { heartbeatMs: number; journalPollMs?
     heartbeatMs: options.heartbeatMs,
     /** How often a terminal's stream reads the journal without being woken (refund requests and failures wake nobody). */
     journalPollMs: options.journalPollMs ?? 1_000,
-    /** A signal that fires when either the request goes away or the daemon shuts down. */
-    shutdownSignal(requestSignal: AbortSignal): AbortSignal {
-      return AbortSignal.any([requestSignal, shutdown.signal]);
+    /**
+     * Runs `work` with a signal that fires when the request goes away or the daemon shuts down,
+     * and takes its listeners off both when `work` settles. Not `AbortSignal.any()`: on Node 20
+     * every signal it builds stays registered with the daemon-long shutdown signal (a WeakRef and
+     * its slot, about 70 bytes a long-poll, never released).
+     */
+    async whileOpen<T>(requestSignal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+      const either = new AbortController();
+      const abort = (): void => either.abort();
+      if (requestSignal.aborted || shutdown.signal.aborted) either.abort();
+      else {
+        requestSignal.addEventListener('abort', abort, { once: true });
+        shutdown.signal.addEventListener('abort', abort, { once: true });
+      }
+      try {
+        return await work(either.signal);
+      } finally {
+        requestSignal.removeEventListener('abort', abort);
+        shutdown.signal.removeEventListener('abort', abort);
+      }
     },
     get shuttingDown(): AbortSignal {
       return shutdown.signal;
