@@ -4,6 +4,7 @@ import { sampleDaemon } from './daemon-probe.js';
 import { electrumFlow, type ElectrumFlow } from './electrum-flow.js';
 import type { HttpClient } from './http-client.js';
 import { closedLoop, sleep } from './loop.js';
+import { flushHistogram } from './open-loop.js';
 import { correlate, partpayFlow, type PartPayFlow } from './partpay-flow.js';
 import { procStats, sampleRss } from './procs.js';
 import type { Progress } from './progress.js';
@@ -69,13 +70,12 @@ interface PartPayRound extends CpuShares {
 const p50p99 = <R>(rounds: R[], f: (r: R) => LatencySummary): { p50: Spread; p99: Spread } => ({ p50: spread(rounds.map((r) => f(r).p50)), p99: spread(rounds.map((r) => f(r).p99)) });
 const total = <R>(rounds: R[], f: (r: R) => number): number => rounds.reduce((n, r) => n + f(r), 0);
 
-/** Full PartPay flows at each concurrency level; records the max RSS seen per level in `rss`. */
-/** The daemon's WAL flushes so far (`tenderbridge_db_flush_duration_seconds_count`); NaN for a build without the metric. */
+/** The daemon's WAL flushes so far (the flush histogram's count); NaN for a build without the metric. */
 async function flushCount(http: HttpClient): Promise<number> {
-  const text = (await http.send('GET', '/metrics')).body.toString('utf8');
-  return Number(/^tenderbridge_db_flush_duration_seconds_count (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+  return flushHistogram((await http.send('GET', '/metrics')).body.toString('utf8'))?.count ?? Number.NaN;
 }
 
+/** Full PartPay flows at each concurrency level; records the max RSS seen per level in `rss`. */
 export async function partpayPhase(stack: Stack, http: HttpClient, s: FlowSettings, progress: Progress, rss: Record<string, number>) {
   const flow = partpayFlow(http, BENCH.terminals[0].key);
   // Warm-up: JIT, the PartPay token, connection pools.

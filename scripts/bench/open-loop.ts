@@ -36,7 +36,7 @@ interface Flushes {
   count: number;
 }
 
-function flushHistogram(text: string): Flushes | null {
+export function flushHistogram(text: string): Flushes | null {
   const buckets = [...text.matchAll(/^tenderbridge_db_flush_duration_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm)].map((m): [number, number] => [m[1] === '+Inf' ? Infinity : Number(m[1]) * 1000, Number(m[2])]);
   if (buckets.length === 0) return null;
   const value = (name: string) => Number(new RegExp(`^tenderbridge_db_flush_duration_seconds_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
